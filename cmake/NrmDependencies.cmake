@@ -1,0 +1,12 @@
+# Every dependency comes from Debian's packages (see tools/setup.sh); nothing is downloaded.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+find_package(cppzmq REQUIRED)
+find_package(FlatBuffers REQUIRED)
+find_package(RocksDB REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(Threads REQUIRED)
+if(NRM_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

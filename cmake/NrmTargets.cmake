@@ -1,0 +1,22 @@
+# nrm_target(NAME): the warnings and sanitizer flags every target of ours gets.
+function(nrm_target name)
+  target_compile_options(${name} PRIVATE -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion)
+  if(NRM_WERROR)
+    target_compile_options(${name} PRIVATE -Werror)
+  endif()
+  if(NRM_SANITIZE)
+    target_compile_options(${name} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                           -fno-sanitize-recover=undefined)
+    target_link_options(${name} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# nrm_test(NAME SOURCES... LIBS ...): one GoogleTest binary, discovered test by test.
+function(nrm_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest_main)
+  nrm_target(${name})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30
+                       PROPERTIES ENVIRONMENT "NRM_BIN_DIR=${CMAKE_BINARY_DIR}/bin")
+endfunction()

@@ -1,0 +1,31 @@
+// Byte strings and their hex form. Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace nrm {
+
+using Bytes = std::vector<uint8_t>;
+using ByteView = std::span<const uint8_t>;
+
+// Lower-case hex of `data`.
+std::string ToHex(ByteView data);
+// Decodes hex (either case). kInvalidArgument on odd length or a non-hex character.
+Result<Bytes> FromHex(std::string_view hex);
+// Decodes hex that must be exactly `size` bytes; `what` names the value in the error.
+Result<Bytes> FromHexExact(std::string_view hex, size_t size, std::string_view what);
+
+inline ByteView AsBytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+inline std::string_view AsChars(ByteView b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+}  // namespace nrm

@@ -1,0 +1,183 @@
+#include "common/crypto/crypto.h"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <utility>
+
+namespace nrm::crypto {
+
+Status InitCrypto() {
+  if (sodium_init() < 0) return Internal("libsodium failed to initialise");
+  return Status::Ok();
+}
+
+SecretBytes::SecretBytes(size_t size) : size_(size) {
+  if (size == 0) return;
+  data_ = static_cast<uint8_t*>(sodium_malloc(size));
+  NRM_CHECK(data_ != nullptr);
+}
+SecretBytes::SecretBytes(SecretBytes&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) sodium_free(data_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+SecretBytes::~SecretBytes() {
+  if (data_ != nullptr) sodium_free(data_);
+}
+SecretBytes SecretBytes::Clone() const { return FromBytes(view()); }
+SecretBytes SecretBytes::FromBytes(ByteView bytes) {
+  SecretBytes s(bytes.size());
+  if (!bytes.empty()) std::memcpy(s.data(), bytes.data(), bytes.size());
+  return s;
+}
+
+SignKeyPair GenerateSignKeyPair() {
+  SignKeyPair kp{Bytes(kSignPublicBytes), SecretBytes(kSignSecretBytes)};
+  crypto_sign_keypair(kp.public_key.data(), kp.secret_key.data());
+  return kp;
+}
+
+BoxKeyPair GenerateBoxKeyPair() {
+  BoxKeyPair kp{Bytes(kBoxPublicBytes), SecretBytes(kBoxSecretBytes)};
+  crypto_box_keypair(kp.public_key.data(), kp.secret_key.data());
+  return kp;
+}
+
+Result<Bytes> SignPublicFromSecret(const SecretBytes& secret) {
+  if (secret.size() != kSignSecretBytes) return InvalidArgument("Ed25519 secret key must be 64 bytes");
+  Bytes pk(kSignPublicBytes);
+  crypto_sign_ed25519_sk_to_pk(pk.data(), secret.data());
+  return pk;
+}
+
+Result<Bytes> BoxPublicFromSecret(const SecretBytes& secret) {
+  if (secret.size() != kBoxSecretBytes) return InvalidArgument("X25519 secret key must be 32 bytes");
+  Bytes pk(kBoxPublicBytes);
+  crypto_scalarmult_base(pk.data(), secret.data());
+  return pk;
+}
+
+Bytes RandomBytes(size_t n) {
+  Bytes out(n);
+  randombytes_buf(out.data(), n);
+  return out;
+}
+void RandomFill(uint8_t* out, size_t n) { randombytes_buf(out, n); }
+
+Bytes Sign(const SecretBytes& secret_key, ByteView message) {
+  NRM_CHECK(secret_key.size() == kSignSecretBytes);
+  Bytes sig(kSignatureBytes);
+  crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), secret_key.data());
+  return sig;
+}
+
+Status Verify(ByteView public_key, ByteView message, ByteView signature) {
+  if (public_key.size() != kSignPublicBytes || signature.size() != kSignatureBytes) {
+    return Unauthenticated("signature or key has the wrong size");
+  }
+  if (crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
+                                  public_key.data()) != 0) {
+    return Unauthenticated("signature does not verify");
+  }
+  return Status::Ok();
+}
+
+Hash Sha256(ByteView data) { return Sha256Parts({data}); }
+
+Hash Sha256Parts(std::initializer_list<ByteView> parts) {
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  for (ByteView p : parts) crypto_hash_sha256_update(&st, p.data(), p.size());
+  Hash out;
+  crypto_hash_sha256_final(&st, out.data());
+  return out;
+}
+
+Hash KeyedHash(const SecretBytes& key, ByteView data) {
+  Hash out;
+  crypto_generichash(out.data(), out.size(), data.data(), data.size(), key.data(), key.size());
+  return out;
+}
+
+Bytes AeadEncrypt(const SecretBytes& key, ByteView nonce, ByteView plaintext, ByteView ad) {
+  NRM_CHECK(key.size() == kContentKeyBytes && nonce.size() == kAeadNonceBytes);
+  Bytes out(plaintext.size() + kAeadTagBytes);
+  unsigned long long n = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data(), &n, plaintext.data(), plaintext.size(),
+                                             ad.data(), ad.size(), nullptr, nonce.data(),
+                                             key.data());
+  out.resize(n);
+  return out;
+}
+
+Result<SecretBytes> AeadDecrypt(const SecretBytes& key, ByteView nonce, ByteView ciphertext,
+                                ByteView ad) {
+  if (key.size() != kContentKeyBytes || nonce.size() != kAeadNonceBytes ||
+      ciphertext.size() < kAeadTagBytes) {
+    return Unauthenticated("ciphertext, key or nonce has the wrong size");
+  }
+  SecretBytes out(ciphertext.size() - kAeadTagBytes);
+  unsigned long long n = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &n, nullptr, ciphertext.data(),
+                                                 ciphertext.size(), ad.data(), ad.size(),
+                                                 nonce.data(), key.data()) != 0) {
+    return Unauthenticated("payload does not decrypt (altered, or not for this key)");
+  }
+  return out;
+}
+
+Bytes WrapKey(ByteView recipient_public, const SecretBytes& content_key) {
+  NRM_CHECK(recipient_public.size() == kBoxPublicBytes);
+  Bytes out(content_key.size() + crypto_box_SEALBYTES);
+  crypto_box_seal(out.data(), content_key.data(), content_key.size(), recipient_public.data());
+  return out;
+}
+
+Result<SecretBytes> UnwrapKey(ByteView public_key, const SecretBytes& secret_key,
+                              ByteView wrapped) {
+  if (public_key.size() != kBoxPublicBytes || secret_key.size() != kBoxSecretBytes ||
+      wrapped.size() != kSealedKeyBytes) {
+    return Unauthenticated("wrapped key has the wrong size");
+  }
+  SecretBytes out(kContentKeyBytes);
+  if (crypto_box_seal_open(out.data(), wrapped.data(), wrapped.size(), public_key.data(),
+                           secret_key.data()) != 0) {
+    return Unauthenticated("wrapped key does not open with this key");
+  }
+  return out;
+}
+
+Bytes SecretBoxSeal(const SecretBytes& key, ByteView plaintext) {
+  NRM_CHECK(key.size() == crypto_secretbox_KEYBYTES);
+  Bytes out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plaintext.size());
+  randombytes_buf(out.data(), crypto_secretbox_NONCEBYTES);
+  crypto_secretbox_easy(out.data() + crypto_secretbox_NONCEBYTES, plaintext.data(),
+                        plaintext.size(), out.data(), key.data());
+  return out;
+}
+
+Result<SecretBytes> SecretBoxOpen(const SecretBytes& key, ByteView boxed) {
+  constexpr size_t kOverhead = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+  if (key.size() != crypto_secretbox_KEYBYTES || boxed.size() < kOverhead) {
+    return Corruption("sealed record is too short");
+  }
+  SecretBytes out(boxed.size() - kOverhead);
+  if (crypto_secretbox_open_easy(out.data(), boxed.data() + crypto_secretbox_NONCEBYTES,
+                                 boxed.size() - crypto_secretbox_NONCEBYTES, boxed.data(),
+                                 key.data()) != 0) {
+    return Corruption("sealed record does not open (altered, or another key)");
+  }
+  return out;
+}
+
+bool ConstantTimeEqual(ByteView a, ByteView b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace nrm::crypto

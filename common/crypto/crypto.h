@@ -1,0 +1,106 @@
+// nrm_crypto: the only code that includes <sodium.h>. One obvious call per job; callers choose
+// no algorithms and no nonces. All functions are thread-safe once InitCrypto() has returned OK.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace nrm::crypto {
+
+inline constexpr size_t kSignPublicBytes = 32;   // Ed25519
+inline constexpr size_t kSignSecretBytes = 64;
+inline constexpr size_t kSignatureBytes = 64;
+inline constexpr size_t kBoxPublicBytes = 32;    // X25519
+inline constexpr size_t kBoxSecretBytes = 32;
+inline constexpr size_t kSealedKeyBytes = 32 + 48;  // content key in a crypto_box_seal
+inline constexpr size_t kContentKeyBytes = 32;   // XChaCha20-Poly1305
+inline constexpr size_t kAeadNonceBytes = 24;
+inline constexpr size_t kAeadTagBytes = 16;
+inline constexpr size_t kHashBytes = 32;         // SHA-256
+
+using Hash = std::array<uint8_t, kHashBytes>;
+
+// Must be called once before anything else here; kInternal if libsodium cannot start.
+Status InitCrypto();
+
+// Secret bytes in sodium_malloc'd memory (guarded, locked, wiped on free). Move-only, and it
+// has no formatter: a secret cannot be logged by accident.
+class SecretBytes {
+ public:
+  SecretBytes() = default;
+  explicit SecretBytes(size_t size);
+  SecretBytes(SecretBytes&& other) noexcept;
+  SecretBytes& operator=(SecretBytes&& other) noexcept;
+  SecretBytes(const SecretBytes&) = delete;
+  SecretBytes& operator=(const SecretBytes&) = delete;
+  ~SecretBytes();
+
+  uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  ByteView view() const { return {data_, size_}; }
+  bool empty() const { return size_ == 0; }
+
+  // A copy; explicit so that copies of secrets are visible in the code.
+  SecretBytes Clone() const;
+  static SecretBytes FromBytes(ByteView bytes);
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+struct SignKeyPair {
+  Bytes public_key;        // 32 bytes
+  SecretBytes secret_key;  // 64 bytes (seed || public key, libsodium's layout)
+};
+struct BoxKeyPair {
+  Bytes public_key;        // 32 bytes
+  SecretBytes secret_key;  // 32 bytes
+};
+
+SignKeyPair GenerateSignKeyPair();
+BoxKeyPair GenerateBoxKeyPair();
+// The public half of a 64-byte Ed25519 secret key, or of a 32-byte X25519 secret key.
+Result<Bytes> SignPublicFromSecret(const SecretBytes& secret);
+Result<Bytes> BoxPublicFromSecret(const SecretBytes& secret);
+
+Bytes RandomBytes(size_t n);
+void RandomFill(uint8_t* out, size_t n);
+
+// Ed25519 detached signature of `message`. REQUIRES: secret_key.size() == 64.
+Bytes Sign(const SecretBytes& secret_key, ByteView message);
+// OK when `signature` is `public_key`'s signature of `message`; kUnauthenticated otherwise
+// (including wrong sizes).
+Status Verify(ByteView public_key, ByteView message, ByteView signature);
+
+Hash Sha256(ByteView data);
+// SHA-256 of the concatenation of `parts`, without copying them together.
+Hash Sha256Parts(std::initializer_list<ByteView> parts);
+// Keyed BLAKE2b-256 (a MAC / PRF), for pseudonyms derived from a secret.
+Hash KeyedHash(const SecretBytes& key, ByteView data);
+
+// XChaCha20-Poly1305: returns ciphertext || tag.
+Bytes AeadEncrypt(const SecretBytes& key, ByteView nonce, ByteView plaintext, ByteView ad);
+// The plaintext, or kUnauthenticated when the tag, the key, the nonce or `ad` does not match.
+Result<SecretBytes> AeadDecrypt(const SecretBytes& key, ByteView nonce, ByteView ciphertext,
+                                ByteView ad);
+
+// Wraps `content_key` to `recipient_public` with crypto_box_seal (an ephemeral X25519 key per
+// wrap, so the sender's keys can open nothing afterwards).
+Bytes WrapKey(ByteView recipient_public, const SecretBytes& content_key);
+// Unwraps; kUnauthenticated when the wrap is not for this key pair or was altered.
+Result<SecretBytes> UnwrapKey(ByteView public_key, const SecretBytes& secret_key, ByteView wrapped);
+
+// secretbox (XSalsa20-Poly1305) with a random nonce prepended: for data at rest.
+Bytes SecretBoxSeal(const SecretBytes& key, ByteView plaintext);
+Result<SecretBytes> SecretBoxOpen(const SecretBytes& key, ByteView boxed);
+
+// Constant-time equality.
+bool ConstantTimeEqual(ByteView a, ByteView b);
+
+}  // namespace nrm::crypto
