@@ -1,0 +1,187 @@
+#include "agent/agent.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/config/toml_util.h"
+#include "common/file_util.h"
+
+namespace nrm::agent {
+namespace {
+using transport::Frame;
+using transport::FrameText;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+}  // namespace
+
+Result<AgentConfig> LoadAgentConfig(const std::string& path) {
+  NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
+  const toml::table& t = doc.root;
+  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
+      t, {"agency", "key_file", "directory", "authority_key", "broker", "broker_endpoint_file"},
+      path));
+  const std::filesystem::path base = std::filesystem::path(path).parent_path();
+  auto resolve = [&](const std::string& p) {
+    return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
+  };
+  AgentConfig c;
+  NRM_ASSIGN_OR_RETURN(c.agency, config::GetString(t, "agency", path));
+  NRM_ASSIGN_OR_RETURN(std::string key_file, config::GetString(t, "key_file", path));
+  NRM_ASSIGN_OR_RETURN(std::string directory, config::GetString(t, "directory", path));
+  NRM_ASSIGN_OR_RETURN(std::string authority, config::GetString(t, "authority_key", path));
+  NRM_ASSIGN_OR_RETURN(auto broker, config::GetOptionalString(t, "broker", path));
+  NRM_ASSIGN_OR_RETURN(auto endpoint_file,
+                       config::GetOptionalString(t, "broker_endpoint_file", path));
+  c.key_file = resolve(key_file);
+  c.directory = resolve(directory);
+  c.broker = broker.value_or("");
+  c.broker_endpoint_file = resolve(endpoint_file.value_or(""));
+  if (c.broker.empty() == c.broker_endpoint_file.empty()) {
+    return InvalidArgument(path + ": give exactly one of 'broker' (an endpoint) or "
+                                  "'broker_endpoint_file'");
+  }
+  Result<Bytes> ak = FromHexExact(authority, crypto::kSignPublicBytes, "authority_key");
+  if (!ak) return ak.status().WithContext(config::Where(path, *t.get("authority_key")));
+  c.authority_key = std::move(*ak);
+  if (Status s = identity::CheckAgencyId(c.agency); !s.ok()) {
+    return s.WithContext(config::Where(path, *t.get("agency")));
+  }
+  return c;
+}
+
+Result<std::unique_ptr<Agent>> Agent::Open(const AgentConfig& config, const Clock& clock,
+                                           int connect_timeout_ms) {
+  NRM_ASSIGN_OR_RETURN(identity::KeySet keys, identity::LoadSecretKeyFile(config.key_file));
+  if (keys.id != config.agency) {
+    return InvalidArgument(config.key_file + " holds the keys of " + keys.id + ", not " +
+                           config.agency);
+  }
+  NRM_ASSIGN_OR_RETURN(identity::Directory dir,
+                       identity::Directory::Load(config.directory, config.authority_key,
+                                                 clock.NowMillis()));
+  const identity::Agency* self = dir.Find(config.agency);
+  if (self == nullptr) return NotFound(config.agency + " is not in the directory");
+  if (self->revoked) return PermissionDenied(config.agency + " is revoked in the directory");
+  if (self->sign_key != keys.sign_public || self->box_key != keys.box_public ||
+      self->curve_key != keys.curve_public) {
+    return InvalidArgument(config.key_file + ": these keys are not " + config.agency +
+                           "'s keys in the directory");
+  }
+  std::string endpoint = config.broker;
+  if (endpoint.empty()) {
+    NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(config.broker_endpoint_file));
+    endpoint = Trim(std::move(text));
+  }
+  transport::ClientOptions co;
+  co.endpoint = endpoint;
+  co.server_curve_public = dir.broker().curve_key;
+  co.curve_public = keys.curve_public;
+  co.curve_secret = keys.curve_secret.Clone();
+  auto agent = std::unique_ptr<Agent>(new Agent(std::move(keys), std::move(dir), clock));
+  NRM_ASSIGN_OR_RETURN(agent->client_, transport::Client::Connect(std::move(co),
+                                                                  connect_timeout_ms));
+  NRM_RETURN_IF_ERROR(agent->client_->Send({Frame("HELLO")}));
+  return agent;
+}
+
+Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire::Kind kind,
+                                ByteView case_ref, wire::Handling handling, ByteView payload,
+                                int timeout_ms) {
+  std::vector<wire::Recipient> to;
+  for (const std::string& id : recipients) {
+    const identity::Agency* a = directory_.Find(id);
+    if (a == nullptr) return NotFound("recipient " + id + " is not in the directory");
+    if (a->revoked) return PermissionDenied("recipient " + id + " is revoked");
+    to.push_back({a->id, a->box_key});
+  }
+  wire::HeaderFields f;
+  f.sender = keys_.id;
+  f.kind = kind;
+  f.case_ref.assign(case_ref.begin(), case_ref.end());
+  f.handling = handling;
+  f.created_at_ms = clock_.NowMillis();
+  NRM_ASSIGN_OR_RETURN(wire::Sealed sealed, wire::SealEnvelope(f, to, payload, keys_.sign_secret));
+  NRM_RETURN_IF_ERROR(client_->Send({Frame("SEND"), sealed.frame}));
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return Unavailable("the broker did not answer within " + std::to_string(timeout_ms) +
+                         " ms; the message may or may not have been accepted");
+    }
+    NRM_ASSIGN_OR_RETURN(auto frames, client_->Receive(static_cast<int>(left.count())));
+    if (!frames || frames->empty()) continue;
+    const std::string_view verb = FrameText((*frames)[0]);
+    if (verb == "DELIVER") {
+      early_.push_back(std::move(*frames));
+      continue;
+    }
+    if ((verb == "ACCEPTED" || verb == "REFUSED") && frames->size() >= 2 &&
+        (*frames)[1] == sealed.message_id) {
+      SendOutcome out{sealed.message_id, verb == "ACCEPTED", "ok", ""};
+      if (!out.accepted && frames->size() >= 4) {
+        out.code = FrameText((*frames)[2]);
+        out.reason = FrameText((*frames)[3]);
+      }
+      return out;
+    }
+    if (verb == "REFUSED" && frames->size() >= 4 && (*frames)[1].empty()) {
+      return Internal("the broker refused a request: " + std::string(FrameText((*frames)[3])));
+    }
+  }
+}
+
+Result<std::optional<Received>> Agent::Receive(int timeout_ms) {
+  transport::Frames frames;
+  if (!early_.empty()) {
+    frames = std::move(early_.front());
+    early_.erase(early_.begin());
+  } else {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::optional<Received>();
+      NRM_ASSIGN_OR_RETURN(auto got, client_->Receive(static_cast<int>(left.count())));
+      if (got && got->size() == 2 && FrameText((*got)[0]) == "DELIVER") {
+        frames = std::move(*got);
+        break;
+      }
+    }
+  }
+  const Bytes& frame = frames[1];
+  NRM_ASSIGN_OR_RETURN(wire::EnvelopeView env, wire::DecodeEnvelope(frame));
+  auto reject = [&](const Status& why) -> Status {
+    NRM_RETURN_IF_ERROR(Acknowledge(env.message_id()));  // never deliver it again
+    return why.WithContext("refused delivery " + ToHex(env.message_id()));
+  };
+  const identity::Agency* sender = directory_.Find(env.sender());
+  if (sender == nullptr || sender->revoked) {
+    return reject(Unauthenticated("sender " + std::string(env.sender()) + " is not active"));
+  }
+  Result<crypto::SecretBytes> payload = wire::OpenEnvelope(env, sender->sign_key, keys_.id,
+                                                           keys_.box_public, keys_.box_secret);
+  if (!payload) return reject(payload.status());
+  Received r;
+  r.message_id.assign(env.message_id().begin(), env.message_id().end());
+  r.sender = env.sender();
+  for (std::string_view id : env.recipients()) r.recipients.emplace_back(id);
+  r.kind = env.kind();
+  r.case_ref.assign(env.case_ref().begin(), env.case_ref().end());
+  r.handling = env.handling();
+  r.created_at_ms = env.created_at_ms();
+  r.payload = std::move(*payload);
+  return std::optional<Received>(std::move(r));
+}
+
+Status Agent::Acknowledge(ByteView message_id) {
+  return client_->Send({Frame("ACK"), Bytes(message_id.begin(), message_id.end())});
+}
+
+}  // namespace nrm::agent

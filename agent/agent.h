@@ -1,0 +1,86 @@
+// The agency's agent: holds the agency's keys, seals and signs what the agency sends, and
+// verifies and opens what it receives. Thread-compatible: one thread uses an Agent.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/identity/identity.h"
+#include "common/transport/transport.h"
+#include "schemas/wire/envelope.h"
+
+namespace nrm::agent {
+
+struct AgentConfig {
+  std::string agency;         // this agency's id in the directory
+  std::string key_file;       // its secret keys (mode 0600)
+  std::string directory;      // the signed directory
+  Bytes authority_key;        // the national authority's Ed25519 public key
+  std::string broker;         // the broker's endpoint, e.g. "tcp://127.0.0.1:7700"
+  std::string broker_endpoint_file;  // optional: read the endpoint from this file instead
+};
+
+// kInvalidArgument naming file, line and what was expected. Relative paths are taken relative
+// to the file's directory.
+Result<AgentConfig> LoadAgentConfig(const std::string& path);
+
+// What arrived, opened and checked.
+struct Received {
+  Bytes message_id;
+  std::string sender;
+  std::vector<std::string> recipients;
+  wire::Kind kind;
+  Bytes case_ref;
+  wire::Handling handling;
+  int64_t created_at_ms;
+  crypto::SecretBytes payload;  // the decrypted payload (a nrm.payload.Payload FlatBuffer)
+};
+
+// The broker's answer to a send.
+struct SendOutcome {
+  Bytes message_id;
+  bool accepted = false;
+  std::string code;    // "ok", or the refusal's code, e.g. "permission_denied"
+  std::string reason;  // the broker's reason for a refusal
+};
+
+class Agent {
+ public:
+  // Loads keys and directory (refusing unsafe key files and bad directories) and connects to
+  // the broker. kUnauthenticated when the broker refuses this agency's key.
+  static Result<std::unique_ptr<Agent>> Open(const AgentConfig& config, const Clock& clock,
+                                             int connect_timeout_ms = 5000);
+
+  // Seals `payload` to `recipients` (ids in the directory), sends it and waits up to
+  // `timeout_ms` for the broker's answer. A refusal is an outcome, not an error; an error is
+  // a Status (unknown recipient, no answer in time).
+  Result<SendOutcome> Send(const std::vector<std::string>& recipients, wire::Kind kind,
+                           ByteView case_ref, wire::Handling handling, ByteView payload,
+                           int timeout_ms);
+
+  // The next delivered message, opened, or nullopt after `timeout_ms`. A delivery that fails
+  // its checks (unknown sender, bad signature, not for us) is acknowledged, so it is not
+  // delivered again, and returned as its Status.
+  Result<std::optional<Received>> Receive(int timeout_ms);
+
+  // Tells the broker `message_id` is safely stored here; it will not be delivered again.
+  Status Acknowledge(ByteView message_id);
+
+  const identity::Directory& directory() const { return directory_; }
+  const std::string& agency() const { return keys_.id; }
+
+ private:
+  Agent(identity::KeySet keys, identity::Directory dir, const Clock& clock)
+      : keys_(std::move(keys)), directory_(std::move(dir)), clock_(clock) {}
+
+  identity::KeySet keys_;
+  identity::Directory directory_;
+  const Clock& clock_;
+  std::unique_ptr<transport::Client> client_;
+  std::vector<transport::Frames> early_;  // deliveries that arrived while waiting for an answer
+};
+
+}  // namespace nrm::agent

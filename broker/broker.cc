@@ -1,0 +1,246 @@
+#include "broker/broker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "common/file_util.h"
+
+namespace nrm::broker {
+namespace {
+
+using transport::Frame;
+using transport::Frames;
+using transport::FrameText;
+
+constexpr size_t kMaxBatch = 256;  // messages gathered into one synced write (group commit)
+
+// The first bytes of a key, for logs: enough to tell keys apart, never a secret.
+std::string Fingerprint(ByteView key) { return ToHex(key.first(std::min<size_t>(8, key.size()))); }
+
+}  // namespace
+
+Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const Clock& clock) {
+  auto b = std::unique_ptr<Broker>(new Broker(config, clock));
+  NRM_ASSIGN_OR_RETURN(b->keys_, identity::LoadSecretKeyFile(config.key_file));
+  NRM_ASSIGN_OR_RETURN(identity::Directory dir,
+                       identity::Directory::Load(config.directory, config.authority_key,
+                                                 clock.NowMillis()));
+  if (dir.broker().sign_key != b->keys_.sign_public ||
+      dir.broker().curve_key != b->keys_.curve_public) {
+    return InvalidArgument(config.key_file + ": these keys are not the broker's keys in " +
+                           config.directory);
+  }
+  b->directory_ = std::make_shared<const identity::Directory>(std::move(dir));
+  NRM_RETURN_IF_ERROR(MakeDirs(config.data_dir));
+  NRM_ASSIGN_OR_RETURN(b->store_, MessageStore::Open(config.data_dir + "/store"));
+
+  transport::ServerOptions so;
+  so.endpoint = config.bind;
+  so.curve_public = b->keys_.curve_public;
+  so.curve_secret = b->keys_.curve_secret.Clone();
+  so.max_message_bytes = static_cast<size_t>(config.max_message_bytes);
+  Broker* raw = b.get();
+  so.authorize = [raw](ByteView key, std::string_view address) -> std::optional<std::string> {
+    auto current = raw->directory();
+    const identity::Agency* a = current->FindByCurveKey(key);
+    if (a == nullptr || a->revoked) {
+      spdlog::warn("refused connection from {} with transport key {}… ({})", address,
+                   Fingerprint(key), a == nullptr ? "not in the directory" : "revoked");
+      return std::nullopt;
+    }
+    return a->id;
+  };
+  NRM_ASSIGN_OR_RETURN(b->server_, transport::Server::Start(std::move(so)));
+  if (!config.endpoint_file.empty()) {
+    NRM_RETURN_IF_ERROR(WriteFileAtomic(config.endpoint_file, b->server_->endpoint() + "\n"));
+  }
+  spdlog::info("broker {} listening on {} with directory serial {} ({} agencies)",
+               b->keys_.id, b->server_->endpoint(), b->directory_->serial(),
+               b->directory_->agencies().size());
+  return b;
+}
+
+Broker::~Broker() = default;
+
+std::shared_ptr<const identity::Directory> Broker::directory() const {
+  std::lock_guard<std::mutex> lock(directory_mu_);
+  return directory_;
+}
+
+Status Broker::Run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(100));
+    if (!first) continue;
+    Handle(*first);
+    // Group commit: gather what has already arrived into the same synced write.
+    for (size_t n = 1; n < kMaxBatch; ++n) {
+      NRM_ASSIGN_OR_RETURN(auto more, server_->Receive(0));
+      if (!more) break;
+      Handle(*more);
+    }
+    NRM_RETURN_IF_ERROR(CommitBatch());
+  }
+  spdlog::info("broker stopping: {} accepted, {} refused, {} delivered, {} acknowledged",
+               stats_.accepted, stats_.refused, stats_.delivered, stats_.acknowledged);
+  return Status::Ok();
+}
+
+Status Broker::CommitBatch() {
+  if (batch_.Count() > 0) {
+    Status s = store_->Commit(batch_);
+    if (!s.ok()) {
+      // Nothing of this batch is durable: no sender may be told otherwise.
+      spdlog::error("store write failed, refusing this batch: {}", s.ToString());
+      for (Reply& r : replies_) {
+        if (!r.frames.empty() && FrameText(r.frames[0]) == "ACCEPTED") {
+          r.frames = {Frame("REFUSED"), r.frames[1], Frame(CodeName(s.code())),
+                      Frame("the broker could not store the message; resend later")};
+          stats_.accepted--;
+          stats_.refused++;
+        }
+      }
+    }
+    ++stats_.commits;
+    batch_ids_.clear();
+    if (s.code() == Code::kCorruption) return s;  // never serve from a damaged store
+  }
+  for (Reply& r : replies_) {
+    if (Status s = server_->Send(r.routing_id, r.frames); !s.ok()) {
+      spdlog::debug("reply not sent: {}", s.ToString());
+    }
+  }
+  replies_.clear();
+  std::sort(to_pump_.begin(), to_pump_.end());
+  to_pump_.erase(std::unique(to_pump_.begin(), to_pump_.end()), to_pump_.end());
+  for (const std::string& agency : to_pump_) NRM_RETURN_IF_ERROR(Pump(agency));
+  to_pump_.clear();
+  return Status::Ok();
+}
+
+void Broker::Handle(transport::Incoming& in) {
+  auto dir = directory();
+  const identity::Agency* agency = dir->Find(in.agency);
+  if (agency == nullptr || agency->revoked) {
+    ++stats_.refused;
+    Refuse(in.routing_id, {}, PermissionDenied("agency " + in.agency + " is not active"));
+    return;
+  }
+  // Any message from a new connection starts a new session: what was delivered on the old
+  // one and not acknowledged is delivered again (the recipient drops duplicates by id).
+  Session& session = sessions_[in.agency];
+  if (session.routing_id != in.routing_id) {
+    session = Session{in.routing_id, 0, 0};
+    to_pump_.push_back(in.agency);
+  }
+  if (in.frames.empty()) {
+    ++stats_.malformed;
+    return;
+  }
+  const std::string_view verb = FrameText(in.frames[0]);
+  if (verb == "HELLO" && in.frames.size() == 1) {
+    replies_.push_back({in.routing_id, {Frame("WELCOME"), Frame(keys_.id)}});
+  } else if (verb == "SEND" && in.frames.size() == 2) {
+    HandleSend(in, *agency);
+  } else if (verb == "ACK" && in.frames.size() == 2) {
+    HandleAck(in);
+  } else {
+    ++stats_.malformed;
+    Refuse(in.routing_id, {}, InvalidArgument("unknown request (expected HELLO, SEND or ACK)"));
+  }
+}
+
+void Broker::Refuse(const Bytes& routing_id, ByteView message_id, const Status& why) {
+  replies_.push_back({routing_id,
+                      {Frame("REFUSED"), Bytes(message_id.begin(), message_id.end()),
+                       Frame(CodeName(why.code())), Frame(why.message())}});
+}
+
+void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& sender) {
+  const Bytes& frame = in.frames[1];
+  Result<wire::EnvelopeView> env = wire::DecodeEnvelope(frame);
+  if (!env) {
+    ++stats_.malformed;
+    ++stats_.refused;
+    Refuse(in.routing_id, {}, env.status());
+    return;
+  }
+  const ByteView id = env->message_id();
+  auto refuse = [&](const Status& why) {
+    ++stats_.refused;
+    spdlog::debug("refused {} from {}: {}", ToHex(id), sender.id, why.ToString());
+    Refuse(in.routing_id, id, why);
+  };
+  if (env->sender() != sender.id) {
+    return refuse(PermissionDenied("envelope names sender " + std::string(env->sender()) +
+                                   " but the connection is authenticated as " + sender.id));
+  }
+  if (Status s = wire::VerifySignature(*env, sender.sign_key); !s.ok()) return refuse(s);
+  const int64_t skew = clock_.NowMillis() - env->created_at_ms();
+  if (skew > config_.freshness_window_ms || -skew > config_.freshness_window_ms) {
+    return refuse(InvalidArgument("created_at is " + std::to_string(skew / 1000) +
+                                  " s from the broker's clock; the freshness window is " +
+                                  std::to_string(config_.freshness_window_ms / 1000) + " s"));
+  }
+  auto dir = directory();
+  std::vector<std::string> recipients;
+  for (std::string_view r : env->recipients()) {
+    const identity::Agency* a = dir->Find(r);
+    if (a == nullptr) return refuse(NotFound("recipient " + std::string(r) + " is not in the directory"));
+    if (a->revoked) return refuse(PermissionDenied("recipient " + std::string(r) + " is revoked"));
+    recipients.emplace_back(r);
+  }
+  Bytes id_bytes(id.begin(), id.end());
+  Result<bool> seen = store_->Seen(id);
+  if (!seen) return refuse(Unavailable("replay memory unreadable: " + seen.status().message()));
+  if (*seen || std::find(batch_ids_.begin(), batch_ids_.end(), id_bytes) != batch_ids_.end()) {
+    return refuse(AlreadyExists("message id " + ToHex(id) + " was seen before (replay)"));
+  }
+  // TODO(issue 4): the need-to-know policy decides here, from the envelope alone.
+  store_->AddAccepted(batch_, id, env->created_at_ms(), recipients, frame);
+  batch_ids_.push_back(std::move(id_bytes));
+  ++stats_.accepted;
+  replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}});
+  for (std::string& r : recipients) to_pump_.push_back(std::move(r));
+}
+
+void Broker::HandleAck(const transport::Incoming& in) {
+  const Bytes& id = in.frames[1];
+  if (id.size() != wire::kMessageIdBytes) {
+    ++stats_.malformed;
+    return Refuse(in.routing_id, {}, InvalidArgument("ACK needs a 16-byte message id"));
+  }
+  if (Status s = store_->AddAcknowledged(batch_, in.agency, id); !s.ok()) {
+    spdlog::debug("ignored acknowledgement from {}: {}", in.agency, s.ToString());
+    return;
+  }
+  ++stats_.acknowledged;
+  Session& session = sessions_[in.agency];
+  if (session.in_flight > 0) session.in_flight--;
+  to_pump_.push_back(in.agency);
+}
+
+Status Broker::Pump(const std::string& agency) {
+  auto it = sessions_.find(agency);
+  if (it == sessions_.end()) return Status::Ok();
+  Session& s = it->second;
+  const size_t window = static_cast<size_t>(config_.delivery_window);
+  if (s.in_flight >= window) return Status::Ok();
+  NRM_ASSIGN_OR_RETURN(std::vector<QueuedMessage> pending,
+                       store_->Pending(agency, s.last_sent, window - s.in_flight));
+  for (QueuedMessage& m : pending) {
+    Status sent = server_->Send(s.routing_id, {Frame("DELIVER"), std::move(m.frame)});
+    if (sent.code() == Code::kUnavailable) {  // gone: its queue waits on disk
+      sessions_.erase(it);
+      return Status::Ok();
+    }
+    if (!sent.ok()) break;  // its socket queue is full: go on when it acknowledges
+    s.last_sent = m.seq;
+    s.in_flight++;
+    ++stats_.delivered;
+  }
+  return Status::Ok();
+}
+
+}  // namespace nrm::broker

@@ -1,0 +1,87 @@
+// The broker: authenticates agencies (CURVE + ZAP against the signed directory), verifies each
+// envelope's sender and signature, refuses replays and stale messages, persists what it accepts
+// (ciphertext only) and delivers it to each recipient until the recipient acknowledges it.
+// It never sees a payload in the clear. See docs/ARCHITECTURE.md.
+//
+// Thread-safety: Run() owns the routing thread; Stop() may be called from any thread (or a
+// signal handler via the flag it sets).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "broker/config.h"
+#include "broker/store/message_store.h"
+#include "common/clock.h"
+#include "common/identity/identity.h"
+#include "common/transport/transport.h"
+#include "schemas/wire/envelope.h"
+
+namespace nrm::broker {
+
+struct BrokerStats {
+  uint64_t accepted = 0;
+  uint64_t refused = 0;
+  uint64_t delivered = 0;
+  uint64_t acknowledged = 0;
+  uint64_t malformed = 0;
+  uint64_t commits = 0;
+};
+
+class Broker {
+ public:
+  // Loads keys and directory, opens the store, starts the ZAP handler and binds. Any problem
+  // is a Status naming the file and what is wrong; nothing is left running.
+  static Result<std::unique_ptr<Broker>> Start(const BrokerConfig& config, const Clock& clock);
+  ~Broker();
+
+  // Routes until `stop` becomes true. Returns a non-OK Status only when the broker cannot go
+  // on safely (its store fails); the caller then exits non-zero.
+  Status Run(const std::atomic<bool>& stop);
+
+  const std::string& endpoint() const { return server_->endpoint(); }
+  const BrokerStats& stats() const { return stats_; }
+
+ private:
+  struct Session {
+    Bytes routing_id;
+    uint64_t last_sent = 0;  // highest queue seq delivered on this connection
+    size_t in_flight = 0;    // delivered, not yet acknowledged
+  };
+  struct Reply {
+    Bytes routing_id;
+    transport::Frames frames;
+  };
+
+  Broker(const BrokerConfig& config, const Clock& clock) : config_(config), clock_(clock) {}
+
+  std::shared_ptr<const identity::Directory> directory() const;
+  // Handles one incoming message; appends store writes to batch_ and answers to replies_.
+  void Handle(transport::Incoming& in);
+  void HandleSend(const transport::Incoming& in, const identity::Agency& sender);
+  void HandleAck(const transport::Incoming& in);
+  void Refuse(const Bytes& routing_id, ByteView message_id, const Status& why);
+  // Delivers queued messages to `agency` while its window has room.
+  Status Pump(const std::string& agency);
+  Status CommitBatch();
+
+  BrokerConfig config_;
+  const Clock& clock_;
+  identity::KeySet keys_;
+  mutable std::mutex directory_mu_;  // the ZAP thread reads the directory too
+  std::shared_ptr<const identity::Directory> directory_;
+  std::unique_ptr<MessageStore> store_;
+  std::unique_ptr<transport::Server> server_;
+
+  std::map<std::string, Session> sessions_;
+  rocksdb::WriteBatch batch_;
+  std::vector<Bytes> batch_ids_;  // message ids accepted in batch_, for in-batch replays
+  std::vector<Reply> replies_;    // sent only after batch_ is durable
+  std::vector<std::string> to_pump_;
+  BrokerStats stats_;
+};
+
+}  // namespace nrm::broker

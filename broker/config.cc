@@ -1,0 +1,63 @@
+#include "broker/config.h"
+
+#include <filesystem>
+
+#include "common/config/toml_util.h"
+#include "common/crypto/crypto.h"
+
+namespace nrm::broker {
+
+Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
+  NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
+  const toml::table& t = doc.root;
+  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
+      t,
+      {"bind", "data_dir", "directory", "authority_key", "key_file", "endpoint_file", "log_file",
+       "freshness_window_s", "max_message_bytes", "delivery_window"},
+      path));
+  const std::filesystem::path base = std::filesystem::path(path).parent_path();
+  auto resolve = [&](const std::string& p) {
+    return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
+  };
+  BrokerConfig c;
+  NRM_ASSIGN_OR_RETURN(c.bind, config::GetString(t, "bind", path));
+  NRM_ASSIGN_OR_RETURN(std::string data_dir, config::GetString(t, "data_dir", path));
+  NRM_ASSIGN_OR_RETURN(std::string directory, config::GetString(t, "directory", path));
+  NRM_ASSIGN_OR_RETURN(std::string key_file, config::GetString(t, "key_file", path));
+  NRM_ASSIGN_OR_RETURN(std::string authority, config::GetString(t, "authority_key", path));
+  NRM_ASSIGN_OR_RETURN(auto endpoint_file, config::GetOptionalString(t, "endpoint_file", path));
+  NRM_ASSIGN_OR_RETURN(auto log_file, config::GetOptionalString(t, "log_file", path));
+  NRM_ASSIGN_OR_RETURN(int64_t fresh_s, config::GetInt(t, "freshness_window_s", path, 600));
+  NRM_ASSIGN_OR_RETURN(c.max_message_bytes,
+                       config::GetInt(t, "max_message_bytes", path, 1 << 20));
+  NRM_ASSIGN_OR_RETURN(c.delivery_window, config::GetInt(t, "delivery_window", path, 256));
+  c.data_dir = resolve(data_dir);
+  c.directory = resolve(directory);
+  c.key_file = resolve(key_file);
+  c.endpoint_file = resolve(endpoint_file.value_or(""));
+  c.log_file = resolve(log_file.value_or(""));
+
+  auto where = [&](std::string_view key) { return config::Where(path, *t.get(key)); };
+  Result<Bytes> ak = FromHexExact(authority, crypto::kSignPublicBytes, "authority_key");
+  if (!ak) return ak.status().WithContext(where("authority_key"));
+  c.authority_key = std::move(*ak);
+  if (!c.bind.starts_with("tcp://") && !c.bind.starts_with("ipc://")) {
+    return InvalidArgument(where("bind") + ": 'bind' must be a tcp:// or ipc:// endpoint");
+  }
+  if (fresh_s < 1 || fresh_s > 7 * 24 * 3600) {
+    return InvalidArgument(where("freshness_window_s") +
+                           ": 'freshness_window_s' must be between 1 and 604800 seconds");
+  }
+  c.freshness_window_ms = fresh_s * 1000;
+  if (c.max_message_bytes < 1024 || c.max_message_bytes > (64 << 20)) {
+    return InvalidArgument(where("max_message_bytes") +
+                           ": 'max_message_bytes' must be between 1024 and 67108864");
+  }
+  if (c.delivery_window < 1 || c.delivery_window > 100000) {
+    return InvalidArgument(where("delivery_window") +
+                           ": 'delivery_window' must be between 1 and 100000");
+  }
+  return c;
+}
+
+}  // namespace nrm::broker

@@ -1,0 +1,71 @@
+// nrm-broker --config FILE: the referral broker. Exit 2 on a configuration error, 1 when the
+// broker stops because it cannot go on safely, 0 on SIGINT/SIGTERM.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstring>
+#include <iostream>
+
+#include "broker/broker.h"
+#include "common/crypto/crypto.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+int Usage(std::ostream& out, int code) {
+  out << "usage: nrm-broker --config FILE\n"
+         "Runs the referral broker described by FILE (TOML; see docs/OPERATIONS.md).\n";
+  return code;
+}
+}  // namespace
+
+int main(int argc, char** argv) try {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0) return Usage(std::cout, 0);
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      config_path = argv[++i];
+    } else {
+      std::cerr << "nrm-broker: unexpected argument '" << argv[i] << "'\n";
+      return Usage(std::cerr, 2);
+    }
+  }
+  if (config_path.empty()) return Usage(std::cerr, 2);
+  if (!nrm::crypto::InitCrypto().ok()) return 1;
+
+  auto config = nrm::broker::LoadBrokerConfig(config_path);
+  if (!config) {
+    std::cerr << "nrm-broker: " << config.status().message() << "\n";
+    return 2;
+  }
+  std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stderr_sink_mt>()};
+  if (!config->log_file.empty()) {
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(config->log_file));
+  }
+  auto logger = std::make_shared<spdlog::logger>("nrm-broker", sinks.begin(), sinks.end());
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  if (const char* level = std::getenv("NRM_LOG_LEVEL")) {
+    spdlog::set_level(spdlog::level::from_str(level));
+  }
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  auto broker = nrm::broker::Broker::Start(*config, nrm::SystemClock::Get());
+  if (!broker) {
+    spdlog::error("cannot start: {}", broker.status().ToString());
+    return 2;
+  }
+  nrm::Status s = (*broker)->Run(g_stop);
+  if (!s.ok()) {
+    spdlog::critical("broker stopped: {}", s.ToString());
+    return 1;
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << "nrm-broker: fatal: " << e.what() << "\n";
+  return 1;
+}

@@ -1,0 +1,287 @@
+#include "common/transport/transport.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <zmq.hpp>
+
+namespace nrm::transport {
+namespace {
+
+constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
+constexpr std::string_view kZapDomain = "nrm";
+
+Status ZmqError(std::string_view what, const zmq::error_t& e) {
+  return Unavailable(std::string(what) + ": " + e.what());
+}
+
+std::string ToString(const zmq::message_t& m) { return std::string(m.to_string_view()); }
+
+// Sends `frames` as one multipart message; the last frame without SNDMORE.
+void SendFrames(zmq::socket_t& socket, const Frames& frames, bool more_after_first = false) {
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const bool last = i + 1 == frames.size();
+    socket.send(zmq::buffer(frames[i].data(), frames[i].size()),
+                last && !more_after_first ? zmq::send_flags::none : zmq::send_flags::sndmore);
+  }
+}
+
+// The ZAP handler: answers every handshake from the Authorizer. A request it cannot parse
+// is refused; so is every request once it is stopping. Runs on its own thread.
+void ServeZap(zmq::socket_t& zap, const Authorizer& authorize, std::atomic<bool>& stop,
+              std::atomic<uint64_t>& refused) {
+  while (!stop.load()) {
+    zmq::pollitem_t item{zap.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    if (!(item.revents & ZMQ_POLLIN)) continue;
+    std::vector<zmq::message_t> req;
+    while (true) {
+      zmq::message_t m;
+      if (!zap.recv(m)) break;
+      const bool more = m.more();
+      req.push_back(std::move(m));
+      if (!more) break;
+    }
+    std::string request_id = req.size() > 1 ? ToString(req[1]) : "";
+    std::optional<std::string> user;
+    if (req.size() == 7 && req[0].to_string_view() == "1.0" &&
+        req[2].to_string_view() == kZapDomain && req[5].to_string_view() == "CURVE" &&
+        req[6].size() == crypto::kBoxPublicBytes) {
+      user = authorize(ByteView(static_cast<const uint8_t*>(req[6].data()), req[6].size()),
+                       req[3].to_string_view());
+    }
+    if (!user) refused.fetch_add(1);
+    SendFrames(zap, {Frame("1.0"), Frame(request_id), Frame(user ? "200" : "400"),
+                     Frame(user ? "OK" : "key not in the directory"), Frame(user.value_or("")),
+                     Bytes()});
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  zmq::context_t ctx;  // declared first, so destroyed last
+  zmq::socket_t zap;
+  zmq::socket_t router;
+  std::thread zap_thread;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> refused{0};
+  ServerOptions options;
+  std::string endpoint;
+
+  Status OpenRouter(const std::string& where) {
+    try {
+      router = zmq::socket_t(ctx, zmq::socket_type::router);
+      router.set(zmq::sockopt::linger, 0);
+      router.set(zmq::sockopt::router_mandatory, 1);
+      router.set(zmq::sockopt::sndhwm, options.high_water_mark);
+      router.set(zmq::sockopt::rcvhwm, options.high_water_mark);
+      router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options.max_message_bytes));
+      router.set(zmq::sockopt::zap_domain, std::string(kZapDomain));
+      router.set(zmq::sockopt::curve_server, 1);
+      router.set(zmq::sockopt::curve_secretkey,
+                 zmq::const_buffer(options.curve_secret.data(), options.curve_secret.size()));
+      router.bind(where);
+      endpoint = router.get(zmq::sockopt::last_endpoint);
+      return Status::Ok();
+    } catch (const zmq::error_t& e) {
+      return InvalidArgument("cannot bind " + where + ": " + e.what());
+    }
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  impl_->stop.store(true);
+  if (impl_->zap_thread.joinable()) impl_->zap_thread.join();
+}
+
+Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  if (!options.authorize) return InvalidArgument("a server needs an authorizer");
+  if (options.curve_secret.size() != crypto::kBoxSecretBytes) {
+    return InvalidArgument("CURVE secret key must be 32 bytes");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  try {
+    impl->zap = zmq::socket_t(impl->ctx, zmq::socket_type::rep);
+    impl->zap.set(zmq::sockopt::linger, 0);
+    impl->zap.bind(kZapEndpoint);
+  } catch (const zmq::error_t& e) {
+    return ZmqError("cannot start the ZAP handler", e);
+  }
+  Impl* raw = impl.get();
+  impl->zap_thread = std::thread([raw] {
+    try {
+      ServeZap(raw->zap, raw->options.authorize, raw->stop, raw->refused);
+    } catch (const zmq::error_t&) {
+      // Context terminated: the router is closing too; no client is admitted without us.
+    }
+  });
+  auto server = std::unique_ptr<Server>(new Server(std::move(impl)));
+  NRM_RETURN_IF_ERROR(server->impl_->OpenRouter(server->impl_->options.endpoint));
+  return server;
+}
+
+const std::string& Server::endpoint() const { return impl_->endpoint; }
+uint64_t Server::refused_handshakes() const { return impl_->refused.load(); }
+
+Result<std::optional<Incoming>> Server::Receive(int timeout_ms) {
+  try {
+    zmq::pollitem_t item{impl_->router.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms));
+    if (!(item.revents & ZMQ_POLLIN)) return std::optional<Incoming>();
+    Incoming in;
+    bool first = true;
+    bool authenticated = true;
+    while (true) {
+      zmq::message_t m;
+      if (!impl_->router.recv(m, zmq::recv_flags::dontwait)) break;
+      const bool more = m.more();
+      if (first) {
+        in.routing_id.assign(m.data<uint8_t>(), m.data<uint8_t>() + m.size());
+        first = false;
+      } else {
+        const char* user = zmq_msg_gets(m.handle(), "User-Id");
+        if (user == nullptr || *user == '\0') {
+          authenticated = false;
+        } else if (in.agency.empty()) {
+          in.agency = user;
+        }
+        in.frames.emplace_back(m.data<uint8_t>(), m.data<uint8_t>() + m.size());
+      }
+      if (!more) break;
+    }
+    if (!authenticated || in.agency.empty()) {
+      return std::optional<Incoming>();  // never route what ZAP did not authenticate
+    }
+    return std::optional<Incoming>(std::move(in));
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return std::optional<Incoming>();  // a signal: the caller decides
+    return ZmqError("receive", e);
+  }
+}
+
+Status Server::Send(ByteView routing_id, const Frames& frames) {
+  try {
+    auto sent = impl_->router.send(zmq::buffer(routing_id.data(), routing_id.size()),
+                                   zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    if (!sent) return ResourceExhausted("peer's queue is full");
+    SendFrames(impl_->router, frames);
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) return Unavailable("peer is not connected");
+    if (e.num() == EAGAIN) return ResourceExhausted("peer's queue is full");
+    return ZmqError("send", e);
+  }
+}
+
+Status Server::Rebind() {
+  const std::string where = impl_->endpoint;
+  impl_->router.close();
+  // The old listener is released asynchronously; retry the bind for up to two seconds.
+  Status s;
+  for (int i = 0; i < 200; ++i) {
+    s = impl_->OpenRouter(where);
+    if (s.ok()) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return s;
+}
+
+struct Client::Impl {
+  zmq::context_t ctx;
+  zmq::socket_t dealer;
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int handshake_timeout_ms) {
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->dealer = zmq::socket_t(impl->ctx, zmq::socket_type::dealer);
+    zmq::socket_t& d = impl->dealer;
+    d.set(zmq::sockopt::linger, 0);
+    d.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options.max_message_bytes));
+    d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(options.server_curve_public.data(),
+                                                           options.server_curve_public.size()));
+    d.set(zmq::sockopt::curve_publickey,
+          zmq::const_buffer(options.curve_public.data(), options.curve_public.size()));
+    d.set(zmq::sockopt::curve_secretkey,
+          zmq::const_buffer(options.curve_secret.data(), options.curve_secret.size()));
+    const std::string monitor = "inproc://nrm-client-monitor";
+    if (zmq_socket_monitor(d.handle(), monitor.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+      return Internal("cannot monitor the client socket");
+    }
+    zmq::socket_t mon(impl->ctx, zmq::socket_type::pair);
+    mon.set(zmq::sockopt::linger, 0);
+    mon.connect(monitor);
+    d.connect(options.endpoint);
+
+    Status result = Unavailable("no broker answered at " + options.endpoint + " within " +
+                                std::to_string(handshake_timeout_ms) + " ms");
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(handshake_timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      zmq::pollitem_t item{mon.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(50));
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t event, address;
+      if (!mon.recv(event) || !mon.recv(address) || event.size() < 2) continue;
+      uint16_t id;
+      std::memcpy(&id, event.data(), sizeof id);
+      if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        result = Status::Ok();
+        break;
+      }
+      if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        result = Unauthenticated("the broker refused this agency's transport key (not in its "
+                                 "directory, or revoked)");
+        break;
+      }
+      // A protocol failure (e.g. a wrong server key) is retried by libzmq until the deadline.
+      result = Unauthenticated("CURVE handshake with the broker failed (wrong broker key?)");
+    }
+    zmq_socket_monitor(d.handle(), nullptr, 0);
+    if (!result.ok()) return result;
+  } catch (const zmq::error_t& e) {
+    return ZmqError("cannot connect to " + options.endpoint, e);
+  }
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Status Client::Send(const Frames& frames) {
+  try {
+    SendFrames(impl_->dealer, frames);
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    return ZmqError("send", e);
+  }
+}
+
+Result<std::optional<Frames>> Client::Receive(int timeout_ms) {
+  try {
+    zmq::pollitem_t item{impl_->dealer.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms));
+    if (!(item.revents & ZMQ_POLLIN)) return std::optional<Frames>();
+    Frames frames;
+    while (true) {
+      zmq::message_t m;
+      if (!impl_->dealer.recv(m, zmq::recv_flags::dontwait)) break;
+      frames.emplace_back(m.data<uint8_t>(), m.data<uint8_t>() + m.size());
+      if (!m.more()) break;
+    }
+    return std::optional<Frames>(std::move(frames));
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return std::optional<Frames>();
+    return ZmqError("receive", e);
+  }
+}
+
+}  // namespace nrm::transport

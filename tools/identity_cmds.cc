@@ -1,0 +1,292 @@
+// nrm keygen and nrm directory: keys for agencies and the broker, and the signed directory.
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "common/args.h"
+#include "common/clock.h"
+#include "common/config/toml_util.h"
+#include "common/file_util.h"
+#include "tools/commands.h"
+
+namespace nrm::tools {
+namespace {
+
+constexpr const char* kKeygenUsage =
+    "usage: nrm keygen --id ID --out DIR\n"
+    "Creates DIR/ID.key (secret keys, mode 0600: keep it on the agency's machine) and\n"
+    "DIR/ID.pub (public keys: give it to the directory authority).\n";
+
+constexpr const char* kDirectoryUsage =
+    "usage: nrm directory COMMAND ...\n"
+    "  init --out DRAFT --authority NAME --broker-pub FILE [--serial N] [--valid-days N]\n"
+    "      Start a directory draft naming the broker.\n"
+    "  add DRAFT --pub FILE --role ROLE --country CC --name NAME [--province NAME]\n"
+    "      Add an agency from its .pub file.\n"
+    "  revoke DRAFT --agency ID\n"
+    "      Mark an agency revoked (and raise the serial).\n"
+    "  sign DRAFT --authority-key KEYFILE --out SIGNED\n"
+    "      Check the draft and sign it with the authority's secret key.\n"
+    "  show SIGNED --authority-key HEX|FILE\n"
+    "      Verify and list the agencies.\n"
+    "  verify SIGNED --authority-key HEX|FILE\n"
+    "      Verify only: exit 0 when valid, 1 when not.\n";
+
+std::string Iso8601(int64_t ms) {
+  std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int Usage(std::ostream& err, const std::string& problem, const char* usage) {
+  err << "nrm: " << problem << "\n" << usage;
+  return 2;
+}
+
+int Error(std::ostream& err, const Status& s, int code = 2) {
+  err << "nrm: " << s.message() << "\n";
+  return code;
+}
+
+// Loads the public keys of a .pub file (or the public half of a .key file).
+Result<identity::Agency> LoadPublicKeys(const std::string& path) {
+  NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
+  identity::Agency a;
+  NRM_ASSIGN_OR_RETURN(a.id, config::GetString(doc.root, "id", path));
+  if (doc.root.contains("sign_secret")) {
+    NRM_ASSIGN_OR_RETURN(identity::KeySet k, identity::LoadSecretKeyFile(path));
+    a.sign_key = k.sign_public;
+    a.box_key = k.box_public;
+    a.curve_key = k.curve_public;
+    return a;
+  }
+  for (auto [key, field] : {std::pair{"sign_key", &a.sign_key}, std::pair{"box_key", &a.box_key},
+                            std::pair{"curve_key", &a.curve_key}}) {
+    NRM_ASSIGN_OR_RETURN(std::string hex, config::GetString(doc.root, key, path));
+    NRM_ASSIGN_OR_RETURN(*field, FromHexExact(hex, 32, path + ": " + key));
+  }
+  return a;
+}
+
+int Init(const Args& a, std::ostream& out, std::ostream& err) {
+  auto path = a.Require("out");
+  auto authority = a.Require("authority");
+  auto broker_pub = a.Require("broker-pub");
+  for (const auto* r : {&path, &authority, &broker_pub}) {
+    if (!r->ok()) return Usage(err, "directory init: " + r->status().message(), kDirectoryUsage);
+  }
+  auto broker = LoadPublicKeys(*broker_pub);
+  if (!broker) return Error(err, broker.status());
+  int64_t serial = 1, days = 365;
+  try {
+    serial = std::stoll(a.Get("serial").value_or("1"));
+    days = std::stoll(a.Get("valid-days").value_or("365"));
+  } catch (const std::exception&) {
+    return Usage(err, "directory init: --serial and --valid-days take whole numbers",
+                 kDirectoryUsage);
+  }
+  const int64_t expires = SystemClock::Get().NowMillis() + days * 86400 * 1000;
+  std::string text = DirectoryDraftHeader(*authority, serial, expires, broker->id,
+                                          broker->sign_key, broker->curve_key);
+  if (Status s = WriteFileAtomic(*path, text); !s.ok()) return Error(err, s);
+  out << "wrote draft " << *path << " (serial " << serial << ", expires " << Iso8601(expires)
+      << ")\n";
+  return 0;
+}
+
+int Add(const Args& a, const std::string& draft, std::ostream& out, std::ostream& err) {
+  auto pub = a.Require("pub");
+  auto role = a.Require("role");
+  auto country = a.Require("country");
+  auto name = a.Require("name");
+  for (const auto* r : {&pub, &role, &country, &name}) {
+    if (!r->ok()) return Usage(err, "directory add: " + r->status().message(), kDirectoryUsage);
+  }
+  auto agency = LoadPublicKeys(*pub);
+  if (!agency) return Error(err, agency.status());
+  agency->role = *role;
+  agency->country = *country;
+  agency->name = *name;
+  agency->province = a.Get("province").value_or("");
+  auto text = ReadFile(draft);
+  if (!text) return Error(err, text.status());
+  std::string body = *text;
+  if (auto split = identity::SplitSignedDirectory(body); split.ok()) {
+    body = std::string(split->first);  // adding invalidates the old signature
+  }
+  body += DirectoryAgencyBlock(*agency);
+  // Check the result as signing would, so a mistake is caught now, naming the line.
+  identity::KeySet probe = identity::GenerateKeySet("CHECK");
+  auto checked = identity::SignDirectory(body, draft, probe, SystemClock::Get().NowMillis());
+  if (!checked) return Error(err, checked.status());
+  if (Status s = WriteFileAtomic(draft, body); !s.ok()) return Error(err, s);
+  out << "added " << agency->id << " (" << *role << ", " << *country << ") to " << draft << "\n";
+  return 0;
+}
+
+int Revoke(const Args& a, const std::string& draft, std::ostream& out, std::ostream& err) {
+  auto id = a.Require("agency");
+  if (!id) return Usage(err, "directory revoke: " + id.status().message(), kDirectoryUsage);
+  auto text = ReadFile(draft);
+  if (!text) return Error(err, text.status());
+  std::string_view body = *text;
+  if (auto split = identity::SplitSignedDirectory(*text); split.ok()) body = split->first;
+  auto doc = config::ParseToml(body, draft);
+  if (!doc) return Error(err, doc.status());
+  bool found = false;
+  if (toml::array* list = doc->root["agency"].as_array()) {
+    for (toml::node& n : *list) {
+      toml::table* t = n.as_table();
+      if (t != nullptr && t->get_as<std::string>("id") &&
+          t->get_as<std::string>("id")->get() == *id) {
+        t->insert_or_assign("revoked", true);
+        found = true;
+      }
+    }
+  }
+  if (!found) return Error(err, NotFound(*id + " is not in " + draft));
+  if (auto* serial = doc->root.get_as<int64_t>("serial")) *serial = serial->get() + 1;
+  std::ostringstream rendered;
+  rendered << "# NRM agency directory (edited by nrm directory revoke)\n" << doc->root << "\n";
+  if (Status s = WriteFileAtomic(draft, rendered.str()); !s.ok()) return Error(err, s);
+  out << "revoked " << *id << " in " << draft << "; sign it and give it to the broker\n";
+  return 0;
+}
+
+int Sign(const Args& a, const std::string& draft, std::ostream& out, std::ostream& err) {
+  auto key_file = a.Require("authority-key");
+  auto dest = a.Require("out");
+  for (const auto* r : {&key_file, &dest}) {
+    if (!r->ok()) return Usage(err, "directory sign: " + r->status().message(), kDirectoryUsage);
+  }
+  auto keys = identity::LoadSecretKeyFile(*key_file);
+  if (!keys) return Error(err, keys.status());
+  auto text = ReadFile(draft);
+  if (!text) return Error(err, text.status());
+  auto signed_text = identity::SignDirectory(*text, draft, *keys, SystemClock::Get().NowMillis());
+  if (!signed_text) return Error(err, signed_text.status());
+  if (Status s = WriteFileAtomic(*dest, *signed_text); !s.ok()) return Error(err, s);
+  out << "signed " << draft << " -> " << *dest << " with authority key "
+      << ToHex(keys->sign_public) << "\n";
+  return 0;
+}
+
+int ShowOrVerify(const Args& a, const std::string& path, bool show, std::ostream& out,
+                 std::ostream& err) {
+  auto key = a.Require("authority-key");
+  if (!key) return Usage(err, "directory: " + key.status().message(), kDirectoryUsage);
+  auto authority = ParseSignPublicKey(*key);
+  if (!authority) return Error(err, authority.status());
+  auto dir = identity::Directory::Load(path, *authority, SystemClock::Get().NowMillis());
+  if (!dir) {
+    err << "nrm: INVALID: " << dir.status().message() << "\n";
+    return 1;
+  }
+  out << path << ": valid, signed by " << dir->authority_name() << ", serial " << dir->serial()
+      << ", expires " << Iso8601(dir->expires_ms()) << ", " << dir->agencies().size()
+      << " agencies\n";
+  if (!show) return 0;
+  out << "  broker " << dir->broker().id << "\n";
+  for (const identity::Agency& ag : dir->agencies()) {
+    out << "  " << ag.id << "  " << ag.role << "  " << ag.country << "  "
+        << (ag.province.empty() ? "-" : ag.province) << "  " << ag.name
+        << (ag.revoked ? "  REVOKED" : "") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string DirectoryDraftHeader(const std::string& authority, int64_t serial,
+                                 int64_t expires_ms, const std::string& broker_id,
+                                 ByteView broker_sign_key, ByteView broker_curve_key) {
+  return "# NRM agency directory. Edit with `nrm directory add|revoke`, then `nrm directory "
+         "sign`.\n"
+         "authority = \"" + authority + "\"\n" +
+         "serial = " + std::to_string(serial) + "\n" + "expires = " + Iso8601(expires_ms) +
+         "\n\n[broker]\nid = \"" + broker_id + "\"\nsign_key = \"" + ToHex(broker_sign_key) +
+         "\"\ncurve_key = \"" + ToHex(broker_curve_key) + "\"\n";
+}
+
+std::string DirectoryAgencyBlock(const identity::Agency& a) {
+  auto quote = [](const std::string& s) {
+    std::string q = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') q.push_back('\\');
+      q.push_back(c);
+    }
+    return q + "\"";
+  };
+  std::string block = "\n[[agency]]\nid = " + quote(a.id) + "\nname = " + quote(a.name) +
+                      "\nrole = " + quote(a.role) + "\ncountry = " + quote(a.country) + "\n";
+  if (!a.province.empty()) block += "province = " + quote(a.province) + "\n";
+  block += "sign_key = \"" + ToHex(a.sign_key) + "\"\nbox_key = \"" + ToHex(a.box_key) +
+           "\"\ncurve_key = \"" + ToHex(a.curve_key) + "\"\n";
+  if (a.revoked) block += "revoked = true\n";
+  return block;
+}
+
+Result<Bytes> ParseSignPublicKey(const std::string& value) {
+  if (value.size() == 64 && FromHex(value).ok()) return *FromHex(value);
+  NRM_ASSIGN_OR_RETURN(identity::Agency keys, LoadPublicKeys(value));
+  return keys.sign_key;
+}
+
+int KeygenCommand(const Words& words, std::ostream& out, std::ostream& err) {
+  auto a = Args::Parse(words, {"id", "out"}, {"help"});
+  if (!a) return Usage(err, "keygen: " + a.status().message(), kKeygenUsage);
+  if (a->Has("help")) {
+    out << kKeygenUsage;
+    return 0;
+  }
+  auto id = a->Require("id");
+  auto dir = a->Require("out");
+  if (!id || !dir) return Usage(err, "keygen: needs --id and --out", kKeygenUsage);
+  if (Status s = MakeDirs(*dir); !s.ok()) return Error(err, s);
+  const std::string key_path = *dir + "/" + *id + ".key";
+  if (std::filesystem::exists(key_path)) {
+    return Error(err, AlreadyExists(key_path + " exists; refusing to overwrite a secret key"));
+  }
+  identity::KeySet keys = identity::GenerateKeySet(*id);
+  if (Status s = identity::WriteSecretKeyFile(key_path, keys); !s.ok()) return Error(err, s);
+  if (Status s = WriteFileAtomic(*dir + "/" + *id + ".pub", identity::PublicKeyToml(keys));
+      !s.ok()) {
+    return Error(err, s);
+  }
+  out << "wrote " << key_path << " (secret, mode 0600) and " << *dir << "/" << *id
+      << ".pub\nsign key " << ToHex(keys.sign_public) << "\n";
+  return 0;
+}
+
+int DirectoryCommand(const Words& words, std::ostream& out, std::ostream& err) {
+  if (words.empty() || words[0] == "--help") {
+    (words.empty() ? err : out) << kDirectoryUsage;
+    return words.empty() ? 2 : 0;
+  }
+  const std::string& cmd = words[0];
+  auto a = Args::Parse(Words(words.begin() + 1, words.end()),
+                       {"out", "authority", "broker-pub", "serial", "valid-days", "pub", "role",
+                        "country", "name", "province", "agency", "authority-key"},
+                       {"help"});
+  if (!a) return Usage(err, "directory " + cmd + ": " + a.status().message(), kDirectoryUsage);
+  if (a->Has("help")) {
+    out << kDirectoryUsage;
+    return 0;
+  }
+  if (cmd == "init") return Init(*a, out, err);
+  if (a->positional().size() != 1) {
+    return Usage(err, "directory " + cmd + ": needs one FILE", kDirectoryUsage);
+  }
+  const std::string& file = a->positional()[0];
+  if (cmd == "add") return Add(*a, file, out, err);
+  if (cmd == "revoke") return Revoke(*a, file, out, err);
+  if (cmd == "sign") return Sign(*a, file, out, err);
+  if (cmd == "show") return ShowOrVerify(*a, file, true, out, err);
+  if (cmd == "verify") return ShowOrVerify(*a, file, false, out, err);
+  return Usage(err, "unknown directory command '" + cmd + "'", kDirectoryUsage);
+}
+
+}  // namespace nrm::tools

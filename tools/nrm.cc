@@ -1,0 +1,40 @@
+// nrm: the admin tool. `nrm COMMAND --help` explains each command.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "common/crypto/crypto.h"
+#include "tools/commands.h"
+
+namespace {
+constexpr const char* kUsage =
+    "usage: nrm COMMAND [options]    (nrm COMMAND --help for each)\n"
+    "  keygen      create an agency's or the broker's keys\n"
+    "  directory   init | add | revoke | sign | show | verify the signed directory of agencies\n"
+    "  demo        run the GMS referral scenario on real processes\n";
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  const std::vector<std::string> rest(argv + 2, argv + argc);
+  if (cmd == "--help" || cmd == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (!nrm::crypto::InitCrypto().ok()) {
+    std::cerr << "nrm: libsodium failed to start\n";
+    return 1;
+  }
+  if (cmd == "keygen") return nrm::tools::KeygenCommand(rest, std::cout, std::cerr);
+  if (cmd == "directory") return nrm::tools::DirectoryCommand(rest, std::cout, std::cerr);
+  if (cmd == "demo") return nrm::tools::DemoCommand(rest, std::cout, std::cerr);
+  std::cerr << "nrm: unknown command '" << cmd << "'\n" << kUsage;
+  return 2;
+} catch (const std::exception& e) {
+  std::cerr << "nrm: fatal: " << e.what() << "\n";
+  return 1;
+}
