@@ -13,6 +13,7 @@
 #include "common/file_util.h"
 #include "tools/commands.h"
 #include "tools/process.h"
+#include "tools/scenario.h"
 
 namespace nrm::tools {
 namespace {
@@ -26,14 +27,8 @@ constexpr const char* kUsage =
     "key, directory, data directory and log it made in DIR (default: a temporary directory,\n"
     "removed afterwards).\n";
 
-struct DemoAgency {
-  std::string id, role, country, province, name;
-};
-
-const DemoAgency kPolice{"TH.POLICE.CRI-ATU", "police", "TH", "Chiang Rai",
-                         "Chiang Rai Provincial Police, Anti-Trafficking Unit"};
-const DemoAgency kShelter{"TH.SHELTER.KREDTRAKARN", "shelter", "TH", "Nonthaburi",
-                          "Kredtrakarn Protection and Occupational Development Centre"};
+const ScenarioAgency& Police() { return GmsAgencies()[0]; }
+const ScenarioAgency& Shelter() { return GmsAgencies()[1]; }
 
 class Demo {
  public:
@@ -44,51 +39,17 @@ class Demo {
 
   Status Run() {
     const auto start = std::chrono::steady_clock::now();
-    NRM_RETURN_IF_ERROR(MakeDirs(dir_ + "/keys"));
-    NRM_RETURN_IF_ERROR(MakeDirs(dir_ + "/logs"));
-    Step("keys: a national authority, the broker, " + kPolice.id + ", " + kShelter.id);
-    identity::KeySet authority = identity::GenerateKeySet("TH.AUTHORITY.NRM");
-    NRM_RETURN_IF_ERROR(identity::WriteSecretKeyFile(dir_ + "/keys/authority.key", authority));
-    identity::KeySet broker = identity::GenerateKeySet("GMS.BROKER");
-    NRM_RETURN_IF_ERROR(identity::WriteSecretKeyFile(dir_ + "/keys/broker.key", broker));
-
-    std::string draft = DirectoryDraftHeader("Thailand NRM authority (demo)", 1,
-                                             SystemClock::Get().NowMillis() + 86400000LL * 30,
-                                             broker.id, broker.sign_public, broker.curve_public);
-    for (const DemoAgency* a : {&kPolice, &kShelter}) {
-      identity::KeySet k = identity::GenerateKeySet(a->id);
-      NRM_RETURN_IF_ERROR(identity::WriteSecretKeyFile(dir_ + "/keys/" + a->id + ".key", k));
-      identity::Agency entry{a->id,      a->name,     a->role,     a->country, a->province,
-                             k.sign_public, k.box_public, k.curve_public, false};
-      draft += DirectoryAgencyBlock(entry);
-    }
-    NRM_ASSIGN_OR_RETURN(std::string signed_dir,
-                         identity::SignDirectory(draft, "directory", authority,
-                                                 SystemClock::Get().NowMillis()));
-    NRM_RETURN_IF_ERROR(WriteFileAtomic(dir_ + "/directory.toml", signed_dir));
-    Step("directory signed by the authority: directory.toml (2 agencies)");
-
-    const std::string authority_hex = ToHex(authority.sign_public);
-    NRM_RETURN_IF_ERROR(WriteFileAtomic(
-        dir_ + "/broker.toml",
-        "bind = \"tcp://127.0.0.1:0\"\ndata_dir = \"broker-data\"\ndirectory = "
-        "\"directory.toml\"\nauthority_key = \"" + authority_hex +
-            "\"\nkey_file = \"keys/broker.key\"\nendpoint_file = \"broker.endpoint\"\n"
-            "log_file = \"logs/broker.log\"\n"));
-    for (const DemoAgency* a : {&kPolice, &kShelter}) {
-      NRM_RETURN_IF_ERROR(WriteFileAtomic(
-          dir_ + "/" + a->role + ".toml",
-          "agency = \"" + a->id + "\"\nkey_file = \"keys/" + a->id +
-              ".key\"\ndirectory = \"directory.toml\"\nauthority_key = \"" + authority_hex +
-              "\"\nbroker_endpoint_file = \"broker.endpoint\"\n"));
-    }
+    NRM_ASSIGN_OR_RETURN(scenario_, CreateScenario(dir_, GmsAgencies()));
+    Step("keys: a national authority, the broker, " + Police().id + ", " + Shelter().id);
+    Step("directory signed by the authority: directory.toml (" +
+         std::to_string(GmsAgencies().size()) + " agencies)");
 
     const std::string bin = SelfDirectory();
-    NRM_ASSIGN_OR_RETURN(broker_pid_, Spawn({bin + "/nrm-broker", "--config", dir_ + "/broker.toml"},
+    NRM_ASSIGN_OR_RETURN(broker_pid_, Spawn({bin + "/nrm-broker", "--config", scenario_.broker_config},
                                             dir_ + "/logs/broker.out"));
-    NRM_RETURN_IF_ERROR(WaitForFile(dir_ + "/broker.endpoint", 10000)
+    NRM_RETURN_IF_ERROR(WaitForFile(scenario_.endpoint_file, 10000)
                             .WithContext("the broker did not start (see logs/broker.out)"));
-    NRM_ASSIGN_OR_RETURN(std::string endpoint, ReadFile(dir_ + "/broker.endpoint"));
+    NRM_ASSIGN_OR_RETURN(std::string endpoint, ReadFile(scenario_.endpoint_file));
     Step("broker started (pid " + std::to_string(broker_pid_) + ") on " +
          endpoint.substr(0, endpoint.size() - 1) + ", CURVE + ZAP against the directory");
 
@@ -98,15 +59,15 @@ class Demo {
     Step("a raid in Chiang Rai: the police record a presumed victim, person's name \"" + canary +
          "\"");
 
-    NRM_ASSIGN_OR_RETURN(int sent, RunAgent(kPolice, {"send", "--to", kShelter.id, "--kind",
+    NRM_ASSIGN_OR_RETURN(int sent, RunAgent(Police(), {"send", "--to", Shelter().id, "--kind",
                                                       "referral_offer", "--file",
                                                       dir_ + "/case.json", "--handling", "H1"}));
     Show(dir_ + "/logs/police.out", "police");
     if (sent != 0) return Internal("the police agent could not send the offer");
-    Step("broker saw: envelope " + kPolice.id + " -> " + kShelter.id +
+    Step("broker saw: envelope " + Police().id + " -> " + Shelter().id +
          ", kind referral_offer, handling H1; stored ciphertext until the shelter acknowledges");
 
-    NRM_ASSIGN_OR_RETURN(int received, RunAgent(kShelter, {"receive", "--count", "1",
+    NRM_ASSIGN_OR_RETURN(int received, RunAgent(Shelter(), {"receive", "--count", "1",
                                                            "--timeout", "20"}));
     Step("the shelter's agent verified the signature and decrypted:");
     Show(dir_ + "/logs/shelter.out", "shelter");
@@ -123,7 +84,7 @@ class Demo {
 
     size_t scanned = 0;
     NRM_ASSIGN_OR_RETURN(std::vector<std::string> leaks,
-                         FindCanary(canary, {dir_ + "/broker-data", dir_ + "/logs/broker.log",
+                         FindCanary(canary, {scenario_.broker_data, scenario_.broker_log,
                                              dir_ + "/logs/broker.out"},
                                     &scanned));
     if (!leaks.empty()) return Internal("the person's name leaked to the broker in " + leaks[0]);
@@ -146,9 +107,9 @@ class Demo {
     for (std::string line; std::getline(in, line);) out_ << "    " << who << "| " << line << "\n";
   }
 
-  Result<int> RunAgent(const DemoAgency& a, std::vector<std::string> args) {
+  Result<int> RunAgent(const ScenarioAgency& a, std::vector<std::string> args) {
     std::vector<std::string> argv = {SelfDirectory() + "/nrm-agent", "--config",
-                                     dir_ + "/" + a.role + ".toml"};
+                                     scenario_.AgentConfig(a.id)};
     argv.insert(argv.end(), args.begin(), args.end());
     NRM_ASSIGN_OR_RETURN(pid_t pid, Spawn(argv, dir_ + "/logs/" + a.role + ".out"));
     return WaitExit(pid, 30000);
@@ -201,6 +162,7 @@ class Demo {
   }
 
   std::string dir_;
+  Scenario scenario_;
   std::ostream& out_;
   int step_ = 0;
   pid_t broker_pid_ = -1;

@@ -1,0 +1,259 @@
+// Real nrm-broker processes on 127.0.0.1 with real agents, keys and RocksDB.
+#include <gtest/gtest.h>
+
+#include "agent/agent.h"
+#include "common/file_util.h"
+#include "schemas/wire/payload.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/process.h"
+#include "tools/scenario.h"
+
+namespace nrm {
+namespace {
+
+using transport::Frame;
+using transport::FrameText;
+
+const std::string kPolice = "TH.POLICE.CRI-ATU";
+const std::string kShelter = "TH.SHELTER.KREDTRAKARN";
+
+class BrokerIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ASSERT_TRUE(crypto::InitCrypto().ok()); }
+
+  void SetUp() override {
+    Result<tools::Scenario> s = tools::CreateScenario(tmp_.path(), tools::GmsAgencies());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    scenario_ = std::move(*s);
+    StartBroker();
+  }
+
+  void TearDown() override {
+    if (broker_pid_ > 0) {
+      Result<int> code = tools::Stop(broker_pid_, 5000);
+      EXPECT_TRUE(code.ok() && *code == 0) << "the broker did not stop cleanly";
+    }
+  }
+
+  void StartBroker() {
+    std::remove(scenario_.endpoint_file.c_str());
+    Result<pid_t> pid = tools::Spawn(
+        {testing::BinDir() + "/nrm-broker", "--config", scenario_.broker_config},
+        tmp_.path() + "/logs/broker.out");
+    ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+    broker_pid_ = *pid;
+    ASSERT_TRUE(tools::WaitForFile(scenario_.endpoint_file, 10000).ok())
+        << ReadFile(tmp_.path() + "/logs/broker.out").status().ToString();
+  }
+
+  void KillBroker() {
+    ASSERT_EQ(::kill(broker_pid_, SIGKILL), 0);
+    ASSERT_TRUE(tools::WaitExit(broker_pid_, 5000).ok());
+    broker_pid_ = -1;
+  }
+
+  std::unique_ptr<agent::Agent> OpenAgent(const std::string& id, const Clock& clock) {
+    Result<agent::AgentConfig> c = agent::LoadAgentConfig(scenario_.AgentConfig(id));
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    Result<std::unique_ptr<agent::Agent>> a = agent::Agent::Open(*c, clock);
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    return a.ok() ? std::move(*a) : nullptr;
+  }
+  std::unique_ptr<agent::Agent> OpenAgent(const std::string& id) {
+    return OpenAgent(id, SystemClock::Get());
+  }
+
+  Bytes Payload(const std::string& name) {
+    Result<Bytes> p = wire::PayloadFromJson(R"({"person": {"first_name": ")" + name + R"("}})");
+    EXPECT_TRUE(p.ok());
+    return *p;
+  }
+
+  Result<agent::SendOutcome> Offer(agent::Agent& from, const std::string& to, const Bytes& p) {
+    return from.Send({to}, wire::Kind::ReferralOffer, Bytes(16, 1), wire::Handling::H1, p, 10000);
+  }
+
+  // A raw transport client with `keys`' CURVE key, for what a well-behaved agent never sends.
+  Result<std::unique_ptr<transport::Client>> RawClient(const identity::KeySet& keys) {
+    NRM_ASSIGN_OR_RETURN(std::string endpoint, ReadFile(scenario_.endpoint_file));
+    endpoint.pop_back();
+    transport::ClientOptions o;
+    o.endpoint = endpoint;
+    o.server_curve_public = scenario_.broker.curve_public;
+    o.curve_public = keys.curve_public;
+    o.curve_secret = keys.curve_secret.Clone();
+    return transport::Client::Connect(std::move(o), 3000);
+  }
+
+  // The broker's answer to a raw SEND.
+  transport::Frames SendRaw(transport::Client& c, const Bytes& frame) {
+    EXPECT_TRUE(c.Send({Frame("SEND"), frame}).ok());
+    Result<std::optional<transport::Frames>> r = c.Receive(5000);
+    EXPECT_TRUE(r.ok() && r->has_value()) << "no answer from the broker";
+    return r.ok() && r->has_value() ? **r : transport::Frames{};
+  }
+
+  testing::TempDir tmp_;
+  tools::Scenario scenario_;
+  pid_t broker_pid_ = -1;
+};
+
+TEST_F(BrokerIntegrationTest, PoliceToShelterDeliveredAndDecrypted) {
+  auto shelter = OpenAgent(kShelter);
+  auto police = OpenAgent(kPolice);
+  ASSERT_TRUE(shelter && police);
+  Result<agent::SendOutcome> sent = Offer(*police, kShelter, Payload("Nang Canary"));
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  ASSERT_TRUE(sent->accepted) << sent->code << ": " << sent->reason;
+
+  Result<std::optional<agent::Received>> got = shelter->Receive(10000);
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  const agent::Received& m = **got;
+  EXPECT_EQ(m.message_id, sent->message_id);
+  EXPECT_EQ(m.sender, kPolice);
+  EXPECT_EQ(m.kind, wire::Kind::ReferralOffer);
+  Result<std::string> json = wire::PayloadToJson(m.payload.view());
+  ASSERT_TRUE(json.ok());
+  EXPECT_NE(json->find("Nang Canary"), std::string::npos);
+  EXPECT_TRUE(shelter->Acknowledge(m.message_id).ok());
+}
+
+TEST_F(BrokerIntegrationTest, OfflineRecipientReceivesOnConnectInOrder) {
+  auto police = OpenAgent(kPolice);
+  ASSERT_TRUE(police);
+  std::vector<Bytes> ids;
+  for (int i = 0; i < 20; ++i) {
+    Result<agent::SendOutcome> s = Offer(*police, kShelter, Payload("p" + std::to_string(i)));
+    ASSERT_TRUE(s.ok() && s->accepted);
+    ids.push_back(s->message_id);
+  }
+  // The broker restarts while the shelter is away: what it accepted was on disk.
+  KillBroker();
+  StartBroker();
+  auto shelter = OpenAgent(kShelter);
+  ASSERT_TRUE(shelter);
+  for (const Bytes& id : ids) {
+    Result<std::optional<agent::Received>> got = shelter->Receive(10000);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ((*got)->message_id, id);
+    ASSERT_TRUE(shelter->Acknowledge(id).ok());
+  }
+  Result<std::optional<agent::Received>> extra = shelter->Receive(300);
+  ASSERT_TRUE(extra.ok());
+  EXPECT_FALSE(extra->has_value()) << "a message was delivered twice";
+}
+
+TEST_F(BrokerIntegrationTest, AcknowledgedMessagesAreNotDeliveredAgain) {
+  auto police = OpenAgent(kPolice);
+  ASSERT_TRUE(police);
+  Result<agent::SendOutcome> s = Offer(*police, kShelter, Payload("once"));
+  ASSERT_TRUE(s.ok() && s->accepted);
+  {
+    auto shelter = OpenAgent(kShelter);
+    Result<std::optional<agent::Received>> got = shelter->Receive(10000);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    ASSERT_TRUE(shelter->Acknowledge((*got)->message_id).ok());
+    // An acknowledgement is asynchronous: a second message proves the first was processed.
+    ASSERT_TRUE(Offer(*police, kShelter, Payload("marker"))->accepted);
+    got = shelter->Receive(10000);
+    ASSERT_TRUE(got.ok() && got->has_value());
+  }
+  auto again = OpenAgent(kShelter);
+  Result<std::optional<agent::Received>> got = again->Receive(10000);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_NE((*got)->message_id, s->message_id) << "an acknowledged message came back";
+}
+
+TEST_F(BrokerIntegrationTest, UnknownCurveKeyGetsNothingThrough) {
+  identity::KeySet outsider = identity::GenerateKeySet("TH.POLICE.CRI-ATU");
+  Result<std::unique_ptr<transport::Client>> c = RawClient(outsider);
+  EXPECT_EQ(c.status().code(), Code::kUnauthenticated) << c.status().ToString();
+
+  // The outsider signs as the real police unit would; it still cannot reach the shelter.
+  auto shelter = OpenAgent(kShelter);
+  ASSERT_TRUE(shelter);
+  Result<std::optional<agent::Received>> got = shelter->Receive(500);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_F(BrokerIntegrationTest, SenderOtherThanAuthenticatedAgencyIsRefused) {
+  Result<identity::KeySet> police = identity::LoadSecretKeyFile(scenario_.KeyFile(kPolice));
+  Result<identity::KeySet> shelter = identity::LoadSecretKeyFile(scenario_.KeyFile(kShelter));
+  ASSERT_TRUE(police.ok() && shelter.ok());
+  // Connected as the police unit, sending an envelope that names (and is signed by) the shelter.
+  Result<std::unique_ptr<transport::Client>> c = RawClient(*police);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  wire::HeaderFields f{kShelter, wire::Kind::ReferralDecline, Bytes(16, 2), wire::Handling::H0,
+                       SystemClock::Get().NowMillis(), {}, false};
+  std::vector<wire::Recipient> to = {{kPolice, police->box_public}};
+  Result<wire::Sealed> sealed = wire::SealEnvelope(f, to, AsBytes("x"), shelter->sign_secret);
+  ASSERT_TRUE(sealed.ok());
+  transport::Frames answer = SendRaw(**c, sealed->frame);
+  ASSERT_EQ(answer.size(), 4u);
+  EXPECT_EQ(FrameText(answer[0]), "REFUSED");
+  EXPECT_EQ(FrameText(answer[2]), "permission_denied");
+  EXPECT_NE(FrameText(answer[3]).find("authenticated as TH.POLICE.CRI-ATU"), std::string::npos);
+}
+
+TEST_F(BrokerIntegrationTest, ReplayIsRefusedBeforeAndAfterRestart) {
+  Result<identity::KeySet> police = identity::LoadSecretKeyFile(scenario_.KeyFile(kPolice));
+  Result<identity::KeySet> shelter = identity::LoadSecretKeyFile(scenario_.KeyFile(kShelter));
+  ASSERT_TRUE(police.ok() && shelter.ok());
+  wire::HeaderFields f{kPolice, wire::Kind::ReferralOffer, Bytes(16, 3), wire::Handling::H1,
+                       SystemClock::Get().NowMillis(), {}, false};
+  std::vector<wire::Recipient> to = {{kShelter, shelter->box_public}};
+  Result<wire::Sealed> sealed = wire::SealEnvelope(f, to, AsBytes("x"), police->sign_secret);
+  ASSERT_TRUE(sealed.ok());
+  {
+    auto c = RawClient(*police);
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(FrameText(SendRaw(**c, sealed->frame)[0]), "ACCEPTED");
+    transport::Frames again = SendRaw(**c, sealed->frame);
+    EXPECT_EQ(FrameText(again[0]), "REFUSED");
+    EXPECT_EQ(FrameText(again[2]), "already_exists");
+  }
+  KillBroker();
+  StartBroker();
+  auto c = RawClient(*police);
+  ASSERT_TRUE(c.ok());
+  transport::Frames after = SendRaw(**c, sealed->frame);
+  EXPECT_EQ(FrameText(after[0]), "REFUSED");
+  EXPECT_EQ(FrameText(after[2]), "already_exists");
+}
+
+TEST_F(BrokerIntegrationTest, StaleMessageIsRefused) {
+  FakeClock behind(SystemClock::Get().NowMillis() - 11 * 60 * 1000);  // the window is 10 min
+  auto police = OpenAgent(kPolice, behind);
+  ASSERT_TRUE(police);
+  Result<agent::SendOutcome> s = Offer(*police, kShelter, Payload("late"));
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->accepted);
+  EXPECT_EQ(s->code, "invalid_argument");
+  EXPECT_NE(s->reason.find("freshness window"), std::string::npos);
+}
+
+TEST_F(BrokerIntegrationTest, UnknownRecipientIsRefused) {
+  auto police = OpenAgent(kPolice);
+  ASSERT_TRUE(police);
+  Result<agent::SendOutcome> s = Offer(*police, "TH.SHELTER.NOWHERE", Payload("x"));
+  EXPECT_EQ(s.status().code(), Code::kNotFound);  // the agent refuses before sending
+}
+
+TEST(BrokerConfigTest, BadConfigExitsTwoNamingFileAndLine) {
+  testing::TempDir tmp;
+  const std::string path = tmp.path() + "/broker.toml";
+  ASSERT_TRUE(WriteFileAtomic(path, "bind = \"tcp://127.0.0.1:0\"\nfreshness_window_s = \"ten\"\n")
+                  .ok());
+  Result<pid_t> pid = tools::Spawn({testing::BinDir() + "/nrm-broker", "--config", path},
+                                   tmp.path() + "/out");
+  ASSERT_TRUE(pid.ok());
+  Result<int> code = tools::WaitExit(*pid, 10000);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 2);
+  std::string out = ReadFile(tmp.path() + "/out").ok() ? *ReadFile(tmp.path() + "/out") : "";
+  EXPECT_NE(out.find("broker.toml:"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace nrm

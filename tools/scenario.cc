@@ -1,0 +1,71 @@
+#include "tools/scenario.h"
+
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "tools/commands.h"
+
+namespace nrm::tools {
+
+const std::vector<ScenarioAgency>& GmsAgencies() {
+  static const std::vector<ScenarioAgency> kAgencies = {
+      {"TH.POLICE.CRI-ATU", "police", "TH", "Chiang Rai",
+       "Chiang Rai Provincial Police, Anti-Trafficking Unit"},
+      {"TH.SHELTER.KREDTRAKARN", "shelter", "TH", "Nonthaburi",
+       "Kredtrakarn Protection and Occupational Development Centre"},
+  };
+  return kAgencies;
+}
+
+std::string Scenario::AgentConfig(const std::string& agency) const {
+  return dir + "/agents/" + agency + ".toml";
+}
+std::string Scenario::KeyFile(const std::string& agency) const {
+  return dir + "/keys/" + agency + ".key";
+}
+
+Result<Scenario> CreateScenario(const std::string& dir, const std::vector<ScenarioAgency>& agencies,
+                                const std::string& extra_broker_config) {
+  Scenario s;
+  s.dir = dir;
+  NRM_RETURN_IF_ERROR(MakeDirs(dir + "/keys"));
+  NRM_RETURN_IF_ERROR(MakeDirs(dir + "/agents"));
+  NRM_RETURN_IF_ERROR(MakeDirs(dir + "/logs"));
+  s.authority = identity::GenerateKeySet("TH.AUTHORITY.NRM");
+  NRM_RETURN_IF_ERROR(identity::WriteSecretKeyFile(dir + "/keys/authority.key", s.authority));
+  s.broker = identity::GenerateKeySet("GMS.BROKER");
+  NRM_RETURN_IF_ERROR(identity::WriteSecretKeyFile(dir + "/keys/broker.key", s.broker));
+
+  const int64_t now = SystemClock::Get().NowMillis();
+  std::string draft = DirectoryDraftHeader("NRM authority (demo)", 1, now + 30 * 86400000LL,
+                                           s.broker.id, s.broker.sign_public,
+                                           s.broker.curve_public);
+  const std::string authority_hex = ToHex(s.authority.sign_public);
+  for (const ScenarioAgency& a : agencies) {
+    identity::KeySet k = identity::GenerateKeySet(a.id);
+    NRM_RETURN_IF_ERROR(identity::WriteSecretKeyFile(s.KeyFile(a.id), k));
+    draft += DirectoryAgencyBlock({a.id, a.name, a.role, a.country, a.province, k.sign_public,
+                                   k.box_public, k.curve_public, false});
+    NRM_RETURN_IF_ERROR(WriteFileAtomic(
+        s.AgentConfig(a.id), "agency = \"" + a.id + "\"\nkey_file = \"../keys/" + a.id +
+                                 ".key\"\ndirectory = \"../directory.toml\"\nauthority_key = \"" +
+                                 authority_hex +
+                                 "\"\nbroker_endpoint_file = \"../broker.endpoint\"\n"));
+  }
+  NRM_ASSIGN_OR_RETURN(std::string signed_dir,
+                       identity::SignDirectory(draft, "directory", s.authority, now));
+  NRM_RETURN_IF_ERROR(WriteFileAtomic(dir + "/directory.toml", signed_dir));
+
+  s.broker_config = dir + "/broker.toml";
+  s.endpoint_file = dir + "/broker.endpoint";
+  s.broker_data = dir + "/broker-data";
+  s.broker_log = dir + "/logs/broker.log";
+  NRM_RETURN_IF_ERROR(WriteFileAtomic(
+      s.broker_config, "bind = \"tcp://127.0.0.1:0\"\ndata_dir = \"broker-data\"\n"
+                       "directory = \"directory.toml\"\nauthority_key = \"" + authority_hex +
+                           "\"\nkey_file = \"keys/broker.key\"\n"
+                           "endpoint_file = \"broker.endpoint\"\nlog_file = \"logs/broker.log\"\n" +
+                           extra_broker_config));
+  return s;
+}
+
+}  // namespace nrm::tools

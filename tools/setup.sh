@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what nrm needs from Debian's packages (only what is missing), then configures and
+# builds into build/. Idempotent: run it again after pulling. Set NRM_BUILD_DIR to build
+# elsewhere and NRM_CMAKE_ARGS to pass options (CI adds -DNRM_WERROR=ON).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  cmake g++ make pkg-config
+  libzmq3-dev cppzmq-dev libsodium-dev flatbuffers-compiler libflatbuffers-dev
+  librocksdb-dev rocksdb-tools libspdlog-dev libtomlplusplus-dev libgtest-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+build_dir=${NRM_BUILD_DIR:-build}
+# shellcheck disable=SC2086
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${NRM_CMAKE_ARGS:-}
+cmake --build "$build_dir" -j"$(nproc)"
+echo "setup: built $build_dir/bin/{nrm,nrm-broker,nrm-agent}"
