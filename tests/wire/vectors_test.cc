@@ -1,0 +1,78 @@
+// The golden vectors of docs/PROTOCOL.md: a wire change that breaks them fails here.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include "common/file_util.h"
+#include "common/identity/identity.h"
+#include "schemas/wire/envelope.h"
+
+namespace nrm::wire {
+namespace {
+
+std::map<std::string, std::string> ReadVector(const std::string& name) {
+  Result<std::string> text = ReadFile(std::string(NRM_SOURCE_DIR) + "/tests/vectors/" + name);
+  EXPECT_TRUE(text.ok()) << text.status().ToString();
+  std::map<std::string, std::string> v;
+  std::istringstream in(text.ok() ? *text : "");
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t colon = line.find(": ");
+    if (colon != std::string::npos) v[line.substr(0, colon)] = line.substr(colon + 2);
+  }
+  return v;
+}
+
+Bytes Hex(const std::string& s) {
+  Result<Bytes> b = FromHex(s);
+  EXPECT_TRUE(b.ok()) << s.substr(0, 16);
+  return b.ok() ? *b : Bytes();
+}
+
+TEST(VectorTest, EnvelopeV1DecodesVerifiesAndOpens) {
+  ASSERT_TRUE(crypto::InitCrypto().ok());
+  auto v = ReadVector("envelope_v1.txt");
+  ASSERT_FALSE(v["frame"].empty());
+  const Bytes frame = Hex(v["frame"]);
+  Result<EnvelopeView> env = DecodeEnvelope(frame);
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(ToHex(env->body), v["body"]);
+  EXPECT_EQ(ToHex(env->header_bytes), v["header"]);
+  EXPECT_EQ(ToHex(env->signature), v["signature"]);
+  EXPECT_EQ(ToHex(SignedBytes(env->body)), v["signed_bytes"]);
+  EXPECT_EQ(ToHex(env->message_id()), v["message_id"]);
+  EXPECT_EQ(ToHex(env->case_ref()), v["case_ref"]);
+  EXPECT_EQ(env->sender(), v["sender"]);
+  EXPECT_EQ(std::to_string(static_cast<int>(env->kind())), v["kind"]);
+  EXPECT_EQ(std::to_string(static_cast<int>(env->handling())), v["handling"]);
+  EXPECT_EQ(std::to_string(env->created_at_ms()), v["created_at_ms"]);
+  ASSERT_EQ(env->recipients().size(), 1u);
+  EXPECT_EQ(env->recipients()[0], v["recipient"]);
+
+  const Bytes sender_key = Hex(v["sender_sign_public"]);
+  EXPECT_TRUE(crypto::Verify(sender_key, Hex(v["signed_bytes"]), Hex(v["signature"])).ok());
+  crypto::SecretBytes secret = crypto::SecretBytes::FromBytes(Hex(v["recipient_box_secret"]));
+  Result<crypto::SecretBytes> payload =
+      OpenEnvelope(*env, sender_key, v["recipient"], Hex(v["recipient_box_public"]), secret);
+  ASSERT_TRUE(payload.ok()) << payload.status().ToString();
+  EXPECT_EQ(ToHex(payload->view()), v["payload"]);
+}
+
+TEST(VectorTest, DirectoryV1Verifies) {
+  ASSERT_TRUE(crypto::InitCrypto().ok());
+  auto v = ReadVector("directory_v1.txt");
+  Result<std::string> text =
+      ReadFile(std::string(NRM_SOURCE_DIR) + "/tests/vectors/directory_v1.toml");
+  ASSERT_TRUE(text.ok());
+  auto split = identity::SplitSignedDirectory(*text);
+  ASSERT_TRUE(split.ok());
+  EXPECT_EQ(ToHex(identity::DirectorySignedBytes(split->first)), v["signed_bytes"]);
+  Result<identity::Directory> d = identity::Directory::Parse(
+      *text, "directory_v1.toml", Hex(v["authority_sign_public"]), 1'796'000'000'000);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_NE(d->Find("TH.POLICE.CRI-ATU"), nullptr);
+}
+
+}  // namespace
+}  // namespace nrm::wire
