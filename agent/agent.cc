@@ -104,20 +104,28 @@ Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire
   f.handling = handling;
   f.created_at_ms = clock_.NowMillis();
   NRM_ASSIGN_OR_RETURN(wire::Sealed sealed, wire::SealEnvelope(f, to, payload, keys_.sign_secret));
-  NRM_RETURN_IF_ERROR(client_->Send({Frame("SEND"), sealed.frame}));
 
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto next_send = Clock::now();
+  int attempts = 0;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+    const auto now = Clock::now();
+    if (now >= deadline) {
       return Unavailable("the broker did not answer within " + std::to_string(timeout_ms) +
                          " ms; the message may or may not have been accepted");
     }
-    NRM_ASSIGN_OR_RETURN(auto frames, client_->Receive(static_cast<int>(left.count())));
+    if (now >= next_send) {
+      ++attempts;
+      NRM_RETURN_IF_ERROR(client_->Send({Frame("SEND"), sealed.frame}));
+      next_send = now + std::chrono::seconds(2);
+    }
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::min(deadline, next_send) - now);
+    NRM_ASSIGN_OR_RETURN(auto frames, client_->Receive(static_cast<int>(wait.count()) + 1));
     if (!frames || frames->empty()) continue;
     const std::string_view verb = FrameText((*frames)[0]);
-    if (verb == "DELIVER") {
+    if (verb == "DELIVER" || verb == "EXPIRED") {
       early_.push_back(std::move(*frames));
       continue;
     }
@@ -127,6 +135,8 @@ Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire
       if (!out.accepted && frames->size() >= 4) {
         out.code = FrameText((*frames)[2]);
         out.reason = FrameText((*frames)[3]);
+        // Our own repeat of an envelope the broker already accepted.
+        if (attempts > 1 && out.code == "already_exists") out = {sealed.message_id, true, "ok", ""};
       }
       return out;
     }
@@ -148,12 +158,26 @@ Result<std::optional<Received>> Agent::Receive(int timeout_ms) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::optional<Received>();
-      NRM_ASSIGN_OR_RETURN(auto got, client_->Receive(static_cast<int>(left.count())));
-      if (got && got->size() == 2 && FrameText((*got)[0]) == "DELIVER") {
+      NRM_ASSIGN_OR_RETURN(auto got, client_->Receive(static_cast<int>(
+                                         std::min<int64_t>(left.count(), 1000))));
+      if (!got) {
+        NRM_RETURN_IF_ERROR(client_->Send({Frame("HELLO")}));  // idle: keep the session alive
+        continue;
+      }
+      const std::string_view verb = got->empty() ? "" : FrameText((*got)[0]);
+      if ((verb == "DELIVER" && got->size() == 2) || (verb == "EXPIRED" && got->size() == 3)) {
         frames = std::move(*got);
         break;
       }
     }
+  }
+  if (FrameText(frames[0]) == "EXPIRED") {
+    Received notice;
+    notice.type = Received::Type::kExpiryNotice;
+    notice.message_id = frames[1];
+    notice.sender = keys_.id;
+    notice.recipients = {std::string(FrameText(frames[2]))};
+    return std::optional<Received>(std::move(notice));
   }
   const Bytes& frame = frames[1];
   NRM_ASSIGN_OR_RETURN(wire::EnvelopeView env, wire::DecodeEnvelope(frame));

@@ -27,15 +27,18 @@ struct AgentConfig {
 // to the file's directory.
 Result<AgentConfig> LoadAgentConfig(const std::string& path);
 
-// What arrived, opened and checked.
+// What arrived: a message, opened and checked, or the broker's notice that a message this
+// agency sent expired before `recipients[0]` acknowledged it (then there is no payload).
 struct Received {
+  enum class Type { kMessage, kExpiryNotice };
+  Type type = Type::kMessage;
   Bytes message_id;
   std::string sender;
   std::vector<std::string> recipients;
-  wire::Kind kind;
+  wire::Kind kind = wire::Kind::Unknown;
   Bytes case_ref;
-  wire::Handling handling;
-  int64_t created_at_ms;
+  wire::Handling handling = wire::Handling::H0;
+  int64_t created_at_ms = 0;
   crypto::SecretBytes payload;  // the decrypted payload (a nrm.payload.Payload FlatBuffer)
 };
 
@@ -55,15 +58,18 @@ class Agent {
                                              int connect_timeout_ms = 5000);
 
   // Seals `payload` to `recipients` (ids in the directory), sends it and waits up to
-  // `timeout_ms` for the broker's answer. A refusal is an outcome, not an error; an error is
-  // a Status (unknown recipient, no answer in time).
+  // `timeout_ms` for the broker's answer, sending the same envelope again every 2 s (a
+  // reconnect may have lost it; the broker answers a repeat of an accepted id with
+  // already_exists, which is taken as accepted). A refusal is an outcome, not an error; an
+  // error is a Status (unknown recipient, no answer in time).
   Result<SendOutcome> Send(const std::vector<std::string>& recipients, wire::Kind kind,
                            ByteView case_ref, wire::Handling handling, ByteView payload,
                            int timeout_ms);
 
   // The next delivered message, opened, or nullopt after `timeout_ms`. A delivery that fails
   // its checks (unknown sender, bad signature, not for us) is acknowledged, so it is not
-  // delivered again, and returned as its Status.
+  // delivered again, and returned as its Status. While idle it greets the broker every
+  // second, so that a session the broker closed (a restart, a revocation) is restored.
   Result<std::optional<Received>> Receive(int timeout_ms);
 
   // Tells the broker `message_id` is safely stored here; it will not be delivered again.

@@ -100,6 +100,12 @@ int Receive(nrm::agent::Agent& agent, const nrm::Args& args) {
     }
     if (!*r) continue;
     const nrm::agent::Received& m = **r;
+    if (m.type == nrm::agent::Received::Type::kExpiryNotice) {
+      std::cout << "EXPIRED: message " << nrm::ToHex(m.message_id) << " was never acknowledged by "
+                << m.recipients[0] << " and was removed from the broker\n";
+      if (Status s = agent.Acknowledge(m.message_id); !s.ok()) return Fail(s.ToString(), 1);
+      continue;
+    }
     auto text = nrm::wire::PayloadToJson(m.payload.view());
     if (!text) {
       std::cerr << "nrm-agent: message " << nrm::ToHex(m.message_id) << ": "

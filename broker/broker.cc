@@ -69,8 +69,19 @@ std::shared_ptr<const identity::Directory> Broker::directory() const {
   return directory_;
 }
 
-Status Broker::Run(const std::atomic<bool>& stop) {
+Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
+  int64_t next_expiry_scan = 0;
   while (!stop.load()) {
+    if (reload.exchange(false)) {
+      if (Status s = ReloadDirectory(); !s.ok()) {
+        spdlog::error("directory reload refused, the directory in force stays: {}",
+                      s.ToString());
+      }
+    }
+    if (const int64_t now = clock_.NowMillis(); now >= next_expiry_scan) {
+      NRM_RETURN_IF_ERROR(ExpireDue());
+      next_expiry_scan = now + 1000;
+    }
     NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(100));
     if (!first) continue;
     Handle(*first);
@@ -198,7 +209,8 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
     return refuse(AlreadyExists("message id " + ToHex(id) + " was seen before (replay)"));
   }
   // TODO(issue 4): the need-to-know policy decides here, from the envelope alone.
-  store_->AddAccepted(batch_, id, env->created_at_ms(), recipients, frame);
+  store_->AddAccepted(batch_, id, env->created_at_ms(), sender.id, recipients, frame,
+                      clock_.NowMillis() + config_.ttl_ms);
   batch_ids_.push_back(std::move(id_bytes));
   ++stats_.accepted;
   replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}});
@@ -230,7 +242,10 @@ Status Broker::Pump(const std::string& agency) {
   NRM_ASSIGN_OR_RETURN(std::vector<QueuedMessage> pending,
                        store_->Pending(agency, s.last_sent, window - s.in_flight));
   for (QueuedMessage& m : pending) {
-    Status sent = server_->Send(s.routing_id, {Frame("DELIVER"), std::move(m.frame)});
+    Frames frames = m.type == EntryType::kEnvelope
+                        ? Frames{Frame("DELIVER"), std::move(m.data)}
+                        : Frames{Frame("EXPIRED"), std::move(m.message_id), std::move(m.data)};
+    Status sent = server_->Send(s.routing_id, frames);
     if (sent.code() == Code::kUnavailable) {  // gone: its queue waits on disk
       sessions_.erase(it);
       return Status::Ok();
@@ -239,6 +254,58 @@ Status Broker::Pump(const std::string& agency) {
     s.last_sent = m.seq;
     s.in_flight++;
     ++stats_.delivered;
+  }
+  return Status::Ok();
+}
+
+Status Broker::ExpireDue() {
+  NRM_ASSIGN_OR_RETURN(std::vector<ExpiredMessage> expired,
+                       store_->AddExpired(batch_, clock_.NowMillis(), kMaxBatch));
+  for (const ExpiredMessage& e : expired) {
+    spdlog::info("message {} expired unacknowledged by {}; {} is told", ToHex(e.message_id),
+                 e.recipient, e.sender);
+    to_pump_.push_back(e.sender);
+  }
+  stats_.expired += expired.size();
+  return CommitBatch();
+}
+
+Status Broker::ReloadDirectory() {
+  auto old = directory();
+  NRM_ASSIGN_OR_RETURN(identity::Directory fresh,
+                       identity::Directory::Load(config_.directory, config_.authority_key,
+                                                 clock_.NowMillis()));
+  if (fresh.serial() < old->serial()) {
+    return PermissionDenied("serial " + std::to_string(fresh.serial()) + " is older than " +
+                            std::to_string(old->serial()) + " in force (a rollback?)");
+  }
+  if (fresh.broker().sign_key != keys_.sign_public ||
+      fresh.broker().curve_key != keys_.curve_public) {
+    return InvalidArgument("the new directory names other keys for the broker");
+  }
+  std::vector<std::string> revoked;
+  for (const identity::Agency& a : old->agencies()) {
+    const identity::Agency* now = fresh.Find(a.id);
+    if (!a.revoked && (now == nullptr || now->revoked)) revoked.push_back(a.id);
+  }
+  {
+    std::lock_guard<std::mutex> lock(directory_mu_);
+    directory_ = std::make_shared<const identity::Directory>(std::move(fresh));
+  }
+  size_t dropped = 0;
+  for (const std::string& id : revoked) {
+    NRM_ASSIGN_OR_RETURN(size_t n, store_->AddDropQueue(batch_, id));
+    dropped += n;
+  }
+  NRM_RETURN_IF_ERROR(CommitBatch());
+  spdlog::info("directory serial {} in force: {} agencies, {} newly revoked, {} queued messages "
+               "dropped for them",
+               directory()->serial(), directory()->agencies().size(), revoked.size(), dropped);
+  if (!revoked.empty()) {
+    // ZAP ran only at the handshake: close every connection so each client passes it again.
+    sessions_.clear();
+    NRM_RETURN_IF_ERROR(server_->Rebind());
+    spdlog::info("closed all connections so that revoked agencies lose their sessions");
   }
   return Status::Ok();
 }

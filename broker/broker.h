@@ -29,6 +29,7 @@ struct BrokerStats {
   uint64_t acknowledged = 0;
   uint64_t malformed = 0;
   uint64_t commits = 0;
+  uint64_t expired = 0;
 };
 
 class Broker {
@@ -38,9 +39,15 @@ class Broker {
   static Result<std::unique_ptr<Broker>> Start(const BrokerConfig& config, const Clock& clock);
   ~Broker();
 
-  // Routes until `stop` becomes true. Returns a non-OK Status only when the broker cannot go
-  // on safely (its store fails); the caller then exits non-zero.
-  Status Run(const std::atomic<bool>& stop);
+  // Routes until `stop` becomes true; reloads the directory whenever `reload` is set (and
+  // clears it). Returns a non-OK Status only when the broker cannot go on safely (its store
+  // is damaged); the caller then exits non-zero.
+  Status Run(const std::atomic<bool>& stop, std::atomic<bool>& reload);
+
+  // Loads the directory file again. A file that does not verify, is stale or has a lower
+  // serial is refused and the directory in force stays. Agencies it revokes lose their
+  // session (every client reconnects and passes ZAP again) and their queues.
+  Status ReloadDirectory();
 
   const std::string& endpoint() const { return server_->endpoint(); }
   const BrokerStats& stats() const { return stats_; }
@@ -67,6 +74,8 @@ class Broker {
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);
   Status CommitBatch();
+  // Moves messages whose time-to-live ran out to expiry notices for their senders.
+  Status ExpireDue();
 
   BrokerConfig config_;
   const Clock& clock_;

@@ -13,7 +13,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
       t,
       {"bind", "data_dir", "directory", "authority_key", "key_file", "endpoint_file", "log_file",
-       "freshness_window_s", "max_message_bytes", "delivery_window"},
+       "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s"},
       path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -31,6 +31,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(c.max_message_bytes,
                        config::GetInt(t, "max_message_bytes", path, 1 << 20));
   NRM_ASSIGN_OR_RETURN(c.delivery_window, config::GetInt(t, "delivery_window", path, 256));
+  NRM_ASSIGN_OR_RETURN(int64_t ttl_s, config::GetInt(t, "ttl_s", path, 14 * 24 * 3600));
   c.data_dir = resolve(data_dir);
   c.directory = resolve(directory);
   c.key_file = resolve(key_file);
@@ -57,6 +58,10 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
     return InvalidArgument(where("delivery_window") +
                            ": 'delivery_window' must be between 1 and 100000");
   }
+  if (ttl_s < 1 || ttl_s > 365LL * 24 * 3600) {
+    return InvalidArgument(where("ttl_s") + ": 'ttl_s' must be between 1 and 31536000 seconds");
+  }
+  c.ttl_ms = ttl_s * 1000;
   return c;
 }
 

@@ -20,6 +20,7 @@ struct BrokerConfig {
   int64_t freshness_window_ms = 10 * 60 * 1000;  // created_at must be within this of now
   int64_t max_message_bytes = 1 << 20;
   int64_t delivery_window = 256;  // unacknowledged deliveries in flight per recipient
+  int64_t ttl_ms = 14LL * 24 * 3600 * 1000;  // an unacknowledged message expires after this
 };
 
 // Loads and checks the file; kInvalidArgument naming the file, the line and what was expected.

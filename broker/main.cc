@@ -13,7 +13,9 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 void OnSignal(int) { g_stop.store(true); }
+void OnHangup(int) { g_reload.store(true); }
 
 int Usage(std::ostream& out, int code) {
   out << "usage: nrm-broker --config FILE\n"
@@ -54,12 +56,13 @@ int main(int argc, char** argv) try {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnHangup);
   auto broker = nrm::broker::Broker::Start(*config, nrm::SystemClock::Get());
   if (!broker) {
     spdlog::error("cannot start: {}", broker.status().ToString());
     return 2;
   }
-  nrm::Status s = (*broker)->Run(g_stop);
+  nrm::Status s = (*broker)->Run(g_stop, g_reload);
   if (!s.ok()) {
     spdlog::critical("broker stopped: {}", s.ToString());
     return 1;

@@ -18,5 +18,5 @@ function(nrm_test name)
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest_main)
   nrm_target(${name})
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30
-                       PROPERTIES ENVIRONMENT "NRM_BIN_DIR=${CMAKE_BINARY_DIR}/bin")
+                       PROPERTIES ENVIRONMENT "NRM_BIN_DIR=${CMAKE_BINARY_DIR}/bin" TIMEOUT 300)
 endfunction()

@@ -2,8 +2,14 @@
 
 #include <rocksdb/options.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace nrm::broker {
 namespace {
+
+constexpr size_t kIdBytes = 16;
+constexpr size_t kEntryHeader = kIdBytes + 1 + 8;  // message id, type, expires_at
 
 void PutBigEndian64(std::string& out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -13,9 +19,7 @@ uint64_t GetBigEndian64(std::string_view in) {
   for (size_t i = 0; i < 8; ++i) v = v << 8 | static_cast<uint8_t>(in[i]);
   return v;
 }
-rocksdb::Slice ToSlice(ByteView b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
+rocksdb::Slice ToSlice(ByteView b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
   std::string m = std::string(what) + ": " + s.ToString();
@@ -23,34 +27,43 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsNoSpace()) return ResourceExhausted(m);
   return IOError(m);
 }
-
-}  // namespace
-
-std::string MessageStore::QueueKey(const std::string& recipient, uint64_t seq) {
+std::string QueueKey(const std::string& recipient, uint64_t seq) {
   std::string key = recipient;
   key.push_back('\0');
   PutBigEndian64(key, seq);
   return key;
 }
+std::string ExpiryKey(int64_t expires_at_ms, uint64_t seq) {
+  std::string key;
+  PutBigEndian64(key, static_cast<uint64_t>(expires_at_ms));
+  PutBigEndian64(key, seq);
+  return key;
+}
 
-Result<std::unique_ptr<MessageStore>> MessageStore::Open(const std::string& path) {
+}  // namespace
+
+Result<std::unique_ptr<MessageStore>> MessageStore::Open(
+    const std::string& path, const std::vector<std::string>& extra_column_families) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.paranoid_checks = true;
   options.max_log_file_size = 1 << 20;
   options.keep_log_file_num = 3;
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, {}}, {"queue", {}}, {"seen", {}}};
   auto store = std::unique_ptr<MessageStore>(new MessageStore());
+  store->names_ = {rocksdb::kDefaultColumnFamilyName, "queue", "expiry", "seen"};
+  store->names_.insert(store->names_.end(), extra_column_families.begin(),
+                       extra_column_families.end());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const std::string& n : store->names_) cfs.push_back({n, {}});
   rocksdb::DB* db = nullptr;
   NRM_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, cfs, &store->handles_, &db),
                                 "cannot open the broker store at " + path));
   store->db_.reset(db);
   store->queue_ = store->handles_[1];
-  store->seen_ = store->handles_[2];
+  store->expiry_ = store->handles_[2];
+  store->seen_ = store->handles_[3];
 
-  // Rebuild the acknowledgement index and the next sequence number from the queue.
   rocksdb::ReadOptions ro;
   ro.verify_checksums = true;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, store->queue_));
@@ -58,12 +71,15 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(const std::string& path
     std::string_view key = it->key().ToStringView();
     std::string_view value = it->value().ToStringView();
     size_t nul = key.find('\0');
-    if (nul == std::string_view::npos || key.size() != nul + 9 || value.size() < 16) {
+    if (nul == std::string_view::npos || key.size() != nul + 9 || value.size() < kEntryHeader) {
       return Corruption("broker store: malformed queue entry");
     }
     uint64_t seq = GetBigEndian64(key.substr(nul + 1));
-    store->index_[std::string(key.substr(0, nul))][Bytes(value.begin(), value.begin() + 16)] = seq;
+    int64_t expires = static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1)));
+    store->index_[std::string(key.substr(0, nul))][Bytes(value.begin(), value.begin() + kIdBytes)] =
+        {seq, expires};
     store->next_seq_ = std::max(store->next_seq_, seq + 1);
+    store->total_++;
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
   return store;
@@ -75,6 +91,13 @@ MessageStore::~MessageStore() {
   db_->Close();
 }
 
+rocksdb::ColumnFamilyHandle* MessageStore::Handle(const std::string& name) const {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == name) return handles_[i];
+  }
+  return nullptr;
+}
+
 Result<bool> MessageStore::Seen(ByteView message_id) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), seen_, ToSlice(message_id), &value);
@@ -83,36 +106,103 @@ Result<bool> MessageStore::Seen(ByteView message_id) const {
   return true;
 }
 
+void MessageStore::AddEntry(rocksdb::WriteBatch& batch, const std::string& recipient,
+                            ByteView message_id, EntryType type, ByteView data,
+                            int64_t expires_at_ms, const std::string& sender) {
+  const uint64_t seq = next_seq_++;
+  std::string entry(reinterpret_cast<const char*>(message_id.data()), message_id.size());
+  entry.push_back(static_cast<char>(type));
+  PutBigEndian64(entry, static_cast<uint64_t>(expires_at_ms));
+  entry.append(reinterpret_cast<const char*>(data.data()), data.size());
+  batch.Put(queue_, QueueKey(recipient, seq), entry);
+  if (expires_at_ms != std::numeric_limits<int64_t>::max()) {
+    std::string value(reinterpret_cast<const char*>(message_id.data()), message_id.size());
+    batch.Put(expiry_, ExpiryKey(expires_at_ms, seq),
+              value.append(recipient).append(1, '\0').append(sender));
+  }
+  uncommitted_.push_back({recipient, Bytes(message_id.begin(), message_id.end()),
+                          {seq, expires_at_ms}});
+}
+
 void MessageStore::AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id,
-                               int64_t created_at_ms, const std::vector<std::string>& recipients,
-                               ByteView frame) {
+                               int64_t created_at_ms, const std::string& sender,
+                               const std::vector<std::string>& recipients, ByteView frame,
+                               int64_t expires_at_ms) {
   std::string when;
   PutBigEndian64(when, static_cast<uint64_t>(created_at_ms));
   batch.Put(seen_, ToSlice(message_id), when);
-  std::string value(reinterpret_cast<const char*>(message_id.data()), message_id.size());
-  value.append(reinterpret_cast<const char*>(frame.data()), frame.size());
   for (const std::string& r : recipients) {
-    const uint64_t seq = next_seq_++;
-    batch.Put(queue_, QueueKey(r, seq), value);
-    uncommitted_.push_back({r, Bytes(message_id.begin(), message_id.end()), seq});
+    AddEntry(batch, r, message_id, EntryType::kEnvelope, frame, expires_at_ms, sender);
   }
+}
+
+bool MessageStore::RemovedInBatch(const std::string& recipient, const Bytes& id) const {
+  for (const IndexChange& c : uncommitted_) {
+    if (c.where.seq == 0 && c.recipient == recipient && c.message_id == id) return true;
+  }
+  return false;
+}
+
+void MessageStore::AddRemove(rocksdb::WriteBatch& batch, const std::string& recipient,
+                             const Bytes& id, const Indexed& where) {
+  batch.Delete(queue_, QueueKey(recipient, where.seq));
+  if (where.expires_at_ms != std::numeric_limits<int64_t>::max()) {
+    batch.Delete(expiry_, ExpiryKey(where.expires_at_ms, where.seq));
+  }
+  uncommitted_.push_back({recipient, id, {0, 0}});
 }
 
 Status MessageStore::AddAcknowledged(rocksdb::WriteBatch& batch, const std::string& recipient,
                                      ByteView message_id) {
   Bytes id(message_id.begin(), message_id.end());
-  for (const IndexChange& c : uncommitted_) {  // acknowledged twice in one batch
-    if (c.seq == 0 && c.recipient == recipient && c.message_id == id) {
-      return NotFound("message was already acknowledged");
-    }
-  }
+  if (RemovedInBatch(recipient, id)) return NotFound("message was already acknowledged");
   auto q = index_.find(recipient);
   if (q == index_.end()) return NotFound("nothing is queued for " + recipient);
   auto m = q->second.find(id);
   if (m == q->second.end()) return NotFound("message is not queued for " + recipient);
-  batch.Delete(queue_, QueueKey(recipient, m->second));
-  uncommitted_.push_back({recipient, std::move(id), 0});
+  AddRemove(batch, recipient, id, m->second);
   return Status::Ok();
+}
+
+Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch& batch,
+                                                             int64_t now_ms, size_t limit) {
+  std::vector<ExpiredMessage> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiry_));
+  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    std::string_view value = it->value().ToStringView();
+    size_t nul = value.find('\0', kIdBytes);
+    if (key.size() != 16 || nul == std::string_view::npos) {
+      return Corruption("broker store: malformed expiry entry");
+    }
+    if (static_cast<int64_t>(GetBigEndian64(key)) > now_ms) break;
+    const Bytes id(value.begin(), value.begin() + kIdBytes);
+    std::string recipient(value.substr(kIdBytes, nul - kIdBytes));
+    std::string sender(value.substr(nul + 1));
+    auto q = index_.find(recipient);
+    if (q == index_.end()) continue;
+    auto m = q->second.find(id);
+    if (m == q->second.end() || RemovedInBatch(recipient, id)) continue;
+    AddRemove(batch, recipient, id, m->second);
+    AddEntry(batch, sender, id, EntryType::kExpiryNotice, AsBytes(recipient),
+             std::numeric_limits<int64_t>::max(), sender);
+    out.push_back({std::move(recipient), std::move(sender), id});
+  }
+  NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the expiry index"));
+  return out;
+}
+
+Result<size_t> MessageStore::AddDropQueue(rocksdb::WriteBatch& batch,
+                                          const std::string& recipient) {
+  auto q = index_.find(recipient);
+  if (q == index_.end()) return size_t{0};
+  size_t n = 0;
+  for (const auto& [id, where] : q->second) {
+    if (RemovedInBatch(recipient, id)) continue;
+    AddRemove(batch, recipient, id, where);
+    ++n;
+  }
+  return n;
 }
 
 Status MessageStore::Commit(rocksdb::WriteBatch& batch) {
@@ -121,13 +211,15 @@ Status MessageStore::Commit(rocksdb::WriteBatch& batch) {
   Status s = FromRocks(db_->Write(wo, &batch), "cannot write the broker store");
   if (s.ok()) {
     for (IndexChange& c : uncommitted_) {
-      if (c.seq != 0) {
-        index_[c.recipient][std::move(c.message_id)] = c.seq;
+      auto& q = index_[c.recipient];
+      if (c.where.seq != 0) {
+        total_ += q.insert_or_assign(std::move(c.message_id), c.where).second ? 1 : 0;
       } else {
-        index_[c.recipient].erase(c.message_id);
+        total_ -= q.erase(c.message_id);
       }
     }
   }
+  // On failure the sequence numbers the batch used are skipped: order is all they promise.
   uncommitted_.clear();
   batch.Clear();
   return s;
@@ -144,9 +236,13 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
     std::string_view key = it->key().ToStringView();
     if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) break;
     std::string_view value = it->value().ToStringView();
-    if (value.size() < 16) return Corruption("broker store: malformed queue entry");
+    if (value.size() < kEntryHeader || static_cast<uint8_t>(value[kIdBytes]) > 1) {
+      return Corruption("broker store: malformed queue entry");
+    }
     out.push_back({GetBigEndian64(key.substr(prefix.size())),
-                   Bytes(value.begin(), value.begin() + 16), Bytes(value.begin() + 16, value.end())});
+                   Bytes(value.begin(), value.begin() + kIdBytes),
+                   static_cast<EntryType>(value[kIdBytes]),
+                   Bytes(value.begin() + kEntryHeader, value.end())});
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
   return out;
@@ -156,5 +252,7 @@ size_t MessageStore::PendingCount(const std::string& recipient) const {
   auto q = index_.find(recipient);
   return q == index_.end() ? 0 : q->second.size();
 }
+
+size_t MessageStore::PendingTotal() const { return total_; }
 
 }  // namespace nrm::broker

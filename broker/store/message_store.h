@@ -1,5 +1,13 @@
-// The broker's durable queue and replay memory in RocksDB: ciphertext envelopes only, one
-// queue per recipient in arrival order, kept until the recipient acknowledges.
+// The broker's durable queues and replay memory in RocksDB: ciphertext envelopes only, one
+// queue per recipient in arrival order, kept until the recipient acknowledges them or their
+// time-to-live runs out (then the sender finds an expiry notice in its own queue).
+//
+// Column families: "queue"  recipient || 0x00 || be64 seq -> entry (see Entry below)
+//                  "expiry" be64 expires_at_ms || be64 seq -> recipient || 0x00 || sender
+//                  "seen"   message_id -> be64 created_at_ms (replay memory)
+// Every change goes into a WriteBatch that Commit() writes with fsync; the in-memory index is
+// updated only when that write succeeded.
+//
 // Thread-compatible: used by the broker's one routing thread.
 #pragma once
 
@@ -17,60 +25,96 @@
 
 namespace nrm::broker {
 
+enum class EntryType : uint8_t {
+  kEnvelope = 0,       // data: the envelope frame, to deliver
+  kExpiryNotice = 1,   // data: the recipient that never acknowledged; for the sender
+};
+
 struct QueuedMessage {
   uint64_t seq;
   Bytes message_id;
-  Bytes frame;
+  EntryType type;
+  Bytes data;
+};
+
+struct ExpiredMessage {
+  std::string recipient;
+  std::string sender;
+  Bytes message_id;
 };
 
 class MessageStore {
  public:
-  // Opens (creating if needed) the store under `path`. kCorruption / kIOError when RocksDB
-  // cannot open it: the broker then refuses to start.
-  static Result<std::unique_ptr<MessageStore>> Open(const std::string& path);
+  // Opens (creating if needed) the store under `path`, with `extra_column_families` (e.g. the
+  // audit log's) in the same DB so that one synced batch covers both. kCorruption / kIOError
+  // when RocksDB cannot open it: the broker then refuses to start.
+  static Result<std::unique_ptr<MessageStore>> Open(
+      const std::string& path, const std::vector<std::string>& extra_column_families = {});
   ~MessageStore();
+
+  // The handle of an extra column family named at Open, or nullptr.
+  rocksdb::ColumnFamilyHandle* Handle(const std::string& name) const;
+  rocksdb::DB* db() { return db_.get(); }
 
   // True when `message_id` was accepted before (survives restarts).
   Result<bool> Seen(ByteView message_id) const;
 
   // Adds to `batch`: the message id to the replay memory and the frame to each recipient's
-  // queue. Nothing is durable until Commit(batch).
+  // queue, to expire at `expires_at_ms`.
   void AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id, int64_t created_at_ms,
-                   const std::vector<std::string>& recipients, ByteView frame);
+                   const std::string& sender, const std::vector<std::string>& recipients,
+                   ByteView frame, int64_t expires_at_ms);
   // Adds to `batch` the removal of `message_id` from `recipient`'s queue. kNotFound when the
   // recipient holds no such message (an ACK that acknowledges nothing).
   Status AddAcknowledged(rocksdb::WriteBatch& batch, const std::string& recipient,
                          ByteView message_id);
+  // Adds to `batch` the removal of up to `limit` entries whose time ran out at `now_ms`, and
+  // for each an expiry notice in its sender's queue. Returns what expired.
+  Result<std::vector<ExpiredMessage>> AddExpired(rocksdb::WriteBatch& batch, int64_t now_ms,
+                                                 size_t limit);
+  // Adds to `batch` the removal of everything queued for `recipient` (a revoked agency).
+  // Returns how many entries.
+  Result<size_t> AddDropQueue(rocksdb::WriteBatch& batch, const std::string& recipient);
 
   // Writes `batch` with fsync: when this returns OK the batch survives a power cut. On
   // failure nothing of it is applied, in memory or on disk.
   Status Commit(rocksdb::WriteBatch& batch);
 
-  // Up to `limit` queued messages of `recipient` with seq > `after`, in order.
+  // Up to `limit` queued entries of `recipient` with seq > `after`, in order.
   Result<std::vector<QueuedMessage>> Pending(const std::string& recipient, uint64_t after,
                                              size_t limit) const;
-  // How many messages wait for `recipient` (from memory; no I/O).
+  // How many entries wait for `recipient`, and in all (from memory; no I/O).
   size_t PendingCount(const std::string& recipient) const;
-
-  rocksdb::DB* db() { return db_.get(); }
+  size_t PendingTotal() const;
 
  private:
-  MessageStore() = default;
-  static std::string QueueKey(const std::string& recipient, uint64_t seq);
-
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, queue, seen
-  rocksdb::ColumnFamilyHandle* queue_ = nullptr;
-  rocksdb::ColumnFamilyHandle* seen_ = nullptr;
-  uint64_t next_seq_ = 1;
-  // recipient -> message id -> seq, for acknowledgements; rebuilt from the queue at Open.
-  std::map<std::string, std::map<Bytes, uint64_t>> index_;
-  // Index changes of the batch being built, applied by Commit only when the write succeeded.
+  struct Indexed {
+    uint64_t seq;
+    int64_t expires_at_ms;
+  };
   struct IndexChange {
     std::string recipient;
     Bytes message_id;
-    uint64_t seq;  // 0: erase
+    Indexed where;  // seq 0: erase
   };
+
+  MessageStore() = default;
+  void AddEntry(rocksdb::WriteBatch& batch, const std::string& recipient, ByteView message_id,
+                EntryType type, ByteView data, int64_t expires_at_ms, const std::string& sender);
+  void AddRemove(rocksdb::WriteBatch& batch, const std::string& recipient, const Bytes& id,
+                 const Indexed& where);
+  bool RemovedInBatch(const std::string& recipient, const Bytes& id) const;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::vector<std::string> names_;
+  rocksdb::ColumnFamilyHandle* queue_ = nullptr;
+  rocksdb::ColumnFamilyHandle* expiry_ = nullptr;
+  rocksdb::ColumnFamilyHandle* seen_ = nullptr;
+  uint64_t next_seq_ = 1;
+  // recipient -> message id -> where it is; rebuilt from the queue at Open.
+  std::map<std::string, std::map<Bytes, Indexed>> index_;
+  size_t total_ = 0;
   std::vector<IndexChange> uncommitted_;
 };
 

@@ -18,13 +18,17 @@ Status ZmqError(std::string_view what, const zmq::error_t& e) {
 
 std::string ToString(const zmq::message_t& m) { return std::string(m.to_string_view()); }
 
-// Sends `frames` as one multipart message; the last frame without SNDMORE.
-void SendFrames(zmq::socket_t& socket, const Frames& frames, bool more_after_first = false) {
+// Sends `frames` as one multipart message. False when the first frame could not be queued
+// within the socket's send timeout (no peer, or its queue is full); later frames of a message
+// whose first frame was queued never block.
+bool SendFrames(zmq::socket_t& socket, const Frames& frames) {
   for (size_t i = 0; i < frames.size(); ++i) {
     const bool last = i + 1 == frames.size();
-    socket.send(zmq::buffer(frames[i].data(), frames[i].size()),
-                last && !more_after_first ? zmq::send_flags::none : zmq::send_flags::sndmore);
+    auto sent = socket.send(zmq::buffer(frames[i].data(), frames[i].size()),
+                            last ? zmq::send_flags::none : zmq::send_flags::sndmore);
+    if (!sent && i == 0) return false;
   }
+  return true;
 }
 
 // The ZAP handler: answers every handshake from the Authorizer. A request it cannot parse
@@ -205,6 +209,7 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
     impl->dealer = zmq::socket_t(impl->ctx, zmq::socket_type::dealer);
     zmq::socket_t& d = impl->dealer;
     d.set(zmq::sockopt::linger, 0);
+    d.set(zmq::sockopt::sndtimeo, 2000);  // a send never blocks for long: no broker, no queue
     d.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options.max_message_bytes));
     d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(options.server_curve_public.data(),
                                                            options.server_curve_public.size()));
@@ -258,7 +263,9 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
 
 Status Client::Send(const Frames& frames) {
   try {
-    SendFrames(impl_->dealer, frames);
+    if (!SendFrames(impl_->dealer, frames)) {
+      return Unavailable("no connection to the broker (refused, or lost and not yet back)");
+    }
     return Status::Ok();
   } catch (const zmq::error_t& e) {
     return ZmqError("send", e);

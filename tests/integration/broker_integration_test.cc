@@ -1,6 +1,10 @@
 // Real nrm-broker processes on 127.0.0.1 with real agents, keys and RocksDB.
 #include <gtest/gtest.h>
 
+#include <functional>
+
+#include "broker/store/message_store.h"
+
 #include "agent/agent.h"
 #include "common/file_util.h"
 #include "schemas/wire/payload.h"
@@ -21,8 +25,11 @@ class BrokerIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { ASSERT_TRUE(crypto::InitCrypto().ok()); }
 
+  virtual std::string ExtraBrokerConfig() const { return ""; }
+
   void SetUp() override {
-    Result<tools::Scenario> s = tools::CreateScenario(tmp_.path(), tools::GmsAgencies());
+    Result<tools::Scenario> s =
+        tools::CreateScenario(tmp_.path(), tools::GmsAgencies(), ExtraBrokerConfig());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     scenario_ = std::move(*s);
     StartBroker();
@@ -91,6 +98,26 @@ class BrokerIntegrationTest : public ::testing::Test {
     Result<std::optional<transport::Frames>> r = c.Receive(5000);
     EXPECT_TRUE(r.ok() && r->has_value()) << "no answer from the broker";
     return r.ok() && r->has_value() ? **r : transport::Frames{};
+  }
+
+  // Signs a new directory from the one in force after `edit`, and has the broker reload it.
+  void ReloadDirectory(const std::function<void(std::string&)>& edit) {
+    const std::string path = tmp_.path() + "/directory.toml";
+    Result<std::string> text = ReadFile(path);
+    ASSERT_TRUE(text.ok());
+    std::string body(identity::SplitSignedDirectory(*text)->first);
+    edit(body);
+    Result<std::string> signed_text =
+        identity::SignDirectory(body, path, scenario_.authority, SystemClock::Get().NowMillis());
+    ASSERT_TRUE(signed_text.ok()) << signed_text.status().ToString();
+    ASSERT_TRUE(WriteFileAtomic(path, *signed_text).ok());
+    ASSERT_EQ(::kill(broker_pid_, SIGHUP), 0);
+  }
+
+  static void Revoke(std::string& body, const std::string& id) {
+    const std::string line = "id = \"" + id + "\"\n";
+    body.replace(body.find(line), line.size(), line + "revoked = true\n");
+    body.replace(body.find("serial = 1\n"), 11, "serial = 2\n");
   }
 
   testing::TempDir tmp_;
@@ -238,6 +265,97 @@ TEST_F(BrokerIntegrationTest, UnknownRecipientIsRefused) {
   ASSERT_TRUE(police);
   Result<agent::SendOutcome> s = Offer(*police, "TH.SHELTER.NOWHERE", Payload("x"));
   EXPECT_EQ(s.status().code(), Code::kNotFound);  // the agent refuses before sending
+}
+
+TEST_F(BrokerIntegrationTest, RevokedAgencyLosesSessionAndQueue) {
+  auto shelter = OpenAgent(kShelter);
+  auto police = OpenAgent(kPolice);
+  ASSERT_TRUE(shelter && police);
+  ASSERT_TRUE(Offer(*police, kShelter, Payload("before"))->accepted);
+  Result<std::optional<agent::Received>> got = shelter->Receive(10000);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  ASSERT_TRUE(Offer(*police, kShelter, Payload("waiting"))->accepted);
+  got = shelter->Receive(10000);  // delivered before the revocation, never acknowledged
+  ASSERT_TRUE(got.ok() && got->has_value());
+
+  ReloadDirectory([](std::string& body) { Revoke(body, kShelter); });
+  // Within 2 s the broker refuses messages to the revoked shelter...
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  Result<agent::SendOutcome> refused = Offer(*police, kShelter, Payload("after"));
+  while (refused.ok() && refused->accepted && std::chrono::steady_clock::now() < deadline) {
+    refused = Offer(*police, kShelter, Payload("after"));
+  }
+  ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+  EXPECT_FALSE(refused->accepted);
+  EXPECT_EQ(refused->code, "permission_denied");
+  // ...and the shelter's own session is gone: nothing it sends is accepted, nothing arrives.
+  Result<agent::SendOutcome> from_revoked = shelter->Send(
+      {kPolice}, wire::Kind::ReferralDecline, Bytes(16, 1), wire::Handling::H0, Payload("x"), 3000);
+  EXPECT_FALSE(from_revoked.ok() && from_revoked->accepted);
+  Result<std::optional<agent::Received>> more = shelter->Receive(500);
+  EXPECT_FALSE(more.ok() && more->has_value());
+
+  // The police unit, still in the directory, keeps working after the reconnect.
+  Result<agent::SendOutcome> to_self = police->Send({kPolice}, wire::Kind::StatusUpdate,
+                                                    Bytes(16, 1), wire::Handling::H0,
+                                                    Payload("still here"), 10000);
+  ASSERT_TRUE(to_self.ok()) << to_self.status().ToString();
+  EXPECT_TRUE(to_self->accepted) << to_self->reason;
+
+  // Nothing more is held for the revoked shelter.
+  ASSERT_TRUE(tools::Stop(broker_pid_, 5000).ok());
+  broker_pid_ = -1;
+  auto store = broker::MessageStore::Open(scenario_.broker_data + "/store");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->PendingCount(kShelter), 0u);
+}
+
+TEST_F(BrokerIntegrationTest, BadDirectoryOnReloadKeepsTheOneInForce) {
+  auto police = OpenAgent(kPolice);
+  ASSERT_TRUE(police);
+  const std::string path = tmp_.path() + "/directory.toml";
+  std::string good = *ReadFile(path);
+  std::string bad = good;
+  bad.replace(bad.find("role = \"shelter\""), 16, "role = \"police\" ");  // breaks the signature
+  ASSERT_TRUE(WriteFileAtomic(path, bad).ok());
+  ASSERT_EQ(::kill(broker_pid_, SIGHUP), 0);
+  ASSERT_TRUE(Offer(*police, kShelter, Payload("a"))->accepted);
+  // A validly signed but older directory (a rollback) is refused too.
+  ASSERT_TRUE(WriteFileAtomic(path, good).ok());
+  ReloadDirectory([](std::string& body) { Revoke(body, kShelter); });
+  ASSERT_TRUE(tools::WaitForFile(scenario_.broker_log, 1000).ok());
+  ASSERT_TRUE(WriteFileAtomic(path, good).ok());  // serial 1 after serial 2
+  ASSERT_EQ(::kill(broker_pid_, SIGHUP), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::string log;
+  while (log.find("older than") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    log = ReadFile(scenario_.broker_log).ok() ? *ReadFile(scenario_.broker_log) : "";
+  }
+  EXPECT_NE(log.find("does not verify"), std::string::npos) << log;
+  EXPECT_NE(log.find("older than"), std::string::npos) << log;
+}
+
+class ExpiryTest : public BrokerIntegrationTest {
+  std::string ExtraBrokerConfig() const override { return "ttl_s = 1\n"; }
+};
+
+TEST_F(ExpiryTest, UnacknowledgedMessageExpiresAndSenderIsTold) {
+  auto police = OpenAgent(kPolice);
+  ASSERT_TRUE(police);
+  Result<agent::SendOutcome> s = Offer(*police, kShelter, Payload("nobody home"));
+  ASSERT_TRUE(s.ok() && s->accepted);
+  Result<std::optional<agent::Received>> notice = police->Receive(10000);
+  ASSERT_TRUE(notice.ok() && notice->has_value()) << notice.status().ToString();
+  EXPECT_EQ((*notice)->type, agent::Received::Type::kExpiryNotice);
+  EXPECT_EQ((*notice)->message_id, s->message_id);
+  EXPECT_EQ((*notice)->recipients, std::vector<std::string>{kShelter});
+  ASSERT_TRUE(police->Acknowledge(s->message_id).ok());
+
+  auto shelter = OpenAgent(kShelter);
+  Result<std::optional<agent::Received>> late = shelter->Receive(500);
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(late->has_value()) << "an expired message was delivered";
 }
 
 TEST(BrokerConfigTest, BadConfigExitsTwoNamingFileAndLine) {
