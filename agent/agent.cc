@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "broker/audit/tree_head.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
 
@@ -40,8 +41,9 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.broker = broker.value_or("");
   c.broker_endpoint_file = resolve(endpoint_file.value_or(""));
   if (c.broker.empty() == c.broker_endpoint_file.empty()) {
-    return InvalidArgument(path + ": give exactly one of 'broker' (an endpoint) or "
-                                  "'broker_endpoint_file'");
+    return InvalidArgument(path +
+                           ": give exactly one of 'broker' (an endpoint) or "
+                           "'broker_endpoint_file'");
   }
   Result<Bytes> ak = FromHexExact(authority, crypto::kSignPublicBytes, "authority_key");
   if (!ak) return ak.status().WithContext(config::Where(path, *t.get("authority_key")));
@@ -59,9 +61,9 @@ Result<std::unique_ptr<Agent>> Agent::Open(const AgentConfig& config, const Cloc
     return InvalidArgument(config.key_file + " holds the keys of " + keys.id + ", not " +
                            config.agency);
   }
-  NRM_ASSIGN_OR_RETURN(identity::Directory dir,
-                       identity::Directory::Load(config.directory, config.authority_key,
-                                                 clock.NowMillis()));
+  NRM_ASSIGN_OR_RETURN(
+      identity::Directory dir,
+      identity::Directory::Load(config.directory, config.authority_key, clock.NowMillis()));
   const identity::Agency* self = dir.Find(config.agency);
   if (self == nullptr) return NotFound(config.agency + " is not in the directory");
   if (self->revoked) return PermissionDenied(config.agency + " is revoked in the directory");
@@ -81,8 +83,8 @@ Result<std::unique_ptr<Agent>> Agent::Open(const AgentConfig& config, const Cloc
   co.curve_public = keys.curve_public;
   co.curve_secret = keys.curve_secret.Clone();
   auto agent = std::unique_ptr<Agent>(new Agent(std::move(keys), std::move(dir), clock));
-  NRM_ASSIGN_OR_RETURN(agent->client_, transport::Client::Connect(std::move(co),
-                                                                  connect_timeout_ms));
+  NRM_ASSIGN_OR_RETURN(agent->client_,
+                       transport::Client::Connect(std::move(co), connect_timeout_ms));
   NRM_RETURN_IF_ERROR(agent->client_->Send({Frame("HELLO")}));
   return agent;
 }
@@ -120,8 +122,8 @@ Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire
       NRM_RETURN_IF_ERROR(client_->Send({Frame("SEND"), sealed.frame}));
       next_send = now + std::chrono::seconds(2);
     }
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::min(deadline, next_send) - now);
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::min(deadline, next_send) - now);
     NRM_ASSIGN_OR_RETURN(auto frames, client_->Receive(static_cast<int>(wait.count()) + 1));
     if (!frames || frames->empty()) continue;
     const std::string_view verb = FrameText((*frames)[0]);
@@ -131,12 +133,16 @@ Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire
     }
     if ((verb == "ACCEPTED" || verb == "REFUSED") && frames->size() >= 2 &&
         (*frames)[1] == sealed.message_id) {
-      SendOutcome out{sealed.message_id, verb == "ACCEPTED", "ok", ""};
-      if (!out.accepted && frames->size() >= 4) {
+      SendOutcome out{sealed.message_id, verb == "ACCEPTED", "ok", "", std::nullopt, {}};
+      if (out.accepted) {
+        NRM_RETURN_IF_ERROR(CheckReceipt(*frames, out));
+      } else if (frames->size() >= 4) {
         out.code = FrameText((*frames)[2]);
         out.reason = FrameText((*frames)[3]);
         // Our own repeat of an envelope the broker already accepted.
-        if (attempts > 1 && out.code == "already_exists") out = {sealed.message_id, true, "ok", ""};
+        if (attempts > 1 && out.code == "already_exists") {
+          out = {sealed.message_id, true, "ok", "", std::nullopt, {}};
+        }
       }
       return out;
     }
@@ -146,20 +152,35 @@ Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire
   }
 }
 
+Status Agent::CheckReceipt(const transport::Frames& frames, SendOutcome& out) const {
+  if (frames.size() != 4 || frames[2].size() != 8) {
+    return Unauthenticated("the broker accepted the message without a receipt");
+  }
+  uint64_t leaf = 0;
+  for (uint8_t b : frames[2]) leaf = leaf << 8 | b;
+  NRM_ASSIGN_OR_RETURN(audit::SignedTreeHead head, audit::DecodeTreeHead(frames[3]));
+  if (Status s = audit::VerifyTreeHead(head, directory_.broker().sign_key); !s.ok()) {
+    return s.WithContext("the broker's receipt does not verify");
+  }
+  if (leaf >= head.size) return Unauthenticated("the broker's receipt names a leaf past its tree");
+  out.receipt_leaf = leaf;
+  out.receipt_head = frames[3];
+  return Status::Ok();
+}
+
 Result<std::optional<Received>> Agent::Receive(int timeout_ms) {
   transport::Frames frames;
   if (!early_.empty()) {
     frames = std::move(early_.front());
     early_.erase(early_.begin());
   } else {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (true) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::optional<Received>();
-      NRM_ASSIGN_OR_RETURN(auto got, client_->Receive(static_cast<int>(
-                                         std::min<int64_t>(left.count(), 1000))));
+      NRM_ASSIGN_OR_RETURN(
+          auto got, client_->Receive(static_cast<int>(std::min<int64_t>(left.count(), 1000))));
       if (!got) {
         NRM_RETURN_IF_ERROR(client_->Send({Frame("HELLO")}));  // idle: keep the session alive
         continue;
@@ -189,8 +210,8 @@ Result<std::optional<Received>> Agent::Receive(int timeout_ms) {
   if (sender == nullptr || sender->revoked) {
     return reject(Unauthenticated("sender " + std::string(env.sender()) + " is not active"));
   }
-  Result<crypto::SecretBytes> payload = wire::OpenEnvelope(env, sender->sign_key, keys_.id,
-                                                           keys_.box_public, keys_.box_secret);
+  Result<crypto::SecretBytes> payload =
+      wire::OpenEnvelope(env, sender->sign_key, keys_.id, keys_.box_public, keys_.box_secret);
   if (!payload) return reject(payload.status());
   Received r;
   r.message_id.assign(env.message_id().begin(), env.message_id().end());

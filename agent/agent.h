@@ -15,11 +15,11 @@
 namespace nrm::agent {
 
 struct AgentConfig {
-  std::string agency;         // this agency's id in the directory
-  std::string key_file;       // its secret keys (mode 0600)
-  std::string directory;      // the signed directory
-  Bytes authority_key;        // the national authority's Ed25519 public key
-  std::string broker;         // the broker's endpoint, e.g. "tcp://127.0.0.1:7700"
+  std::string agency;                // this agency's id in the directory
+  std::string key_file;              // its secret keys (mode 0600)
+  std::string directory;             // the signed directory
+  Bytes authority_key;               // the national authority's Ed25519 public key
+  std::string broker;                // the broker's endpoint, e.g. "tcp://127.0.0.1:7700"
   std::string broker_endpoint_file;  // optional: read the endpoint from this file instead
 };
 
@@ -48,6 +48,11 @@ struct SendOutcome {
   bool accepted = false;
   std::string code;    // "ok", or the refusal's code, e.g. "permission_denied"
   std::string reason;  // the broker's reason for a refusal
+  // For an accepted message: the broker's receipt, the leaf of its "accepted" audit record and
+  // a tree head signed by the broker (verified against the directory) whose tree holds it.
+  // Absent when acceptance was inferred from a repeat (already_exists).
+  std::optional<uint64_t> receipt_leaf;
+  Bytes receipt_head;  // audit::EncodeTreeHead form
 };
 
 class Agent {
@@ -79,6 +84,9 @@ class Agent {
   const std::string& agency() const { return keys_.id; }
 
  private:
+  // Checks the receipt frames of an ACCEPTED answer and records them in `out`.
+  Status CheckReceipt(const transport::Frames& frames, SendOutcome& out) const;
+
   Agent(identity::KeySet keys, identity::Directory dir, const Clock& clock)
       : keys_(std::move(keys)), directory_(std::move(dir)), clock_(clock) {}
 

@@ -70,6 +70,10 @@ int Send(nrm::agent::Agent& agent, const nrm::Args& args) {
             << nrm::ToHex(outcome->message_id) << " case " << nrm::ToHex(case_ref) << " kind "
             << *kind_name << " to " << *to;
   if (!outcome->accepted) std::cout << ": " << outcome->code << ": " << outcome->reason;
+  if (outcome->receipt_leaf) {
+    std::cout << "\n  receipt: audit leaf " << *outcome->receipt_leaf
+              << ", in a tree head signed by the broker (verified)";
+  }
   std::cout << "\n";
   return outcome->accepted ? 0 : 1;
 }
@@ -113,8 +117,8 @@ int Receive(nrm::agent::Agent& agent, const nrm::Args& args) {
     }
     if (json) {
       std::cout << "{\"message_id\":\"" << nrm::ToHex(m.message_id) << "\",\"sender\":\""
-                << m.sender << "\",\"kind\":\"" << nrm::wire::KindName(m.kind)
-                << "\",\"case\":\"" << nrm::ToHex(m.case_ref) << "\",\"handling\":\""
+                << m.sender << "\",\"kind\":\"" << nrm::wire::KindName(m.kind) << "\",\"case\":\""
+                << nrm::ToHex(m.case_ref) << "\",\"handling\":\""
                 << nrm::wire::HandlingName(m.handling) << "\",\"created_at\":\""
                 << nrm::FormatTimeUtc(m.created_at_ms)
                 << "\",\"payload\":" << (text ? *text : "null") << "}\n";
@@ -138,9 +142,9 @@ int Receive(nrm::agent::Agent& agent, const nrm::Args& args) {
 
 int main(int argc, char** argv) try {
   std::vector<std::string> words(argv + 1, argv + argc);
-  auto args = nrm::Args::Parse(words, {"config", "to", "kind", "file", "case", "handling",
-                                       "count", "timeout"},
-                               {"json", "help"});
+  auto args = nrm::Args::Parse(
+      words, {"config", "to", "kind", "file", "case", "handling", "count", "timeout"},
+      {"json", "help"});
   if (!args) return Fail(args.status().message() + "\n" + kUsage, 2);
   if (args->Has("help")) {
     std::cout << kUsage;
@@ -156,10 +160,12 @@ int main(int argc, char** argv) try {
   auto config = nrm::agent::LoadAgentConfig(*config_path);
   if (!config) return Fail(config.status().message(), 2);
   auto agent = nrm::agent::Agent::Open(*config, nrm::SystemClock::Get());
-  if (!agent) return Fail(agent.status().ToString(), agent.status().code() == nrm::Code::kUnavailable ||
-                                                         agent.status().code() == nrm::Code::kUnauthenticated
-                                                     ? 1
-                                                     : 2);
+  if (!agent)
+    return Fail(agent.status().ToString(),
+                agent.status().code() == nrm::Code::kUnavailable ||
+                        agent.status().code() == nrm::Code::kUnauthenticated
+                    ? 1
+                    : 2);
   return command == "send" ? Send(**agent, *args) : Receive(**agent, *args);
 } catch (const std::exception& e) {
   return Fail(std::string("fatal: ") + e.what(), 1);

@@ -24,9 +24,9 @@ std::string Fingerprint(ByteView key) { return ToHex(key.first(std::min<size_t>(
 Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const Clock& clock) {
   auto b = std::unique_ptr<Broker>(new Broker(config, clock));
   NRM_ASSIGN_OR_RETURN(b->keys_, identity::LoadSecretKeyFile(config.key_file));
-  NRM_ASSIGN_OR_RETURN(identity::Directory dir,
-                       identity::Directory::Load(config.directory, config.authority_key,
-                                                 clock.NowMillis()));
+  NRM_ASSIGN_OR_RETURN(
+      identity::Directory dir,
+      identity::Directory::Load(config.directory, config.authority_key, clock.NowMillis()));
   if (dir.broker().sign_key != b->keys_.sign_public ||
       dir.broker().curve_key != b->keys_.curve_public) {
     return InvalidArgument(config.key_file + ": these keys are not the broker's keys in " +
@@ -34,7 +34,19 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   }
   b->directory_ = std::make_shared<const identity::Directory>(std::move(dir));
   NRM_RETURN_IF_ERROR(MakeDirs(config.data_dir));
-  NRM_ASSIGN_OR_RETURN(b->store_, MessageStore::Open(config.data_dir + "/store"));
+  NRM_ASSIGN_OR_RETURN(
+      b->store_, MessageStore::Open(config.data_dir + "/store", audit::AuditColumnFamilyNames()));
+  audit::AuditColumnFamilies cfs{b->store_->Handle(audit::kRecordsColumnFamily),
+                                 b->store_->Handle(audit::kHeadsColumnFamily),
+                                 b->store_->Handle(audit::kMetaColumnFamily)};
+  NRM_ASSIGN_OR_RETURN(b->audit_,
+                       audit::AuditLog::Open(b->store_->db(), cfs, b->keys_.sign_secret.Clone()));
+  audit::AuditRecord loaded;
+  loaded.event = audit::AuditEvent::kDirectoryLoaded;
+  loaded.rule = "serial " + std::to_string(b->directory_->serial());
+  loaded.reason = "directory in force at start";
+  b->Audit(std::move(loaded));
+  NRM_RETURN_IF_ERROR(b->CommitBatch());
 
   transport::ServerOptions so;
   so.endpoint = config.bind;
@@ -46,8 +58,16 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
     auto current = raw->directory();
     const identity::Agency* a = current->FindByCurveKey(key);
     if (a == nullptr || a->revoked) {
+      const char* why = a == nullptr ? "transport key not in the directory" : "agency revoked";
       spdlog::warn("refused connection from {} with transport key {}… ({})", address,
-                   Fingerprint(key), a == nullptr ? "not in the directory" : "revoked");
+                   Fingerprint(key), why);
+      audit::AuditRecord r;
+      r.event = audit::AuditEvent::kConnectionRefused;
+      r.sender = a == nullptr ? "" : a->id;
+      r.rule = "unauthenticated";
+      r.reason = std::string(why) + ", key " + Fingerprint(key);
+      std::lock_guard<std::mutex> lock(raw->refused_mu_);
+      raw->refused_handshakes_.push_back(std::move(r));
       return std::nullopt;
     }
     return a->id;
@@ -56,9 +76,8 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   if (!config.endpoint_file.empty()) {
     NRM_RETURN_IF_ERROR(WriteFileAtomic(config.endpoint_file, b->server_->endpoint() + "\n"));
   }
-  spdlog::info("broker {} listening on {} with directory serial {} ({} agencies)",
-               b->keys_.id, b->server_->endpoint(), b->directory_->serial(),
-               b->directory_->agencies().size());
+  spdlog::info("broker {} listening on {} with directory serial {} ({} agencies)", b->keys_.id,
+               b->server_->endpoint(), b->directory_->serial(), b->directory_->agencies().size());
   return b;
 }
 
@@ -74,16 +93,27 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
   while (!stop.load()) {
     if (reload.exchange(false)) {
       if (Status s = ReloadDirectory(); !s.ok()) {
-        spdlog::error("directory reload refused, the directory in force stays: {}",
-                      s.ToString());
+        spdlog::error("directory reload refused, the directory in force stays: {}", s.ToString());
       }
     }
     if (const int64_t now = clock_.NowMillis(); now >= next_expiry_scan) {
       NRM_RETURN_IF_ERROR(ExpireDue());
       next_expiry_scan = now + 1000;
     }
+    {
+      std::vector<audit::AuditRecord> refused;
+      {
+        std::lock_guard<std::mutex> lock(refused_mu_);
+        refused.swap(refused_handshakes_);
+      }
+      for (audit::AuditRecord& r : refused) Audit(std::move(r));
+    }
     NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(100));
-    if (!first) continue;
+    if (!first) {
+      // Idle: make durable what is still pending (e.g. the audit of the last deliveries).
+      if (batch_.Count() > 0) NRM_RETURN_IF_ERROR(CommitBatch());
+      continue;
+    }
     Handle(*first);
     // Group commit: gather what has already arrived into the same synced write.
     for (size_t n = 1; n < kMaxBatch; ++n) {
@@ -100,7 +130,23 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
 
 Status Broker::CommitBatch() {
   if (batch_.Count() > 0) {
+    // One signed tree head per batch covers every record in it: the senders' receipts.
+    Result<audit::SignedTreeHead> head = audit_->SignHead(clock_.NowMillis(), &batch_);
+    if (!head.ok()) return head.status();
     Status s = store_->Commit(batch_);
+    if (s.ok()) {
+      audit_->MarkWritten();
+      const Bytes encoded = audit::EncodeTreeHead(*head);
+      for (Reply& r : replies_) {
+        if (!r.receipt_leaf) continue;
+        Bytes leaf(8);
+        for (int i = 0; i < 8; ++i) leaf[i] = static_cast<uint8_t>(*r.receipt_leaf >> (56 - 8 * i));
+        r.frames.push_back(std::move(leaf));
+        r.frames.push_back(encoded);
+      }
+    } else {
+      audit_->DiscardPending();
+    }
     if (!s.ok()) {
       // Nothing of this batch is durable: no sender may be told otherwise.
       spdlog::error("store write failed, refusing this batch: {}", s.ToString());
@@ -135,7 +181,8 @@ void Broker::Handle(transport::Incoming& in) {
   const identity::Agency* agency = dir->Find(in.agency);
   if (agency == nullptr || agency->revoked) {
     ++stats_.refused;
-    Refuse(in.routing_id, {}, PermissionDenied("agency " + in.agency + " is not active"));
+    Refuse(in.routing_id, {}, PermissionDenied("agency " + in.agency + " is not active"), nullptr,
+           in.agency);
     return;
   }
   // Any message from a new connection starts a new session: what was delivered on the old
@@ -151,21 +198,57 @@ void Broker::Handle(transport::Incoming& in) {
   }
   const std::string_view verb = FrameText(in.frames[0]);
   if (verb == "HELLO" && in.frames.size() == 1) {
-    replies_.push_back({in.routing_id, {Frame("WELCOME"), Frame(keys_.id)}});
+    replies_.push_back({in.routing_id, {Frame("WELCOME"), Frame(keys_.id)}, std::nullopt});
   } else if (verb == "SEND" && in.frames.size() == 2) {
     HandleSend(in, *agency);
   } else if (verb == "ACK" && in.frames.size() == 2) {
     HandleAck(in);
   } else {
     ++stats_.malformed;
-    Refuse(in.routing_id, {}, InvalidArgument("unknown request (expected HELLO, SEND or ACK)"));
+    Refuse(in.routing_id, {}, InvalidArgument("unknown request (expected HELLO, SEND or ACK)"),
+           nullptr, in.agency);
   }
 }
 
-void Broker::Refuse(const Bytes& routing_id, ByteView message_id, const Status& why) {
+void Broker::Refuse(const Bytes& routing_id, ByteView message_id, const Status& why,
+                    const wire::EnvelopeView* env, const std::string& sender) {
+  audit::AuditRecord r;
+  if (env != nullptr) {
+    r = RecordOf(audit::AuditEvent::kRefused, *env);
+  } else {
+    r.event = audit::AuditEvent::kRefused;
+    r.sender = sender;
+  }
+  r.decision = "deny";
+  r.rule = std::string(CodeName(why.code()));
+  r.reason = why.message();  // our own words about metadata: never payload content
+  Audit(std::move(r));
   replies_.push_back({routing_id,
                       {Frame("REFUSED"), Bytes(message_id.begin(), message_id.end()),
-                       Frame(CodeName(why.code())), Frame(why.message())}});
+                       Frame(CodeName(why.code())), Frame(why.message())},
+                      std::nullopt});
+}
+
+uint64_t Broker::Audit(audit::AuditRecord record) {
+  record.time_ms = clock_.NowMillis();
+  if (record.reason.size() > 200) record.reason.resize(200);
+  uint64_t index = 0;
+  Status s = audit_->Append(record, &batch_, &index);
+  NRM_CHECK(s.ok());  // records are built here from checked metadata; failing is a bug
+  return index;
+}
+
+audit::AuditRecord Broker::RecordOf(audit::AuditEvent event, const wire::EnvelopeView& env) const {
+  audit::AuditRecord r;
+  r.event = event;
+  r.message_id.assign(env.message_id().begin(), env.message_id().end());
+  crypto::Hash h = crypto::Sha256(env.body);
+  r.envelope_hash.assign(h.begin(), h.end());
+  r.sender = env.sender();
+  for (std::string_view id : env.recipients()) r.recipients.emplace_back(id);
+  r.kind = wire::KindName(env.kind());
+  r.case_ref.assign(env.case_ref().begin(), env.case_ref().end());
+  return r;
 }
 
 void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& sender) {
@@ -174,14 +257,14 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   if (!env) {
     ++stats_.malformed;
     ++stats_.refused;
-    Refuse(in.routing_id, {}, env.status());
+    Refuse(in.routing_id, {}, env.status(), nullptr, sender.id);
     return;
   }
   const ByteView id = env->message_id();
   auto refuse = [&](const Status& why) {
     ++stats_.refused;
     spdlog::debug("refused {} from {}: {}", ToHex(id), sender.id, why.ToString());
-    Refuse(in.routing_id, id, why);
+    Refuse(in.routing_id, id, why, &*env);
   };
   if (env->sender() != sender.id) {
     return refuse(PermissionDenied("envelope names sender " + std::string(env->sender()) +
@@ -198,7 +281,8 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   std::vector<std::string> recipients;
   for (std::string_view r : env->recipients()) {
     const identity::Agency* a = dir->Find(r);
-    if (a == nullptr) return refuse(NotFound("recipient " + std::string(r) + " is not in the directory"));
+    if (a == nullptr)
+      return refuse(NotFound("recipient " + std::string(r) + " is not in the directory"));
     if (a->revoked) return refuse(PermissionDenied("recipient " + std::string(r) + " is revoked"));
     recipients.emplace_back(r);
   }
@@ -213,7 +297,10 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
                       clock_.NowMillis() + config_.ttl_ms);
   batch_ids_.push_back(std::move(id_bytes));
   ++stats_.accepted;
-  replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}});
+  audit::AuditRecord record = RecordOf(audit::AuditEvent::kAccepted, *env);
+  record.decision = "allow";
+  const uint64_t leaf = Audit(std::move(record));
+  replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}, leaf});
   for (std::string& r : recipients) to_pump_.push_back(std::move(r));
 }
 
@@ -228,6 +315,11 @@ void Broker::HandleAck(const transport::Incoming& in) {
     return;
   }
   ++stats_.acknowledged;
+  audit::AuditRecord r;
+  r.event = audit::AuditEvent::kAcknowledged;
+  r.message_id = id;
+  r.recipients = {in.agency};
+  Audit(std::move(r));
   Session& session = sessions_[in.agency];
   if (session.in_flight > 0) session.in_flight--;
   to_pump_.push_back(in.agency);
@@ -254,6 +346,12 @@ Status Broker::Pump(const std::string& agency) {
     s.last_sent = m.seq;
     s.in_flight++;
     ++stats_.delivered;
+    audit::AuditRecord r;
+    r.event = audit::AuditEvent::kDelivered;
+    r.message_id = m.message_id;
+    r.recipients = {agency};
+    r.reason = m.type == EntryType::kEnvelope ? "" : "expiry notice";
+    Audit(std::move(r));
   }
   return Status::Ok();
 }
@@ -264,6 +362,13 @@ Status Broker::ExpireDue() {
   for (const ExpiredMessage& e : expired) {
     spdlog::info("message {} expired unacknowledged by {}; {} is told", ToHex(e.message_id),
                  e.recipient, e.sender);
+    audit::AuditRecord r;
+    r.event = audit::AuditEvent::kExpired;
+    r.message_id = e.message_id;
+    r.sender = e.sender;
+    r.recipients = {e.recipient};
+    r.reason = "time-to-live ran out before the recipient acknowledged";
+    Audit(std::move(r));
     to_pump_.push_back(e.sender);
   }
   stats_.expired += expired.size();
@@ -272,16 +377,27 @@ Status Broker::ExpireDue() {
 
 Status Broker::ReloadDirectory() {
   auto old = directory();
-  NRM_ASSIGN_OR_RETURN(identity::Directory fresh,
-                       identity::Directory::Load(config_.directory, config_.authority_key,
-                                                 clock_.NowMillis()));
+  auto refuse = [&](const Status& why) {
+    audit::AuditRecord r;
+    r.event = audit::AuditEvent::kDirectoryLoaded;
+    r.decision = "deny";
+    r.rule = std::string(CodeName(why.code()));
+    r.reason = why.message();
+    Audit(std::move(r));
+    Status committed = CommitBatch();
+    return committed.ok() ? why : committed;
+  };
+  Result<identity::Directory> loaded =
+      identity::Directory::Load(config_.directory, config_.authority_key, clock_.NowMillis());
+  if (!loaded.ok()) return refuse(loaded.status());
+  identity::Directory& fresh = *loaded;
   if (fresh.serial() < old->serial()) {
-    return PermissionDenied("serial " + std::to_string(fresh.serial()) + " is older than " +
-                            std::to_string(old->serial()) + " in force (a rollback?)");
+    return refuse(PermissionDenied("serial " + std::to_string(fresh.serial()) + " is older than " +
+                                   std::to_string(old->serial()) + " in force (a rollback?)"));
   }
   if (fresh.broker().sign_key != keys_.sign_public ||
       fresh.broker().curve_key != keys_.curve_public) {
-    return InvalidArgument("the new directory names other keys for the broker");
+    return refuse(InvalidArgument("the new directory names other keys for the broker"));
   }
   std::vector<std::string> revoked;
   for (const identity::Agency& a : old->agencies()) {
@@ -292,15 +408,26 @@ Status Broker::ReloadDirectory() {
     std::lock_guard<std::mutex> lock(directory_mu_);
     directory_ = std::make_shared<const identity::Directory>(std::move(fresh));
   }
+  audit::AuditRecord loaded_record;
+  loaded_record.event = audit::AuditEvent::kDirectoryLoaded;
+  loaded_record.decision = "allow";
+  loaded_record.rule = "serial " + std::to_string(directory()->serial());
+  Audit(std::move(loaded_record));
   size_t dropped = 0;
   for (const std::string& id : revoked) {
     NRM_ASSIGN_OR_RETURN(size_t n, store_->AddDropQueue(batch_, id));
     dropped += n;
+    audit::AuditRecord r;
+    r.event = audit::AuditEvent::kRevoked;
+    r.sender = id;
+    r.reason = std::to_string(n) + " queued messages removed";
+    Audit(std::move(r));
   }
   NRM_RETURN_IF_ERROR(CommitBatch());
-  spdlog::info("directory serial {} in force: {} agencies, {} newly revoked, {} queued messages "
-               "dropped for them",
-               directory()->serial(), directory()->agencies().size(), revoked.size(), dropped);
+  spdlog::info(
+      "directory serial {} in force: {} agencies, {} newly revoked, {} queued messages "
+      "dropped for them",
+      directory()->serial(), directory()->agencies().size(), revoked.size(), dropped);
   if (!revoked.empty()) {
     // ZAP ran only at the handshake: close every connection so each client passes it again.
     sessions_.clear();

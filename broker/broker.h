@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "broker/audit/audit_log.h"
 #include "broker/config.h"
 #include "broker/store/message_store.h"
 #include "common/clock.h"
@@ -61,6 +62,7 @@ class Broker {
   struct Reply {
     Bytes routing_id;
     transport::Frames frames;
+    std::optional<uint64_t> receipt_leaf;  // ACCEPTED: the leaf of its audit record
   };
 
   Broker(const BrokerConfig& config, const Clock& clock) : config_(config), clock_(clock) {}
@@ -70,7 +72,13 @@ class Broker {
   void Handle(transport::Incoming& in);
   void HandleSend(const transport::Incoming& in, const identity::Agency& sender);
   void HandleAck(const transport::Incoming& in);
-  void Refuse(const Bytes& routing_id, ByteView message_id, const Status& why);
+  // Refuses and audits the refusal. `env` is null when the envelope did not decode.
+  void Refuse(const Bytes& routing_id, ByteView message_id, const Status& why,
+              const wire::EnvelopeView* env = nullptr, const std::string& sender = "");
+  // Appends an audit record (metadata only) to batch_; returns its leaf index.
+  uint64_t Audit(audit::AuditRecord record);
+  // The audit record's fields taken from an envelope's header.
+  audit::AuditRecord RecordOf(audit::AuditEvent event, const wire::EnvelopeView& env) const;
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);
   Status CommitBatch();
@@ -83,6 +91,9 @@ class Broker {
   mutable std::mutex directory_mu_;  // the ZAP thread reads the directory too
   std::shared_ptr<const identity::Directory> directory_;
   std::unique_ptr<MessageStore> store_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::mutex refused_mu_;  // handshakes the ZAP thread refused, audited by the routing thread
+  std::vector<audit::AuditRecord> refused_handshakes_;
   std::unique_ptr<transport::Server> server_;
 
   std::map<std::string, Session> sessions_;

@@ -28,8 +28,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(auto endpoint_file, config::GetOptionalString(t, "endpoint_file", path));
   NRM_ASSIGN_OR_RETURN(auto log_file, config::GetOptionalString(t, "log_file", path));
   NRM_ASSIGN_OR_RETURN(int64_t fresh_s, config::GetInt(t, "freshness_window_s", path, 600));
-  NRM_ASSIGN_OR_RETURN(c.max_message_bytes,
-                       config::GetInt(t, "max_message_bytes", path, 1 << 20));
+  NRM_ASSIGN_OR_RETURN(c.max_message_bytes, config::GetInt(t, "max_message_bytes", path, 1 << 20));
   NRM_ASSIGN_OR_RETURN(c.delivery_window, config::GetInt(t, "delivery_window", path, 256));
   NRM_ASSIGN_OR_RETURN(int64_t ttl_s, config::GetInt(t, "ttl_s", path, 14 * 24 * 3600));
   c.data_dir = resolve(data_dir);

@@ -10,16 +10,16 @@
 namespace nrm::broker {
 
 struct BrokerConfig {
-  std::string bind;            // ZeroMQ endpoint, e.g. "tcp://127.0.0.1:7700"
-  std::string data_dir;        // the broker's RocksDB lives here
-  std::string directory;       // the signed directory of agencies
-  Bytes authority_key;         // the national authority's Ed25519 public key
-  std::string key_file;        // the broker's secret keys (mode 0600)
-  std::string endpoint_file;   // optional: the bound endpoint is written here once listening
-  std::string log_file;        // optional: log here as well as to stderr
+  std::string bind;           // ZeroMQ endpoint, e.g. "tcp://127.0.0.1:7700"
+  std::string data_dir;       // the broker's RocksDB lives here
+  std::string directory;      // the signed directory of agencies
+  Bytes authority_key;        // the national authority's Ed25519 public key
+  std::string key_file;       // the broker's secret keys (mode 0600)
+  std::string endpoint_file;  // optional: the bound endpoint is written here once listening
+  std::string log_file;       // optional: log here as well as to stderr
   int64_t freshness_window_ms = 10 * 60 * 1000;  // created_at must be within this of now
   int64_t max_message_bytes = 1 << 20;
-  int64_t delivery_window = 256;  // unacknowledged deliveries in flight per recipient
+  int64_t delivery_window = 256;             // unacknowledged deliveries in flight per recipient
   int64_t ttl_ms = 14LL * 24 * 3600 * 1000;  // an unacknowledged message expires after this
 };
 

@@ -2,8 +2,7 @@
 
 namespace nrm {
 
-Result<Args> Args::Parse(const std::vector<std::string>& words,
-                         const std::set<std::string>& valued,
+Result<Args> Args::Parse(const std::vector<std::string>& words, const std::set<std::string>& valued,
                          const std::set<std::string>& flags) {
   Args a;
   for (size_t i = 0; i < words.size(); ++i) {

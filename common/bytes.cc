@@ -26,7 +26,8 @@ Result<Bytes> FromHex(std::string_view hex) {
   Bytes out(hex.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
     int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return InvalidArgument("not a hex digit at offset " + std::to_string(2 * i));
+    if (hi < 0 || lo < 0)
+      return InvalidArgument("not a hex digit at offset " + std::to_string(2 * i));
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   return out;

@@ -15,13 +15,13 @@ enum class Code {
   kUnauthenticated,   // a signature or a key that does not check out
   kPermissionDenied,  // policy refuses, or a file's permissions are unsafe
   kNotFound,
-  kAlreadyExists,     // e.g. a replayed message id
-  kResourceExhausted, // back-pressure, a full disk
-  kUnavailable,       // try again later
-  kCorruption,        // stored data that fails its checks
+  kAlreadyExists,      // e.g. a replayed message id
+  kResourceExhausted,  // back-pressure, a full disk
+  kUnavailable,        // try again later
+  kCorruption,         // stored data that fails its checks
   kIOError,
-  kUnimplemented,     // a part not built yet: says so, never pretends
-  kInternal,          // a bug of ours
+  kUnimplemented,  // a part not built yet: says so, never pretends
+  kInternal,       // a bug of ours
 };
 
 // The stable lower-case name of a code ("invalid_argument"), as it appears on the wire.
@@ -63,8 +63,8 @@ inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}                    // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {              // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     if (std::get<Status>(v_).ok()) v_ = Status(Code::kInternal, "Result built from OK status");
   }
 
@@ -90,9 +90,9 @@ class [[nodiscard]] Result {
 #define NRM_CONCAT_INNER_(a, b) a##b
 #define NRM_CONCAT_(a, b) NRM_CONCAT_INNER_(a, b)
 
-#define NRM_RETURN_IF_ERROR(expr)          \
-  do {                                     \
-    ::nrm::Status nrm_status_ = (expr);    \
+#define NRM_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::nrm::Status nrm_status_ = (expr);        \
     if (!nrm_status_.ok()) return nrm_status_; \
   } while (0)
 
@@ -106,9 +106,9 @@ class [[nodiscard]] Result {
   NRM_ASSIGN_OR_RETURN_IMPL_(NRM_CONCAT_(nrm_result_, __LINE__), lhs, expr)
 
 // For our own invariants only, never for anything a peer, a file or the clock controls.
-#define NRM_CHECK(cond)                                                             \
-  do {                                                                              \
-    if (!(cond)) ::nrm::internal::CheckFailed(#cond, __FILE__, __LINE__);           \
+#define NRM_CHECK(cond)                                                   \
+  do {                                                                    \
+    if (!(cond)) ::nrm::internal::CheckFailed(#cond, __FILE__, __LINE__); \
   } while (0)
 
 namespace nrm::internal {

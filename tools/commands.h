@@ -18,9 +18,9 @@ int DirectoryCommand(const Words& args, std::ostream& out, std::ostream& err);
 int DemoCommand(const Words& args, std::ostream& out, std::ostream& err);
 
 // The opening of a directory draft: authority, serial, expiry and the broker's keys.
-std::string DirectoryDraftHeader(const std::string& authority, int64_t serial,
-                                 int64_t expires_ms, const std::string& broker_id,
-                                 ByteView broker_sign_key, ByteView broker_curve_key);
+std::string DirectoryDraftHeader(const std::string& authority, int64_t serial, int64_t expires_ms,
+                                 const std::string& broker_id, ByteView broker_sign_key,
+                                 ByteView broker_curve_key);
 // One [[agency]] block of a directory draft.
 std::string DirectoryAgencyBlock(const identity::Agency& agency);
 

@@ -45,8 +45,9 @@ class Demo {
          std::to_string(GmsAgencies().size()) + " agencies)");
 
     const std::string bin = SelfDirectory();
-    NRM_ASSIGN_OR_RETURN(broker_pid_, Spawn({bin + "/nrm-broker", "--config", scenario_.broker_config},
-                                            dir_ + "/logs/broker.out"));
+    NRM_ASSIGN_OR_RETURN(broker_pid_,
+                         Spawn({bin + "/nrm-broker", "--config", scenario_.broker_config},
+                               dir_ + "/logs/broker.out"));
     NRM_RETURN_IF_ERROR(WaitForFile(scenario_.endpoint_file, 10000)
                             .WithContext("the broker did not start (see logs/broker.out)"));
     NRM_ASSIGN_OR_RETURN(std::string endpoint, ReadFile(scenario_.endpoint_file));
@@ -59,16 +60,16 @@ class Demo {
     Step("a raid in Chiang Rai: the police record a presumed victim, person's name \"" + canary +
          "\"");
 
-    NRM_ASSIGN_OR_RETURN(int sent, RunAgent(Police(), {"send", "--to", Shelter().id, "--kind",
-                                                      "referral_offer", "--file",
-                                                      dir_ + "/case.json", "--handling", "H1"}));
+    NRM_ASSIGN_OR_RETURN(
+        int sent, RunAgent(Police(), {"send", "--to", Shelter().id, "--kind", "referral_offer",
+                                      "--file", dir_ + "/case.json", "--handling", "H1"}));
     Show(dir_ + "/logs/police.out", "police");
     if (sent != 0) return Internal("the police agent could not send the offer");
     Step("broker saw: envelope " + Police().id + " -> " + Shelter().id +
          ", kind referral_offer, handling H1; stored ciphertext until the shelter acknowledges");
 
-    NRM_ASSIGN_OR_RETURN(int received, RunAgent(Shelter(), {"receive", "--count", "1",
-                                                           "--timeout", "20"}));
+    NRM_ASSIGN_OR_RETURN(int received,
+                         RunAgent(Shelter(), {"receive", "--count", "1", "--timeout", "20"}));
     Step("the shelter's agent verified the signature and decrypted:");
     Show(dir_ + "/logs/shelter.out", "shelter");
     if (received != 0) return Internal("the shelter did not receive the offer");
@@ -83,13 +84,20 @@ class Demo {
     Step("broker stopped cleanly");
 
     size_t scanned = 0;
-    NRM_ASSIGN_OR_RETURN(std::vector<std::string> leaks,
-                         FindCanary(canary, {scenario_.broker_data, scenario_.broker_log,
-                                             dir_ + "/logs/broker.out"},
-                                    &scanned));
+    NRM_ASSIGN_OR_RETURN(
+        std::vector<std::string> leaks,
+        FindCanary(canary, {scenario_.broker_data, scenario_.broker_log, dir_ + "/logs/broker.out"},
+                   &scanned));
     if (!leaks.empty()) return Internal("the person's name leaked to the broker in " + leaks[0]);
     Step("checked " + std::to_string(scanned) +
          " files of the broker (data directory and logs): the name appears in none");
+    NRM_ASSIGN_OR_RETURN(pid_t verify,
+                         Spawn({SelfDirectory() + "/nrm", "audit", "verify", scenario_.broker_data},
+                               dir_ + "/logs/audit.out"));
+    NRM_ASSIGN_OR_RETURN(int verified, WaitExit(verify, 30000));
+    Step("an auditor checks the broker's audit log (metadata only) with nrm audit verify:");
+    Show(dir_ + "/logs/audit.out", "audit");
+    if (verified != 0) return Internal("the audit log does not verify");
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -120,7 +128,8 @@ class Demo {
   "case": {"status": "Active", "reason_for_referral": "Presumed victim identified in a raid",
            "referral_date": "2026-11-29", "referring_organisation": "TH.POLICE.CRI-ATU",
            "referred_organisation": "TH.SHELTER.KREDTRAKARN"},
-  "person": {"first_name": ")" + canary + R"(", "second_name": "Demo", "birth_date": "2008",
+  "person": {"first_name": ")" +
+           canary + R"(", "second_name": "Demo", "birth_date": "2008",
              "gender": "female", "nationality": "MM", "languages": ["my", "th"],
              "is_child": true, "guardian": "to be appointed"},
   "context": {"recruitment_methods": ["FalsePromise"], "control_methods": ["DebtBondage",

@@ -89,8 +89,8 @@ int Init(const Args& a, std::ostream& out, std::ostream& err) {
                  kDirectoryUsage);
   }
   const int64_t expires = SystemClock::Get().NowMillis() + days * 86400 * 1000;
-  std::string text = DirectoryDraftHeader(*authority, serial, expires, broker->id,
-                                          broker->sign_key, broker->curve_key);
+  std::string text = DirectoryDraftHeader(*authority, serial, expires, broker->id, broker->sign_key,
+                                          broker->curve_key);
   if (Status s = WriteFileAtomic(*path, text); !s.ok()) return Error(err, s);
   out << "wrote draft " << *path << " (serial " << serial << ", expires " << Iso8601(expires)
       << ")\n";
@@ -169,8 +169,8 @@ int Sign(const Args& a, const std::string& draft, std::ostream& out, std::ostrea
   auto signed_text = identity::SignDirectory(*text, draft, *keys, SystemClock::Get().NowMillis());
   if (!signed_text) return Error(err, signed_text.status());
   if (Status s = WriteFileAtomic(*dest, *signed_text); !s.ok()) return Error(err, s);
-  out << "signed " << draft << " -> " << *dest << " with authority key "
-      << ToHex(keys->sign_public) << "\n";
+  out << "signed " << draft << " -> " << *dest << " with authority key " << ToHex(keys->sign_public)
+      << "\n";
   return 0;
 }
 
@@ -200,15 +200,16 @@ int ShowOrVerify(const Args& a, const std::string& path, bool show, std::ostream
 
 }  // namespace
 
-std::string DirectoryDraftHeader(const std::string& authority, int64_t serial,
-                                 int64_t expires_ms, const std::string& broker_id,
-                                 ByteView broker_sign_key, ByteView broker_curve_key) {
+std::string DirectoryDraftHeader(const std::string& authority, int64_t serial, int64_t expires_ms,
+                                 const std::string& broker_id, ByteView broker_sign_key,
+                                 ByteView broker_curve_key) {
   return "# NRM agency directory. Edit with `nrm directory add|revoke`, then `nrm directory "
          "sign`.\n"
-         "authority = \"" + authority + "\"\n" +
-         "serial = " + std::to_string(serial) + "\n" + "expires = " + Iso8601(expires_ms) +
-         "\n\n[broker]\nid = \"" + broker_id + "\"\nsign_key = \"" + ToHex(broker_sign_key) +
-         "\"\ncurve_key = \"" + ToHex(broker_curve_key) + "\"\n";
+         "authority = \"" +
+         authority + "\"\n" + "serial = " + std::to_string(serial) + "\n" +
+         "expires = " + Iso8601(expires_ms) + "\n\n[broker]\nid = \"" + broker_id +
+         "\"\nsign_key = \"" + ToHex(broker_sign_key) + "\"\ncurve_key = \"" +
+         ToHex(broker_curve_key) + "\"\n";
 }
 
 std::string DirectoryAgencyBlock(const identity::Agency& a) {

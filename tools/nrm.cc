@@ -1,8 +1,10 @@
 // nrm: the admin tool. `nrm COMMAND --help` explains each command.
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "broker/audit/cli.h"
 #include "common/crypto/crypto.h"
 #include "tools/commands.h"
 
@@ -11,7 +13,19 @@ constexpr const char* kUsage =
     "usage: nrm COMMAND [options]    (nrm COMMAND --help for each)\n"
     "  keygen      create an agency's or the broker's keys\n"
     "  directory   init | add | revoke | sign | show | verify the signed directory of agencies\n"
+    "  audit       verify | prove | check-proof | consistency of a broker's audit log\n"
     "  demo        run the GMS referral scenario on real processes\n";
+
+// `nrm audit verify DIR` accepts the broker's data_dir as well as the RocksDB directory in it.
+std::vector<std::string> WithStoreDirectory(std::vector<std::string> args) {
+  for (size_t i = 1; i < args.size() && args[0] != "check-proof"; ++i) {
+    if (!args[i].starts_with("--") && std::filesystem::exists(args[i] + "/store/CURRENT")) {
+      args[i] += "/store";
+      break;
+    }
+  }
+  return args;
+}
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -32,6 +46,8 @@ int main(int argc, char** argv) try {
   if (cmd == "keygen") return nrm::tools::KeygenCommand(rest, std::cout, std::cerr);
   if (cmd == "directory") return nrm::tools::DirectoryCommand(rest, std::cout, std::cerr);
   if (cmd == "demo") return nrm::tools::DemoCommand(rest, std::cout, std::cerr);
+  if (cmd == "audit")
+    return nrm::audit::RunAuditCommand(WithStoreDirectory(rest), std::cout, std::cerr);
   std::cerr << "nrm: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
 } catch (const std::exception& e) {

@@ -36,9 +36,9 @@ Result<Scenario> CreateScenario(const std::string& dir, const std::vector<Scenar
   NRM_RETURN_IF_ERROR(identity::WriteSecretKeyFile(dir + "/keys/broker.key", s.broker));
 
   const int64_t now = SystemClock::Get().NowMillis();
-  std::string draft = DirectoryDraftHeader("NRM authority (demo)", 1, now + 30 * 86400000LL,
-                                           s.broker.id, s.broker.sign_public,
-                                           s.broker.curve_public);
+  std::string draft =
+      DirectoryDraftHeader("NRM authority (demo)", 1, now + 30 * 86400000LL, s.broker.id,
+                           s.broker.sign_public, s.broker.curve_public);
   const std::string authority_hex = ToHex(s.authority.sign_public);
   for (const ScenarioAgency& a : agencies) {
     identity::KeySet k = identity::GenerateKeySet(a.id);
@@ -59,12 +59,14 @@ Result<Scenario> CreateScenario(const std::string& dir, const std::vector<Scenar
   s.endpoint_file = dir + "/broker.endpoint";
   s.broker_data = dir + "/broker-data";
   s.broker_log = dir + "/logs/broker.log";
-  NRM_RETURN_IF_ERROR(WriteFileAtomic(
-      s.broker_config, "bind = \"tcp://127.0.0.1:0\"\ndata_dir = \"broker-data\"\n"
-                       "directory = \"directory.toml\"\nauthority_key = \"" + authority_hex +
-                           "\"\nkey_file = \"keys/broker.key\"\n"
-                           "endpoint_file = \"broker.endpoint\"\nlog_file = \"logs/broker.log\"\n" +
-                           extra_broker_config));
+  NRM_RETURN_IF_ERROR(
+      WriteFileAtomic(s.broker_config,
+                      "bind = \"tcp://127.0.0.1:0\"\ndata_dir = \"broker-data\"\n"
+                      "directory = \"directory.toml\"\nauthority_key = \"" +
+                          authority_hex +
+                          "\"\nkey_file = \"keys/broker.key\"\n"
+                          "endpoint_file = \"broker.endpoint\"\nlog_file = \"logs/broker.log\"\n" +
+                          extra_broker_config));
   return s;
 }
 

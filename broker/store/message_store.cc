@@ -5,8 +5,14 @@
 #include <algorithm>
 #include <limits>
 
+#include "broker/rocks.h"
+
 namespace nrm::broker {
 namespace {
+
+using rocks::FromRocks;
+using rocks::FromSlice;
+using rocks::ToSlice;
 
 constexpr size_t kIdBytes = 16;
 constexpr size_t kEntryHeader = kIdBytes + 1 + 8;  // message id, type, expires_at
@@ -18,14 +24,6 @@ uint64_t GetBigEndian64(std::string_view in) {
   uint64_t v = 0;
   for (size_t i = 0; i < 8; ++i) v = v << 8 | static_cast<uint8_t>(in[i]);
   return v;
-}
-rocksdb::Slice ToSlice(ByteView b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::Ok();
-  std::string m = std::string(what) + ": " + s.ToString();
-  if (s.IsCorruption()) return Corruption(m);
-  if (s.IsNoSpace()) return ResourceExhausted(m);
-  return IOError(m);
 }
 std::string QueueKey(const std::string& recipient, uint64_t seq) {
   std::string key = recipient;
@@ -120,8 +118,8 @@ void MessageStore::AddEntry(rocksdb::WriteBatch& batch, const std::string& recip
     batch.Put(expiry_, ExpiryKey(expires_at_ms, seq),
               value.append(recipient).append(1, '\0').append(sender));
   }
-  uncommitted_.push_back({recipient, Bytes(message_id.begin(), message_id.end()),
-                          {seq, expires_at_ms}});
+  uncommitted_.push_back(
+      {recipient, Bytes(message_id.begin(), message_id.end()), {seq, expires_at_ms}});
 }
 
 void MessageStore::AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id,

@@ -11,14 +11,14 @@
 // Thread-compatible: used by the broker's one routing thread.
 #pragma once
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -26,8 +26,8 @@
 namespace nrm::broker {
 
 enum class EntryType : uint8_t {
-  kEnvelope = 0,       // data: the envelope frame, to deliver
-  kExpiryNotice = 1,   // data: the recipient that never acknowledged; for the sender
+  kEnvelope = 0,      // data: the envelope frame, to deliver
+  kExpiryNotice = 1,  // data: the recipient that never acknowledged; for the sender
 };
 
 struct QueuedMessage {

@@ -25,8 +25,7 @@ Result<TomlDoc> ParseToml(std::string_view text, const std::string& path) {
   } catch (const toml::parse_error& e) {
     const auto& src = e.source();
     return InvalidArgument(path + ":" + std::to_string(src.begin.line) + ":" +
-                           std::to_string(src.begin.column) + ": " +
-                           std::string(e.description()));
+                           std::to_string(src.begin.column) + ": " + std::string(e.description()));
   }
 }
 

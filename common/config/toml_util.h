@@ -2,14 +2,14 @@
 // that name the file, the line and what was expected. Thread-compatible.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "common/status.h"
 
@@ -39,8 +39,7 @@ Result<int64_t> GetInt(const toml::table& t, std::string_view key, const std::st
 Result<bool> GetBool(const toml::table& t, std::string_view key, const std::string& path,
                      std::optional<bool> fallback = std::nullopt);
 Result<std::vector<std::string>> GetStringArray(const toml::table& t, std::string_view key,
-                                                const std::string& path,
-                                                bool required = true);
+                                                const std::string& path, bool required = true);
 
 // kInvalidArgument naming the first key of `t` that is not in `allowed` (a typo must not be
 // silently ignored in a security configuration).

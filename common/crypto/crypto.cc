@@ -50,14 +50,16 @@ BoxKeyPair GenerateBoxKeyPair() {
 }
 
 Result<Bytes> SignPublicFromSecret(const SecretBytes& secret) {
-  if (secret.size() != kSignSecretBytes) return InvalidArgument("Ed25519 secret key must be 64 bytes");
+  if (secret.size() != kSignSecretBytes)
+    return InvalidArgument("Ed25519 secret key must be 64 bytes");
   Bytes pk(kSignPublicBytes);
   crypto_sign_ed25519_sk_to_pk(pk.data(), secret.data());
   return pk;
 }
 
 Result<Bytes> BoxPublicFromSecret(const SecretBytes& secret) {
-  if (secret.size() != kBoxSecretBytes) return InvalidArgument("X25519 secret key must be 32 bytes");
+  if (secret.size() != kBoxSecretBytes)
+    return InvalidArgument("X25519 secret key must be 32 bytes");
   Bytes pk(kBoxPublicBytes);
   crypto_scalarmult_base(pk.data(), secret.data());
   return pk;

@@ -11,16 +11,16 @@
 
 namespace nrm::crypto {
 
-inline constexpr size_t kSignPublicBytes = 32;   // Ed25519
+inline constexpr size_t kSignPublicBytes = 32;  // Ed25519
 inline constexpr size_t kSignSecretBytes = 64;
 inline constexpr size_t kSignatureBytes = 64;
-inline constexpr size_t kBoxPublicBytes = 32;    // X25519
+inline constexpr size_t kBoxPublicBytes = 32;  // X25519
 inline constexpr size_t kBoxSecretBytes = 32;
 inline constexpr size_t kSealedKeyBytes = 32 + 48;  // content key in a crypto_box_seal
-inline constexpr size_t kContentKeyBytes = 32;   // XChaCha20-Poly1305
+inline constexpr size_t kContentKeyBytes = 32;      // XChaCha20-Poly1305
 inline constexpr size_t kAeadNonceBytes = 24;
 inline constexpr size_t kAeadTagBytes = 16;
-inline constexpr size_t kHashBytes = 32;         // SHA-256
+inline constexpr size_t kHashBytes = 32;  // SHA-256
 
 using Hash = std::array<uint8_t, kHashBytes>;
 

@@ -92,18 +92,29 @@ KeySet GenerateKeySet(std::string id) {
   crypto::SignKeyPair sign = crypto::GenerateSignKeyPair();
   crypto::BoxKeyPair box = crypto::GenerateBoxKeyPair();
   crypto::BoxKeyPair curve = crypto::GenerateBoxKeyPair();
-  return KeySet{std::move(id),           std::move(sign.secret_key), std::move(box.secret_key),
-                std::move(curve.secret_key), std::move(sign.public_key), std::move(box.public_key),
+  return KeySet{std::move(id),
+                std::move(sign.secret_key),
+                std::move(box.secret_key),
+                std::move(curve.secret_key),
+                std::move(sign.public_key),
+                std::move(box.public_key),
                 std::move(curve.public_key)};
 }
 
 Status WriteSecretKeyFile(const std::string& path, const KeySet& keys) {
   std::string text = "# nrm secret keys of " + keys.id +
                      ". Keep private (mode 0600); never send this file to anyone.\n"
-                     "id = \"" + keys.id + "\"\n"
-                     "sign_secret = \"" + ToHex(keys.sign_secret.view()) + "\"\n"
-                     "box_secret = \"" + ToHex(keys.box_secret.view()) + "\"\n"
-                     "curve_secret = \"" + ToHex(keys.curve_secret.view()) + "\"\n";
+                     "id = \"" +
+                     keys.id +
+                     "\"\n"
+                     "sign_secret = \"" +
+                     ToHex(keys.sign_secret.view()) +
+                     "\"\n"
+                     "box_secret = \"" +
+                     ToHex(keys.box_secret.view()) +
+                     "\"\n"
+                     "curve_secret = \"" +
+                     ToHex(keys.curve_secret.view()) + "\"\n";
   Status s = WriteFileAtomic(path, text, 0600);
   std::fill(text.begin(), text.end(), '\0');
   return s;
@@ -204,11 +215,12 @@ Result<Directory> Directory::ParseBody(std::string_view body, const std::string&
   std::set<std::string> ids;
   for (const toml::node& n : *list) {
     const toml::table* t = n.as_table();
-    if (t == nullptr) return InvalidArgument(config::Where(path, n) + ": [[agency]] must be a table");
-    NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
-        *t,
-        {"id", "name", "role", "country", "province", "sign_key", "box_key", "curve_key", "revoked"},
-        path));
+    if (t == nullptr)
+      return InvalidArgument(config::Where(path, n) + ": [[agency]] must be a table");
+    NRM_RETURN_IF_ERROR(config::CheckKnownKeys(*t,
+                                               {"id", "name", "role", "country", "province",
+                                                "sign_key", "box_key", "curve_key", "revoked"},
+                                               path));
     Agency a;
     NRM_ASSIGN_OR_RETURN(a.id, config::GetString(*t, "id", path));
     NRM_ASSIGN_OR_RETURN(a.name, config::GetString(*t, "name", path));
@@ -259,8 +271,7 @@ Result<Directory> Directory::Parse(std::string_view text, const std::string& pat
   return ParseBody(split.first, path, now_ms);
 }
 
-Result<Directory> Directory::Load(const std::string& path, ByteView authority_key,
-                                  int64_t now_ms) {
+Result<Directory> Directory::Load(const std::string& path, ByteView authority_key, int64_t now_ms) {
   NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   return Parse(text, path, authority_key, now_ms);
 }
@@ -279,7 +290,8 @@ Result<std::string> SignDirectory(std::string_view draft, const std::string& pat
                                   const KeySet& authority, int64_t now_ms) {
   std::string_view body = draft;
   if (auto split = SplitSignedDirectory(draft); split.ok()) body = split->first;
-  if (!body.empty() && body.back() != '\n') return InvalidArgument(path + ": must end with a newline");
+  if (!body.empty() && body.back() != '\n')
+    return InvalidArgument(path + ": must end with a newline");
   NRM_RETURN_IF_ERROR(Directory::ParseBody(body, path, now_ms).status());
   Bytes sig = crypto::Sign(authority.sign_secret, DirectorySignedBytes(body));
   return std::string(body) + "signature = \"" + ToHex(sig) + "\"\n";

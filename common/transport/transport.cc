@@ -56,9 +56,9 @@ void ServeZap(zmq::socket_t& zap, const Authorizer& authorize, std::atomic<bool>
                        req[3].to_string_view());
     }
     if (!user) refused.fetch_add(1);
-    SendFrames(zap, {Frame("1.0"), Frame(request_id), Frame(user ? "200" : "400"),
-                     Frame(user ? "OK" : "key not in the directory"), Frame(user.value_or("")),
-                     Bytes()});
+    SendFrames(
+        zap, {Frame("1.0"), Frame(request_id), Frame(user ? "200" : "400"),
+              Frame(user ? "OK" : "key not in the directory"), Frame(user.value_or("")), Bytes()});
   }
 }
 
@@ -246,8 +246,9 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
         break;
       }
       if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-        result = Unauthenticated("the broker refused this agency's transport key (not in its "
-                                 "directory, or revoked)");
+        result = Unauthenticated(
+            "the broker refused this agency's transport key (not in its "
+            "directory, or revoked)");
         break;
       }
       // A protocol failure (e.g. a wrong server key) is retried by libzmq until the deadline.

@@ -36,8 +36,8 @@ struct ServerOptions {
 };
 
 struct Incoming {
-  Bytes routing_id;     // the connection; pass to Send to answer it
-  std::string agency;   // the agency the ZAP handler authenticated for this connection
+  Bytes routing_id;    // the connection; pass to Send to answer it
+  std::string agency;  // the agency the ZAP handler authenticated for this connection
   Frames frames;
 };
 

@@ -69,16 +69,20 @@ Result<Kind> KindFromName(std::string_view name) {
     if (e.name == name) return e.kind;
     known += (known.empty() ? "" : ", ") + std::string(e.name);
   }
-  return InvalidArgument("unknown message kind '" + std::string(name) + "' (expected one of: " +
-                         known + ")");
+  return InvalidArgument("unknown message kind '" + std::string(name) +
+                         "' (expected one of: " + known + ")");
 }
 
 std::string_view HandlingName(Handling h) {
   switch (h) {
-    case Handling::H0: return "H0";
-    case Handling::H1: return "H1";
-    case Handling::H2: return "H2";
-    case Handling::H3: return "H3";
+    case Handling::H0:
+      return "H0";
+    case Handling::H1:
+      return "H1";
+    case Handling::H2:
+      return "H2";
+    case Handling::H3:
+      return "H3";
   }
   return "H?";
 }
@@ -244,9 +248,9 @@ Result<crypto::SecretBytes> OpenEnvelope(const EnvelopeView& env, ByteView sende
   const auto* keys = env.body_table->keys();
   for (flatbuffers::uoffset_t i = 0; i < keys->size(); ++i) {
     if (keys->Get(i)->recipient()->string_view() != reader_id) continue;
-    NRM_ASSIGN_OR_RETURN(crypto::SecretBytes content_key,
-                         crypto::UnwrapKey(reader_box_public, reader_box_secret,
-                                           View(keys->Get(i)->wrapped())));
+    NRM_ASSIGN_OR_RETURN(
+        crypto::SecretBytes content_key,
+        crypto::UnwrapKey(reader_box_public, reader_box_secret, View(keys->Get(i)->wrapped())));
     return crypto::AeadDecrypt(content_key, View(env.body_table->nonce()),
                                View(env.body_table->ciphertext()), env.header_bytes);
   }

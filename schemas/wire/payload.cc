@@ -28,8 +28,8 @@ bool Keep(const std::vector<std::string>& keep, std::string_view name) {
 
 const std::vector<std::string_view>& PayloadSectionNames() {
   static const std::vector<std::string_view> kNames = {
-      "case", "person", "context", "needs", "consent", "investigation", "repatriation",
-      "counselling", "decision"};
+      "case",          "person",       "context",     "needs",   "consent",
+      "investigation", "repatriation", "counselling", "decision"};
   return kNames;
 }
 
@@ -64,11 +64,10 @@ Result<std::string> PayloadToJson(ByteView payload) {
 }
 
 std::vector<std::string> PresentSections(const nrm::payload::Payload& p) {
-  const bool present[] = {p.case_() != nullptr,        p.person() != nullptr,
-                          p.context() != nullptr,      p.needs() != nullptr,
-                          p.consent() != nullptr,      p.investigation() != nullptr,
-                          p.repatriation() != nullptr, p.counselling() != nullptr,
-                          p.decision() != nullptr};
+  const bool present[] = {
+      p.case_() != nullptr,        p.person() != nullptr,      p.context() != nullptr,
+      p.needs() != nullptr,        p.consent() != nullptr,     p.investigation() != nullptr,
+      p.repatriation() != nullptr, p.counselling() != nullptr, p.decision() != nullptr};
   std::vector<std::string> out;
   for (size_t i = 0; i < PayloadSectionNames().size(); ++i) {
     if (present[i]) out.emplace_back(PayloadSectionNames()[i]);

@@ -19,8 +19,8 @@ class DirectoryTest : public ::testing::Test {
   static void SetUpTestSuite() { ASSERT_TRUE(crypto::InitCrypto().ok()); }
 
   Agency Entry(const std::string& id, const std::string& role, const KeySet& k) {
-    return {id, "Test agency", role, id.substr(0, 2), "Chiang Rai", k.sign_public, k.box_public,
-            k.curve_public, false};
+    return {id,           "Test agency",  role, id.substr(0, 2), "Chiang Rai", k.sign_public,
+            k.box_public, k.curve_public, false};
   }
 
   std::string Draft(int64_t expires_ms = kNow + 86400000) {

@@ -3,9 +3,9 @@
 
 #include <functional>
 
-#include "broker/store/message_store.h"
-
 #include "agent/agent.h"
+#include "broker/audit/audit_log.h"
+#include "broker/store/message_store.h"
 #include "common/file_util.h"
 #include "schemas/wire/payload.h"
 #include "tests/testing/temp_dir.h"
@@ -44,9 +44,9 @@ class BrokerIntegrationTest : public ::testing::Test {
 
   void StartBroker() {
     std::remove(scenario_.endpoint_file.c_str());
-    Result<pid_t> pid = tools::Spawn(
-        {testing::BinDir() + "/nrm-broker", "--config", scenario_.broker_config},
-        tmp_.path() + "/logs/broker.out");
+    Result<pid_t> pid =
+        tools::Spawn({testing::BinDir() + "/nrm-broker", "--config", scenario_.broker_config},
+                     tmp_.path() + "/logs/broker.out");
     ASSERT_TRUE(pid.ok()) << pid.status().ToString();
     broker_pid_ = *pid;
     ASSERT_TRUE(tools::WaitForFile(scenario_.endpoint_file, 10000).ok())
@@ -132,6 +132,7 @@ TEST_F(BrokerIntegrationTest, PoliceToShelterDeliveredAndDecrypted) {
   Result<agent::SendOutcome> sent = Offer(*police, kShelter, Payload("Nang Canary"));
   ASSERT_TRUE(sent.ok()) << sent.status().ToString();
   ASSERT_TRUE(sent->accepted) << sent->code << ": " << sent->reason;
+  ASSERT_TRUE(sent->receipt_leaf.has_value()) << "an accepted message comes with a receipt";
 
   Result<std::optional<agent::Received>> got = shelter->Receive(10000);
   ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
@@ -211,8 +212,13 @@ TEST_F(BrokerIntegrationTest, SenderOtherThanAuthenticatedAgencyIsRefused) {
   // Connected as the police unit, sending an envelope that names (and is signed by) the shelter.
   Result<std::unique_ptr<transport::Client>> c = RawClient(*police);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  wire::HeaderFields f{kShelter, wire::Kind::ReferralDecline, Bytes(16, 2), wire::Handling::H0,
-                       SystemClock::Get().NowMillis(), {}, false};
+  wire::HeaderFields f{kShelter,
+                       wire::Kind::ReferralDecline,
+                       Bytes(16, 2),
+                       wire::Handling::H0,
+                       SystemClock::Get().NowMillis(),
+                       {},
+                       false};
   std::vector<wire::Recipient> to = {{kPolice, police->box_public}};
   Result<wire::Sealed> sealed = wire::SealEnvelope(f, to, AsBytes("x"), shelter->sign_secret);
   ASSERT_TRUE(sealed.ok());
@@ -227,8 +233,13 @@ TEST_F(BrokerIntegrationTest, ReplayIsRefusedBeforeAndAfterRestart) {
   Result<identity::KeySet> police = identity::LoadSecretKeyFile(scenario_.KeyFile(kPolice));
   Result<identity::KeySet> shelter = identity::LoadSecretKeyFile(scenario_.KeyFile(kShelter));
   ASSERT_TRUE(police.ok() && shelter.ok());
-  wire::HeaderFields f{kPolice, wire::Kind::ReferralOffer, Bytes(16, 3), wire::Handling::H1,
-                       SystemClock::Get().NowMillis(), {}, false};
+  wire::HeaderFields f{kPolice,
+                       wire::Kind::ReferralOffer,
+                       Bytes(16, 3),
+                       wire::Handling::H1,
+                       SystemClock::Get().NowMillis(),
+                       {},
+                       false};
   std::vector<wire::Recipient> to = {{kShelter, shelter->box_public}};
   Result<wire::Sealed> sealed = wire::SealEnvelope(f, to, AsBytes("x"), police->sign_secret);
   ASSERT_TRUE(sealed.ok());
@@ -296,16 +307,17 @@ TEST_F(BrokerIntegrationTest, RevokedAgencyLosesSessionAndQueue) {
   EXPECT_FALSE(more.ok() && more->has_value());
 
   // The police unit, still in the directory, keeps working after the reconnect.
-  Result<agent::SendOutcome> to_self = police->Send({kPolice}, wire::Kind::StatusUpdate,
-                                                    Bytes(16, 1), wire::Handling::H0,
-                                                    Payload("still here"), 10000);
+  Result<agent::SendOutcome> to_self =
+      police->Send({kPolice}, wire::Kind::StatusUpdate, Bytes(16, 1), wire::Handling::H0,
+                   Payload("still here"), 10000);
   ASSERT_TRUE(to_self.ok()) << to_self.status().ToString();
   EXPECT_TRUE(to_self->accepted) << to_self->reason;
 
   // Nothing more is held for the revoked shelter.
   ASSERT_TRUE(tools::Stop(broker_pid_, 5000).ok());
   broker_pid_ = -1;
-  auto store = broker::MessageStore::Open(scenario_.broker_data + "/store");
+  auto store =
+      broker::MessageStore::Open(scenario_.broker_data + "/store", audit::AuditColumnFamilyNames());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ((*store)->PendingCount(kShelter), 0u);
 }
@@ -361,10 +373,10 @@ TEST_F(ExpiryTest, UnacknowledgedMessageExpiresAndSenderIsTold) {
 TEST(BrokerConfigTest, BadConfigExitsTwoNamingFileAndLine) {
   testing::TempDir tmp;
   const std::string path = tmp.path() + "/broker.toml";
-  ASSERT_TRUE(WriteFileAtomic(path, "bind = \"tcp://127.0.0.1:0\"\nfreshness_window_s = \"ten\"\n")
-                  .ok());
-  Result<pid_t> pid = tools::Spawn({testing::BinDir() + "/nrm-broker", "--config", path},
-                                   tmp.path() + "/out");
+  ASSERT_TRUE(
+      WriteFileAtomic(path, "bind = \"tcp://127.0.0.1:0\"\nfreshness_window_s = \"ten\"\n").ok());
+  Result<pid_t> pid =
+      tools::Spawn({testing::BinDir() + "/nrm-broker", "--config", path}, tmp.path() + "/out");
   ASSERT_TRUE(pid.ok());
   Result<int> code = tools::WaitExit(*pid, 10000);
   ASSERT_TRUE(code.ok());

@@ -26,8 +26,13 @@ int main(int argc, char** argv) {
   Result<Bytes> payload = wire::PayloadFromJson(
       R"({"case": {"status": "Active", "referral_date": "2026-11-29"},
           "person": {"first_name": "Test", "second_name": "Vector", "is_child": true}})");
-  wire::HeaderFields f{police.id, wire::Kind::ReferralOffer, *FromHex("00112233445566778899aabbccddeeff"),
-                       wire::Handling::H1, 1'796'000'000'000, {}, false};
+  wire::HeaderFields f{police.id,
+                       wire::Kind::ReferralOffer,
+                       *FromHex("00112233445566778899aabbccddeeff"),
+                       wire::Handling::H1,
+                       1'796'000'000'000,
+                       {},
+                       false};
   std::vector<wire::Recipient> to = {{shelter.id, shelter.box_public}};
   Result<wire::Sealed> sealed = wire::SealEnvelope(f, to, *payload, police.sign_secret);
   Result<wire::EnvelopeView> env = wire::DecodeEnvelope(sealed->frame);
@@ -55,14 +60,14 @@ int main(int argc, char** argv) {
 
   identity::KeySet authority = identity::GenerateKeySet("TH.AUTHORITY.NRM");
   identity::KeySet broker = identity::GenerateKeySet("GMS.BROKER");
-  std::string draft = tools::DirectoryDraftHeader("Test vector authority", 1, 4'102'444'800'000,
-                                                  broker.id, broker.sign_public,
-                                                  broker.curve_public);
+  std::string draft =
+      tools::DirectoryDraftHeader("Test vector authority", 1, 4'102'444'800'000, broker.id,
+                                  broker.sign_public, broker.curve_public);
   draft += tools::DirectoryAgencyBlock({police.id, "Chiang Rai ATU", "police", "TH", "Chiang Rai",
-                                        police.sign_public, police.box_public,
-                                        police.curve_public, false});
-  Result<std::string> signed_dir = identity::SignDirectory(draft, "v", authority,
-                                                           SystemClock::Get().NowMillis());
+                                        police.sign_public, police.box_public, police.curve_public,
+                                        false});
+  Result<std::string> signed_dir =
+      identity::SignDirectory(draft, "v", authority, SystemClock::Get().NowMillis());
   if (!signed_dir.ok()) return 1;
   std::ofstream(dir + "/directory_v1.toml") << *signed_dir;
   std::ofstream(dir + "/directory_v1.txt")

@@ -62,9 +62,9 @@ class EnvelopeTest : public ::testing::Test {
 
   // Flips the field chosen by `pick` with mask 0 (the control: must still verify and open)
   // and with `mask` (must be refused).
-  void ExpectFieldProtected(const std::function<std::pair<const void*, size_t>(
-                                const EnvelopeView&)>& pick,
-                            uint8_t mask = 0x01) {
+  void ExpectFieldProtected(
+      const std::function<std::pair<const void*, size_t>(const EnvelopeView&)>& pick,
+      uint8_t mask = 0x01) {
     Sealed s = Seal({&shelter_});
     Result<EnvelopeView> env = DecodeEnvelope(s.frame);
     ASSERT_TRUE(env.ok());
@@ -148,25 +148,23 @@ TEST_F(EnvelopeTest, ReaddressedMessageIsRefused) {
   const auto* in_keys = env->body_table->keys()->Get(0)->recipient();
   Bytes moved = Flip(s.frame, in_header->Data() + 3, 1, 0x02);
   ExpectRefused(moved);
-  ExpectRefused(Flip(moved, moved.data() + (reinterpret_cast<const uint8_t*>(in_keys->Data()) -
-                                            s.frame.data()) + 3,
-                     1, 0x02));
+  ExpectRefused(
+      Flip(moved,
+           moved.data() + (reinterpret_cast<const uint8_t*>(in_keys->Data()) - s.frame.data()) + 3,
+           1, 0x02));
 }
 TEST_F(EnvelopeTest, RekindedMessageIsRefused) {
   // ReferralOffer (1) XOR 3 = ReferralAccept (2): a valid kind, so only the signature stops it.
   ExpectFieldProtected(
-      [](const EnvelopeView& e) {
-        return Field(FieldAddress(e.header, Header::VT_KIND), 1);
-      },
+      [](const EnvelopeView& e) { return Field(FieldAddress(e.header, Header::VT_KIND), 1); },
       0x03);
 }
 TEST_F(EnvelopeTest, TamperedCaseRefIsRefused) {
   ExpectFieldProtected([](const EnvelopeView& e) { return Field(e.case_ref().data() + 5, 1); });
 }
 TEST_F(EnvelopeTest, TamperedHandlingIsRefused) {
-  ExpectFieldProtected([](const EnvelopeView& e) {
-    return Field(FieldAddress(e.header, Header::VT_HANDLING), 1);
-  });
+  ExpectFieldProtected(
+      [](const EnvelopeView& e) { return Field(FieldAddress(e.header, Header::VT_HANDLING), 1); });
 }
 TEST_F(EnvelopeTest, TamperedCreatedAtIsRefused) {
   ExpectFieldProtected([](const EnvelopeView& e) {
@@ -223,8 +221,8 @@ TEST_F(EnvelopeTest, OtherVersionIsRefused) {
   e.body.assign(bb.GetBufferPointer(), bb.GetBufferPointer() + bb.GetSize());
   flatbuffers::FlatBufferBuilder eb;
   eb.Finish(Envelope::Pack(eb, &e));
-  Result<EnvelopeView> v2 = DecodeEnvelope(Bytes(eb.GetBufferPointer(),
-                                                 eb.GetBufferPointer() + eb.GetSize()));
+  Result<EnvelopeView> v2 =
+      DecodeEnvelope(Bytes(eb.GetBufferPointer(), eb.GetBufferPointer() + eb.GetSize()));
   ASSERT_FALSE(v2.ok());
   EXPECT_NE(v2.status().message().find("version"), std::string::npos);
 }
@@ -295,8 +293,7 @@ TEST(PayloadTest, JsonRoundTripAndUnknownFieldNamed) {
 
   Result<Bytes> bad = PayloadFromJson(R"({"person": {"frist_name": "A"}})");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("frist_name"), std::string::npos)
-      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("frist_name"), std::string::npos) << bad.status().message();
   Result<Bytes> wrong_type = PayloadFromJson(R"({"person": {"is_child": "yes"}})");
   EXPECT_FALSE(wrong_type.ok());
 }

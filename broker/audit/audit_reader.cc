@@ -1,0 +1,498 @@
+#include "broker/audit/audit_reader.h"
+
+#include <algorithm>
+#include <memory>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+#include "broker/audit/big_endian.h"
+#include "broker/audit/json.h"
+#include "broker/rocks.h"
+#include "common/clock.h"
+
+namespace nrm::audit {
+namespace {
+
+using rocks::FromRocks;
+using rocks::FromSlice;
+using rocks::ToSlice;
+
+bool SameBytes(ByteView a, ByteView b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+// A read-only open of the broker's database with the audit column families.
+class ReadOnlyLog {
+ public:
+  static Result<std::unique_ptr<ReadOnlyLog>> Open(const std::string& path) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+        {rocksdb::kDefaultColumnFamilyName, {}}};
+    for (const std::string& name : AuditColumnFamilyNames()) descriptors.push_back({name, {}});
+    auto log = std::unique_ptr<ReadOnlyLog>(new ReadOnlyLog());
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s =
+        rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descriptors, &log->handles_, &db);
+    if (!s.ok()) {
+      std::string message = "cannot open the audit log at " + path + ": " + s.ToString();
+      return s.IsCorruption() ? Corruption(std::move(message)) : IOError(std::move(message));
+    }
+    log->db_.reset(db);
+    log->cfs_ = {log->handles_[1], log->handles_[2], log->handles_[3]};
+    return log;
+  }
+
+  ~ReadOnlyLog() {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      if (db_) (void)db_->DestroyColumnFamilyHandle(h);
+    }
+  }
+
+  rocksdb::DB* db() const { return db_.get(); }
+  const AuditColumnFamilies& cfs() const { return cfs_; }
+
+ private:
+  ReadOnlyLog() = default;
+  std::unique_ptr<rocksdb::DB> db_;  // declared first, destroyed last (after the handles)
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  AuditColumnFamilies cfs_;
+};
+
+// The signed head with the largest size, or kNotFound.
+Result<SignedTreeHead> LatestHead(rocksdb::DB* db, const AuditColumnFamilies& cfs) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cfs.heads));
+  it->SeekToLast();
+  if (!it->Valid()) {
+    NRM_RETURN_IF_ERROR(FromRocks(it->status(), "reading tree heads"));
+    return NotFound("the audit log has no signed tree head yet");
+  }
+  return DecodeTreeHead(FromSlice(it->value()));
+}
+
+Result<Bytes> StoredBrokerKey(rocksdb::DB* db, const AuditColumnFamilies& cfs) {
+  std::string key;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cfs.meta, kBrokerKeyKey, &key);
+  if (s.IsNotFound()) return NotFound("the audit log stores no broker key");
+  NRM_RETURN_IF_ERROR(FromRocks(s, "reading the broker key"));
+  ByteView b = AsBytes(key);
+  return Bytes(b.begin(), b.end());
+}
+
+// Calls fn(index, record encoding) for records 0, 1, ... until `limit` records, the end of the
+// records, or fn returns false. Returns how many records fn accepted; kCorruption on a gap or a
+// short value, or fn's error.
+template <typename Fn>
+Result<uint64_t> ForEachRecord(rocksdb::DB* db, const AuditColumnFamilies& cfs, uint64_t limit,
+                               Fn fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cfs.records));
+  uint64_t index = 0;
+  for (it->SeekToFirst(); it->Valid() && index < limit; it->Next(), ++index) {
+    ByteView key = FromSlice(it->key());
+    ByteView value = FromSlice(it->value());
+    if (key.size() != 8 || GetBe64(key.data()) != index || value.size() < kChainBytes) {
+      return Corruption("record " + std::to_string(index) + " is missing or malformed; run verify");
+    }
+    NRM_ASSIGN_OR_RETURN(bool more, fn(index, value.subspan(kChainBytes)));
+    if (!more) return index + 1;
+  }
+  NRM_RETURN_IF_ERROR(FromRocks(it->status(), "reading records"));
+  return index;
+}
+
+// One pass over records [0, n): the roots of the disjoint `ranges` (in their order) and the root
+// of the first `prefix_size` leaves.
+Status RangeRoots(rocksdb::DB* db, const AuditColumnFamilies& cfs, uint64_t n,
+                  const std::vector<LeafRange>& ranges, uint64_t prefix_size,
+                  std::vector<Hash>* roots, Hash* prefix_root) {
+  std::vector<size_t> order(ranges.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return ranges[a].begin < ranges[b].begin; });
+  std::vector<CompactRange> acc(ranges.size());
+  CompactRange prefix;
+  size_t cur = 0;
+  NRM_ASSIGN_OR_RETURN(
+      uint64_t count, ForEachRecord(db, cfs, n, [&](uint64_t i, ByteView encoding) -> Result<bool> {
+        const Hash leaf = HashLeaf(encoding);
+        if (i < prefix_size) prefix.Append(leaf);
+        while (cur < order.size() && ranges[order[cur]].end <= i) ++cur;
+        if (cur < order.size() && ranges[order[cur]].begin <= i) acc[order[cur]].Append(leaf);
+        return true;
+      }));
+  if (count < n) return Corruption("record " + std::to_string(count) + " is missing; run verify");
+  roots->clear();
+  for (const CompactRange& r : acc) roots->push_back(r.Root());
+  if (prefix_root != nullptr) *prefix_root = prefix.Root();
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------------------ JSON forms
+
+void WriteHead(json::Writer& w, const SignedTreeHead& head) {
+  w.BeginObject();
+  w.Key("size").Uint(head.size);
+  w.Key("root").String(ToHex(head.root));
+  w.Key("time_ms").Int(head.time_ms);
+  w.Key("signature").String(ToHex(head.signature));
+  w.EndObject();
+}
+
+void WriteHashes(json::Writer& w, const std::vector<Hash>& hashes) {
+  w.BeginArray();
+  for (const Hash& h : hashes) w.String(ToHex(h));
+  w.EndArray();
+}
+
+// The record as displayed in a proof: its encoding, its leaf hash, then the decoded fields.
+void WriteRecord(json::Writer& w, const AuditRecord& r, ByteView encoding) {
+  w.BeginObject();
+  w.Key("encoding").String(ToHex(encoding));
+  w.Key("leaf_hash").String(ToHex(HashLeaf(encoding)));
+  w.Key("event").String(EventName(r.event));
+  w.Key("time_ms").Int(r.time_ms);
+  w.Key("time_utc").String(FormatTimeUtc(r.time_ms));
+  w.Key("message_id").String(ToHex(r.message_id));
+  w.Key("envelope_hash").String(ToHex(r.envelope_hash));
+  w.Key("sender").String(r.sender);
+  w.Key("recipients").BeginArray();
+  for (const std::string& recipient : r.recipients) w.String(recipient);
+  w.EndArray();
+  w.Key("kind").String(r.kind);
+  w.Key("case_ref").String(ToHex(r.case_ref));
+  w.Key("decision").String(r.decision);
+  w.Key("rule").String(r.rule);
+  w.Key("reason").String(r.reason);
+  w.EndObject();
+}
+
+Result<const json::Value*> Member(const json::Value& obj, std::string_view key) {
+  const json::Value* v = obj.Find(key);
+  if (v == nullptr) return InvalidArgument("proof: \"" + std::string(key) + "\" is missing");
+  return v;
+}
+
+Result<uint64_t> GetUint(const json::Value& obj, std::string_view key) {
+  NRM_ASSIGN_OR_RETURN(const json::Value* v, Member(obj, key));
+  std::optional<uint64_t> n = v->AsUint64();
+  if (!n) return InvalidArgument("proof: \"" + std::string(key) + "\" is not an unsigned integer");
+  return *n;
+}
+
+Result<Bytes> GetHex(const json::Value& obj, std::string_view key, size_t size) {
+  NRM_ASSIGN_OR_RETURN(const json::Value* v, Member(obj, key));
+  if (!v->is_string())
+    return InvalidArgument("proof: \"" + std::string(key) + "\" is not a string");
+  if (size == 0) return FromHex(v->text());
+  return FromHexExact(v->text(), size, "proof: " + std::string(key));
+}
+
+Result<Hash> ToHash(const Bytes& b) {
+  if (b.size() != crypto::kHashBytes) return InvalidArgument("proof: a hash is not 32 bytes");
+  Hash h;
+  std::copy(b.begin(), b.end(), h.begin());
+  return h;
+}
+
+Result<SignedTreeHead> ParseHead(const json::Value& obj, std::string_view key) {
+  NRM_ASSIGN_OR_RETURN(const json::Value* v, Member(obj, key));
+  if (!v->is_object())
+    return InvalidArgument("proof: \"" + std::string(key) + "\" is not an object");
+  SignedTreeHead head;
+  NRM_ASSIGN_OR_RETURN(head.size, GetUint(*v, "size"));
+  NRM_ASSIGN_OR_RETURN(Bytes root, GetHex(*v, "root", crypto::kHashBytes));
+  NRM_ASSIGN_OR_RETURN(head.root, ToHash(root));
+  NRM_ASSIGN_OR_RETURN(const json::Value* time, Member(*v, "time_ms"));
+  std::optional<int64_t> t = time->AsInt64();
+  if (!t) return InvalidArgument("proof: \"time_ms\" is not an integer");
+  head.time_ms = *t;
+  NRM_ASSIGN_OR_RETURN(head.signature, GetHex(*v, "signature", crypto::kSignatureBytes));
+  return head;
+}
+
+Result<std::vector<Hash>> ParseHashes(const json::Value& obj, std::string_view key) {
+  NRM_ASSIGN_OR_RETURN(const json::Value* v, Member(obj, key));
+  if (!v->is_array()) return InvalidArgument("proof: \"" + std::string(key) + "\" is not an array");
+  if (v->items().size() > 64) return InvalidArgument("proof: more than 64 hashes");
+  std::vector<Hash> out;
+  for (const json::Value& item : v->items()) {
+    if (!item.is_string()) return InvalidArgument("proof: a hash is not a string");
+    NRM_ASSIGN_OR_RETURN(Bytes b, FromHexExact(item.text(), crypto::kHashBytes, "proof hash"));
+    NRM_ASSIGN_OR_RETURN(Hash h, ToHash(b));
+    out.push_back(h);
+  }
+  return out;
+}
+
+Status CheckInclusion(const json::Value& doc, CheckedProof* out) {
+  NRM_ASSIGN_OR_RETURN(out->leaf_index, GetUint(doc, "leaf_index"));
+  NRM_ASSIGN_OR_RETURN(const json::Value* shown, Member(doc, "record"));
+  if (!shown->is_object()) return InvalidArgument("proof: \"record\" is not an object");
+  NRM_ASSIGN_OR_RETURN(Bytes encoding, GetHex(*shown, "encoding", 0));
+  NRM_ASSIGN_OR_RETURN(std::vector<Hash> proof, ParseHashes(doc, "inclusion_proof"));
+  NRM_RETURN_IF_ERROR(
+      VerifyInclusion(HashLeaf(encoding), out->leaf_index, out->head.size, proof, out->head.root));
+  // The displayed fields must say exactly what the verified encoding says.
+  Result<AuditRecord> record = DecodeRecord(encoding);
+  if (!record) return Unauthenticated("proof: the record encoding does not decode");
+  json::Writer w;
+  WriteRecord(w, *record, encoding);
+  Result<json::Value> canonical = json::Parse(w.Finish());
+  if (!canonical) return Internal("proof: " + canonical.status().message());
+  if (!canonical->Equals(*shown)) {
+    return Unauthenticated("proof: the displayed record fields differ from its encoding");
+  }
+  out->record = std::move(*record);
+  return Status::Ok();
+}
+
+Status CheckConsistency(const json::Value& doc, CheckedProof* out) {
+  NRM_ASSIGN_OR_RETURN(out->from_size, GetUint(doc, "from_size"));
+  NRM_ASSIGN_OR_RETURN(Bytes from_root, GetHex(doc, "from_root", crypto::kHashBytes));
+  NRM_ASSIGN_OR_RETURN(out->from_root, ToHash(from_root));
+  NRM_ASSIGN_OR_RETURN(std::vector<Hash> proof, ParseHashes(doc, "consistency_proof"));
+  NRM_RETURN_IF_ERROR(
+      VerifyConsistency(out->from_size, out->head.size, out->from_root, out->head.root, proof));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<VerifyReport> VerifyLog(rocksdb::DB* db, const AuditColumnFamilies& cfs,
+                               const VerifyOptions& options) {
+  VerifyReport report;
+  auto bad_record = [&](uint64_t index, std::string problem) {
+    report.first_bad_index = index;
+    report.problem = std::move(problem);
+    return report;
+  };
+  auto bad_head = [&](uint64_t size, std::string problem) {
+    report.bad_head_size = size;
+    report.problem = std::move(problem);
+    return report;
+  };
+
+  Bytes key = options.broker_public_key;
+  Result<Bytes> stored_key = StoredBrokerKey(db, cfs);
+  if (!stored_key && stored_key.status().code() != Code::kNotFound) return stored_key.status();
+  if (key.empty()) {
+    if (!stored_key) return NotFound("the log stores no broker key; pass the broker's public key");
+    key = *stored_key;
+  } else if (stored_key && !SameBytes(*stored_key, key)) {
+    report.problem = "the log's stored broker key " + ToHex(*stored_key) + " is not the key given";
+    return report;
+  }
+
+  CompactRange checkpoint;
+  Hash checkpoint_chain{};
+  bool has_checkpoint = false;
+  {
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cfs.meta, kCheckpointKey, &value);
+    if (s.ok()) {
+      if (!DecodeCheckpoint(AsBytes(value), &checkpoint, &checkpoint_chain).ok()) {
+        report.problem = "the audit_meta checkpoint does not parse";
+        return report;
+      }
+      has_checkpoint = true;
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "reading the checkpoint");
+    }
+  }
+
+  CompactRange tree;
+  Hash chain{};
+  uint64_t last_good_head = 0;
+  std::unique_ptr<rocksdb::Iterator> heads(db->NewIterator(rocksdb::ReadOptions(), cfs.heads));
+  heads->SeekToFirst();
+  // Checks the signed heads (and the checkpoint) of the current tree size; nullopt when all is
+  // well, else the report to return.
+  auto check_heads = [&]() -> std::optional<VerifyReport> {
+    const uint64_t size = tree.size();
+    for (; heads->Valid(); heads->Next()) {
+      ByteView k = FromSlice(heads->key());
+      if (k.size() != 8) return bad_head(size, "a tree head has a malformed key");
+      const uint64_t head_size = GetBe64(k.data());
+      if (head_size > size) break;
+      Result<SignedTreeHead> head = DecodeTreeHead(FromSlice(heads->value()));
+      if (!head) return bad_head(head_size, head.status().message());
+      if (head->size != head_size || head_size != size) {
+        return bad_head(head_size, "the tree head is stored under the wrong size");
+      }
+      if (Status s = VerifyTreeHead(*head, key); !s.ok()) return bad_head(head_size, s.message());
+      if (head->root != tree.Root()) {
+        return bad_record(last_good_head, "the signed tree head at size " + std::to_string(size) +
+                                              " does not match the records: one of records " +
+                                              std::to_string(last_good_head) + ".." +
+                                              std::to_string(size - 1) +
+                                              " was altered and the chain rewritten");
+      }
+      last_good_head = size;
+      ++report.heads_checked;
+    }
+    if (has_checkpoint && checkpoint.size() == size &&
+        (!(checkpoint == tree) || checkpoint_chain != chain)) {
+      report.problem = "the audit_meta checkpoint at size " + std::to_string(size) +
+                       " does not match the records";
+      return report;
+    }
+    return std::nullopt;
+  };
+
+  if (auto bad = check_heads()) return *bad;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cfs.records));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const uint64_t index = tree.size();
+    ByteView k = FromSlice(it->key());
+    ByteView value = FromSlice(it->value());
+    if (k.size() != 8) return bad_record(index, "a record has a malformed key");
+    if (GetBe64(k.data()) != index) return bad_record(index, "the record is missing");
+    if (value.size() < kChainBytes) return bad_record(index, "the record is truncated");
+    ByteView encoding = value.subspan(kChainBytes);
+    Result<AuditRecord> record = DecodeRecord(encoding);
+    if (!record)
+      return bad_record(index, "the record does not decode: " + record.status().message());
+    const Hash leaf = HashLeaf(encoding);
+    const Hash next = NextChain(chain, leaf);
+    if (!SameBytes(next, value.first(kChainBytes))) {
+      return bad_record(index,
+                        "the record was altered, replaced or moved (its chain link differs)");
+    }
+    tree.Append(leaf);
+    chain = next;
+    report.records = tree.size();
+    if (auto bad = check_heads()) return *bad;
+  }
+  NRM_RETURN_IF_ERROR(FromRocks(it->status(), "reading records"));
+  NRM_RETURN_IF_ERROR(FromRocks(heads->status(), "reading tree heads"));
+
+  report.root = tree.Root();
+  if (heads->Valid()) {
+    ByteView k = FromSlice(heads->key());
+    const uint64_t claimed = k.size() == 8 ? GetBe64(k.data()) : 0;
+    return bad_record(tree.size(), "the record is missing: a signed tree head covers " +
+                                       std::to_string(claimed) + " records");
+  }
+  if (has_checkpoint && checkpoint.size() > tree.size()) {
+    return bad_record(tree.size(), "the record is missing: the checkpoint covers " +
+                                       std::to_string(checkpoint.size()) + " records");
+  }
+  report.intact = true;
+  return report;
+}
+
+Result<VerifyReport> VerifyLog(const std::string& db_path, const VerifyOptions& options) {
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<ReadOnlyLog> log, ReadOnlyLog::Open(db_path));
+  return VerifyLog(log->db(), log->cfs(), options);
+}
+
+Result<std::string> Prove(const std::string& db_path, ByteView message_id,
+                          std::optional<AuditEvent> event) {
+  if (message_id.size() != kMessageIdBytes) {
+    return InvalidArgument("a message id is " + std::to_string(kMessageIdBytes) + " bytes");
+  }
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<ReadOnlyLog> log, ReadOnlyLog::Open(db_path));
+  NRM_ASSIGN_OR_RETURN(SignedTreeHead head, LatestHead(log->db(), log->cfs()));
+
+  // Pass 1: find the record.
+  std::optional<uint64_t> found;
+  Bytes encoding;
+  AuditRecord record;
+  NRM_RETURN_IF_ERROR(ForEachRecord(log->db(), log->cfs(), UINT64_MAX,
+                                    [&](uint64_t index, ByteView enc) -> Result<bool> {
+                                      Result<AuditRecord> r = DecodeRecord(enc);
+                                      if (!r) {
+                                        return Corruption("record " + std::to_string(index) +
+                                                          " does not decode; run verify");
+                                      }
+                                      if (!SameBytes(r->message_id, message_id) ||
+                                          (event && r->event != *event)) {
+                                        return true;
+                                      }
+                                      found = index;
+                                      encoding.assign(enc.begin(), enc.end());
+                                      record = std::move(*r);
+                                      return false;
+                                    })
+                          .status());
+  if (!found) return NotFound("no record for message " + ToHex(message_id));
+  if (*found >= head.size) {
+    return Unavailable("record " + std::to_string(*found) +
+                       " is newer than the latest signed tree head (size " +
+                       std::to_string(head.size) + "); ask again after the next head");
+  }
+
+  // Pass 2: the audit path against the latest head.
+  NRM_ASSIGN_OR_RETURN(std::vector<LeafRange> ranges, InclusionProofRanges(*found, head.size));
+  std::vector<Hash> proof;
+  NRM_RETURN_IF_ERROR(RangeRoots(log->db(), log->cfs(), head.size, ranges, 0, &proof, nullptr));
+  if (Status s = VerifyInclusion(HashLeaf(encoding), *found, head.size, proof, head.root);
+      !s.ok()) {
+    return Corruption("the log does not match its signed tree head at size " +
+                      std::to_string(head.size) + "; run verify");
+  }
+
+  json::Writer w;
+  w.BeginObject();
+  w.Key("type").String(kInclusionProofType);
+  w.Key("leaf_index").Uint(*found);
+  w.Key("record");
+  WriteRecord(w, record, encoding);
+  w.Key("inclusion_proof");
+  WriteHashes(w, proof);
+  w.Key("tree_head");
+  WriteHead(w, head);
+  w.EndObject();
+  return w.Finish();
+}
+
+Result<std::string> Consistency(const std::string& db_path, uint64_t from_size) {
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<ReadOnlyLog> log, ReadOnlyLog::Open(db_path));
+  NRM_ASSIGN_OR_RETURN(SignedTreeHead head, LatestHead(log->db(), log->cfs()));
+  if (from_size > head.size) {
+    return InvalidArgument("--from " + std::to_string(from_size) +
+                           " is beyond the latest signed tree head (size " +
+                           std::to_string(head.size) + ")");
+  }
+  NRM_ASSIGN_OR_RETURN(std::vector<LeafRange> ranges, ConsistencyProofRanges(from_size, head.size));
+  std::vector<Hash> proof;
+  Hash from_root{};
+  NRM_RETURN_IF_ERROR(
+      RangeRoots(log->db(), log->cfs(), head.size, ranges, from_size, &proof, &from_root));
+  if (!VerifyConsistency(from_size, head.size, from_root, head.root, proof).ok()) {
+    return Corruption("the log does not match its signed tree head at size " +
+                      std::to_string(head.size) + "; run verify");
+  }
+
+  json::Writer w;
+  w.BeginObject();
+  w.Key("type").String(kConsistencyProofType);
+  w.Key("from_size").Uint(from_size);
+  w.Key("from_root").String(ToHex(from_root));
+  w.Key("consistency_proof");
+  WriteHashes(w, proof);
+  w.Key("tree_head");
+  WriteHead(w, head);
+  w.EndObject();
+  return w.Finish();
+}
+
+Result<CheckedProof> CheckProof(std::string_view json_text, ByteView broker_public_key) {
+  NRM_ASSIGN_OR_RETURN(json::Value doc, json::Parse(json_text));
+  if (!doc.is_object()) return InvalidArgument("proof: not a JSON object");
+  NRM_ASSIGN_OR_RETURN(const json::Value* type, Member(doc, "type"));
+  CheckedProof out;
+  NRM_ASSIGN_OR_RETURN(out.head, ParseHead(doc, "tree_head"));
+  NRM_RETURN_IF_ERROR(VerifyTreeHead(out.head, broker_public_key));
+  if (type->text() == kInclusionProofType && type->is_string()) {
+    out.type = kInclusionProofType;
+    NRM_RETURN_IF_ERROR(CheckInclusion(doc, &out));
+  } else if (type->text() == kConsistencyProofType && type->is_string()) {
+    out.type = kConsistencyProofType;
+    NRM_RETURN_IF_ERROR(CheckConsistency(doc, &out));
+  } else {
+    return InvalidArgument("proof: unknown \"type\"");
+  }
+  return out;
+}
+
+}  // namespace nrm::audit
