@@ -92,6 +92,12 @@ Result<std::unique_ptr<Agent>> Agent::Open(const AgentConfig& config, const Cloc
 Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire::Kind kind,
                                 ByteView case_ref, wire::Handling handling, ByteView payload,
                                 int timeout_ms) {
+  NRM_ASSIGN_OR_RETURN(wire::Sealed sealed, Seal(recipients, kind, case_ref, handling, payload));
+  return Submit(sealed, timeout_ms, /*sent_before=*/false);
+}
+
+Result<wire::Sealed> Agent::Seal(const std::vector<std::string>& recipients, wire::Kind kind,
+                                 ByteView case_ref, wire::Handling handling, ByteView payload) {
   std::vector<wire::Recipient> to;
   for (const std::string& id : recipients) {
     const identity::Agency* a = directory_.Find(id);
@@ -105,12 +111,14 @@ Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire
   f.case_ref.assign(case_ref.begin(), case_ref.end());
   f.handling = handling;
   f.created_at_ms = clock_.NowMillis();
-  NRM_ASSIGN_OR_RETURN(wire::Sealed sealed, wire::SealEnvelope(f, to, payload, keys_.sign_secret));
+  return wire::SealEnvelope(f, to, payload, keys_.sign_secret);
+}
 
+Result<SendOutcome> Agent::Submit(const wire::Sealed& sealed, int timeout_ms, bool sent_before) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   auto next_send = Clock::now();
-  int attempts = 0;
+  int attempts = sent_before ? 1 : 0;
   while (true) {
     const auto now = Clock::now();
     if (now >= deadline) {
@@ -118,8 +126,8 @@ Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire
                          " ms; the message may or may not have been accepted");
     }
     if (now >= next_send) {
-      ++attempts;
-      NRM_RETURN_IF_ERROR(client_->Send({Frame("SEND"), sealed.frame}));
+      // No connection right now (the broker restarts, say): try again at the next turn.
+      if (client_->Send({Frame("SEND"), sealed.frame}).ok()) ++attempts;
       next_send = now + std::chrono::seconds(2);
     }
     const auto wait =

@@ -71,6 +71,14 @@ class Agent {
                            ByteView case_ref, wire::Handling handling, ByteView payload,
                            int timeout_ms);
 
+  // The two halves of Send, for a caller that keeps the sealed envelope until it is accepted
+  // (an outbox): Seal once, then Submit the same envelope (same message id) as often as it
+  // takes. `sent_before` says an earlier Submit of it may have reached the broker, so that
+  // already_exists is taken as accepted.
+  Result<wire::Sealed> Seal(const std::vector<std::string>& recipients, wire::Kind kind,
+                            ByteView case_ref, wire::Handling handling, ByteView payload);
+  Result<SendOutcome> Submit(const wire::Sealed& sealed, int timeout_ms, bool sent_before);
+
   // The next delivered message, opened, or nullopt after `timeout_ms`. A delivery that fails
   // its checks (unknown sender, bad signature, not for us) is acknowledged, so it is not
   // delivered again, and returned as its Status. While idle it greets the broker every

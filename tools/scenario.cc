@@ -23,6 +23,17 @@ std::string Scenario::KeyFile(const std::string& agency) const {
   return dir + "/keys/" + agency + ".key";
 }
 
+Status Scenario::PinBrokerEndpoint() const {
+  NRM_ASSIGN_OR_RETURN(std::string endpoint, ReadFile(endpoint_file));
+  while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
+  NRM_ASSIGN_OR_RETURN(std::string config, ReadFile(broker_config));
+  const std::string old_bind = "bind = \"tcp://127.0.0.1:0\"";
+  const size_t at = config.find(old_bind);
+  if (at == std::string::npos) return Status::Ok();  // pinned already
+  config.replace(at, old_bind.size(), "bind = \"" + endpoint + "\"");
+  return WriteFileAtomic(broker_config, config);
+}
+
 Result<Scenario> CreateScenario(const std::string& dir, const std::vector<ScenarioAgency>& agencies,
                                 const std::string& extra_broker_config) {
   Scenario s;

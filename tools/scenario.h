@@ -26,6 +26,10 @@ struct Scenario {
   std::string broker_data;    // the broker's data directory
   std::string broker_log;
 
+  // After the broker's first start on port 0: writes the port it got into broker.toml, so
+  // that a restarted broker listens where the agents reconnect.
+  Status PinBrokerEndpoint() const;
+
   // dir/agents/<ID>.toml
   std::string AgentConfig(const std::string& agency) const;
   std::string KeyFile(const std::string& agency) const;

@@ -52,7 +52,7 @@ class MessageStore {
       const std::string& path, const std::vector<std::string>& extra_column_families = {});
   ~MessageStore();
 
-  // The handle of an extra column family named at Open, or nullptr.
+  // The handle of a column family ("queue", "expiry", "seen" or one named at Open), or nullptr.
   rocksdb::ColumnFamilyHandle* Handle(const std::string& name) const;
   rocksdb::DB* db() { return db_.get(); }
 

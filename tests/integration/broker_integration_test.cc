@@ -51,6 +51,8 @@ class BrokerIntegrationTest : public ::testing::Test {
     broker_pid_ = *pid;
     ASSERT_TRUE(tools::WaitForFile(scenario_.endpoint_file, 10000).ok())
         << ReadFile(tmp_.path() + "/logs/broker.out").status().ToString();
+    ASSERT_TRUE(scenario_.PinBrokerEndpoint().ok())
+        << ReadFile(tmp_.path() + "/logs/broker.out").status().ToString();
   }
 
   void KillBroker() {
@@ -150,7 +152,7 @@ TEST_F(BrokerIntegrationTest, OfflineRecipientReceivesOnConnectInOrder) {
   auto police = OpenAgent(kPolice);
   ASSERT_TRUE(police);
   std::vector<Bytes> ids;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     Result<agent::SendOutcome> s = Offer(*police, kShelter, Payload("p" + std::to_string(i)));
     ASSERT_TRUE(s.ok() && s->accepted);
     ids.push_back(s->message_id);
@@ -163,12 +165,26 @@ TEST_F(BrokerIntegrationTest, OfflineRecipientReceivesOnConnectInOrder) {
   for (const Bytes& id : ids) {
     Result<std::optional<agent::Received>> got = shelter->Receive(10000);
     ASSERT_TRUE(got.ok() && got->has_value());
-    EXPECT_EQ((*got)->message_id, id);
+    ASSERT_EQ((*got)->message_id, id) << "out of order";
     ASSERT_TRUE(shelter->Acknowledge(id).ok());
   }
   Result<std::optional<agent::Received>> extra = shelter->Receive(300);
   ASSERT_TRUE(extra.ok());
   EXPECT_FALSE(extra->has_value()) << "a message was delivered twice";
+
+  // Acknowledged messages leave the queue, and their disk space returns after compaction.
+  ASSERT_TRUE(tools::Stop(broker_pid_, 5000).ok());
+  broker_pid_ = -1;
+  auto store =
+      broker::MessageStore::Open(scenario_.broker_data + "/store", audit::AuditColumnFamilyNames());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->PendingTotal(), 0u);
+  rocksdb::ColumnFamilyHandle* queue = (*store)->Handle("queue");
+  ASSERT_TRUE(
+      (*store)->db()->CompactRange(rocksdb::CompactRangeOptions(), queue, nullptr, nullptr).ok());
+  uint64_t sst_bytes = 1;
+  ASSERT_TRUE((*store)->db()->GetIntProperty(queue, "rocksdb.total-sst-files-size", &sst_bytes));
+  EXPECT_EQ(sst_bytes, 0u);
 }
 
 TEST_F(BrokerIntegrationTest, AcknowledgedMessagesAreNotDeliveredAgain) {
