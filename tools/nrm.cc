@@ -13,6 +13,7 @@ constexpr const char* kUsage =
     "usage: nrm COMMAND [options]    (nrm COMMAND --help for each)\n"
     "  keygen      create an agency's or the broker's keys\n"
     "  directory   init | add | revoke | sign | show | verify the signed directory of agencies\n"
+    "  policy      lint | explain | test the need-to-know policy\n"
     "  audit       verify | prove | check-proof | consistency of a broker's audit log\n"
     "  demo        run the GMS referral scenario on real processes\n";
 
@@ -45,6 +46,7 @@ int main(int argc, char** argv) try {
   }
   if (cmd == "keygen") return nrm::tools::KeygenCommand(rest, std::cout, std::cerr);
   if (cmd == "directory") return nrm::tools::DirectoryCommand(rest, std::cout, std::cerr);
+  if (cmd == "policy") return nrm::tools::PolicyCommand(rest, std::cout, std::cerr);
   if (cmd == "demo") return nrm::tools::DemoCommand(rest, std::cout, std::cerr);
   if (cmd == "audit")
     return nrm::audit::RunAuditCommand(WithStoreDirectory(rest), std::cout, std::cerr);

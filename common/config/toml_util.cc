@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "common/config/toml_guard.h"
 #include "common/file_util.h"
 
 namespace nrm::config {
@@ -20,6 +21,7 @@ Status WrongType(const toml::node& n, std::string_view key, const std::string& p
 }  // namespace
 
 Result<TomlDoc> ParseToml(std::string_view text, const std::string& path) {
+  NRM_RETURN_IF_ERROR(CheckTomlSafe(text, path));  // toml++ 3.3.0 bugs: see toml_guard.h
   try {
     return TomlDoc{toml::parse(text, path), path};
   } catch (const toml::parse_error& e) {
