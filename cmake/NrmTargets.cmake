@@ -11,12 +11,18 @@ function(nrm_target name)
   endif()
 endfunction()
 
-# nrm_test(NAME SOURCES... LIBS ...): one GoogleTest binary, discovered test by test.
+# nrm_test(NAME [SERIAL] SOURCES... LIBS ...): one GoogleTest binary, discovered test by test.
+# SERIAL: its tests run alone (they load both cores, and others measure deadlines).
 function(nrm_test name)
-  cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(T "SERIAL" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest_main)
   nrm_target(${name})
+  set(serial FALSE)
+  if(T_SERIAL)
+    set(serial TRUE)
+  endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30
-                       PROPERTIES ENVIRONMENT "NRM_BIN_DIR=${CMAKE_BINARY_DIR}/bin" TIMEOUT 300)
+                       PROPERTIES ENVIRONMENT "NRM_BIN_DIR=${CMAKE_BINARY_DIR}/bin" TIMEOUT 300
+                                  RUN_SERIAL ${serial})
 endfunction()
