@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/file_util.h"
+#include "policy/policy_file.h"
 
 namespace nrm::broker {
 namespace {
@@ -33,6 +34,8 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
                            config.directory);
   }
   b->directory_ = std::make_shared<const identity::Directory>(std::move(dir));
+  NRM_ASSIGN_OR_RETURN(policy::Policy policy, policy::LoadPolicyFile(config.policy));
+  b->policy_ = std::make_unique<policy::Policy>(std::move(policy));
   NRM_RETURN_IF_ERROR(MakeDirs(config.data_dir));
   NRM_ASSIGN_OR_RETURN(
       b->store_, MessageStore::Open(config.data_dir + "/store", audit::AuditColumnFamilyNames()));
@@ -46,6 +49,12 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   loaded.rule = "serial " + std::to_string(b->directory_->serial());
   loaded.reason = "directory in force at start";
   b->Audit(std::move(loaded));
+  audit::AuditRecord policy_loaded;
+  policy_loaded.event = audit::AuditEvent::kPolicyLoaded;
+  policy_loaded.decision = "allow";
+  policy_loaded.rule = "sha256 " + b->policy_->hash();
+  policy_loaded.reason = "policy in force at start";
+  b->Audit(std::move(policy_loaded));
   NRM_RETURN_IF_ERROR(b->CommitBatch());
 
   transport::ServerOptions so;
@@ -76,8 +85,9 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   if (!config.endpoint_file.empty()) {
     NRM_RETURN_IF_ERROR(WriteFileAtomic(config.endpoint_file, b->server_->endpoint() + "\n"));
   }
-  spdlog::info("broker {} listening on {} with directory serial {} ({} agencies)", b->keys_.id,
-               b->server_->endpoint(), b->directory_->serial(), b->directory_->agencies().size());
+  spdlog::info("broker {} listening on {} with directory serial {} ({} agencies), policy {}",
+               b->keys_.id, b->server_->endpoint(), b->directory_->serial(),
+               b->directory_->agencies().size(), b->policy_->hash().substr(0, 16));
   return b;
 }
 
@@ -94,6 +104,9 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     if (reload.exchange(false)) {
       if (Status s = ReloadDirectory(); !s.ok()) {
         spdlog::error("directory reload refused, the directory in force stays: {}", s.ToString());
+      }
+      if (Status s = ReloadPolicy(); !s.ok()) {
+        spdlog::error("policy reload refused, the policy in force stays: {}", s.ToString());
       }
     }
     if (const int64_t now = clock_.NowMillis(); now >= next_expiry_scan) {
@@ -292,16 +305,88 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   if (*seen || std::find(batch_ids_.begin(), batch_ids_.end(), id_bytes) != batch_ids_.end()) {
     return refuse(AlreadyExists("message id " + ToHex(id) + " was seen before (replay)"));
   }
-  // TODO(issue 4): the need-to-know policy decides here, from the envelope alone.
+  Result<std::string> rules = Decide(*env, sender, *dir);
+  if (!rules.ok()) return refuse(rules.status());
+  RecordCase(*env);
   store_->AddAccepted(batch_, id, env->created_at_ms(), sender.id, recipients, frame,
                       clock_.NowMillis() + config_.ttl_ms);
   batch_ids_.push_back(std::move(id_bytes));
   ++stats_.accepted;
   audit::AuditRecord record = RecordOf(audit::AuditEvent::kAccepted, *env);
   record.decision = "allow";
+  record.rule = *rules;
+  if (env->header->consent_override()) {
+    record.reason = "personal data shared without consent: the sender gave an override reason";
+  }
   const uint64_t leaf = Audit(std::move(record));
   replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}, leaf});
   for (std::string& r : recipients) to_pump_.push_back(std::move(r));
+}
+
+Result<std::string> Broker::Decide(const wire::EnvelopeView& env, const identity::Agency& sender,
+                                   const identity::Directory& dir) {
+  const std::string kind(wire::KindName(env.kind()));
+  const std::string date = FormatTimeUtc(env.created_at_ms()).substr(0, 10);
+  std::string rules;
+  for (std::string_view r : env.recipients()) {
+    const identity::Agency* to = dir.Find(r);
+    policy::Decision d = policy_->Route(
+        {{sender.id, sender.role, sender.country}, {to->id, to->role, to->country}, kind, date});
+    if (!d.allowed) {
+      return PermissionDenied("policy " + d.policy_hash.substr(0, 12) + " refuses " + sender.id +
+                              " -> " + to->id + ": " + d.reason);
+    }
+    const std::string rule = d.agreement_id.empty() ? d.rule_id : d.rule_id + "@" + d.agreement_id;
+    if (rules.find(rule) == std::string::npos) rules += (rules.empty() ? "" : ",") + rule;
+  }
+  // H2: not to be passed on without the provider's permission. Only envelope metadata is
+  // needed: who opened the case, who is on it, whom the originator approved.
+  const CaseParties* c = store_->FindCase(env.case_ref());
+  if (c != nullptr && env.kind() == wire::Kind::H2Approval && sender.id != c->originator) {
+    return PermissionDenied("only " + c->originator +
+                            ", which opened this case, may approve "
+                            "onward sharing");
+  }
+  if (c != nullptr && c->h2 && sender.id != c->originator) {
+    for (std::string_view r : env.recipients()) {
+      const std::string id(r);
+      if (!c->parties.count(id) && !c->approved.count(id)) {
+        return PermissionDenied("case is H2: " + id + " is not on it, and " + c->originator +
+                                " (which opened it) has not approved passing it on");
+      }
+    }
+  }
+  return rules + " (policy " + policy_->hash().substr(0, 12) + ")";
+}
+
+void Broker::RecordCase(const wire::EnvelopeView& env) {
+  const CaseParties* known = store_->FindCase(env.case_ref());
+  CaseParties c = known ? *known : CaseParties{std::string(env.sender()), false, {}, {}};
+  c.h2 = c.h2 || env.handling() == wire::Handling::H2;
+  c.parties.insert(std::string(env.sender()));
+  for (std::string_view r : env.recipients()) {
+    (env.kind() == wire::Kind::H2Approval ? c.approved : c.parties).insert(std::string(r));
+  }
+  store_->AddCase(batch_, env.case_ref(), std::move(c));
+}
+
+Status Broker::ReloadPolicy() {
+  Result<policy::Policy> fresh = policy::LoadPolicyFile(config_.policy);
+  audit::AuditRecord r;
+  r.event = audit::AuditEvent::kPolicyLoaded;
+  if (fresh.ok()) {
+    r.decision = "allow";
+    r.rule = "sha256 " + fresh->hash();
+    policy_ = std::make_unique<policy::Policy>(std::move(*fresh));
+    spdlog::info("policy {} in force", policy_->hash().substr(0, 16));
+  } else {
+    r.decision = "deny";
+    r.rule = "invalid_argument";
+    r.reason = fresh.status().message();
+  }
+  Audit(std::move(r));
+  NRM_RETURN_IF_ERROR(CommitBatch());
+  return fresh.status();
 }
 
 void Broker::HandleAck(const transport::Incoming& in) {

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/identity/identity.h"
 #include "common/transport/transport.h"
+#include "policy/policy.h"
 #include "schemas/wire/envelope.h"
 
 namespace nrm::broker {
@@ -44,6 +45,10 @@ class Broker {
   // clears it). Returns a non-OK Status only when the broker cannot go on safely (its store
   // is damaged); the caller then exits non-zero.
   Status Run(const std::atomic<bool>& stop, std::atomic<bool>& reload);
+
+  // Loads the policy file again. A broken file is refused (and audited): the policy in force
+  // stays.
+  Status ReloadPolicy();
 
   // Loads the directory file again. A file that does not verify, is stale or has a lower
   // serial is refused and the directory in force stays. Agencies it revokes lose their
@@ -72,6 +77,12 @@ class Broker {
   void Handle(transport::Incoming& in);
   void HandleSend(const transport::Incoming& in, const identity::Agency& sender);
   void HandleAck(const transport::Incoming& in);
+  // The need-to-know decision for every recipient, then the H2 onward-sharing rule. OK with
+  // the rules that allowed it, or the refusal.
+  Result<std::string> Decide(const wire::EnvelopeView& env, const identity::Agency& sender,
+                             const identity::Directory& dir);
+  // Records the case's parties after an accepted message.
+  void RecordCase(const wire::EnvelopeView& env);
   // Refuses and audits the refusal. `env` is null when the envelope did not decode.
   void Refuse(const Bytes& routing_id, ByteView message_id, const Status& why,
               const wire::EnvelopeView* env = nullptr, const std::string& sender = "");
@@ -90,6 +101,7 @@ class Broker {
   identity::KeySet keys_;
   mutable std::mutex directory_mu_;  // the ZAP thread reads the directory too
   std::shared_ptr<const identity::Directory> directory_;
+  std::unique_ptr<policy::Policy> policy_;
   std::unique_ptr<MessageStore> store_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::mutex refused_mu_;  // handshakes the ZAP thread refused, audited by the routing thread

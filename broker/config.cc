@@ -12,8 +12,8 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   const toml::table& t = doc.root;
   NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
       t,
-      {"bind", "data_dir", "directory", "authority_key", "key_file", "endpoint_file", "log_file",
-       "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s"},
+      {"bind", "data_dir", "directory", "policy", "authority_key", "key_file", "endpoint_file",
+       "log_file", "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s"},
       path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -23,6 +23,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(c.bind, config::GetString(t, "bind", path));
   NRM_ASSIGN_OR_RETURN(std::string data_dir, config::GetString(t, "data_dir", path));
   NRM_ASSIGN_OR_RETURN(std::string directory, config::GetString(t, "directory", path));
+  NRM_ASSIGN_OR_RETURN(std::string policy, config::GetString(t, "policy", path));
   NRM_ASSIGN_OR_RETURN(std::string key_file, config::GetString(t, "key_file", path));
   NRM_ASSIGN_OR_RETURN(std::string authority, config::GetString(t, "authority_key", path));
   NRM_ASSIGN_OR_RETURN(auto endpoint_file, config::GetOptionalString(t, "endpoint_file", path));
@@ -33,6 +34,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(int64_t ttl_s, config::GetInt(t, "ttl_s", path, 14 * 24 * 3600));
   c.data_dir = resolve(data_dir);
   c.directory = resolve(directory);
+  c.policy = resolve(policy);
   c.key_file = resolve(key_file);
   c.endpoint_file = resolve(endpoint_file.value_or(""));
   c.log_file = resolve(log_file.value_or(""));

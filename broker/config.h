@@ -13,6 +13,7 @@ struct BrokerConfig {
   std::string bind;           // ZeroMQ endpoint, e.g. "tcp://127.0.0.1:7700"
   std::string data_dir;       // the broker's RocksDB lives here
   std::string directory;      // the signed directory of agencies
+  std::string policy;         // the need-to-know policy (TOML); the broker never runs without
   Bytes authority_key;        // the national authority's Ed25519 public key
   std::string key_file;       // the broker's secret keys (mode 0600)
   std::string endpoint_file;  // optional: the bound endpoint is written here once listening

@@ -66,6 +66,8 @@ Result<Scenario> CreateScenario(const std::string& dir, const std::vector<Scenar
                        identity::SignDirectory(draft, "directory", s.authority, now));
   NRM_RETURN_IF_ERROR(WriteFileAtomic(dir + "/directory.toml", signed_dir));
 
+  s.policy = dir + "/policy.toml";
+  NRM_RETURN_IF_ERROR(WriteFileAtomic(s.policy, kGmsPolicy));
   s.broker_config = dir + "/broker.toml";
   s.endpoint_file = dir + "/broker.endpoint";
   s.broker_data = dir + "/broker-data";
@@ -73,7 +75,8 @@ Result<Scenario> CreateScenario(const std::string& dir, const std::vector<Scenar
   NRM_RETURN_IF_ERROR(
       WriteFileAtomic(s.broker_config,
                       "bind = \"tcp://127.0.0.1:0\"\ndata_dir = \"broker-data\"\n"
-                      "directory = \"directory.toml\"\nauthority_key = \"" +
+                      "directory = \"directory.toml\"\npolicy = \"policy.toml\"\n"
+                      "authority_key = \"" +
                           authority_hex +
                           "\"\nkey_file = \"keys/broker.key\"\n"
                           "endpoint_file = \"broker.endpoint\"\nlog_file = \"logs/broker.log\"\n" +

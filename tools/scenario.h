@@ -14,6 +14,9 @@ struct ScenarioAgency {
   std::string id, role, country, province, name;
 };
 
+// policy/rules/gms.toml, compiled in.
+extern const char* const kGmsPolicy;
+
 // The agencies of the default GMS scenario (DOMAIN.md).
 const std::vector<ScenarioAgency>& GmsAgencies();
 
@@ -22,6 +25,7 @@ struct Scenario {
   identity::KeySet authority;
   identity::KeySet broker;
   std::string broker_config;  // dir/broker.toml
+  std::string policy;         // dir/policy.toml (the shipped GMS policy)
   std::string endpoint_file;  // written by the broker once it listens
   std::string broker_data;    // the broker's data directory
   std::string broker_log;

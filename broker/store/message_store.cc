@@ -49,7 +49,7 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
   options.max_log_file_size = 1 << 20;
   options.keep_log_file_num = 3;
   auto store = std::unique_ptr<MessageStore>(new MessageStore());
-  store->names_ = {rocksdb::kDefaultColumnFamilyName, "queue", "expiry", "seen"};
+  store->names_ = {rocksdb::kDefaultColumnFamilyName, "queue", "expiry", "seen", "cases"};
   store->names_.insert(store->names_.end(), extra_column_families.begin(),
                        extra_column_families.end());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -61,6 +61,8 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
   store->queue_ = store->handles_[1];
   store->expiry_ = store->handles_[2];
   store->seen_ = store->handles_[3];
+  store->cases_cf_ = store->handles_[4];
+  NRM_RETURN_IF_ERROR(store->LoadCases());
 
   rocksdb::ReadOptions ro;
   ro.verify_checksums = true;
@@ -203,6 +205,66 @@ Result<size_t> MessageStore::AddDropQueue(rocksdb::WriteBatch& batch,
   return n;
 }
 
+namespace {
+// originator '\n' h2 ('0' or '1') '\n' parties (comma-separated) '\n' approved: agency ids
+// hold neither commas nor newlines.
+std::string EncodeCase(const CaseParties& c) {
+  auto join = [](const std::set<std::string>& ids) {
+    std::string out;
+    for (const std::string& id : ids) out += (out.empty() ? "" : ",") + id;
+    return out;
+  };
+  return c.originator + "\n" + (c.h2 ? "1" : "0") + "\n" + join(c.parties) + "\n" +
+         join(c.approved);
+}
+Result<CaseParties> DecodeCase(std::string_view v) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t i = 0; i <= v.size(); ++i) {
+    if (i == v.size() || v[i] == '\n') {
+      lines.emplace_back(v.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (lines.size() != 4 || (lines[1] != "0" && lines[1] != "1")) {
+    return Corruption("broker store: malformed case entry");
+  }
+  auto split = [](const std::string& s) {
+    std::set<std::string> out;
+    size_t from = 0;
+    while (from < s.size()) {
+      size_t comma = s.find(',', from);
+      if (comma == std::string::npos) comma = s.size();
+      out.insert(s.substr(from, comma - from));
+      from = comma + 1;
+    }
+    return out;
+  };
+  return CaseParties{lines[0], lines[1] == "1", split(lines[2]), split(lines[3])};
+}
+}  // namespace
+
+Status MessageStore::LoadCases() {
+  cases_.clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cases_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    NRM_ASSIGN_OR_RETURN(CaseParties c, DecodeCase(it->value().ToStringView()));
+    ByteView key = FromSlice(it->key());
+    cases_[Bytes(key.begin(), key.end())] = std::move(c);
+  }
+  return FromRocks(it->status(), "cannot read the case registry");
+}
+
+const CaseParties* MessageStore::FindCase(ByteView case_ref) const {
+  auto it = cases_.find(Bytes(case_ref.begin(), case_ref.end()));
+  return it == cases_.end() ? nullptr : &it->second;
+}
+
+void MessageStore::AddCase(rocksdb::WriteBatch& batch, ByteView case_ref, CaseParties parties) {
+  batch.Put(cases_cf_, ToSlice(case_ref), EncodeCase(parties));
+  cases_[Bytes(case_ref.begin(), case_ref.end())] = std::move(parties);
+}
+
 Status MessageStore::Commit(rocksdb::WriteBatch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -220,6 +282,7 @@ Status MessageStore::Commit(rocksdb::WriteBatch& batch) {
   // On failure the sequence numbers the batch used are skipped: order is all they promise.
   uncommitted_.clear();
   batch.Clear();
+  if (!s.ok()) (void)LoadCases();  // forget what the failed batch told the case view
   return s;
 }
 

@@ -5,6 +5,7 @@
 // Column families: "queue"  recipient || 0x00 || be64 seq -> entry (see Entry below)
 //                  "expiry" be64 expires_at_ms || be64 seq -> recipient || 0x00 || sender
 //                  "seen"   message_id -> be64 created_at_ms (replay memory)
+//                  "cases"  case_ref -> the parties on the case (for H2 onward-sharing rules)
 // Every change goes into a WriteBatch that Commit() writes with fsync; the in-memory index is
 // updated only when that write succeeded.
 //
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,16 @@ struct QueuedMessage {
   Bytes message_id;
   EntryType type;
   Bytes data;
+};
+
+// What the broker knows of a case from envelopes alone: who opened it, whether it is H2
+// ("not to be passed on without the provider's permission"), who is on it, and whom the
+// originator approved.
+struct CaseParties {
+  std::string originator;
+  bool h2 = false;
+  std::set<std::string> parties;
+  std::set<std::string> approved;
 };
 
 struct ExpiredMessage {
@@ -76,6 +88,12 @@ class MessageStore {
   // Returns how many entries.
   Result<size_t> AddDropQueue(rocksdb::WriteBatch& batch, const std::string& recipient);
 
+  // The parties of case `case_ref`, or nullptr for a case never seen.
+  const CaseParties* FindCase(ByteView case_ref) const;
+  // Adds to `batch` the case's new state; the view FindCase gives changes at once (and is
+  // reloaded from disk should the batch fail).
+  void AddCase(rocksdb::WriteBatch& batch, ByteView case_ref, CaseParties parties);
+
   // Writes `batch` with fsync: when this returns OK the batch survives a power cut. On
   // failure nothing of it is applied, in memory or on disk.
   Status Commit(rocksdb::WriteBatch& batch);
@@ -111,6 +129,9 @@ class MessageStore {
   rocksdb::ColumnFamilyHandle* queue_ = nullptr;
   rocksdb::ColumnFamilyHandle* expiry_ = nullptr;
   rocksdb::ColumnFamilyHandle* seen_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cases_cf_ = nullptr;
+  std::map<Bytes, CaseParties> cases_;
+  Status LoadCases();
   uint64_t next_seq_ = 1;
   // recipient -> message id -> where it is; rebuilt from the queue at Open.
   std::map<std::string, std::map<Bytes, Indexed>> index_;
