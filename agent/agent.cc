@@ -1,11 +1,14 @@
 #include "agent/agent.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include "broker/audit/tree_head.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
+#include "policy/policy_file.h"
+#include "schemas/wire/payload.h"
 
 namespace nrm::agent {
 namespace {
@@ -21,9 +24,10 @@ std::string Trim(std::string s) {
 Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
   const toml::table& t = doc.root;
-  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
-      t, {"agency", "key_file", "directory", "authority_key", "broker", "broker_endpoint_file"},
-      path));
+  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(t,
+                                             {"agency", "key_file", "directory", "policy",
+                                              "authority_key", "broker", "broker_endpoint_file"},
+                                             path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
     return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
@@ -32,12 +36,14 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(c.agency, config::GetString(t, "agency", path));
   NRM_ASSIGN_OR_RETURN(std::string key_file, config::GetString(t, "key_file", path));
   NRM_ASSIGN_OR_RETURN(std::string directory, config::GetString(t, "directory", path));
+  NRM_ASSIGN_OR_RETURN(std::string policy, config::GetString(t, "policy", path));
   NRM_ASSIGN_OR_RETURN(std::string authority, config::GetString(t, "authority_key", path));
   NRM_ASSIGN_OR_RETURN(auto broker, config::GetOptionalString(t, "broker", path));
   NRM_ASSIGN_OR_RETURN(auto endpoint_file,
                        config::GetOptionalString(t, "broker_endpoint_file", path));
   c.key_file = resolve(key_file);
   c.directory = resolve(directory);
+  c.policy = resolve(policy);
   c.broker = broker.value_or("");
   c.broker_endpoint_file = resolve(endpoint_file.value_or(""));
   if (c.broker.empty() == c.broker_endpoint_file.empty()) {
@@ -82,28 +88,48 @@ Result<std::unique_ptr<Agent>> Agent::Open(const AgentConfig& config, const Cloc
   co.server_curve_public = dir.broker().curve_key;
   co.curve_public = keys.curve_public;
   co.curve_secret = keys.curve_secret.Clone();
-  auto agent = std::unique_ptr<Agent>(new Agent(std::move(keys), std::move(dir), clock));
+  NRM_ASSIGN_OR_RETURN(policy::Policy policy, policy::LoadPolicyFile(config.policy));
+  const std::string role = self->role;
+  auto agent = std::unique_ptr<Agent>(
+      new Agent(std::move(keys), std::move(dir), std::move(policy), role, clock));
   NRM_ASSIGN_OR_RETURN(agent->client_,
                        transport::Client::Connect(std::move(co), connect_timeout_ms));
   NRM_RETURN_IF_ERROR(agent->client_->Send({Frame("HELLO")}));
   return agent;
 }
 
-Result<SendOutcome> Agent::Send(const std::vector<std::string>& recipients, wire::Kind kind,
-                                ByteView case_ref, wire::Handling handling, ByteView payload,
-                                int timeout_ms) {
-  NRM_ASSIGN_OR_RETURN(wire::Sealed sealed, Seal(recipients, kind, case_ref, handling, payload));
-  return Submit(sealed, timeout_ms, /*sent_before=*/false);
+Result<std::vector<SendOutcome>> Agent::Send(const std::vector<std::string>& recipients,
+                                             wire::Kind kind, ByteView case_ref,
+                                             wire::Handling handling, ByteView payload,
+                                             int timeout_ms) {
+  NRM_ASSIGN_OR_RETURN(std::vector<wire::Sealed> sealed,
+                       Seal(recipients, kind, case_ref, handling, payload));
+  std::vector<SendOutcome> outcomes;
+  for (const wire::Sealed& s : sealed) {
+    NRM_ASSIGN_OR_RETURN(SendOutcome out, Submit(s, timeout_ms, /*sent_before=*/false));
+    outcomes.push_back(std::move(out));
+  }
+  return outcomes;
 }
 
-Result<wire::Sealed> Agent::Seal(const std::vector<std::string>& recipients, wire::Kind kind,
-                                 ByteView case_ref, wire::Handling handling, ByteView payload) {
-  std::vector<wire::Recipient> to;
+Result<std::vector<wire::Sealed>> Agent::Seal(const std::vector<std::string>& recipients,
+                                              wire::Kind kind, ByteView case_ref,
+                                              wire::Handling handling, ByteView payload) {
+  NRM_RETURN_IF_ERROR(wire::VerifyPayload(payload).status());
+  // Need to know: one envelope per recipient role, holding only the sections that role may
+  // receive. Roles in the order they first appear.
+  std::vector<std::pair<std::string, std::vector<wire::Recipient>>> by_role;
   for (const std::string& id : recipients) {
     const identity::Agency* a = directory_.Find(id);
     if (a == nullptr) return NotFound("recipient " + id + " is not in the directory");
     if (a->revoked) return PermissionDenied("recipient " + id + " is revoked");
-    to.push_back({a->id, a->box_key});
+    auto group = std::find_if(by_role.begin(), by_role.end(),
+                              [&](const auto& g) { return g.first == a->role; });
+    if (group == by_role.end()) {
+      by_role.push_back({a->role, {}});
+      group = by_role.end() - 1;
+    }
+    group->second.push_back({a->id, a->box_key});
   }
   wire::HeaderFields f;
   f.sender = keys_.id;
@@ -111,7 +137,14 @@ Result<wire::Sealed> Agent::Seal(const std::vector<std::string>& recipients, wir
   f.case_ref.assign(case_ref.begin(), case_ref.end());
   f.handling = handling;
   f.created_at_ms = clock_.NowMillis();
-  return wire::SealEnvelope(f, to, payload, keys_.sign_secret);
+  std::vector<wire::Sealed> out;
+  for (const auto& [role, to] : by_role) {
+    NRM_ASSIGN_OR_RETURN(Bytes minimal, wire::KeepSections(payload, policy_.SectionsFor(role)));
+    NRM_ASSIGN_OR_RETURN(wire::Sealed sealed,
+                         wire::SealEnvelope(f, to, minimal, keys_.sign_secret));
+    out.push_back(std::move(sealed));
+  }
+  return out;
 }
 
 Result<SendOutcome> Agent::Submit(const wire::Sealed& sealed, int timeout_ms, bool sent_before) {
@@ -221,6 +254,14 @@ Result<std::optional<Received>> Agent::Receive(int timeout_ms) {
   Result<crypto::SecretBytes> payload =
       wire::OpenEnvelope(env, sender->sign_key, keys_.id, keys_.box_public, keys_.box_secret);
   if (!payload) return reject(payload.status());
+  Result<const payload::Payload*> verified = wire::VerifyPayload(payload->view());
+  if (!verified) return reject(verified.status());
+  for (const std::string& section : wire::PresentSections(**verified)) {
+    if (!policy_.MayReceive(role_, section)) {
+      return reject(PermissionDenied("payload holds the " + section + " section, which a " + role_ +
+                                     " may not hold (need-to-know policy)"));
+    }
+  }
   Received r;
   r.message_id.assign(env.message_id().begin(), env.message_id().end());
   r.sender = env.sender();

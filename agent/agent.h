@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/identity/identity.h"
 #include "common/transport/transport.h"
+#include "policy/policy.h"
 #include "schemas/wire/envelope.h"
 
 namespace nrm::agent {
@@ -18,6 +19,7 @@ struct AgentConfig {
   std::string agency;                // this agency's id in the directory
   std::string key_file;              // its secret keys (mode 0600)
   std::string directory;             // the signed directory
+  std::string policy;                // the need-to-know policy (TOML)
   Bytes authority_key;               // the national authority's Ed25519 public key
   std::string broker;                // the broker's endpoint, e.g. "tcp://127.0.0.1:7700"
   std::string broker_endpoint_file;  // optional: read the endpoint from this file instead
@@ -67,21 +69,26 @@ class Agent {
   // reconnect may have lost it; the broker answers a repeat of an accepted id with
   // already_exists, which is taken as accepted). A refusal is an outcome, not an error; an
   // error is a Status (unknown recipient, no answer in time).
-  Result<SendOutcome> Send(const std::vector<std::string>& recipients, wire::Kind kind,
-                           ByteView case_ref, wire::Handling handling, ByteView payload,
-                           int timeout_ms);
+  // Recipients of different roles get separate envelopes, each holding only the payload
+  // sections their role may receive: one outcome per envelope, in the order of first
+  // appearance of each role.
+  Result<std::vector<SendOutcome>> Send(const std::vector<std::string>& recipients, wire::Kind kind,
+                                        ByteView case_ref, wire::Handling handling,
+                                        ByteView payload, int timeout_ms);
 
   // The two halves of Send, for a caller that keeps the sealed envelope until it is accepted
   // (an outbox): Seal once, then Submit the same envelope (same message id) as often as it
   // takes. `sent_before` says an earlier Submit of it may have reached the broker, so that
   // already_exists is taken as accepted.
-  Result<wire::Sealed> Seal(const std::vector<std::string>& recipients, wire::Kind kind,
-                            ByteView case_ref, wire::Handling handling, ByteView payload);
+  Result<std::vector<wire::Sealed>> Seal(const std::vector<std::string>& recipients,
+                                         wire::Kind kind, ByteView case_ref,
+                                         wire::Handling handling, ByteView payload);
   Result<SendOutcome> Submit(const wire::Sealed& sealed, int timeout_ms, bool sent_before);
 
   // The next delivered message, opened, or nullopt after `timeout_ms`. A delivery that fails
   // its checks (unknown sender, bad signature, not for us) is acknowledged, so it is not
-  // delivered again, and returned as its Status. While idle it greets the broker every
+  // delivered again, and returned as its Status; so is a payload holding a section this
+  // agency's role may not hold. While idle it greets the broker every
   // second, so that a session the broker closed (a restart, a revocation) is restored.
   Result<std::optional<Received>> Receive(int timeout_ms);
 
@@ -95,11 +102,18 @@ class Agent {
   // Checks the receipt frames of an ACCEPTED answer and records them in `out`.
   Status CheckReceipt(const transport::Frames& frames, SendOutcome& out) const;
 
-  Agent(identity::KeySet keys, identity::Directory dir, const Clock& clock)
-      : keys_(std::move(keys)), directory_(std::move(dir)), clock_(clock) {}
+  Agent(identity::KeySet keys, identity::Directory dir, policy::Policy policy, std::string role,
+        const Clock& clock)
+      : keys_(std::move(keys)),
+        directory_(std::move(dir)),
+        policy_(std::move(policy)),
+        role_(std::move(role)),
+        clock_(clock) {}
 
   identity::KeySet keys_;
   identity::Directory directory_;
+  policy::Policy policy_;
+  std::string role_;  // this agency's role, from the directory
   const Clock& clock_;
   std::unique_ptr<transport::Client> client_;
   std::vector<transport::Frames> early_;  // deliveries that arrived while waiting for an answer

@@ -63,19 +63,23 @@ int Send(nrm::agent::Agent& agent, const nrm::Args& args) {
   auto payload = nrm::wire::PayloadFromJson(*json);
   if (!payload) return Fail(*file + ": " + payload.status().message(), 2);
 
-  auto outcome = agent.Send(Split(*to, ','), *kind, nrm::ByteView(case_ref), *handling,
-                            nrm::ByteView(*payload), 10000);
-  if (!outcome) return Fail("send: " + outcome.status().message(), 1);
-  std::cout << (outcome->accepted ? "accepted" : "REFUSED") << " message "
-            << nrm::ToHex(outcome->message_id) << " case " << nrm::ToHex(case_ref) << " kind "
-            << *kind_name << " to " << *to;
-  if (!outcome->accepted) std::cout << ": " << outcome->code << ": " << outcome->reason;
-  if (outcome->receipt_leaf) {
-    std::cout << "\n  receipt: audit leaf " << *outcome->receipt_leaf
-              << ", in a tree head signed by the broker (verified)";
+  auto outcomes = agent.Send(Split(*to, ','), *kind, nrm::ByteView(case_ref), *handling,
+                             nrm::ByteView(*payload), 10000);
+  if (!outcomes) return Fail("send: " + outcomes.status().message(), 1);
+  bool all = true;
+  for (const nrm::agent::SendOutcome& outcome : *outcomes) {
+    std::cout << (outcome.accepted ? "accepted" : "REFUSED") << " message "
+              << nrm::ToHex(outcome.message_id) << " case " << nrm::ToHex(case_ref) << " kind "
+              << *kind_name;
+    if (!outcome.accepted) std::cout << ": " << outcome.code << ": " << outcome.reason;
+    if (outcome.receipt_leaf) {
+      std::cout << "\n  receipt: audit leaf " << *outcome.receipt_leaf
+                << ", in a tree head signed by the broker (verified)";
+    }
+    std::cout << "\n";
+    all = all && outcome.accepted;
   }
-  std::cout << "\n";
-  return outcome->accepted ? 0 : 1;
+  return all ? 0 : 1;
 }
 
 int Receive(nrm::agent::Agent& agent, const nrm::Args& args) {

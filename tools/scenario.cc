@@ -56,11 +56,12 @@ Result<Scenario> CreateScenario(const std::string& dir, const std::vector<Scenar
     NRM_RETURN_IF_ERROR(identity::WriteSecretKeyFile(s.KeyFile(a.id), k));
     draft += DirectoryAgencyBlock({a.id, a.name, a.role, a.country, a.province, k.sign_public,
                                    k.box_public, k.curve_public, false});
-    NRM_RETURN_IF_ERROR(WriteFileAtomic(
-        s.AgentConfig(a.id), "agency = \"" + a.id + "\"\nkey_file = \"../keys/" + a.id +
-                                 ".key\"\ndirectory = \"../directory.toml\"\nauthority_key = \"" +
-                                 authority_hex +
-                                 "\"\nbroker_endpoint_file = \"../broker.endpoint\"\n"));
+    NRM_RETURN_IF_ERROR(WriteFileAtomic(s.AgentConfig(a.id),
+                                        "agency = \"" + a.id + "\"\nkey_file = \"../keys/" + a.id +
+                                            ".key\"\ndirectory = \"../directory.toml\"\n"
+                                            "policy = \"../policy.toml\"\nauthority_key = \"" +
+                                            authority_hex +
+                                            "\"\nbroker_endpoint_file = \"../broker.endpoint\"\n"));
   }
   NRM_ASSIGN_OR_RETURN(std::string signed_dir,
                        identity::SignDirectory(draft, "directory", s.authority, now));

@@ -90,11 +90,11 @@ TEST_F(BrokerCrashTest, NothingAcknowledgedIsLostNorDeliveredTwice) {
       Result<Bytes> payload = wire::PayloadFromJson(R"({"case": {"reason_for_referral": ")" +
                                                     std::to_string(i) + R"("}})");
       // The outbox's contract: seal once, submit the same envelope until it is accepted.
-      Result<wire::Sealed> sealed = a->Seal({kShelter}, wire::Kind::ReferralOffer, Bytes(16, 1),
-                                            wire::Handling::H1, *payload);
-      if (!sealed.ok()) return void(failed = true);
+      Result<std::vector<wire::Sealed>> sealed = a->Seal(
+          {kShelter}, wire::Kind::ReferralOffer, Bytes(16, 1), wire::Handling::H1, *payload);
+      if (!sealed.ok() || sealed->size() != 1) return void(failed = true);
       for (bool sent_before = false;; sent_before = true) {
-        Result<agent::SendOutcome> out = a->Submit(*sealed, 3000, sent_before);
+        Result<agent::SendOutcome> out = a->Submit(sealed->front(), 3000, sent_before);
         if (out.ok() && out->accepted) break;
         if (out.ok() && !out->accepted) {
           ADD_FAILURE() << "refused: " << out->code << " " << out->reason;
@@ -102,7 +102,7 @@ TEST_F(BrokerCrashTest, NothingAcknowledgedIsLostNorDeliveredTwice) {
         }
       }
       std::lock_guard<std::mutex> lock(mu);
-      accepted[sealed->message_id] = {index, i};
+      accepted[sealed->front().message_id] = {index, i};
     }
     senders_done++;
   };

@@ -207,16 +207,17 @@ TEST_F(BrokerIntegrationTest, RevokedAgencyLosesSessionAndQueue) {
   EXPECT_FALSE(refused->accepted);
   EXPECT_EQ(refused->code, "permission_denied");
   // ...and the shelter's own session is gone: nothing it sends is accepted, nothing arrives.
-  Result<agent::SendOutcome> from_revoked = shelter->Send(
-      {kPolice}, wire::Kind::ReferralDecline, Bytes(16, 1), wire::Handling::H0, Payload("x"), 3000);
+  Result<agent::SendOutcome> from_revoked =
+      One(shelter->Send({kPolice}, wire::Kind::ReferralDecline, Bytes(16, 1), wire::Handling::H0,
+                        Payload("x"), 3000));
   EXPECT_FALSE(from_revoked.ok() && from_revoked->accepted);
   Result<std::optional<agent::Received>> more = shelter->Receive(500);
   EXPECT_FALSE(more.ok() && more->has_value());
 
   // The police unit, still in the directory, keeps working after the reconnect.
   Result<agent::SendOutcome> to_self =
-      police->Send({kPolice}, wire::Kind::StatusUpdate, Bytes(16, 1), wire::Handling::H0,
-                   Payload("still here"), 10000);
+      One(police->Send({kPolice}, wire::Kind::StatusUpdate, Bytes(16, 1), wire::Handling::H0,
+                       Payload("still here"), 10000));
   ASSERT_TRUE(to_self.ok()) << to_self.status().ToString();
   EXPECT_TRUE(to_self->accepted) << to_self->reason;
 

@@ -15,6 +15,7 @@ const std::string kShelter = "TH.SHELTER.KREDTRAKARN";
 const std::string kShelter2 = "TH.SHELTER.BAN-PING";
 const std::string kMmNgo = "MM.NGO.YANGON-CARE";
 const std::string kVnShelter = "VN.SHELTER.HANOI-PEACE";
+const std::string kPolice2 = "TH.POLICE.CMI-ATU";
 
 class PolicyIntegrationTest : public testing::BrokerFixture {
  protected:
@@ -23,13 +24,14 @@ class PolicyIntegrationTest : public testing::BrokerFixture {
             {kShelter, "shelter", "TH", "Nonthaburi", "Kredtrakarn"},
             {kShelter2, "shelter", "TH", "Chiang Mai", "Baan Ping"},
             {kMmNgo, "ngo", "MM", "Yangon", "Yangon Care"},
-            {kVnShelter, "shelter", "VN", "Ha Noi", "Peace House"}};
+            {kVnShelter, "shelter", "VN", "Ha Noi", "Peace House"},
+            {kPolice2, "police", "TH", "Chiang Mai", "Chiang Mai ATU"}};
   }
 
   Result<agent::SendOutcome> SendKind(agent::Agent& from, const std::string& to, wire::Kind kind,
                                       const Bytes& case_ref,
                                       wire::Handling h = wire::Handling::H0) {
-    return from.Send({to}, kind, case_ref, h, Payload("x"), 10000);
+    return One(from.Send({to}, kind, case_ref, h, Payload("x"), 10000));
   }
 
   // The broker's store after it stopped: what is queued for `agency`.
@@ -135,13 +137,13 @@ TEST_F(PolicyIntegrationTest, H2StateSurvivesARestart) {
 
 TEST_F(PolicyIntegrationTest, BrokenPolicyOnReloadKeepsTheOldOne) {
   auto police = OpenAgent(kPolice);
-  ASSERT_TRUE(police);
+  auto shelter = OpenAgent(kShelter);  // agents read the policy file too: open them first
+  ASSERT_TRUE(police && shelter);
   ASSERT_TRUE(
       WriteFileAtomic(scenario_.policy, "[[rule]]\nid = \"allow-everything\"\nfrom = [\n").ok());
   ASSERT_EQ(::kill(broker_pid_, SIGHUP), 0);
   // Still the shipped policy: allowed routes pass, refused routes stay refused.
   EXPECT_TRUE(SendKind(*police, kShelter, wire::Kind::ReferralOffer, Bytes(16, 8))->accepted);
-  auto shelter = OpenAgent(kShelter);
   EXPECT_FALSE(SendKind(*shelter, kPolice, wire::Kind::CounsellingNotes, Bytes(16, 8))->accepted);
   std::string log;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -150,6 +152,67 @@ TEST_F(PolicyIntegrationTest, BrokenPolicyOnReloadKeepsTheOldOne) {
     log = ReadFile(scenario_.broker_log).ok() ? *ReadFile(scenario_.broker_log) : "";
   }
   EXPECT_NE(log.find("policy reload refused"), std::string::npos) << log;
+}
+
+TEST_F(PolicyIntegrationTest, EachRoleReceivesOnlyItsSections) {
+  auto police = OpenAgent(kPolice);
+  auto shelter = OpenAgent(kShelter);
+  auto police2 = OpenAgent(kPolice2);
+  ASSERT_TRUE(police && shelter && police2);
+  Result<Bytes> full = wire::PayloadFromJson(
+      R"({"case": {"status": "Active"}, "person": {"first_name": "Canary"},
+          "investigation": {"evidence_refs": ["CRI-1"]}, "counselling": {"notes": "n"}})");
+  ASSERT_TRUE(full.ok());
+  // One update to a shelter and to another police unit: two envelopes, one per role.
+  Result<std::vector<agent::SendOutcome>> sent =
+      police->Send({kShelter, kPolice2}, wire::Kind::StatusUpdate, Bytes(16, 9), wire::Handling::H0,
+                   *full, 10000);
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  ASSERT_EQ(sent->size(), 2u);
+  EXPECT_NE((*sent)[0].message_id, (*sent)[1].message_id);
+  for (const agent::SendOutcome& o : *sent) EXPECT_TRUE(o.accepted) << o.reason;
+
+  auto sections = [](agent::Agent& a) {
+    Result<std::optional<agent::Received>> r = a.Receive(10000);
+    EXPECT_TRUE(r.ok() && r->has_value()) << r.status().ToString();
+    if (!r.ok() || !r->has_value()) return std::vector<std::string>{};
+    return wire::PresentSections(**wire::VerifyPayload((*r)->payload.view()));
+  };
+  // Shelters never receive investigation details; police never counselling notes.
+  EXPECT_EQ(sections(*shelter), (std::vector<std::string>{"case", "person", "counselling"}));
+  EXPECT_EQ(sections(*police2), (std::vector<std::string>{"case", "person", "investigation"}));
+}
+
+TEST_F(PolicyIntegrationTest, ReceiverRefusesASectionItsRoleMayNotHold) {
+  // A police agent that does not minimise (written by hand here) sends investigation details
+  // to a shelter; the route is allowed, so only the shelter's agent can refuse it.
+  Result<identity::KeySet> police = identity::LoadSecretKeyFile(scenario_.KeyFile(kPolice));
+  ASSERT_TRUE(police.ok());
+  auto shelter = OpenAgent(kShelter);
+  ASSERT_TRUE(shelter);
+  Result<Bytes> payload = wire::PayloadFromJson(R"({"investigation": {"evidence_refs": ["E"]}})");
+  wire::HeaderFields f{kPolice,
+                       wire::Kind::ReferralOffer,
+                       Bytes(16, 10),
+                       wire::Handling::H0,
+                       SystemClock::Get().NowMillis(),
+                       {},
+                       false};
+  const identity::Agency* to = shelter->directory().Find(kShelter);
+  std::vector<wire::Recipient> rs = {{kShelter, to->box_key}};
+  Result<wire::Sealed> sealed = wire::SealEnvelope(f, rs, *payload, police->sign_secret);
+  ASSERT_TRUE(sealed.ok());
+  auto raw = RawClient(*police);
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(testing::FrameText(SendRaw(**raw, sealed->frame)[0]), "ACCEPTED");
+  Result<std::optional<agent::Received>> r = shelter->Receive(10000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("investigation"), std::string::npos);
+  // It was acknowledged, so it is not delivered again.
+  Result<std::optional<agent::Received>> again = shelter->Receive(500);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
 }
 
 TEST(PolicyStartupTest, BrokerNeverStartsWithABrokenPolicy) {

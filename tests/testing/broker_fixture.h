@@ -77,7 +77,16 @@ class BrokerFixture : public ::testing::Test {
   }
 
   Result<agent::SendOutcome> Offer(agent::Agent& from, const std::string& to, const Bytes& p) {
-    return from.Send({to}, wire::Kind::ReferralOffer, Bytes(16, 1), wire::Handling::H1, p, 10000);
+    return One(
+        from.Send({to}, wire::Kind::ReferralOffer, Bytes(16, 1), wire::Handling::H1, p, 10000));
+  }
+
+  // The outcome of a send that made one envelope (one recipient role).
+  static Result<agent::SendOutcome> One(Result<std::vector<agent::SendOutcome>> outcomes) {
+    if (!outcomes.ok()) return outcomes.status();
+    EXPECT_EQ(outcomes->size(), 1u);
+    if (outcomes->empty()) return Internal("no envelope");
+    return outcomes->front();
   }
 
   // A raw transport client with `keys`' CURVE key, for what a well-behaved agent never sends.
