@@ -15,7 +15,8 @@ constexpr const char* kUsage =
     "  directory   init | add | revoke | sign | show | verify the signed directory of agencies\n"
     "  policy      lint | explain | test the need-to-know policy\n"
     "  audit       verify | prove | check-proof | consistency of a broker's audit log\n"
-    "  demo        run the GMS referral scenario on real processes\n";
+    "  demo        run the GMS referral scenario on real processes\n"
+    "  bench       measure throughput, latency and memory of the whole system\n";
 
 // `nrm audit verify DIR` accepts the broker's data_dir as well as the RocksDB directory in it.
 std::vector<std::string> WithStoreDirectory(std::vector<std::string> args) {
@@ -46,6 +47,7 @@ int main(int argc, char** argv) try {
   }
   if (cmd == "keygen") return nrm::tools::KeygenCommand(rest, std::cout, std::cerr);
   if (cmd == "directory") return nrm::tools::DirectoryCommand(rest, std::cout, std::cerr);
+  if (cmd == "bench") return nrm::tools::BenchCommand(rest, std::cout, std::cerr);
   if (cmd == "policy") return nrm::tools::PolicyCommand(rest, std::cout, std::cerr);
   if (cmd == "demo") return nrm::tools::DemoCommand(rest, std::cout, std::cerr);
   if (cmd == "audit")

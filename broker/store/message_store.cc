@@ -41,8 +41,10 @@ std::string ExpiryKey(int64_t expires_at_ms, uint64_t seq) {
 }  // namespace
 
 Result<std::unique_ptr<MessageStore>> MessageStore::Open(
-    const std::string& path, const std::vector<std::string>& extra_column_families) {
+    const std::string& path, const std::vector<std::string>& extra_column_families,
+    rocksdb::Env* env) {
   rocksdb::Options options;
+  if (env != nullptr) options.env = env;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.paranoid_checks = true;

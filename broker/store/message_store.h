@@ -60,8 +60,11 @@ class MessageStore {
   // Opens (creating if needed) the store under `path`, with `extra_column_families` (e.g. the
   // audit log's) in the same DB so that one synced batch covers both. kCorruption / kIOError
   // when RocksDB cannot open it: the broker then refuses to start.
+  // `env` is a fault seam for tests (e.g. an Env over a FileSystemWrapper that drops unsynced
+  // writes on cue); null means RocksDB's default Env.
   static Result<std::unique_ptr<MessageStore>> Open(
-      const std::string& path, const std::vector<std::string>& extra_column_families = {});
+      const std::string& path, const std::vector<std::string>& extra_column_families = {},
+      rocksdb::Env* env = nullptr);
   ~MessageStore();
 
   // The handle of a column family ("queue", "expiry", "seen" or one named at Open), or nullptr.
