@@ -17,6 +17,7 @@ int KeygenCommand(const Words& args, std::ostream& out, std::ostream& err);
 int DirectoryCommand(const Words& args, std::ostream& out, std::ostream& err);
 int DemoCommand(const Words& args, std::ostream& out, std::ostream& err);
 int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
+int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);
 
 // The opening of a directory draft: authority, serial, expiry and the broker's keys.

@@ -385,6 +385,20 @@ Result<VerifyReport> VerifyLog(const std::string& db_path, const VerifyOptions& 
   return VerifyLog(log->db(), log->cfs(), options);
 }
 
+Status ReadVerifiedRecords(const std::string& db_path,
+                           const std::function<void(uint64_t, const AuditRecord&)>& fn) {
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<ReadOnlyLog> log, ReadOnlyLog::Open(db_path));
+  NRM_ASSIGN_OR_RETURN(VerifyReport report, VerifyLog(log->db(), log->cfs()));
+  if (!report.intact) return Corruption("the audit log does not verify: " + report.problem);
+  return ForEachRecord(log->db(), log->cfs(), report.records,
+                       [&](uint64_t index, ByteView encoding) -> Result<bool> {
+                         NRM_ASSIGN_OR_RETURN(AuditRecord record, DecodeRecord(encoding));
+                         fn(index, record);
+                         return true;
+                       })
+      .status();
+}
+
 Result<std::string> Prove(const std::string& db_path, ByteView message_id,
                           std::optional<AuditEvent> event) {
   if (message_id.size() != kMessageIdBytes) {

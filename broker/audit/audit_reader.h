@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,12 @@ Result<VerifyReport> VerifyLog(const std::string& db_path, const VerifyOptions& 
 // The same, on an open database (e.g. the broker's own).
 Result<VerifyReport> VerifyLog(rocksdb::DB* db, const AuditColumnFamilies& cfs,
                                const VerifyOptions& options = {});
+
+// Verifies the log (as VerifyLog), then calls fn(index, record) for every record in order.
+// kCorruption naming the first bad record when the log does not verify: figures are drawn only
+// from an intact log.
+Status ReadVerifiedRecords(const std::string& db_path,
+                           const std::function<void(uint64_t, const AuditRecord&)>& fn);
 
 // The inclusion proof JSON (kInclusionProofType) for the first record of `message_id` (of
 // `event`, if given) against the latest signed tree head. kNotFound when there is no such
