@@ -102,8 +102,11 @@ class [[nodiscard]] Result {
   lhs = std::move(*tmp)
 
 // NRM_ASSIGN_OR_RETURN(auto x, Foo()): declares x from Foo()'s value or returns its error.
-#define NRM_ASSIGN_OR_RETURN(lhs, expr) \
-  NRM_ASSIGN_OR_RETURN_IMPL_(NRM_CONCAT_(nrm_result_, __LINE__), lhs, expr)
+// __COUNTER__ is expanded once, by the extra macro level, so a call spanning several lines
+// still names one temporary.
+#define NRM_ASSIGN_OR_RETURN(lhs, expr) NRM_ASSIGN_OR_RETURN_N_(__COUNTER__, lhs, expr)
+#define NRM_ASSIGN_OR_RETURN_N_(n, lhs, expr) \
+  NRM_ASSIGN_OR_RETURN_IMPL_(NRM_CONCAT_(nrm_result_, n), lhs, expr)
 
 // For our own invariants only, never for anything a peer, a file or the clock controls.
 #define NRM_CHECK(cond)                                                   \

@@ -7,11 +7,23 @@
 namespace nrm::tools {
 
 const std::vector<ScenarioAgency>& GmsAgencies() {
+  // Illustrative agencies (not real organisations) across TH, KH and MM, with a VN shelter for
+  // DOMAIN.md's denied MM -> VN route and an oversight body. The first two are the police unit
+  // and the shelter of the first handover.
   static const std::vector<ScenarioAgency> kAgencies = {
       {"TH.POLICE.CRI-ATU", "police", "TH", "Chiang Rai",
        "Chiang Rai Provincial Police, Anti-Trafficking Unit"},
       {"TH.SHELTER.KREDTRAKARN", "shelter", "TH", "Nonthaburi",
        "Kredtrakarn Protection and Occupational Development Centre"},
+      {"TH.SHELTER.BAN-PING", "shelter", "TH", "Chiang Mai", "Baan Ping Shelter (provincial)"},
+      {"TH.NGO.RETURN-CRI", "ngo", "TH", "Chiang Rai", "Chiang Rai Return and Reintegration NGO"},
+      {"TH.IMMIGRATION.BKK", "immigration", "TH", "Bangkok", "Immigration Bureau, Bangkok"},
+      {"KH.NGO.PP-CARE", "ngo", "KH", "Phnom Penh", "Phnom Penh Family Care"},
+      {"KH.IMMIGRATION.POIPET", "immigration", "KH", "Banteay Meanchey",
+       "Poipet International Border Checkpoint"},
+      {"MM.NGO.TACHILEIK", "ngo", "MM", "Shan", "Tachileik Community Support"},
+      {"VN.SHELTER.HANOI", "shelter", "VN", "Ha Noi", "Ha Noi Peace House"},
+      {"TH.MONITOR.NRM-OVERSIGHT", "monitor", "TH", "Bangkok", "NRM Oversight Committee"},
   };
   return kAgencies;
 }
