@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "agent/key_file.h"
 #include "broker/audit/tree_head.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
@@ -24,10 +25,11 @@ std::string Trim(std::string s) {
 Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
   const toml::table& t = doc.root;
-  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(t,
-                                             {"agency", "key_file", "directory", "policy",
-                                              "authority_key", "broker", "broker_endpoint_file"},
-                                             path));
+  NRM_RETURN_IF_ERROR(
+      config::CheckKnownKeys(t,
+                             {"agency", "key_file", "directory", "policy", "authority_key",
+                              "broker", "broker_endpoint_file", "data_dir"},
+                             path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
     return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
@@ -46,6 +48,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.policy = resolve(policy);
   c.broker = broker.value_or("");
   c.broker_endpoint_file = resolve(endpoint_file.value_or(""));
+  NRM_ASSIGN_OR_RETURN(auto data_dir, config::GetOptionalString(t, "data_dir", path));
   if (c.broker.empty() == c.broker_endpoint_file.empty()) {
     return InvalidArgument(path +
                            ": give exactly one of 'broker' (an endpoint) or "
@@ -57,12 +60,20 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   if (Status s = identity::CheckAgencyId(c.agency); !s.ok()) {
     return s.WithContext(config::Where(path, *t.get("agency")));
   }
+  c.data_dir = resolve(data_dir.value_or(c.agency + "-data"));
   return c;
 }
 
 Result<std::unique_ptr<Agent>> Agent::Open(const AgentConfig& config, const Clock& clock,
                                            int connect_timeout_ms) {
-  NRM_ASSIGN_OR_RETURN(identity::KeySet keys, identity::LoadSecretKeyFile(config.key_file));
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<Agent> agent, Load(config, clock));
+  NRM_RETURN_IF_ERROR(agent->Connect(connect_timeout_ms));
+  return agent;
+}
+
+Result<std::unique_ptr<Agent>> Agent::Load(const AgentConfig& config, const Clock& clock) {
+  NRM_ASSIGN_OR_RETURN(identity::KeySet keys,
+                       LoadAgencyKeys(config.key_file, config.key_passphrase));
   if (keys.id != config.agency) {
     return InvalidArgument(config.key_file + " holds the keys of " + keys.id + ", not " +
                            config.agency);
@@ -92,10 +103,26 @@ Result<std::unique_ptr<Agent>> Agent::Open(const AgentConfig& config, const Cloc
   const std::string role = self->role;
   auto agent = std::unique_ptr<Agent>(
       new Agent(std::move(keys), std::move(dir), std::move(policy), role, clock));
-  NRM_ASSIGN_OR_RETURN(agent->client_,
-                       transport::Client::Connect(std::move(co), connect_timeout_ms));
-  NRM_RETURN_IF_ERROR(agent->client_->Send({Frame("HELLO")}));
+  agent->client_options_ = std::move(co);
   return agent;
+}
+
+Status Agent::Connect(int timeout_ms) {
+  client_.reset();
+  early_.clear();
+  transport::ClientOptions co;
+  co.endpoint = client_options_.endpoint;
+  co.server_curve_public = client_options_.server_curve_public;
+  co.curve_public = client_options_.curve_public;
+  co.curve_secret = client_options_.curve_secret.Clone();
+  co.max_message_bytes = client_options_.max_message_bytes;
+  NRM_ASSIGN_OR_RETURN(client_, transport::Client::Connect(std::move(co), timeout_ms));
+  return Greet();
+}
+
+Status Agent::Greet() {
+  if (!client_) return Unavailable("not connected to the broker");
+  return client_->Send({Frame("HELLO")});
 }
 
 Result<std::vector<SendOutcome>> Agent::Send(const std::vector<std::string>& recipients,
@@ -115,6 +142,13 @@ Result<std::vector<SendOutcome>> Agent::Send(const std::vector<std::string>& rec
 Result<std::vector<wire::Sealed>> Agent::Seal(const std::vector<std::string>& recipients,
                                               wire::Kind kind, ByteView case_ref,
                                               wire::Handling handling, ByteView payload) {
+  return SealStep(recipients, kind, case_ref, handling, payload, StepFields{});
+}
+
+Result<std::vector<wire::Sealed>> Agent::SealStep(const std::vector<std::string>& recipients,
+                                                  wire::Kind kind, ByteView case_ref,
+                                                  wire::Handling handling, ByteView payload,
+                                                  const StepFields& step) {
   NRM_RETURN_IF_ERROR(wire::VerifyPayload(payload).status());
   // Need to know: one envelope per recipient role, holding only the sections that role may
   // receive. Roles in the order they first appear.
@@ -137,6 +171,8 @@ Result<std::vector<wire::Sealed>> Agent::Seal(const std::vector<std::string>& re
   f.case_ref.assign(case_ref.begin(), case_ref.end());
   f.handling = handling;
   f.created_at_ms = clock_.NowMillis();
+  f.in_reply_to = step.in_reply_to;
+  f.consent_override = step.consent_override;
   std::vector<wire::Sealed> out;
   for (const auto& [role, to] : by_role) {
     NRM_ASSIGN_OR_RETURN(Bytes minimal, wire::KeepSections(payload, policy_.SectionsFor(role)));
@@ -148,6 +184,7 @@ Result<std::vector<wire::Sealed>> Agent::Seal(const std::vector<std::string>& re
 }
 
 Result<SendOutcome> Agent::Submit(const wire::Sealed& sealed, int timeout_ms, bool sent_before) {
+  if (!client_) return Unavailable("not connected to the broker");
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   auto next_send = Clock::now();
@@ -210,6 +247,15 @@ Status Agent::CheckReceipt(const transport::Frames& frames, SendOutcome& out) co
 }
 
 Result<std::optional<Received>> Agent::Receive(int timeout_ms) {
+  return ReceiveImpl(timeout_ms, /*greet=*/true);
+}
+
+Result<std::optional<Received>> Agent::ReceiveQuietly(int timeout_ms) {
+  return ReceiveImpl(timeout_ms, /*greet=*/false);
+}
+
+Result<std::optional<Received>> Agent::ReceiveImpl(int timeout_ms, bool greet) {
+  if (!client_) return Unavailable("not connected to the broker");
   transport::Frames frames;
   if (!early_.empty()) {
     frames = std::move(early_.front());
@@ -223,7 +269,7 @@ Result<std::optional<Received>> Agent::Receive(int timeout_ms) {
       NRM_ASSIGN_OR_RETURN(
           auto got, client_->Receive(static_cast<int>(std::min<int64_t>(left.count(), 1000))));
       if (!got) {
-        NRM_RETURN_IF_ERROR(client_->Send({Frame("HELLO")}));  // idle: keep the session alive
+        if (greet) NRM_RETURN_IF_ERROR(Greet());  // idle: keep the session alive
         continue;
       }
       const std::string_view verb = got->empty() ? "" : FrameText((*got)[0]);
@@ -270,11 +316,15 @@ Result<std::optional<Received>> Agent::Receive(int timeout_ms) {
   r.case_ref.assign(env.case_ref().begin(), env.case_ref().end());
   r.handling = env.handling();
   r.created_at_ms = env.created_at_ms();
+  r.in_reply_to.assign(env.in_reply_to().begin(), env.in_reply_to().end());
+  r.consent_override = env.header->consent_override();
+  r.frame = frame;
   r.payload = std::move(*payload);
   return std::optional<Received>(std::move(r));
 }
 
 Status Agent::Acknowledge(ByteView message_id) {
+  if (!client_) return Unavailable("not connected to the broker");
   return client_->Send({Frame("ACK"), Bytes(message_id.begin(), message_id.end())});
 }
 

@@ -23,6 +23,12 @@ struct AgentConfig {
   Bytes authority_key;               // the national authority's Ed25519 public key
   std::string broker;                // the broker's endpoint, e.g. "tcp://127.0.0.1:7700"
   std::string broker_endpoint_file;  // optional: read the endpoint from this file instead
+  // The daemon's store, local key and control socket (mode 0700). Optional in the file:
+  // default "<agency>-data" beside the config file.
+  std::string data_dir;
+  // Never in the file: the passphrase of a protected key file (agent/key_file.h), which
+  // nrm-agent takes from NRM_AGENT_PASSPHRASE. Empty: the key file must be unprotected.
+  std::string key_passphrase;
 };
 
 // kInvalidArgument naming file, line and what was expected. Relative paths are taken relative
@@ -41,6 +47,9 @@ struct Received {
   Bytes case_ref;
   wire::Handling handling = wire::Handling::H0;
   int64_t created_at_ms = 0;
+  Bytes in_reply_to;  // empty when it answers nothing
+  bool consent_override = false;
+  Bytes frame;  // the signed envelope as delivered: the sender's proof, kept by the inbox
   crypto::SecretBytes payload;  // the decrypted payload (a nrm.payload.Payload FlatBuffer)
 };
 
@@ -64,6 +73,14 @@ class Agent {
   static Result<std::unique_ptr<Agent>> Open(const AgentConfig& config, const Clock& clock,
                                              int connect_timeout_ms = 5000);
 
+  // Open without connecting: keys, directory and policy only, so that a daemon can seal into
+  // its outbox while the broker is unreachable. Connect() later.
+  static Result<std::unique_ptr<Agent>> Load(const AgentConfig& config, const Clock& clock);
+  // Connects (or reconnects) to the broker and greets it. kUnavailable when no broker
+  // answered within `timeout_ms`, kUnauthenticated when it refused this agency's key.
+  Status Connect(int timeout_ms);
+  bool connected() const { return client_ != nullptr; }
+
   // Seals `payload` to `recipients` (ids in the directory), sends it and waits up to
   // `timeout_ms` for the broker's answer, sending the same envelope again every 2 s (a
   // reconnect may have lost it; the broker answers a repeat of an accepted id with
@@ -85,12 +102,31 @@ class Agent {
                                          wire::Handling handling, ByteView payload);
   Result<SendOutcome> Submit(const wire::Sealed& sealed, int timeout_ms, bool sent_before);
 
+  // Seal with the header fields a workflow step needs: the message it answers and whether a
+  // personal section goes to a recipient the person's consent does not cover.
+  struct StepFields {
+    Bytes in_reply_to;              // empty or 16 bytes
+    bool consent_override = false;  // Header.consent_override, audited by the broker
+  };
+  Result<std::vector<wire::Sealed>> SealStep(const std::vector<std::string>& recipients,
+                                             wire::Kind kind, ByteView case_ref,
+                                             wire::Handling handling, ByteView payload,
+                                             const StepFields& step);
+  // The payload sections a recipient of `role` gets (need-to-know policy).
+  std::vector<std::string> SectionsFor(std::string_view role) const {
+    return policy_.SectionsFor(role);
+  }
+
   // The next delivered message, opened, or nullopt after `timeout_ms`. A delivery that fails
   // its checks (unknown sender, bad signature, not for us) is acknowledged, so it is not
   // delivered again, and returned as its Status; so is a payload holding a section this
   // agency's role may not hold. While idle it greets the broker every
   // second, so that a session the broker closed (a restart, a revocation) is restored.
   Result<std::optional<Received>> Receive(int timeout_ms);
+  // As Receive, but never greets the broker: for a caller that polls often and greets it
+  // itself (Greet()) once in a while.
+  Result<std::optional<Received>> ReceiveQuietly(int timeout_ms);
+  Status Greet();
 
   // Tells the broker `message_id` is safely stored here; it will not be delivered again.
   Status Acknowledge(ByteView message_id);
@@ -101,6 +137,7 @@ class Agent {
  private:
   // Checks the receipt frames of an ACCEPTED answer and records them in `out`.
   Status CheckReceipt(const transport::Frames& frames, SendOutcome& out) const;
+  Result<std::optional<Received>> ReceiveImpl(int timeout_ms, bool greet);
 
   Agent(identity::KeySet keys, identity::Directory dir, policy::Policy policy, std::string role,
         const Clock& clock)
@@ -115,6 +152,7 @@ class Agent {
   policy::Policy policy_;
   std::string role_;  // this agency's role, from the directory
   const Clock& clock_;
+  transport::ClientOptions client_options_;  // to connect again
   std::unique_ptr<transport::Client> client_;
   std::vector<transport::Frames> early_;  // deliveries that arrived while waiting for an answer
 };

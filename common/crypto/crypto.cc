@@ -178,6 +178,20 @@ Result<SecretBytes> SecretBoxOpen(const SecretBytes& key, ByteView boxed) {
   return out;
 }
 
+Result<SecretBytes> KeyFromPassphrase(std::string_view passphrase, ByteView salt) {
+  static_assert(kPwhashSaltBytes == crypto_pwhash_SALTBYTES);
+  if (salt.size() != crypto_pwhash_SALTBYTES) {
+    return InvalidArgument("pwhash salt must be 16 bytes");
+  }
+  SecretBytes key(crypto_secretbox_KEYBYTES);
+  if (crypto_pwhash(key.data(), key.size(), passphrase.data(), passphrase.size(), salt.data(),
+                    crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return ResourceExhausted("crypto_pwhash ran out of memory");
+  }
+  return key;
+}
+
 bool ConstantTimeEqual(ByteView a, ByteView b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }

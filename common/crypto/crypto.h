@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -99,6 +100,12 @@ Result<SecretBytes> UnwrapKey(ByteView public_key, const SecretBytes& secret_key
 // secretbox (XSalsa20-Poly1305) with a random nonce prepended: for data at rest.
 Bytes SecretBoxSeal(const SecretBytes& key, ByteView plaintext);
 Result<SecretBytes> SecretBoxOpen(const SecretBytes& key, ByteView boxed);
+
+// A 32-byte secretbox key derived from `passphrase` with crypto_pwhash (Argon2id13, libsodium's
+// "interactive" limits) and a 16-byte random `salt` kept beside what it protects.
+// kInvalidArgument for a salt of another size; kResourceExhausted when memory runs out.
+inline constexpr size_t kPwhashSaltBytes = 16;
+Result<SecretBytes> KeyFromPassphrase(std::string_view passphrase, ByteView salt);
 
 // Constant-time equality.
 bool ConstantTimeEqual(ByteView a, ByteView b);

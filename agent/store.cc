@@ -1,0 +1,335 @@
+#include "agent/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <sys/stat.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "common/config/toml_util.h"
+#include "common/file_util.h"
+
+namespace nrm::agent {
+namespace {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string m = std::string(what) + ": " + s.ToString();
+  if (s.IsCorruption()) return Corruption(std::move(m));
+  return IOError(std::move(m));
+}
+
+toml::array Array(const std::vector<std::string>& v) {
+  toml::array a;
+  for (const std::string& s : v) a.push_back(s);
+  return a;
+}
+
+std::vector<std::string> Strings(const toml::table& t, std::string_view key) {
+  std::vector<std::string> out;
+  if (const toml::array* a = t[key].as_array()) {
+    for (const toml::node& n : *a) {
+      if (auto s = n.value<std::string>()) out.push_back(*s);
+    }
+  }
+  return out;
+}
+
+std::string Text(const toml::table& t, std::string_view key) {
+  return t[key].value_or(std::string());
+}
+int64_t Int(const toml::table& t, std::string_view key) { return t[key].value_or(int64_t{0}); }
+Bytes HexBytes(const toml::table& t, std::string_view key) {
+  Result<Bytes> b = FromHex(Text(t, key));
+  return b.ok() ? *b : Bytes();
+}
+
+std::string Serialize(const toml::table& t) {
+  std::ostringstream out;
+  out << t;
+  return out.str();
+}
+
+toml::table ToToml(const MessageRecord& m) {
+  return toml::table{{"id", m.id},
+                     {"direction", m.direction},
+                     {"kind", m.kind},
+                     {"from", m.from},
+                     {"to", Array(m.to)},
+                     {"case_ref", m.case_ref},
+                     {"in_reply_to", m.in_reply_to},
+                     {"created_at_ms", m.created_at_ms},
+                     {"consent_override", m.consent_override},
+                     {"state", m.state},
+                     {"note", m.note},
+                     {"attempts", m.attempts},
+                     {"frame", ToHex(m.frame)},
+                     {"payload", ToHex(m.payload)},
+                     {"broker_receipt", m.broker_receipt},
+                     {"broker_head", ToHex(m.broker_head)},
+                     {"receipts", Array(m.receipts)},
+                     {"prev_state", m.prev_state}};
+}
+
+MessageRecord MessageFromToml(const toml::table& t) {
+  MessageRecord m;
+  m.id = Text(t, "id");
+  m.direction = Text(t, "direction");
+  m.kind = Text(t, "kind");
+  m.from = Text(t, "from");
+  m.to = Strings(t, "to");
+  m.case_ref = Text(t, "case_ref");
+  m.in_reply_to = Text(t, "in_reply_to");
+  m.created_at_ms = Int(t, "created_at_ms");
+  m.consent_override = t["consent_override"].value_or(false);
+  m.state = Text(t, "state");
+  m.note = Text(t, "note");
+  m.attempts = Int(t, "attempts");
+  m.frame = HexBytes(t, "frame");
+  m.payload = HexBytes(t, "payload");
+  m.broker_receipt = Text(t, "broker_receipt");
+  m.broker_head = HexBytes(t, "broker_head");
+  m.receipts = Strings(t, "receipts");
+  m.prev_state = Text(t, "prev_state");
+  return m;
+}
+
+toml::table ToToml(const CaseRecord& c) {
+  toml::table t{
+      {"ref", c.ref}, {"label", c.label}, {"state", c.state}, {"parties", Array(c.parties)}};
+  if (c.consent) {
+    const ConsentRecord& r = *c.consent;
+    t.insert("consent", toml::table{{"share_sections", Array(r.share_sections)},
+                                    {"share_with_roles", Array(r.share_with_roles)},
+                                    {"share_with_agencies", Array(r.share_with_agencies)},
+                                    {"purpose", r.purpose},
+                                    {"date", r.date},
+                                    {"recorded_by", r.recorded_by},
+                                    {"revoked", r.revoked},
+                                    {"revoked_reason", r.revoked_reason}});
+  }
+  toml::array steps;
+  for (const TimelineStep& s : c.timeline) {
+    steps.push_back(toml::table{{"at_ms", s.at_ms},
+                                {"message_id", s.message_id},
+                                {"kind", s.kind},
+                                {"from", s.from},
+                                {"to", s.to},
+                                {"state", s.state},
+                                {"note", s.note}});
+  }
+  t.insert("timeline", std::move(steps));
+  return t;
+}
+
+CaseRecord CaseFromToml(const toml::table& t) {
+  CaseRecord c;
+  c.ref = Text(t, "ref");
+  c.label = Text(t, "label");
+  c.state = Text(t, "state");
+  c.parties = Strings(t, "parties");
+  if (const toml::table* r = t["consent"].as_table()) {
+    ConsentRecord k;
+    k.share_sections = Strings(*r, "share_sections");
+    k.share_with_roles = Strings(*r, "share_with_roles");
+    k.share_with_agencies = Strings(*r, "share_with_agencies");
+    k.purpose = Text(*r, "purpose");
+    k.date = Text(*r, "date");
+    k.recorded_by = Text(*r, "recorded_by");
+    k.revoked = (*r)["revoked"].value_or(false);
+    k.revoked_reason = Text(*r, "revoked_reason");
+    c.consent = std::move(k);
+  }
+  if (const toml::array* steps = t["timeline"].as_array()) {
+    for (const toml::node& n : *steps) {
+      const toml::table* s = n.as_table();
+      if (s == nullptr) continue;
+      c.timeline.push_back({Int(*s, "at_ms"), Text(*s, "message_id"), Text(*s, "kind"),
+                            Text(*s, "from"), Text(*s, "to"), Text(*s, "state"), Text(*s, "note")});
+    }
+  }
+  return c;
+}
+
+Result<toml::table> ParseRecord(const crypto::SecretBytes& key, const std::string& sealed,
+                                const std::string& what) {
+  NRM_ASSIGN_OR_RETURN(crypto::SecretBytes plain, crypto::SecretBoxOpen(key, AsBytes(sealed)));
+  Result<config::TomlDoc> doc = config::ParseToml(AsChars(plain.view()), what);
+  if (!doc.ok()) return Corruption(what + " does not parse: " + doc.status().message());
+  return std::move(doc->root);
+}
+
+constexpr std::string_view kPlain = "plain ";
+constexpr std::string_view kPwhash = "pwhash ";
+
+}  // namespace
+
+Result<crypto::SecretBytes> LoadOrCreateLocalKey(const std::string& data_dir,
+                                                 const std::string& passphrase) {
+  if (!std::filesystem::exists(data_dir)) {
+    NRM_RETURN_IF_ERROR(MakeDirs(data_dir));
+    if (::chmod(data_dir.c_str(), 0700) != 0) return IOError("cannot chmod 700 " + data_dir);
+  }
+  struct stat st {};
+  if (::stat(data_dir.c_str(), &st) != 0) return IOError("cannot stat " + data_dir);
+  if ((st.st_mode & 077) != 0) {
+    return PermissionDenied(data_dir +
+                            " is open to group or others; it holds the agent's store and must "
+                            "be mode 0700 (chmod 700 " +
+                            data_dir + ")");
+  }
+  const std::string path = data_dir + "/local.key";
+  if (!std::filesystem::exists(path)) {
+    crypto::SecretBytes key = crypto::SecretBytes::FromBytes(crypto::RandomBytes(32));
+    std::string text;
+    if (passphrase.empty()) {
+      text = std::string(kPlain) + ToHex(key.view()) + "\n";
+    } else {
+      const Bytes salt = crypto::RandomBytes(crypto::kPwhashSaltBytes);
+      NRM_ASSIGN_OR_RETURN(crypto::SecretBytes wrap, crypto::KeyFromPassphrase(passphrase, salt));
+      text = std::string(kPwhash) + ToHex(salt) + " " +
+             ToHex(crypto::SecretBoxSeal(wrap, key.view())) + "\n";
+    }
+    NRM_RETURN_IF_ERROR(WriteFileAtomic(path, text, 0600));
+    return key;
+  }
+  NRM_RETURN_IF_ERROR(CheckPrivateFile(path));
+  NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  if (text.rfind(kPlain, 0) == 0) {
+    Result<Bytes> key = FromHexExact(text.substr(kPlain.size()), 32, path);
+    if (!key.ok()) return Corruption(key.status().message());
+    return crypto::SecretBytes::FromBytes(*key);
+  }
+  if (text.rfind(kPwhash, 0) != 0) return Corruption(path + " is not an agent local key");
+  if (passphrase.empty()) {
+    return InvalidArgument(path +
+                           " is protected by a passphrase: set NRM_AGENT_PASSPHRASE before "
+                           "starting the agent");
+  }
+  const std::string rest = text.substr(kPwhash.size());
+  const size_t space = rest.find(' ');
+  Result<Bytes> salt = FromHex(rest.substr(0, space));
+  Result<Bytes> boxed = FromHex(space == std::string::npos ? "" : rest.substr(space + 1));
+  if (!salt.ok() || !boxed.ok()) return Corruption(path + " is damaged");
+  NRM_ASSIGN_OR_RETURN(crypto::SecretBytes wrap, crypto::KeyFromPassphrase(passphrase, *salt));
+  Result<crypto::SecretBytes> key = crypto::SecretBoxOpen(wrap, *boxed);
+  if (!key.ok()) return Unauthenticated("wrong passphrase for " + path);
+  return std::move(*key);
+}
+
+AgentStore::AgentStore(std::unique_ptr<rocksdb::DB> db, crypto::SecretBytes key)
+    : db_(std::move(db)), key_(std::move(key)) {}
+
+AgentStore::~AgentStore() {
+  if (db_) (void)Close();
+}
+
+Result<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& data_dir,
+                                                     crypto::SecretBytes key) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.max_open_files = 64;
+  options.keep_log_file_num = 2;
+  rocksdb::DB* raw = nullptr;
+  NRM_RETURN_IF_ERROR(FromRocks(
+      rocksdb::DB::Open(options, data_dir + "/store", &raw),
+      "cannot open the agent store " + data_dir + "/store (is another nrm-agent run using it?)"));
+  return std::unique_ptr<AgentStore>(
+      new AgentStore(std::unique_ptr<rocksdb::DB>(raw), std::move(key)));
+}
+
+Status AgentStore::Close() {
+  if (!db_) return Status::Ok();
+  Status s = FromRocks(db_->SyncWAL(), "sync");
+  Status c = FromRocks(db_->Close(), "close");
+  db_.reset();
+  return s.ok() ? c : s;
+}
+
+Result<std::optional<std::string>> AgentStore::Get(const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  NRM_RETURN_IF_ERROR(FromRocks(s, "read " + key));
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<std::vector<std::string>> AgentStore::Scan(const std::string& prefix, bool values) {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.push_back(values ? it->value().ToString() : it->key().ToString().substr(prefix.size()));
+  }
+  NRM_RETURN_IF_ERROR(FromRocks(it->status(), "scan " + prefix));
+  return out;
+}
+
+Result<std::optional<MessageRecord>> AgentStore::GetMessage(const std::string& id) {
+  NRM_ASSIGN_OR_RETURN(std::optional<std::string> v, Get("m/" + id));
+  if (!v) return std::optional<MessageRecord>();
+  NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, *v, "message " + id));
+  return std::optional<MessageRecord>(MessageFromToml(t));
+}
+
+Result<std::optional<CaseRecord>> AgentStore::GetCase(const std::string& ref) {
+  NRM_ASSIGN_OR_RETURN(std::optional<std::string> v, Get("c/" + ref));
+  if (!v) return std::optional<CaseRecord>();
+  NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, *v, "case " + ref));
+  return std::optional<CaseRecord>(CaseFromToml(t));
+}
+
+Status AgentStore::Write(const std::vector<MessageRecord>& messages,
+                         const std::vector<CaseRecord>& cases) {
+  rocksdb::WriteBatch batch;
+  auto put = [&](const std::string& key, const toml::table& t) {
+    const Bytes sealed = crypto::SecretBoxSeal(key_, AsBytes(Serialize(t)));
+    return batch.Put(key,
+                     rocksdb::Slice(reinterpret_cast<const char*>(sealed.data()), sealed.size()));
+  };
+  for (const MessageRecord& m : messages) {
+    NRM_RETURN_IF_ERROR(FromRocks(put("m/" + m.id, ToToml(m)), "batch"));
+    if (m.direction == "out" && m.state == "pending") {
+      NRM_RETURN_IF_ERROR(FromRocks(batch.Put("o/" + m.id, ""), "batch"));
+    } else {
+      NRM_RETURN_IF_ERROR(FromRocks(batch.Delete("o/" + m.id), "batch"));
+    }
+  }
+  for (const CaseRecord& c : cases) {
+    NRM_RETURN_IF_ERROR(FromRocks(put("c/" + c.ref, ToToml(c)), "batch"));
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  return FromRocks(db_->Write(sync, &batch), "write the agent store");
+}
+
+Result<std::vector<MessageRecord>> AgentStore::Messages() {
+  NRM_ASSIGN_OR_RETURN(std::vector<std::string> values, Scan("m/", true));
+  std::vector<MessageRecord> out;
+  for (const std::string& v : values) {
+    NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, v, "a message record"));
+    out.push_back(MessageFromToml(t));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const MessageRecord& a, const MessageRecord& b) {
+    return a.created_at_ms < b.created_at_ms;
+  });
+  return out;
+}
+
+Result<std::vector<CaseRecord>> AgentStore::Cases() {
+  NRM_ASSIGN_OR_RETURN(std::vector<std::string> values, Scan("c/", true));
+  std::vector<CaseRecord> out;
+  for (const std::string& v : values) {
+    NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, v, "a case record"));
+    out.push_back(CaseFromToml(t));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> AgentStore::PendingOutbox() { return Scan("o/", false); }
+
+}  // namespace nrm::agent
