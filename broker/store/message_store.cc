@@ -1,6 +1,9 @@
 #include "broker/store/message_store.h"
 
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 
 #include <algorithm>
 #include <limits>
@@ -50,12 +53,25 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
   options.paranoid_checks = true;
   options.max_log_file_size = 1 << 20;
   options.keep_log_file_num = 3;
+  // Bounded memory whatever waits on disk (a recipient offline for days): small memtables
+  // under one budget for all column families, and a small block cache. Queued envelopes are
+  // read back at most once, when delivered.
+  options.write_buffer_size = 4 << 20;
+  options.db_write_buffer_size = 16 << 20;
+  options.max_write_buffer_number = 2;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(8 << 20);
+  // Every SEND asks the replay memory for an id it has almost never seen: a Bloom filter
+  // answers that without reading each table file's index.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   auto store = std::unique_ptr<MessageStore>(new MessageStore());
   store->names_ = {rocksdb::kDefaultColumnFamilyName, "queue", "expiry", "seen", "cases"};
   store->names_.insert(store->names_.end(), extra_column_families.begin(),
                        extra_column_families.end());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const std::string& n : store->names_) cfs.push_back({n, {}});
+  for (const std::string& n : store->names_)
+    cfs.push_back({n, rocksdb::ColumnFamilyOptions(options)});
   rocksdb::DB* db = nullptr;
   NRM_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, cfs, &store->handles_, &db),
                                 "cannot open the broker store at " + path));
@@ -269,7 +285,7 @@ void MessageStore::AddCase(rocksdb::WriteBatch& batch, ByteView case_ref, CasePa
 
 Status MessageStore::Commit(rocksdb::WriteBatch& batch) {
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = sync_;
   Status s = FromRocks(db_->Write(wo, &batch), "cannot write the broker store");
   if (s.ok()) {
     for (IndexChange& c : uncommitted_) {

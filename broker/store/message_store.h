@@ -100,6 +100,9 @@ class MessageStore {
   // Writes `batch` with fsync: when this returns OK the batch survives a power cut. On
   // failure nothing of it is applied, in memory or on disk.
   Status Commit(rocksdb::WriteBatch& batch);
+  // Test only: with false, Commit writes without fsync (the control of the power-loss test,
+  // which must then see loss). Never called outside tests.
+  void set_sync_for_testing(bool sync) { sync_ = sync; }
 
   // Up to `limit` queued entries of `recipient` with seq > `after`, in order.
   Result<std::vector<QueuedMessage>> Pending(const std::string& recipient, uint64_t after,
@@ -140,6 +143,7 @@ class MessageStore {
   std::map<std::string, std::map<Bytes, Indexed>> index_;
   size_t total_ = 0;
   std::vector<IndexChange> uncommitted_;
+  bool sync_ = true;  // see set_sync_for_testing
 };
 
 }  // namespace nrm::broker
