@@ -247,7 +247,12 @@ Status Broker::CommitBatch() {
     Result<audit::SignedTreeHead> head = audit_->SignHead(clock_.NowMillis(), &batch_);
     if (!head.ok()) return head.status();
     const uint32_t records = batch_.Count();
-    Status s = store_->Commit(batch_);
+    // Only acknowledgements and deliveries in this batch: nobody is told it is durable, and
+    // losing it to a power cut means a redelivery the recipient drops. It becomes durable with
+    // the next synced write, so it costs no fsync of its own.
+    const bool sync = batch_must_sync_;
+    Status s = store_->Commit(batch_, sync);
+    batch_must_sync_ = false;
     if (s.ok()) {
       stats_.records += records;
       audit_->MarkWritten();
@@ -274,7 +279,7 @@ Status Broker::CommitBatch() {
         }
       }
     }
-    ++stats_.commits;
+    if (sync) ++stats_.commits;
     batch_ids_.clear();
     if (s.code() == Code::kCorruption) return s;  // never serve from a damaged store
   }
@@ -368,6 +373,10 @@ void Broker::Refuse(const Bytes& routing_id, ByteView message_id, const Status& 
 
 uint64_t Broker::Audit(audit::AuditRecord record) {
   record.time_ms = clock_.NowMillis();
+  if (record.event != audit::AuditEvent::kDelivered &&
+      record.event != audit::AuditEvent::kAcknowledged) {
+    batch_must_sync_ = true;  // someone is (or will be) told this happened
+  }
   if (record.reason.size() > 200) record.reason.resize(200);
   uint64_t index = 0;
   Status s = audit_->Append(record, &batch_, &index);

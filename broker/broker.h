@@ -130,6 +130,7 @@ class Broker {
 
   std::map<std::string, Session> sessions_;
   rocksdb::WriteBatch batch_;
+  bool batch_must_sync_ = false;  // batch_ holds more than acknowledgements and deliveries
   std::vector<Bytes> batch_ids_;  // message ids accepted in batch_, for in-batch replays
   std::vector<Reply> replies_;    // sent only after batch_ is durable
   std::vector<std::string> to_pump_;

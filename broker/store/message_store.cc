@@ -283,9 +283,9 @@ void MessageStore::AddCase(rocksdb::WriteBatch& batch, ByteView case_ref, CasePa
   cases_[Bytes(case_ref.begin(), case_ref.end())] = std::move(parties);
 }
 
-Status MessageStore::Commit(rocksdb::WriteBatch& batch) {
+Status MessageStore::Commit(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions wo;
-  wo.sync = sync_;
+  wo.sync = sync && sync_;
   Status s = FromRocks(db_->Write(wo, &batch), "cannot write the broker store");
   if (s.ok()) {
     for (IndexChange& c : uncommitted_) {

@@ -98,8 +98,10 @@ class MessageStore {
   void AddCase(rocksdb::WriteBatch& batch, ByteView case_ref, CaseParties parties);
 
   // Writes `batch` with fsync: when this returns OK the batch survives a power cut. On
-  // failure nothing of it is applied, in memory or on disk.
-  Status Commit(rocksdb::WriteBatch& batch);
+  // failure nothing of it is applied, in memory or on disk. With `sync` false the write goes to
+  // the WAL without fsync: it becomes durable with the next synced write, and a power cut
+  // before that loses it (and everything after it) whole, never in part.
+  Status Commit(rocksdb::WriteBatch& batch, bool sync = true);
   // Test only: with false, Commit writes without fsync (the control of the power-loss test,
   // which must then see loss). Never called outside tests.
   void set_sync_for_testing(bool sync) { sync_ = sync; }
