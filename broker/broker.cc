@@ -377,10 +377,31 @@ uint64_t Broker::Audit(audit::AuditRecord record) {
       record.event != audit::AuditEvent::kAcknowledged) {
     batch_must_sync_ = true;  // someone is (or will be) told this happened
   }
-  if (record.reason.size() > 200) record.reason.resize(200);
+  // Text in a record may come from a peer (ids, reasons that quote them): keep it printable
+  // ASCII and short, so that it always encodes and never forges a line in a log.
+  auto printable = [](std::string& s, size_t max) {
+    if (s.size() > max) s.resize(max);
+    for (char& c : s) {
+      if (c < 0x20 || c > 0x7e) c = '?';
+    }
+  };
+  printable(record.sender, 64);
+  printable(record.kind, 64);
+  printable(record.rule, 200);
+  printable(record.reason, 200);
+  for (std::string& r : record.recipients) printable(r, 64);
   uint64_t index = 0;
   Status s = audit_->Append(record, &batch_, &index);
-  NRM_CHECK(s.ok());  // records are built here from checked metadata; failing is a bug
+  if (!s.ok()) {
+    // Still record that something happened, rather than stop the broker on a peer's input.
+    spdlog::error("audit record does not encode ({}); recording the event alone", s.ToString());
+    audit::AuditRecord minimal;
+    minimal.event = record.event;
+    minimal.time_ms = record.time_ms;
+    minimal.reason = "record did not encode";
+    s = audit_->Append(minimal, &batch_, &index);
+    NRM_CHECK(s.ok());  // an event and a time always encode
+  }
   return index;
 }
 

@@ -67,10 +67,12 @@ Result<Bytes> BoxPublicFromSecret(const SecretBytes& secret) {
 
 Bytes RandomBytes(size_t n) {
   Bytes out(n);
-  randombytes_buf(out.data(), n);
+  RandomFill(out.data(), n);
   return out;
 }
-void RandomFill(uint8_t* out, size_t n) { randombytes_buf(out, n); }
+void RandomFill(uint8_t* out, size_t n) {
+  if (n != 0) randombytes_buf(out, n);  // an empty vector's data() may be null
+}
 
 Bytes Sign(const SecretBytes& secret_key, ByteView message) {
   NRM_CHECK(secret_key.size() == kSignSecretBytes);

@@ -51,6 +51,12 @@ Status CheckId(const flatbuffers::String* s, std::string_view what) {
   if (s == nullptr || s->size() == 0 || s->size() > kMaxAgencyIdBytes) {
     return Bad(std::string(what) + " must be an agency id of 1 to 64 bytes");
   }
+  // Only the agency-id alphabet (A-Z 0-9 . -): ids reach logs and audit records, which take text.
+  for (char c : s->string_view()) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
+      return Bad(std::string(what) + " holds a byte that is not in an agency id");
+    }
+  }
   return Status::Ok();
 }
 
