@@ -281,14 +281,15 @@ Status Broker::CommitBatch() {
     }
     if (sync) ++stats_.commits;
     batch_ids_.clear();
-    if (s.code() == Code::kCorruption) return s;  // never serve from a damaged store
-  }
-  for (Reply& r : replies_) {
-    if (Status s = server_->Send(r.routing_id, r.frames); !s.ok()) {
-      spdlog::debug("reply not sent: {}", s.ToString());
+    if (!s.ok()) {
+      // Tell the senders, then stop: RocksDB keeps a failed write as a background error (a full
+      // disk, an I/O error, a damaged file), and writing on would be undefined. The agents
+      // resend once an operator has made room and restarted the broker.
+      SendReplies();
+      return s.WithContext("the broker stops because its store cannot be written");
     }
   }
-  replies_.clear();
+  SendReplies();
   std::sort(to_pump_.begin(), to_pump_.end());
   to_pump_.erase(std::unique(to_pump_.begin(), to_pump_.end()), to_pump_.end());
   for (const std::string& agency : to_pump_) NRM_RETURN_IF_ERROR(Pump(agency));
@@ -600,6 +601,15 @@ Status Broker::Pump(const std::string& agency) {
     Audit(std::move(r));
   }
   return Status::Ok();
+}
+
+void Broker::SendReplies() {
+  for (Reply& r : replies_) {
+    if (Status s = server_->Send(r.routing_id, r.frames); !s.ok()) {
+      spdlog::debug("reply not sent: {}", s.ToString());
+    }
+  }
+  replies_.clear();
 }
 
 Status Broker::ExpireDue() {

@@ -109,7 +109,10 @@ class Broker {
                               const crypto::Hash* body_hash = nullptr) const;
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);
+  // Writes batch_ (group commit), then answers and delivers. A failed write is answered with
+  // REFUSED and returned: the broker then stops.
   Status CommitBatch();
+  void SendReplies();
   // Moves messages whose time-to-live ran out to expiry notices for their senders.
   Status ExpireDue();
 
