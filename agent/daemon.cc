@@ -10,6 +10,7 @@
 
 #include "agent/case_file.h"
 #include "agent/workflow.h"
+#include "broker/audit/json.h"
 #include "common/args.h"
 #include "common/file_util.h"
 #include "schemas/wire/payload.h"
@@ -22,38 +23,9 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr int kSubmitTimeoutMs = 3000;
 constexpr auto kResendEvery = std::chrono::seconds(2);
 
-std::string Json(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string JsonList(const std::vector<std::string>& v) {
   std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + Json(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + audit::json::Quote(v[i]);
   return out + "]";
 }
 
@@ -427,14 +399,16 @@ struct Daemon::Impl {
 
   void PrintSent(const CaseRecord& c, const std::vector<MessageRecord>& sent) {
     if (json) {
-      out << "{\"case\":" << Json(c.ref) << ",\"label\":" << Json(c.label)
-          << ",\"state\":" << Json(c.state) << ",\"messages\":[";
+      out << "{\"case\":" << audit::json::Quote(c.ref)
+          << ",\"label\":" << audit::json::Quote(c.label)
+          << ",\"state\":" << audit::json::Quote(c.state) << ",\"messages\":[";
       for (size_t i = 0; i < sent.size(); ++i) {
         const MessageRecord& m = sent[i];
-        out << (i ? "," : "") << "{\"message_id\":" << Json(m.id) << ",\"kind\":" << Json(m.kind)
-            << ",\"to\":" << JsonList(m.to) << ",\"status\":" << Json(m.state)
+        out << (i ? "," : "") << "{\"message_id\":" << audit::json::Quote(m.id)
+            << ",\"kind\":" << audit::json::Quote(m.kind) << ",\"to\":" << JsonList(m.to)
+            << ",\"status\":" << audit::json::Quote(m.state)
             << ",\"consent_override\":" << (m.consent_override ? "true" : "false")
-            << ",\"note\":" << Json(m.note) << "}";
+            << ",\"note\":" << audit::json::Quote(m.note) << "}";
       }
       out << "]}\n";
       return;
@@ -595,10 +569,12 @@ struct Daemon::Impl {
       if (!everything && m.state != "new") continue;
       ++shown;
       if (json) {
-        out << (first ? "" : ",") << "{\"message_id\":" << Json(m.id)
-            << ",\"kind\":" << Json(m.kind) << ",\"from\":" << Json(m.from)
-            << ",\"case\":" << Json(m.case_ref) << ",\"status\":" << Json(m.state)
-            << ",\"received\":" << Json(FormatTimeUtc(m.created_at_ms)) << "}";
+        out << (first ? "" : ",") << "{\"message_id\":" << audit::json::Quote(m.id)
+            << ",\"kind\":" << audit::json::Quote(m.kind)
+            << ",\"from\":" << audit::json::Quote(m.from)
+            << ",\"case\":" << audit::json::Quote(m.case_ref)
+            << ",\"status\":" << audit::json::Quote(m.state)
+            << ",\"received\":" << audit::json::Quote(FormatTimeUtc(m.created_at_ms)) << "}";
       } else {
         out << m.id << "  " << m.kind << "  from " << m.from << "  case " << CaseName(m.case_ref)
             << "  " << FormatTimeUtc(m.created_at_ms) << (m.state == "new" ? "  NEW" : "") << "\n";
@@ -621,11 +597,12 @@ struct Daemon::Impl {
     for (const MessageRecord& m : *all) {
       if (m.direction != "out") continue;
       if (json) {
-        out << (first ? "" : ",") << "{\"message_id\":" << Json(m.id)
-            << ",\"kind\":" << Json(m.kind) << ",\"to\":" << JsonList(m.to)
-            << ",\"case\":" << Json(m.case_ref) << ",\"status\":" << Json(m.state)
-            << ",\"attempts\":" << m.attempts << ",\"receipts\":" << JsonList(m.receipts)
-            << ",\"note\":" << Json(m.note) << "}";
+        out << (first ? "" : ",") << "{\"message_id\":" << audit::json::Quote(m.id)
+            << ",\"kind\":" << audit::json::Quote(m.kind) << ",\"to\":" << JsonList(m.to)
+            << ",\"case\":" << audit::json::Quote(m.case_ref)
+            << ",\"status\":" << audit::json::Quote(m.state) << ",\"attempts\":" << m.attempts
+            << ",\"receipts\":" << JsonList(m.receipts)
+            << ",\"note\":" << audit::json::Quote(m.note) << "}";
       } else {
         out << m.id << "  " << m.kind << "  to " << Join(m.to) << "  " << m.state << "  "
             << m.receipts.size() << " signed receipt(s)" << (m.note.empty() ? "" : "  " + m.note)
@@ -645,14 +622,18 @@ struct Daemon::Impl {
     std::string text = payload.ok() ? *payload : "null";
     while (!text.empty() && text.back() == '\n') text.pop_back();
     if (json) {
-      out << "{\"message_id\":" << Json(m->id) << ",\"direction\":" << Json(m->direction)
-          << ",\"kind\":" << Json(m->kind) << ",\"from\":" << Json(m->from)
-          << ",\"to\":" << JsonList(m->to) << ",\"case\":" << Json(m->case_ref)
-          << ",\"in_reply_to\":" << Json(m->in_reply_to)
-          << ",\"created_at\":" << Json(FormatTimeUtc(m->created_at_ms))
+      out << "{\"message_id\":" << audit::json::Quote(m->id)
+          << ",\"direction\":" << audit::json::Quote(m->direction)
+          << ",\"kind\":" << audit::json::Quote(m->kind)
+          << ",\"from\":" << audit::json::Quote(m->from) << ",\"to\":" << JsonList(m->to)
+          << ",\"case\":" << audit::json::Quote(m->case_ref)
+          << ",\"in_reply_to\":" << audit::json::Quote(m->in_reply_to)
+          << ",\"created_at\":" << audit::json::Quote(FormatTimeUtc(m->created_at_ms))
           << ",\"consent_override\":" << (m->consent_override ? "true" : "false")
-          << ",\"status\":" << Json(m->state) << ",\"receipts\":" << JsonList(m->receipts)
-          << ",\"broker_receipt\":" << Json(m->broker_receipt) << ",\"payload\":" << text << "}\n";
+          << ",\"status\":" << audit::json::Quote(m->state)
+          << ",\"receipts\":" << JsonList(m->receipts)
+          << ",\"broker_receipt\":" << audit::json::Quote(m->broker_receipt)
+          << ",\"payload\":" << text << "}\n";
     } else {
       out << "message " << m->id << " (" << (m->direction == "in" ? "received" : "sent") << ")\n"
           << "  kind      " << m->kind << "\n"
@@ -682,10 +663,12 @@ struct Daemon::Impl {
       const CaseRecord& c = (*all)[i];
       const std::string consent = !c.consent ? "none" : c.consent->revoked ? "revoked" : "recorded";
       if (json) {
-        out << (i ? "," : "") << "{\"case\":" << Json(c.ref) << ",\"label\":" << Json(c.label)
-            << ",\"state\":" << Json(c.state) << ",\"parties\":" << JsonList(c.parties)
-            << ",\"consent\":" << Json(consent) << ",\"next\":" << JsonList(AllowedFrom(c.state))
-            << "}";
+        out << (i ? "," : "") << "{\"case\":" << audit::json::Quote(c.ref)
+            << ",\"label\":" << audit::json::Quote(c.label)
+            << ",\"state\":" << audit::json::Quote(c.state)
+            << ",\"parties\":" << JsonList(c.parties)
+            << ",\"consent\":" << audit::json::Quote(consent)
+            << ",\"next\":" << JsonList(AllowedFrom(c.state)) << "}";
       } else {
         out << c.ref << "  " << (c.label.empty() ? "-" : c.label) << "  " << c.state << "  with "
             << Join(c.parties) << "  consent " << consent
@@ -702,13 +685,16 @@ struct Daemon::Impl {
     Result<CaseRecord> c = FindCase(args.positional()[1]);
     if (!c.ok()) return Refused(c.status());
     if (json) {
-      out << "{\"case\":" << Json(c->ref) << ",\"state\":" << Json(c->state) << ",\"steps\":[";
+      out << "{\"case\":" << audit::json::Quote(c->ref)
+          << ",\"state\":" << audit::json::Quote(c->state) << ",\"steps\":[";
       for (size_t i = 0; i < c->timeline.size(); ++i) {
         const TimelineStep& s = c->timeline[i];
-        out << (i ? "," : "") << "{\"at\":" << Json(FormatTimeUtc(s.at_ms))
-            << ",\"message_id\":" << Json(s.message_id) << ",\"kind\":" << Json(s.kind)
-            << ",\"from\":" << Json(s.from) << ",\"to\":" << Json(s.to)
-            << ",\"state\":" << Json(s.state) << ",\"note\":" << Json(s.note) << "}";
+        out << (i ? "," : "") << "{\"at\":" << audit::json::Quote(FormatTimeUtc(s.at_ms))
+            << ",\"message_id\":" << audit::json::Quote(s.message_id)
+            << ",\"kind\":" << audit::json::Quote(s.kind)
+            << ",\"from\":" << audit::json::Quote(s.from) << ",\"to\":" << audit::json::Quote(s.to)
+            << ",\"state\":" << audit::json::Quote(s.state)
+            << ",\"note\":" << audit::json::Quote(s.note) << "}";
       }
       out << "]}\n";
     } else {

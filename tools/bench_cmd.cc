@@ -29,6 +29,7 @@
 #include <unordered_map>
 
 #include "agent/agent.h"
+#include "broker/audit/json.h"
 #include "broker/audit/tree_head.h"
 #include "common/args.h"
 #include "common/clock.h"
@@ -594,24 +595,9 @@ std::string Num(double v, int decimals = 0) {
   return buf;
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string PhaseJson(const PhaseResult& r) {
   std::ostringstream o;
-  o << "{\"name\":" << JsonString(r.spec.name) << ",\"recipients\":" << r.spec.recipients
+  o << "{\"name\":" << audit::json::Quote(r.spec.name) << ",\"recipients\":" << r.spec.recipients
     << ",\"messages\":" << r.spec.messages << ",\"offered_per_s\":" << Num(r.spec.rate)
     << ",\"idle_agencies\":" << r.spec.idle_agencies
     << ",\"presealed\":" << (r.spec.preseal ? "true" : "false")
@@ -635,7 +621,7 @@ std::string PhaseJson(const PhaseResult& r) {
     << ",\"sender_cpu_us_per_msg\":" << Num(r.sender_cpu_us, 1)
     << ",\"recipient_cpu_us_per_delivery\":" << Num(r.recipient_cpu_us, 1)
     << ",\"bench_process_cpu_us_per_msg\":" << Num(r.agents_cpu_us, 1)
-    << ",\"error\":" << JsonString(r.error) << "}";
+    << ",\"error\":" << audit::json::Quote(r.error) << "}";
   return o.str();
 }
 
@@ -837,7 +823,7 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
   if (json) {
     std::ostringstream o;
     o << "{\"machine\":{\"cores\":" << std::thread::hardware_concurrency()
-      << ",\"host\":" << JsonString(host) << "},\"window\":" << window << ",\"phases\":[";
+      << ",\"host\":" << audit::json::Quote(host) << "},\"window\":" << window << ",\"phases\":[";
     for (size_t i = 0; i < results.size(); ++i) o << (i ? "," : "") << PhaseJson(results[i]);
     o << "]";
     if (have_limits) {
@@ -851,7 +837,7 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
       if (flat) {
         const Implied lim = ImpliedLimit(limits, *flat);
         o << ",\"implied_broker_limit_per_s\":" << Num(lim.per_s)
-          << ",\"implied_limit_set_by\":" << JsonString(lim.by)
+          << ",\"implied_limit_set_by\":" << audit::json::Quote(lim.by)
           << ",\"end_to_end_fraction_of_limit\":" << Num(flat->e2e_per_s / lim.per_s, 3);
         if (alone) {
           o << ",\"broker_alone_fraction_of_limit\":" << Num(alone->accept_per_s / lim.per_s, 3);

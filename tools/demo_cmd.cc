@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "broker/audit/audit_reader.h"
+#include "broker/audit/json.h"
 #include "common/args.h"
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -55,15 +56,6 @@ std::string JsonField(const std::string& line, const std::string& key) {
   if (at == std::string::npos) return "";
   at += open.size();
   return line.substr(at, line.find('"', at) - at);
-}
-
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) out += c;
-  }
-  return out;
 }
 
 struct Event {
@@ -117,8 +109,8 @@ class Demo {
          << ",\"agencies\":" << GmsAgencies().size() << ",\"steps\":[";
     for (size_t i = 0; i < events_.size(); ++i) {
       out_ << (i ? "," : "") << "{\"scenario\":\"" << events_[i].scenario
-           << "\",\"ok\":" << (events_[i].ok ? "true" : "false") << ",\"what\":\""
-           << JsonEscape(events_[i].text) << "\"}";
+           << "\",\"ok\":" << (events_[i].ok ? "true" : "false")
+           << ",\"what\":" << audit::json::Quote(events_[i].text) << "}";
     }
     out_ << "],\"audit\":{\"intact\":" << (audit_intact_ ? "true" : "false")
          << ",\"records\":" << audit_records_ << "},\"stats\":" << stats_json_ << "}\n";

@@ -1,6 +1,7 @@
 #include "tools/stats.h"
 
 #include "broker/audit/audit_reader.h"
+#include "broker/audit/json.h"
 #include "common/clock.h"
 
 namespace nrm::tools {
@@ -10,23 +11,6 @@ std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
   return out + "\"";
 }
 
@@ -86,10 +70,12 @@ std::string StatsJson(const std::map<StatKey, uint64_t>& stats) {
   std::string out = "{\"suppressed_below\":" + std::to_string(kMinimumCell) + ",\"cells\":[";
   bool first = true;
   for (const auto& [k, n] : stats) {
-    out += std::string(first ? "" : ",") + "{\"month\":" + JsonString(k.month) +
-           ",\"country\":" + JsonString(k.country) + ",\"province\":" + JsonString(k.province) +
-           ",\"kind\":" + JsonString(k.kind) + ",\"outcome\":" + JsonString(k.outcome) +
-           ",\"count\":" + (n < kMinimumCell ? JsonString(ShowCount(n)) : std::to_string(n)) + "}";
+    out += std::string(first ? "" : ",") + "{\"month\":" + audit::json::Quote(k.month) +
+           ",\"country\":" + audit::json::Quote(k.country) +
+           ",\"province\":" + audit::json::Quote(k.province) +
+           ",\"kind\":" + audit::json::Quote(k.kind) +
+           ",\"outcome\":" + audit::json::Quote(k.outcome) + ",\"count\":" +
+           (n < kMinimumCell ? audit::json::Quote(ShowCount(n)) : std::to_string(n)) + "}";
     first = false;
   }
   return out + "]}\n";
