@@ -1,6 +1,7 @@
 #include "broker/broker.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -128,6 +129,7 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   NRM_RETURN_IF_ERROR(MakeDirs(config.data_dir));
   NRM_ASSIGN_OR_RETURN(
       b->store_, MessageStore::Open(config.data_dir + "/store", audit::AuditColumnFamilyNames()));
+  NRM_RETURN_IF_ERROR(b->store_->TrackSyncedWrites(config.data_dir + "/store.synced"));
   audit::AuditColumnFamilies cfs{b->store_->Handle(audit::kRecordsColumnFamily),
                                  b->store_->Handle(audit::kHeadsColumnFamily),
                                  b->store_->Handle(audit::kMetaColumnFamily)};
@@ -469,6 +471,8 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   }
   Result<std::string> rules = Decide(*env, sender, *dir);
   if (!rules.ok()) return refuse(rules.status());
+  if (Status s = CheckDiskReserve(); !s.ok()) return refuse(s);
+  disk_.accepted_since += frame.size() * recipients.size();
   RecordCase(*env);
   store_->AddAccepted(batch_, id, env->created_at_ms(), sender.id, recipients, frame,
                       clock_.NowMillis() + config_.ttl_ms);
@@ -483,6 +487,40 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   const uint64_t leaf = Audit(std::move(record));
   replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}, leaf});
   for (std::string& r : recipients) to_pump_.push_back(std::move(r));
+}
+
+Status Broker::CheckDiskReserve() {
+  const uint64_t reserve = config_.min_free_disk_bytes;
+  if (reserve == 0) return Status::Ok();
+  const int64_t now = clock_.NowMillis();
+  if (disk_.checked_ms == 0 || now - disk_.checked_ms >= 100 || disk_.accepted_since >= 1 << 20) {
+    struct statvfs v {};
+    // Unknown free space counts as none: refuse rather than risk the store.
+    disk_.free_bytes = ::statvfs(config_.data_dir.c_str(), &v) == 0
+                           ? static_cast<uint64_t>(v.f_bavail) * v.f_frsize
+                           : 0;
+    disk_.checked_ms = now;
+    disk_.accepted_since = 0;
+  }
+  // Each accepted byte is written twice before long: to the WAL, then to a table file.
+  const uint64_t used = 2 * disk_.accepted_since;
+  const uint64_t free = disk_.free_bytes > used ? disk_.free_bytes - used : 0;
+  const bool low = free < reserve;
+  if (low != disk_.low) {
+    disk_.low = low;
+    if (low) {
+      spdlog::warn("{} MiB free on the data directory's disk, under the {} MiB reserve: new "
+                   "messages are refused until space returns",
+                   free >> 20, reserve >> 20);
+    } else {
+      spdlog::info("{} MiB free on the data directory's disk: accepting messages again",
+                   free >> 20);
+    }
+  }
+  if (!low) return Status::Ok();
+  return ResourceExhausted("the broker's disk is nearly full (" + std::to_string(free >> 20) +
+                           " MiB free, " + std::to_string(reserve >> 20) +
+                           " MiB kept in reserve); resend later");
 }
 
 Result<std::string> Broker::Decide(const wire::EnvelopeView& env, const identity::Agency& sender,

@@ -96,6 +96,10 @@ class Broker {
   // the rules that allowed it, or the refusal.
   Result<std::string> Decide(const wire::EnvelopeView& env, const identity::Agency& sender,
                              const identity::Directory& dir);
+  // kResourceExhausted while the data directory's free space, less what was accepted since it
+  // was last read, is under the configured reserve. Reads it (statvfs) at most every 100 ms
+  // or after each MiB accepted.
+  Status CheckDiskReserve();
   // Records the case's parties after an accepted message.
   void RecordCase(const wire::EnvelopeView& env);
   // Refuses and audits the refusal. `env` is null when the envelope did not decode.
@@ -137,6 +141,12 @@ class Broker {
   std::vector<Bytes> batch_ids_;  // message ids accepted in batch_, for in-batch replays
   std::vector<Reply> replies_;    // sent only after batch_ is durable
   std::vector<std::string> to_pump_;
+  struct DiskReserve {
+    int64_t checked_ms = 0;       // when statvfs was last read
+    uint64_t free_bytes = 0;      // what it said
+    uint64_t accepted_since = 0;  // bytes queued since
+    bool low = false;             // for logging the change only
+  } disk_;
   BrokerStats stats_;
 };
 

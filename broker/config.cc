@@ -13,7 +13,8 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
       t,
       {"bind", "data_dir", "directory", "policy", "authority_key", "key_file", "endpoint_file",
-       "log_file", "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s"},
+       "log_file", "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s",
+       "min_free_disk_mib"},
       path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -32,6 +33,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(c.max_message_bytes, config::GetInt(t, "max_message_bytes", path, 1 << 20));
   NRM_ASSIGN_OR_RETURN(c.delivery_window, config::GetInt(t, "delivery_window", path, 256));
   NRM_ASSIGN_OR_RETURN(int64_t ttl_s, config::GetInt(t, "ttl_s", path, 14 * 24 * 3600));
+  NRM_ASSIGN_OR_RETURN(int64_t reserve_mib, config::GetInt(t, "min_free_disk_mib", path, 256));
   c.data_dir = resolve(data_dir);
   c.directory = resolve(directory);
   c.policy = resolve(policy);
@@ -63,6 +65,11 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
     return InvalidArgument(where("ttl_s") + ": 'ttl_s' must be between 1 and 31536000 seconds");
   }
   c.ttl_ms = ttl_s * 1000;
+  if (reserve_mib < 0 || reserve_mib > (1 << 20)) {
+    return InvalidArgument(where("min_free_disk_mib") +
+                           ": 'min_free_disk_mib' must be between 0 and 1048576");
+  }
+  c.min_free_disk_bytes = static_cast<uint64_t>(reserve_mib) << 20;
   return c;
 }
 

@@ -22,6 +22,11 @@ struct BrokerConfig {
   int64_t max_message_bytes = 1 << 20;
   int64_t delivery_window = 256;             // unacknowledged deliveries in flight per recipient
   int64_t ttl_ms = 14LL * 24 * 3600 * 1000;  // an unacknowledged message expires after this
+  // New messages are refused (resource_exhausted, "resend later") while the data directory's
+  // file system has less free space than this, so the store never meets a full disk; 0 turns
+  // the check off. Deliveries and acknowledgements go on, and so does accepting once space
+  // returns.
+  uint64_t min_free_disk_bytes = 256ull << 20;
 };
 
 // Loads and checks the file; kInvalidArgument naming the file, the line and what was expected.

@@ -102,6 +102,14 @@ class MessageStore {
   // the WAL without fsync: it becomes durable with the next synced write, and a power cut
   // before that loses it (and everything after it) whole, never in part.
   Status Commit(rocksdb::WriteBatch& batch, bool sync = true);
+  // From now on, after every synced Commit, writes RocksDB's latest sequence number to `file`
+  // (24 bytes, overwritten in place, not itself synced: it only ever names writes already
+  // synced). First, if `file` exists, checks that the store holds at least that sequence:
+  // kCorruption when it does not, i.e. writes acknowledged as durable are gone (a truncated or
+  // damaged WAL, an older copy of the store put in its place). RocksDB's recovery would take a
+  // cut WAL for a torn write and go on without them.
+  Status TrackSyncedWrites(const std::string& file);
+
   // Test only: with false, Commit writes without fsync (the control of the power-loss test,
   // which must then see loss). Never called outside tests.
   void set_sync_for_testing(bool sync) { sync_ = sync; }
@@ -146,6 +154,7 @@ class MessageStore {
   size_t total_ = 0;
   std::vector<IndexChange> uncommitted_;
   bool sync_ = true;  // see set_sync_for_testing
+  int synced_fd_ = -1;  // see TrackSyncedWrites
 };
 
 }  // namespace nrm::broker

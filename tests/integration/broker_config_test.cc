@@ -1,0 +1,58 @@
+// The broker's configuration file: defaults, and bad values named with file, line and key.
+#include <gtest/gtest.h>
+
+#include "broker/config.h"
+#include "common/file_util.h"
+#include "tests/testing/temp_dir.h"
+
+namespace nrm::broker {
+namespace {
+
+class BrokerConfigFileTest : public ::testing::Test {
+ protected:
+  Result<BrokerConfig> Load(const std::string& extra) {
+    const std::string path = tmp_.path() + "/broker.toml";
+    EXPECT_TRUE(WriteFileAtomic(path,
+                                "bind = \"tcp://127.0.0.1:7700\"\n"
+                                "data_dir = \"data\"\n"
+                                "directory = \"directory.toml\"\n"
+                                "policy = \"gms.toml\"\n"
+                                "authority_key = \"" + std::string(64, 'a') + "\"\n"
+                                "key_file = \"broker.key\"\n" + extra)
+                    .ok());
+    return LoadBrokerConfig(path);
+  }
+  testing::TempDir tmp_;
+};
+
+TEST_F(BrokerConfigFileTest, DefaultsKeepAQuarterGibibyteOfDiskInReserve) {
+  Result<BrokerConfig> c = Load("");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->min_free_disk_bytes, 256ull << 20);
+  EXPECT_EQ(c->data_dir, tmp_.path() + "/data");
+  EXPECT_EQ(c->delivery_window, 256);
+}
+
+TEST_F(BrokerConfigFileTest, DiskReserveIsReadInMebibytesAndZeroTurnsItOff) {
+  Result<BrokerConfig> c = Load("min_free_disk_mib = 2\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->min_free_disk_bytes, 2ull << 20);
+  c = Load("min_free_disk_mib = 0\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->min_free_disk_bytes, 0u);
+}
+
+TEST_F(BrokerConfigFileTest, BadValuesAreNamedWithFileAndLine) {
+  Result<BrokerConfig> c = Load("min_free_disk_mib = -1\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("broker.toml:7"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("'min_free_disk_mib' must be between 0 and 1048576"),
+            std::string::npos)
+      << c.status().message();
+  c = Load("min_free_disk = 5\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("min_free_disk"), std::string::npos) << c.status().message();
+}
+
+}  // namespace
+}  // namespace nrm::broker
