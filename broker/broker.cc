@@ -334,7 +334,7 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
   // one and not acknowledged is delivered again (the recipient drops duplicates by id).
   Session& session = sessions_[in.agency];
   if (session.routing_id != in.routing_id) {
-    session = Session{in.routing_id, 0, 0};
+    session = Session{in.routing_id, 0, {}};
     to_pump_.push_back(in.agency);
   }
   if (in.frames.empty()) {
@@ -595,7 +595,18 @@ void Broker::HandleAck(const transport::Incoming& in) {
     ++stats_.malformed;
     return Refuse(in.routing_id, {}, InvalidArgument("ACK needs a 16-byte message id"));
   }
-  if (Status s = store_->AddAcknowledged(batch_, in.agency, id); !s.ok()) {
+  // Only what was delivered on this connection can be acknowledged on it; anything else is
+  // delivered again on this one, and then acknowledged.
+  Session& session = sessions_[in.agency];
+  auto delivered = session.unacknowledged.find(id);
+  if (delivered == session.unacknowledged.end()) {
+    spdlog::debug("ignored acknowledgement from {}: not delivered on this connection", in.agency);
+    return;
+  }
+  const uint64_t seq = delivered->second;
+  session.unacknowledged.erase(delivered);
+  to_pump_.push_back(in.agency);
+  if (Status s = store_->AddAcknowledged(batch_, in.agency, id, seq); !s.ok()) {
     spdlog::debug("ignored acknowledgement from {}: {}", in.agency, s.ToString());
     return;
   }
@@ -605,9 +616,6 @@ void Broker::HandleAck(const transport::Incoming& in) {
   r.message_id = id;
   r.recipients = {in.agency};
   Audit(std::move(r));
-  Session& session = sessions_[in.agency];
-  if (session.in_flight > 0) session.in_flight--;
-  to_pump_.push_back(in.agency);
 }
 
 Status Broker::Pump(const std::string& agency) {
@@ -615,10 +623,11 @@ Status Broker::Pump(const std::string& agency) {
   if (it == sessions_.end()) return Status::Ok();
   Session& s = it->second;
   const size_t window = static_cast<size_t>(config_.delivery_window);
-  if (s.in_flight >= window) return Status::Ok();
+  if (s.unacknowledged.size() >= window) return Status::Ok();
   NRM_ASSIGN_OR_RETURN(std::vector<QueuedMessage> pending,
-                       store_->Pending(agency, s.last_sent, window - s.in_flight));
+                       store_->Pending(agency, s.last_sent, window - s.unacknowledged.size()));
   for (QueuedMessage& m : pending) {
+    const auto delivered = s.unacknowledged.emplace(m.message_id, m.seq);
     Frames frames = m.type == EntryType::kEnvelope
                         ? Frames{Frame("DELIVER"), std::move(m.data)}
                         : Frames{Frame("EXPIRED"), std::move(m.message_id), std::move(m.data)};
@@ -627,13 +636,15 @@ Status Broker::Pump(const std::string& agency) {
       sessions_.erase(it);
       return Status::Ok();
     }
-    if (!sent.ok()) break;  // its socket queue is full: go on when it acknowledges
+    if (!sent.ok()) {  // its socket queue is full: go on when it acknowledges
+      s.unacknowledged.erase(delivered);
+      break;
+    }
     s.last_sent = m.seq;
-    s.in_flight++;
     ++stats_.delivered;
     audit::AuditRecord r;
     r.event = audit::AuditEvent::kDelivered;
-    r.message_id = m.message_id;
+    r.message_id = delivered->first;
     r.recipients = {agency};
     r.reason = m.type == EntryType::kEnvelope ? "" : "expiry notice";
     Audit(std::move(r));

@@ -65,7 +65,9 @@ class Broker {
   struct Session {
     Bytes routing_id;
     uint64_t last_sent = 0;  // highest queue seq delivered on this connection
-    size_t in_flight = 0;    // delivered, not yet acknowledged
+    // Delivered on this connection and not yet acknowledged: message id -> queue seq (several
+    // expiry notices can carry the same id). At most delivery_window entries.
+    std::multimap<Bytes, uint64_t> unacknowledged;
   };
   struct Reply {
     Bytes routing_id;

@@ -24,6 +24,11 @@ Result<Bytes> FromHexExact(std::string_view hex, size_t size, std::string_view w
 inline ByteView AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
+// A copy of `s` as bytes (one memcpy, where constructing from char iterators copies bytewise).
+inline Bytes ToBytes(std::string_view s) {
+  const ByteView b = AsBytes(s);
+  return Bytes(b.begin(), b.end());
+}
 inline std::string_view AsChars(ByteView b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }

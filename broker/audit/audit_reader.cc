@@ -74,8 +74,7 @@ Result<Bytes> StoredBrokerKey(rocksdb::DB* db, const AuditColumnFamilies& cfs) {
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cfs.meta, kBrokerKeyKey, &key);
   if (s.IsNotFound()) return NotFound("the audit log stores no broker key");
   NRM_RETURN_IF_ERROR(FromRocks(s, "reading the broker key"));
-  ByteView b = AsBytes(key);
-  return Bytes(b.begin(), b.end());
+  return ToBytes(key);
 }
 
 // Calls fn(index, record encoding) for records 0, 1, ... until `limit` records, the end of the

@@ -98,10 +98,8 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
     if (nul == std::string_view::npos || key.size() != nul + 9 || value.size() < kEntryHeader) {
       return Corruption("broker store: malformed queue entry");
     }
-    uint64_t seq = GetBigEndian64(key.substr(nul + 1));
-    int64_t expires = static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1)));
-    store->index_[std::string(key.substr(0, nul))][Bytes(value.begin(), value.begin() + kIdBytes)] =
-        {seq, expires};
+    const uint64_t seq = GetBigEndian64(key.substr(nul + 1));
+    store->counts_[std::string(key.substr(0, nul))]++;
     store->next_seq_ = std::max(store->next_seq_, seq + 1);
     store->total_++;
   }
@@ -145,8 +143,7 @@ void MessageStore::AddEntry(rocksdb::WriteBatch& batch, const std::string& recip
     batch.Put(expiry_, ExpiryKey(expires_at_ms, seq),
               value.append(recipient).append(1, '\0').append(sender));
   }
-  uncommitted_.push_back(
-      {recipient, Bytes(message_id.begin(), message_id.end()), {seq, expires_at_ms}});
+  uncommitted_.push_back({recipient, seq, true});
 }
 
 void MessageStore::AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id,
@@ -161,31 +158,34 @@ void MessageStore::AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id,
   }
 }
 
-bool MessageStore::RemovedInBatch(const std::string& recipient, const Bytes& id) const {
-  for (const IndexChange& c : uncommitted_) {
-    if (c.where.seq == 0 && c.recipient == recipient && c.message_id == id) return true;
+bool MessageStore::RemovedInBatch(const std::string& recipient, uint64_t seq) const {
+  for (const CountChange& c : uncommitted_) {
+    if (!c.added && c.seq == seq && c.recipient == recipient) return true;
   }
   return false;
 }
 
 void MessageStore::AddRemove(rocksdb::WriteBatch& batch, const std::string& recipient,
-                             const Bytes& id, const Indexed& where) {
-  batch.Delete(queue_, QueueKey(recipient, where.seq));
-  if (where.expires_at_ms != std::numeric_limits<int64_t>::max()) {
-    batch.Delete(expiry_, ExpiryKey(where.expires_at_ms, where.seq));
+                             uint64_t seq, int64_t expires_at_ms) {
+  batch.Delete(queue_, QueueKey(recipient, seq));
+  if (expires_at_ms != std::numeric_limits<int64_t>::max()) {
+    batch.Delete(expiry_, ExpiryKey(expires_at_ms, seq));
   }
-  uncommitted_.push_back({recipient, id, {0, 0}});
+  uncommitted_.push_back({recipient, seq, false});
 }
 
 Status MessageStore::AddAcknowledged(rocksdb::WriteBatch& batch, const std::string& recipient,
-                                     ByteView message_id) {
-  Bytes id(message_id.begin(), message_id.end());
-  if (RemovedInBatch(recipient, id)) return NotFound("message was already acknowledged");
-  auto q = index_.find(recipient);
-  if (q == index_.end()) return NotFound("nothing is queued for " + recipient);
-  auto m = q->second.find(id);
-  if (m == q->second.end()) return NotFound("message is not queued for " + recipient);
-  AddRemove(batch, recipient, id, m->second);
+                                     ByteView message_id, uint64_t seq) {
+  if (RemovedInBatch(recipient, seq)) return NotFound("message was already acknowledged");
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), queue_, QueueKey(recipient, seq), &value);
+  if (s.IsNotFound()) return NotFound("message is no longer queued for " + recipient);
+  NRM_RETURN_IF_ERROR(FromRocks(s, "cannot read the broker store"));
+  if (value.size() < kEntryHeader) return Corruption("broker store: malformed queue entry");
+  if (std::string_view(value).substr(0, kIdBytes) != AsChars(message_id)) {
+    return NotFound("queue entry " + std::to_string(seq) + " holds another message");
+  }
+  AddRemove(batch, recipient, seq, static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1))));
   return Status::Ok();
 }
 
@@ -201,14 +201,14 @@ Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch
       return Corruption("broker store: malformed expiry entry");
     }
     if (static_cast<int64_t>(GetBigEndian64(key)) > now_ms) break;
-    const Bytes id(value.begin(), value.begin() + kIdBytes);
+    const Bytes id = ToBytes(value.substr(0, kIdBytes));
     std::string recipient(value.substr(kIdBytes, nul - kIdBytes));
     std::string sender(value.substr(nul + 1));
-    auto q = index_.find(recipient);
-    if (q == index_.end()) continue;
-    auto m = q->second.find(id);
-    if (m == q->second.end() || RemovedInBatch(recipient, id)) continue;
-    AddRemove(batch, recipient, id, m->second);
+    // An expiry entry is written and deleted with its queue entry, so it names one still queued
+    // unless this batch removes it already.
+    const uint64_t seq = GetBigEndian64(key.substr(8));
+    if (RemovedInBatch(recipient, seq)) continue;
+    AddRemove(batch, recipient, seq, static_cast<int64_t>(GetBigEndian64(key)));
     AddEntry(batch, sender, id, EntryType::kExpiryNotice, AsBytes(recipient),
              std::numeric_limits<int64_t>::max(), sender);
     out.push_back({std::move(recipient), std::move(sender), id});
@@ -219,14 +219,21 @@ Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch
 
 Result<size_t> MessageStore::AddDropQueue(rocksdb::WriteBatch& batch,
                                           const std::string& recipient) {
-  auto q = index_.find(recipient);
-  if (q == index_.end()) return size_t{0};
+  const std::string prefix = recipient + std::string(1, '\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), queue_));
   size_t n = 0;
-  for (const auto& [id, where] : q->second) {
-    if (RemovedInBatch(recipient, id)) continue;
-    AddRemove(batch, recipient, id, where);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    std::string_view value = it->value().ToStringView();
+    if (key.size() != prefix.size() + 8 || value.size() < kEntryHeader) {
+      return Corruption("broker store: malformed queue entry");
+    }
+    const uint64_t seq = GetBigEndian64(key.substr(prefix.size()));
+    if (RemovedInBatch(recipient, seq)) continue;
+    AddRemove(batch, recipient, seq, static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1))));
     ++n;
   }
+  NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
   return n;
 }
 
@@ -337,12 +344,14 @@ Status MessageStore::Commit(rocksdb::WriteBatch& batch, bool sync) {
     (void)!::pwrite(synced_fd_, now.data(), now.size(), 0);
   }
   if (s.ok()) {
-    for (IndexChange& c : uncommitted_) {
-      auto& q = index_[c.recipient];
-      if (c.where.seq != 0) {
-        total_ += q.insert_or_assign(std::move(c.message_id), c.where).second ? 1 : 0;
-      } else {
-        total_ -= q.erase(c.message_id);
+    for (const CountChange& c : uncommitted_) {
+      size_t& n = counts_[c.recipient];
+      if (c.added) {
+        ++n;
+        ++total_;
+      } else if (n > 0) {
+        --n;
+        --total_;
       }
     }
   }
@@ -368,17 +377,16 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
       return Corruption("broker store: malformed queue entry");
     }
     out.push_back({GetBigEndian64(key.substr(prefix.size())),
-                   Bytes(value.begin(), value.begin() + kIdBytes),
-                   static_cast<EntryType>(value[kIdBytes]),
-                   Bytes(value.begin() + kEntryHeader, value.end())});
+                   ToBytes(value.substr(0, kIdBytes)), static_cast<EntryType>(value[kIdBytes]),
+                   ToBytes(value.substr(kEntryHeader))});
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
   return out;
 }
 
 size_t MessageStore::PendingCount(const std::string& recipient) const {
-  auto q = index_.find(recipient);
-  return q == index_.end() ? 0 : q->second.size();
+  auto q = counts_.find(recipient);
+  return q == counts_.end() ? 0 : q->second;
 }
 
 size_t MessageStore::PendingTotal() const { return total_; }

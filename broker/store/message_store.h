@@ -6,8 +6,9 @@
 //                  "expiry" be64 expires_at_ms || be64 seq -> recipient || 0x00 || sender
 //                  "seen"   message_id -> be64 created_at_ms (replay memory)
 //                  "cases"  case_ref -> the parties on the case (for H2 onward-sharing rules)
-// Every change goes into a WriteBatch that Commit() writes with fsync; the in-memory index is
-// updated only when that write succeeded.
+// Every change goes into a WriteBatch that Commit() writes with fsync. Nothing per message is
+// kept in memory (the queues may hold millions while a recipient is offline): only a count per
+// recipient, updated when a write succeeded.
 //
 // Thread-compatible: used by the broker's one routing thread.
 #pragma once
@@ -79,10 +80,11 @@ class MessageStore {
   void AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id, int64_t created_at_ms,
                    const std::string& sender, const std::vector<std::string>& recipients,
                    ByteView frame, int64_t expires_at_ms);
-  // Adds to `batch` the removal of `message_id` from `recipient`'s queue. kNotFound when the
-  // recipient holds no such message (an ACK that acknowledges nothing).
+  // Adds to `batch` the removal of entry `seq` of `recipient`'s queue, which must hold
+  // `message_id` (the broker knows the seq from the delivery). kNotFound when there is no such
+  // entry: already acknowledged, expired or dropped.
   Status AddAcknowledged(rocksdb::WriteBatch& batch, const std::string& recipient,
-                         ByteView message_id);
+                         ByteView message_id, uint64_t seq);
   // Adds to `batch` the removal of up to `limit` entries whose time ran out at `now_ms`, and
   // for each an expiry notice in its sender's queue. Returns what expired.
   Result<std::vector<ExpiredMessage>> AddExpired(rocksdb::WriteBatch& batch, int64_t now_ms,
@@ -117,27 +119,23 @@ class MessageStore {
   // Up to `limit` queued entries of `recipient` with seq > `after`, in order.
   Result<std::vector<QueuedMessage>> Pending(const std::string& recipient, uint64_t after,
                                              size_t limit) const;
-  // How many entries wait for `recipient`, and in all (from memory; no I/O).
+  // How many entries wait for `recipient`, and in all (counted in memory; no I/O).
   size_t PendingCount(const std::string& recipient) const;
   size_t PendingTotal() const;
 
  private:
-  struct Indexed {
-    uint64_t seq;
-    int64_t expires_at_ms;
-  };
-  struct IndexChange {
+  struct CountChange {
     std::string recipient;
-    Bytes message_id;
-    Indexed where;  // seq 0: erase
+    uint64_t seq;
+    bool added;  // false: removed
   };
 
   MessageStore() = default;
   void AddEntry(rocksdb::WriteBatch& batch, const std::string& recipient, ByteView message_id,
                 EntryType type, ByteView data, int64_t expires_at_ms, const std::string& sender);
-  void AddRemove(rocksdb::WriteBatch& batch, const std::string& recipient, const Bytes& id,
-                 const Indexed& where);
-  bool RemovedInBatch(const std::string& recipient, const Bytes& id) const;
+  void AddRemove(rocksdb::WriteBatch& batch, const std::string& recipient, uint64_t seq,
+                 int64_t expires_at_ms);
+  bool RemovedInBatch(const std::string& recipient, uint64_t seq) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -149,10 +147,10 @@ class MessageStore {
   std::map<Bytes, CaseParties> cases_;
   Status LoadCases();
   uint64_t next_seq_ = 1;
-  // recipient -> message id -> where it is; rebuilt from the queue at Open.
-  std::map<std::string, std::map<Bytes, Indexed>> index_;
+  // recipient -> entries queued; counted from the queue at Open.
+  std::map<std::string, size_t> counts_;
   size_t total_ = 0;
-  std::vector<IndexChange> uncommitted_;
+  std::vector<CountChange> uncommitted_;
   bool sync_ = true;  // see set_sync_for_testing
   int synced_fd_ = -1;  // see TrackSyncedWrites
 };

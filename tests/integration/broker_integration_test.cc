@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <set>
 
 #include "broker/audit/audit_log.h"
 #include "broker/store/message_store.h"
@@ -16,7 +17,16 @@ using testing::FrameText;
 const std::string kPolice = "TH.POLICE.CRI-ATU";
 const std::string kShelter = "TH.SHELTER.KREDTRAKARN";
 
-class BrokerIntegrationTest : public testing::BrokerFixture {};
+class BrokerIntegrationTest : public testing::BrokerFixture {
+ protected:
+  // Stops the broker cleanly and opens its store.
+  Result<std::unique_ptr<broker::MessageStore>> StopAndOpenStore() {
+    EXPECT_TRUE(tools::Stop(broker_pid_, 5000).ok());
+    broker_pid_ = -1;
+    return broker::MessageStore::Open(scenario_.broker_data + "/store",
+                                      audit::AuditColumnFamilyNames());
+  }
+};
 
 TEST_F(BrokerIntegrationTest, PoliceToShelterDeliveredAndDecrypted) {
   auto shelter = OpenAgent(kShelter);
@@ -64,10 +74,7 @@ TEST_F(BrokerIntegrationTest, OfflineRecipientReceivesOnConnectInOrder) {
   EXPECT_FALSE(extra->has_value()) << "a message was delivered twice";
 
   // Acknowledged messages leave the queue, and their disk space returns after compaction.
-  ASSERT_TRUE(tools::Stop(broker_pid_, 5000).ok());
-  broker_pid_ = -1;
-  auto store =
-      broker::MessageStore::Open(scenario_.broker_data + "/store", audit::AuditColumnFamilyNames());
+  auto store = StopAndOpenStore();
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ((*store)->PendingTotal(), 0u);
   rocksdb::ColumnFamilyHandle* queue = (*store)->Handle("queue");
@@ -276,6 +283,38 @@ TEST_F(ExpiryTest, UnacknowledgedMessageExpiresAndSenderIsTold) {
   Result<std::optional<agent::Received>> late = shelter->Receive(500);
   ASSERT_TRUE(late.ok());
   EXPECT_FALSE(late->has_value()) << "an expired message was delivered";
+}
+
+// One message to two shelters that never connect: the sender gets two expiry notices with
+// the same message id, and acknowledging each removes each; a reconnect delivers nothing more.
+TEST_F(ExpiryTest, EachExpiryNoticeOfOneMessageIsAcknowledgedOnItsOwn) {
+  auto police = OpenAgent(kPolice);
+  ASSERT_TRUE(police);
+  const std::vector<std::string> shelters{kShelter, "TH.SHELTER.BAN-PING"};
+  Result<agent::SendOutcome> s = One(police->Send(shelters, wire::Kind::ReferralOffer,
+                                                  Bytes(16, 1), wire::Handling::H1,
+                                                  Payload("two shelters"), 10000));
+  ASSERT_TRUE(s.ok() && s->accepted) << s.status().ToString();
+  std::set<std::string> told;
+  for (int i = 0; i < 2; ++i) {
+    Result<std::optional<agent::Received>> notice = police->Receive(10000);
+    ASSERT_TRUE(notice.ok() && notice->has_value()) << notice.status().ToString();
+    EXPECT_EQ((*notice)->type, agent::Received::Type::kExpiryNotice);
+    EXPECT_EQ((*notice)->message_id, s->message_id);
+    told.insert((*notice)->recipients.at(0));
+    ASSERT_TRUE(police->Acknowledge(s->message_id).ok());
+  }
+  EXPECT_EQ(told, std::set<std::string>(shelters.begin(), shelters.end()));
+  police.reset();
+  police = OpenAgent(kPolice);  // a new connection: anything still queued comes again
+  ASSERT_TRUE(police);
+  Result<std::optional<agent::Received>> again = police->Receive(1000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value()) << "an acknowledged expiry notice came again";
+  police.reset();
+  auto store = StopAndOpenStore();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->PendingTotal(), 0u);
 }
 
 TEST(BrokerConfigTest, BadConfigExitsTwoNamingFileAndLine) {
