@@ -177,7 +177,7 @@ Result<std::vector<wire::Sealed>> Agent::SealStep(const std::vector<std::string>
   for (const auto& [role, to] : by_role) {
     NRM_ASSIGN_OR_RETURN(Bytes minimal, wire::KeepSections(payload, policy_.SectionsFor(role)));
     NRM_ASSIGN_OR_RETURN(wire::Sealed sealed,
-                         wire::SealEnvelope(f, to, minimal, keys_.sign_secret));
+                         wire::SealEnvelope(f, to, minimal, keys_.sign_secret, epoch_));
     out.push_back(std::move(sealed));
   }
   return out;
@@ -297,8 +297,7 @@ Result<std::optional<Received>> Agent::ReceiveImpl(int timeout_ms, bool greet) {
   if (sender == nullptr || sender->revoked) {
     return reject(Unauthenticated("sender " + std::string(env.sender()) + " is not active"));
   }
-  Result<crypto::SecretBytes> payload =
-      wire::OpenEnvelope(env, sender->sign_key, keys_.id, keys_.box_public, keys_.box_secret);
+  Result<crypto::SecretBytes> payload = wire::OpenEnvelope(env, sender->sign_key, reader_);
   if (!payload) return reject(payload.status());
   Result<const payload::Payload*> verified = wire::VerifyPayload(payload->view());
   if (!verified) return reject(verified.status());

@@ -1,5 +1,7 @@
 // The agency's agent: holds the agency's keys, seals and signs what the agency sends, and
-// verifies and opens what it receives. Thread-compatible: one thread uses an Agent.
+// verifies and opens what it receives. It keeps its sender epoch key (wire::SenderEpoch) in
+// memory only: a new one per process, replaced every hour. Thread-compatible: one thread uses
+// an Agent.
 #pragma once
 
 #include <memory>
@@ -131,6 +133,11 @@ class Agent {
   // Tells the broker `message_id` is safely stored here; it will not be delivered again.
   Status Acknowledge(ByteView message_id);
 
+  // Wipes the sender epoch key if its hour is over (a new one is made at the next seal). A
+  // long-running caller calls this often (the daemon: every turn of its loop), so that an idle
+  // or disconnected agent holds no old epoch key.
+  void WipeExpiredEpochKey() { epoch_.WipeIfExpired(); }
+
   const identity::Directory& directory() const { return directory_; }
   const std::string& agency() const { return keys_.id; }
 
@@ -145,13 +152,17 @@ class Agent {
         directory_(std::move(dir)),
         policy_(std::move(policy)),
         role_(std::move(role)),
-        clock_(clock) {}
+        clock_(clock),
+        epoch_(clock),
+        reader_(keys_.id, keys_.box_secret.Clone()) {}
 
   identity::KeySet keys_;
   identity::Directory directory_;
   policy::Policy policy_;
   std::string role_;  // this agency's role, from the directory
   const Clock& clock_;
+  wire::SenderEpoch epoch_;                  // what this agent seals with
+  wire::Reader reader_;                      // what it opens with
   transport::ClientOptions client_options_;  // to connect again
   std::unique_ptr<transport::Client> client_;
   std::vector<transport::Frames> early_;  // deliveries that arrived while waiting for an answer

@@ -849,6 +849,8 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
   auto next_greet = SteadyClock::now();
   auto next_resend = SteadyClock::now();
   while (!stop.load()) {
+    // Connected or not: an idle agent must not keep an epoch key past its hour.
+    agent_->WipeExpiredEpochKey();
     const auto now = SteadyClock::now();
     if (!agent_->connected() && now >= next_connect) {
       if (agent_->Connect(1000).ok()) next_resend = now;

@@ -307,7 +307,7 @@ class Sender {
     f.handling = wire::Handling::H1;
     f.created_at_ms = SystemClock::Get().NowMillis();
     NRM_ASSIGN_OR_RETURN(Bytes minimal, wire::KeepSections(payload_, sections_));
-    return wire::SealEnvelope(f, recipients, minimal, keys_.sign_secret);
+    return wire::SealEnvelope(f, recipients, minimal, keys_.sign_secret, epoch_);
   }
 
   // Sends `n` messages to `to`; at `rate` per second (scheduled) or flat out. Records the send
@@ -411,6 +411,7 @@ class Sender {
   }
 
   identity::KeySet keys_;
+  wire::SenderEpoch epoch_{SystemClock::Get()};  // as the agent's: one per sender, hourly
   identity::Directory dir_;
   std::vector<std::string> sections_;
   std::unique_ptr<transport::Client> client_;

@@ -30,6 +30,9 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
 SecretBytes::~SecretBytes() {
   if (data_ != nullptr) sodium_free(data_);
 }
+void SecretBytes::Wipe() {
+  if (data_ != nullptr) sodium_memzero(data_, size_);
+}
 SecretBytes SecretBytes::Clone() const { return FromBytes(view()); }
 SecretBytes SecretBytes::FromBytes(ByteView bytes) {
   SecretBytes s(bytes.size());
@@ -136,23 +139,37 @@ Result<SecretBytes> AeadDecrypt(const SecretBytes& key, ByteView nonce, ByteView
   return out;
 }
 
-Bytes WrapKey(ByteView recipient_public, const SecretBytes& content_key) {
-  NRM_CHECK(recipient_public.size() == kBoxPublicBytes);
-  Bytes out(content_key.size() + crypto_box_SEALBYTES);
-  crypto_box_seal(out.data(), content_key.data(), content_key.size(), recipient_public.data());
+Result<SecretBytes> BoxBeforeNm(ByteView their_public, const SecretBytes& my_secret) {
+  static_assert(kBoxSharedKeyBytes == crypto_box_BEFORENMBYTES &&
+                kBoxNonceBytes == crypto_box_NONCEBYTES && kBoxMacBytes == crypto_box_MACBYTES);
+  if (their_public.size() != kBoxPublicBytes || my_secret.size() != kBoxSecretBytes) {
+    return InvalidArgument("X25519 keys must be 32 bytes");
+  }
+  SecretBytes shared(kBoxSharedKeyBytes);
+  if (crypto_box_beforenm(shared.data(), their_public.data(), my_secret.data()) != 0) {
+    return Unauthenticated("X25519 public key is a point of small order");
+  }
+  return shared;
+}
+
+Bytes WrapKey(const SecretBytes& shared_key, const SecretBytes& content_key) {
+  NRM_CHECK(shared_key.size() == kBoxSharedKeyBytes && content_key.size() == kContentKeyBytes);
+  Bytes out(kWrappedKeyBytes);
+  randombytes_buf(out.data(), kBoxNonceBytes);
+  crypto_box_easy_afternm(out.data() + kBoxNonceBytes, content_key.data(), content_key.size(),
+                          out.data(), shared_key.data());
   return out;
 }
 
-Result<SecretBytes> UnwrapKey(ByteView public_key, const SecretBytes& secret_key,
-                              ByteView wrapped) {
-  if (public_key.size() != kBoxPublicBytes || secret_key.size() != kBoxSecretBytes ||
-      wrapped.size() != kSealedKeyBytes) {
+Result<SecretBytes> UnwrapKey(const SecretBytes& shared_key, ByteView wrapped) {
+  if (shared_key.size() != kBoxSharedKeyBytes || wrapped.size() != kWrappedKeyBytes) {
     return Unauthenticated("wrapped key has the wrong size");
   }
   SecretBytes out(kContentKeyBytes);
-  if (crypto_box_seal_open(out.data(), wrapped.data(), wrapped.size(), public_key.data(),
-                           secret_key.data()) != 0) {
-    return Unauthenticated("wrapped key does not open with this key");
+  if (crypto_box_open_easy_afternm(out.data(), wrapped.data() + kBoxNonceBytes,
+                                   wrapped.size() - kBoxNonceBytes, wrapped.data(),
+                                   shared_key.data()) != 0) {
+    return Unauthenticated("wrapped key does not open with this shared key");
   }
   return out;
 }

@@ -17,8 +17,12 @@ inline constexpr size_t kSignSecretBytes = 64;
 inline constexpr size_t kSignatureBytes = 64;
 inline constexpr size_t kBoxPublicBytes = 32;  // X25519
 inline constexpr size_t kBoxSecretBytes = 32;
-inline constexpr size_t kSealedKeyBytes = 32 + 48;  // content key in a crypto_box_seal
-inline constexpr size_t kContentKeyBytes = 32;      // XChaCha20-Poly1305
+inline constexpr size_t kContentKeyBytes = 32;    // XChaCha20-Poly1305
+inline constexpr size_t kBoxSharedKeyBytes = 32;  // crypto_box_beforenm
+inline constexpr size_t kBoxNonceBytes = 24;      // XSalsa20
+inline constexpr size_t kBoxMacBytes = 16;        // Poly1305
+// A content key wrapped under a shared key: nonce || tag || encrypted content key.
+inline constexpr size_t kWrappedKeyBytes = kBoxNonceBytes + kBoxMacBytes + kContentKeyBytes;
 inline constexpr size_t kAeadNonceBytes = 24;
 inline constexpr size_t kAeadTagBytes = 16;
 inline constexpr size_t kHashBytes = 32;  // SHA-256
@@ -45,6 +49,11 @@ class SecretBytes {
   size_t size() const { return size_; }
   ByteView view() const { return {data_, size_}; }
   bool empty() const { return size_ == 0; }
+
+  // Overwrites the bytes with zeros now (sodium_memzero); the size stays. The destructor and
+  // assignment also zero the memory they release (sodium_free does), so Wipe() is for a secret
+  // whose end should be visible in the code, or that must end before its owner does.
+  void Wipe();
 
   // A copy; explicit so that copies of secrets are visible in the code.
   SecretBytes Clone() const;
@@ -91,11 +100,19 @@ Bytes AeadEncrypt(const SecretBytes& key, ByteView nonce, ByteView plaintext, By
 Result<SecretBytes> AeadDecrypt(const SecretBytes& key, ByteView nonce, ByteView ciphertext,
                                 ByteView ad);
 
-// Wraps `content_key` to `recipient_public` with crypto_box_seal (an ephemeral X25519 key per
-// wrap, so the sender's keys can open nothing afterwards).
-Bytes WrapKey(ByteView recipient_public, const SecretBytes& content_key);
-// Unwraps; kUnauthenticated when the wrap is not for this key pair or was altered.
-Result<SecretBytes> UnwrapKey(ByteView public_key, const SecretBytes& secret_key, ByteView wrapped);
+// The shared key of `their_public` and `my_secret` (X25519 key pairs): crypto_box_beforenm, the
+// same key on both sides. The one costly step (an X25519 scalar multiplication); callers cache
+// the result. kInvalidArgument when a key has the wrong size; kUnauthenticated when
+// `their_public` is a point of small order (the X25519 result would be all zeros).
+Result<SecretBytes> BoxBeforeNm(ByteView their_public, const SecretBytes& my_secret);
+
+// Wraps a 32-byte `content_key` under `shared_key` (from BoxBeforeNm): a random 24-byte nonce,
+// then crypto_box_easy_afternm (16-byte tag || encrypted key); kWrappedKeyBytes in all.
+// REQUIRES: shared_key.size() == 32, content_key.size() == 32.
+Bytes WrapKey(const SecretBytes& shared_key, const SecretBytes& content_key);
+// The content key in `wrapped`; kUnauthenticated when `wrapped` is not kWrappedKeyBytes long, or
+// its tag does not verify (another shared key, an altered nonce or box).
+Result<SecretBytes> UnwrapKey(const SecretBytes& shared_key, ByteView wrapped);
 
 // secretbox (XSalsa20-Poly1305) with a random nonce prepended: for data at rest.
 Bytes SecretBoxSeal(const SecretBytes& key, ByteView plaintext);

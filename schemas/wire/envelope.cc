@@ -105,6 +105,7 @@ ByteView EnvelopeView::message_id() const { return View(header->message_id()); }
 std::string_view EnvelopeView::sender() const { return header->sender()->string_view(); }
 ByteView EnvelopeView::case_ref() const { return View(header->case_ref()); }
 ByteView EnvelopeView::in_reply_to() const { return View(header->in_reply_to()); }
+ByteView EnvelopeView::epoch_key() const { return View(body_table->epoch_key()); }
 std::vector<std::string_view> EnvelopeView::recipients() const {
   std::vector<std::string_view> out;
   for (const flatbuffers::String* r : *header->recipients()) out.push_back(r->string_view());
@@ -131,7 +132,10 @@ Result<EnvelopeView> DecodeEnvelope(ByteView frame) {
   v.header = flatbuffers::GetRoot<Header>(v.header_bytes.data());
 
   const Header* h = v.header;
-  if (h->version() != 1) return Bad("version " + std::to_string(h->version()) + " (expected 1)");
+  if (h->version() != kWireVersion) {
+    return Bad("version " + std::to_string(h->version()) + " (expected " +
+               std::to_string(kWireVersion) + ")");
+  }
   if (View(h->message_id()).size() != kMessageIdBytes) return Bad("message_id must be 16 bytes");
   NRM_RETURN_IF_ERROR(CheckId(h->sender(), "sender"));
   if (View(h->case_ref()).size() != kCaseRefBytes) return Bad("case_ref must be 16 bytes");
@@ -159,10 +163,11 @@ Result<EnvelopeView> DecodeEnvelope(ByteView frame) {
         k->recipient()->string_view() != recipients->Get(i)->string_view()) {
       return Bad("wrapped key " + std::to_string(i) + " is not for recipient " + std::to_string(i));
     }
-    if (View(k->wrapped()).size() != crypto::kSealedKeyBytes) {
-      return Bad("wrapped key " + std::to_string(i) + " must be 80 bytes");
+    if (View(k->wrapped()).size() != crypto::kWrappedKeyBytes) {
+      return Bad("wrapped key " + std::to_string(i) + " must be 72 bytes");
     }
   }
+  if (v.epoch_key().size() != crypto::kBoxPublicBytes) return Bad("epoch_key must be 32 bytes");
   if (View(v.body_table->nonce()).size() != crypto::kAeadNonceBytes) {
     return Bad("nonce must be 24 bytes");
   }
@@ -184,7 +189,8 @@ Status VerifySignature(const EnvelopeView& env, ByteView sender_sign_key) {
 }
 
 Result<Sealed> SealEnvelope(const HeaderFields& f, std::span<const Recipient> recipients,
-                            ByteView payload, const crypto::SecretBytes& sender_sign_secret) {
+                            ByteView payload, const crypto::SecretBytes& sender_sign_secret,
+                            SenderEpoch& epoch) {
   if (f.case_ref.size() != kCaseRefBytes) return InvalidArgument("case_ref must be 16 bytes");
   if (!f.in_reply_to.empty() && f.in_reply_to.size() != kMessageIdBytes) {
     return InvalidArgument("in_reply_to must be empty or 16 bytes");
@@ -197,11 +203,13 @@ Result<Sealed> SealEnvelope(const HeaderFields& f, std::span<const Recipient> re
     return InvalidArgument("a message needs 1 to 16 recipients");
   }
   std::set<std::string_view> seen;
+  std::vector<ByteView> box_keys;
   for (const Recipient& r : recipients) {
     if (r.id.empty() || r.id.size() > kMaxAgencyIdBytes || !seen.insert(r.id).second ||
         r.box_key.size() != crypto::kBoxPublicBytes) {
       return InvalidArgument("recipient '" + r.id + "' is repeated or has no valid key");
     }
+    box_keys.push_back(r.box_key);
   }
 
   Sealed out;
@@ -209,13 +217,15 @@ Result<Sealed> SealEnvelope(const HeaderFields& f, std::span<const Recipient> re
   const Bytes nonce = crypto::RandomBytes(crypto::kAeadNonceBytes);
   crypto::SecretBytes content_key(crypto::kContentKeyBytes);
   crypto::RandomFill(content_key.data(), content_key.size());
+  Result<SenderEpoch::Wrapped> wrapped = epoch.Wrap(box_keys, content_key);
+  if (!wrapped) return InvalidArgument("a recipient's box key: " + wrapped.status().message());
 
   flatbuffers::FlatBufferBuilder hb(256);
   std::vector<flatbuffers::Offset<flatbuffers::String>> rids;
   for (const Recipient& r : recipients) rids.push_back(hb.CreateString(r.id));
   auto header = CreateHeader(
-      hb, 1, hb.CreateVector(out.message_id), hb.CreateString(f.sender), hb.CreateVector(rids),
-      f.kind, hb.CreateVector(f.case_ref), f.handling, f.created_at_ms,
+      hb, kWireVersion, hb.CreateVector(out.message_id), hb.CreateString(f.sender),
+      hb.CreateVector(rids), f.kind, hb.CreateVector(f.case_ref), f.handling, f.created_at_ms,
       f.in_reply_to.empty() ? 0 : hb.CreateVector(f.in_reply_to), f.consent_override);
   hb.Finish(header);
   const ByteView header_bytes(hb.GetBufferPointer(), hb.GetSize());
@@ -224,16 +234,17 @@ Result<Sealed> SealEnvelope(const HeaderFields& f, std::span<const Recipient> re
 
   flatbuffers::FlatBufferBuilder bb(ciphertext.size() + header_bytes.size() + 256);
   std::vector<flatbuffers::Offset<WrappedKey>> keys;
-  for (const Recipient& r : recipients) {
-    Bytes wrapped = crypto::WrapKey(r.box_key, content_key);
-    keys.push_back(CreateWrappedKey(bb, bb.CreateString(r.id), bb.CreateVector(wrapped)));
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    keys.push_back(
+        CreateWrappedKey(bb, bb.CreateString(recipients[i].id), bb.CreateVector(wrapped->keys[i])));
   }
   auto keys_vec = bb.CreateVector(keys);
   auto nonce_vec = bb.CreateVector(nonce);
   auto ct_vec = bb.CreateVector(ciphertext);
+  auto epoch_vec = bb.CreateVector(wrapped->epoch_public);
   bb.ForceVectorAlignment(header_bytes.size(), 1, kNestedAlign);
   auto header_vec = bb.CreateVector(header_bytes.data(), header_bytes.size());
-  bb.Finish(CreateBody(bb, header_vec, keys_vec, nonce_vec, ct_vec));
+  bb.Finish(CreateBody(bb, header_vec, keys_vec, nonce_vec, ct_vec, epoch_vec));
   const ByteView body(bb.GetBufferPointer(), bb.GetSize());
 
   const Bytes signature = crypto::Sign(sender_sign_secret, SignedBytes(body));
@@ -248,19 +259,18 @@ Result<Sealed> SealEnvelope(const HeaderFields& f, std::span<const Recipient> re
 }
 
 Result<crypto::SecretBytes> OpenEnvelope(const EnvelopeView& env, ByteView sender_sign_key,
-                                         std::string_view reader_id, ByteView reader_box_public,
-                                         const crypto::SecretBytes& reader_box_secret) {
+                                         Reader& reader) {
+  // The signature first: only a sender of the directory gets its epoch key into the cache.
   NRM_RETURN_IF_ERROR(VerifySignature(env, sender_sign_key));
   const auto* keys = env.body_table->keys();
   for (flatbuffers::uoffset_t i = 0; i < keys->size(); ++i) {
-    if (keys->Get(i)->recipient()->string_view() != reader_id) continue;
-    NRM_ASSIGN_OR_RETURN(
-        crypto::SecretBytes content_key,
-        crypto::UnwrapKey(reader_box_public, reader_box_secret, View(keys->Get(i)->wrapped())));
+    if (keys->Get(i)->recipient()->string_view() != reader.id()) continue;
+    NRM_ASSIGN_OR_RETURN(crypto::SecretBytes content_key,
+                         reader.Unwrap(env.epoch_key(), View(keys->Get(i)->wrapped())));
     return crypto::AeadDecrypt(content_key, View(env.body_table->nonce()),
                                View(env.body_table->ciphertext()), env.header_bytes);
   }
-  return PermissionDenied(std::string(reader_id) + " is not a recipient of this message");
+  return PermissionDenied(reader.id() + " is not a recipient of this message");
 }
 
 }  // namespace nrm::wire

@@ -1,6 +1,6 @@
 // nrm_wire: encode, verify and decode envelopes; seal a payload to its recipients and open it.
 // Every function here is safe on hostile input: it returns a Status, never aborts.
-// Thread-safe (no shared state).
+// Thread-safe: the only state is the caller's SenderEpoch or Reader, which lock themselves.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +13,11 @@
 #include "common/crypto/crypto.h"
 #include "common/status.h"
 #include "schemas/envelope_generated.h"
+#include "schemas/wire/epoch.h"
 
 namespace nrm::wire {
 
+inline constexpr uint8_t kWireVersion = 2;  // Header.version; readers refuse any other
 inline constexpr size_t kMessageIdBytes = 16;
 inline constexpr size_t kCaseRefBytes = 16;
 inline constexpr size_t kMaxRecipients = 16;
@@ -49,12 +51,14 @@ struct EnvelopeView {
   Handling handling() const { return header->handling(); }
   int64_t created_at_ms() const { return header->created_at_ms(); }
   ByteView in_reply_to() const;  // empty when absent
+  ByteView epoch_key() const;    // the sender's epoch public key, 32 bytes
 };
 
 // Returns the envelope in `frame` after the FlatBuffers Verifier has passed on all three
-// nested buffers and every field has its required size (ids 16 bytes, nonce 24, signature 64,
-// 1..16 distinct recipients each with its wrapped key in order). kInvalidArgument otherwise,
-// naming the field. Checks no signature: see VerifySignature.
+// nested buffers, the version is kWireVersion and every field has its required size (ids 16
+// bytes, nonce 24, epoch key 32, signature 64, 1..16 distinct recipients each with its 72-byte
+// wrapped key in order). kInvalidArgument otherwise, naming the field. Checks no signature: see
+// VerifySignature.
 Result<EnvelopeView> DecodeEnvelope(ByteView frame);
 
 // The bytes the sender signs: "nrm/envelope/v1" || 0x00 || body.
@@ -85,17 +89,18 @@ struct Sealed {
 };
 
 // Seals `payload` to every recipient (a random content key, XChaCha20-Poly1305 with the header
-// as associated data, the key wrapped to each recipient) and signs the body.
-// kInvalidArgument when the fields or recipients are out of range.
+// as associated data, the key wrapped to each recipient under `epoch`'s current key) and signs
+// the body. kInvalidArgument when the fields or recipients are out of range, or a recipient's
+// box key is not a usable X25519 key.
 Result<Sealed> SealEnvelope(const HeaderFields& fields, std::span<const Recipient> recipients,
-                            ByteView payload, const crypto::SecretBytes& sender_sign_secret);
+                            ByteView payload, const crypto::SecretBytes& sender_sign_secret,
+                            SenderEpoch& epoch);
 
-// Opens an envelope addressed to `reader_id`: verifies the signature with the sender's key,
-// checks the reader is a named recipient, unwraps the content key and decrypts.
-// kUnauthenticated on a bad signature or ciphertext; kPermissionDenied when the reader is not a
-// recipient.
+// Opens an envelope addressed to `reader`: verifies the signature with the sender's key, checks
+// the reader is a named recipient, unwraps the content key and decrypts.
+// kUnauthenticated on a bad signature, epoch key, wrapped key or ciphertext; kPermissionDenied
+// when the reader is not a recipient.
 Result<crypto::SecretBytes> OpenEnvelope(const EnvelopeView& env, ByteView sender_sign_key,
-                                         std::string_view reader_id, ByteView reader_box_public,
-                                         const crypto::SecretBytes& reader_box_secret);
+                                         Reader& reader);
 
 }  // namespace nrm::wire

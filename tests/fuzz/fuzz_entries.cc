@@ -53,6 +53,7 @@ void FuzzEnvelope(const uint8_t* data, size_t size) {
   if (env->message_id().size() != wire::kMessageIdBytes) __builtin_trap();
   if (env->case_ref().size() != wire::kCaseRefBytes) __builtin_trap();
   if (env->signature.size() != crypto::kSignatureBytes) __builtin_trap();
+  if (env->epoch_key().size() != crypto::kBoxPublicBytes) __builtin_trap();
   const std::vector<std::string_view> recipients = env->recipients();
   if (recipients.empty() || recipients.size() > wire::kMaxRecipients) __builtin_trap();
   for (std::string_view r : recipients) {

@@ -134,7 +134,9 @@ TEST_F(BrokerIntegrationTest, SenderOtherThanAuthenticatedAgencyIsRefused) {
                        {},
                        false};
   std::vector<wire::Recipient> to = {{kPolice, police->box_public}};
-  Result<wire::Sealed> sealed = wire::SealEnvelope(f, to, AsBytes("x"), shelter->sign_secret);
+  wire::SenderEpoch epoch(SystemClock::Get());
+  Result<wire::Sealed> sealed =
+      wire::SealEnvelope(f, to, AsBytes("x"), shelter->sign_secret, epoch);
   ASSERT_TRUE(sealed.ok());
   transport::Frames answer = SendRaw(**c, sealed->frame);
   ASSERT_EQ(answer.size(), 4u);
@@ -155,7 +157,8 @@ TEST_F(BrokerIntegrationTest, ReplayIsRefusedBeforeAndAfterRestart) {
                        {},
                        false};
   std::vector<wire::Recipient> to = {{kShelter, shelter->box_public}};
-  Result<wire::Sealed> sealed = wire::SealEnvelope(f, to, AsBytes("x"), police->sign_secret);
+  wire::SenderEpoch epoch(SystemClock::Get());
+  Result<wire::Sealed> sealed = wire::SealEnvelope(f, to, AsBytes("x"), police->sign_secret, epoch);
   ASSERT_TRUE(sealed.ok());
   {
     auto c = RawClient(*police);

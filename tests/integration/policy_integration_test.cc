@@ -200,7 +200,8 @@ TEST_F(PolicyIntegrationTest, ReceiverRefusesASectionItsRoleMayNotHold) {
                        false};
   const identity::Agency* to = shelter->directory().Find(kShelter);
   std::vector<wire::Recipient> rs = {{kShelter, to->box_key}};
-  Result<wire::Sealed> sealed = wire::SealEnvelope(f, rs, *payload, police->sign_secret);
+  wire::SenderEpoch epoch(SystemClock::Get());
+  Result<wire::Sealed> sealed = wire::SealEnvelope(f, rs, *payload, police->sign_secret, epoch);
   ASSERT_TRUE(sealed.ok());
   auto raw = RawClient(*police);
   ASSERT_TRUE(raw.ok());

@@ -25,10 +25,13 @@ import tomllib
 import flatbuffers
 import zmq
 from nacl.bindings import (crypto_aead_xchacha20poly1305_ietf_decrypt,
-                           crypto_aead_xchacha20poly1305_ietf_encrypt)
+                           crypto_aead_xchacha20poly1305_ietf_encrypt, crypto_box_afternm,
+                           crypto_box_beforenm, crypto_box_open_afternm)
 from nacl.exceptions import BadSignatureError
-from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.public import PrivateKey
 from nacl.signing import SigningKey, VerifyKey
+
+WIRE_VERSION = 2
 
 
 def fail(message):
@@ -93,6 +96,10 @@ class Agent:
         self.socket.setsockopt(zmq.CURVE_PUBLICKEY, bytes(PrivateKey(curve_secret).public_key))
         self.socket.connect(endpoint)
         self.socket.send_multipart([b"HELLO"])
+        # PROTOCOL.md 7: the sender epoch key, in memory only. This process lives for one message,
+        # so it is this process's only epoch; a long-lived sender replaces it every hour.
+        self.epoch = PrivateKey.generate()
+        self.shared = {}  # recipient box key -> shared key, for this epoch
 
     def recv(self):
         if not self.socket.poll(self.timeout_s * 1000):
@@ -112,6 +119,7 @@ class Agent:
         recipients = b.EndVector()
         mid, cref = b.CreateByteVector(message_id), b.CreateByteVector(case_ref)
         Header.Start(b)
+        Header.AddVersion(b, WIRE_VERSION)  # stored: the schema's default is 1
         Header.AddMessageId(b, mid)
         Header.AddSender(b, sender)
         Header.AddRecipients(b, recipients)
@@ -124,8 +132,12 @@ class Agent:
 
         ciphertext = crypto_aead_xchacha20poly1305_ietf_encrypt(payload, header, nonce,
                                                                 content_key)
-        wrapped = SealedBox(PublicKey(bytes.fromhex(self.agencies[to]["box_key"]))).encrypt(
-            content_key)
+        box_key = bytes.fromhex(self.agencies[to]["box_key"])
+        if box_key not in self.shared:
+            self.shared[box_key] = crypto_box_beforenm(box_key, bytes(self.epoch))
+        wrap_nonce = secrets.token_bytes(24)
+        wrapped = wrap_nonce + crypto_box_afternm(content_key, wrap_nonce, self.shared[box_key])
+        assert len(wrapped) == 72
 
         b = flatbuffers.Builder(len(ciphertext) + 512)
         rid, wk = b.CreateString(to), b.CreateByteVector(wrapped)
@@ -137,12 +149,14 @@ class Agent:
         b.PrependUOffsetTRelative(key)
         keys = b.EndVector()
         nonce_v, ct = b.CreateByteVector(nonce), b.CreateByteVector(ciphertext)
+        epoch_v = b.CreateByteVector(bytes(self.epoch.public_key))
         header_v = nested_bytes(b, header)
         Body.Start(b)
         Body.AddHeader(b, header_v)
         Body.AddKeys(b, keys)
         Body.AddNonce(b, nonce_v)
         Body.AddCiphertext(b, ct)
+        Body.AddEpochKey(b, epoch_v)
         b.Finish(Body.End(b))
         body = bytes(b.Output())
 
@@ -198,6 +212,8 @@ class Agent:
         b = Body.Body.GetRootAs(body, 0)
         header = bytes(b.Header(i) for i in range(b.HeaderLength()))
         h = Header.Header.GetRootAs(header, 0)
+        if h.Version() != WIRE_VERSION:
+            fail("wire version %d (expected %d)" % (h.Version(), WIRE_VERSION))
         sender = h.Sender().decode()
         VerifyKey(bytes.fromhex(self.agencies[sender]["sign_key"])).verify(
             b"nrm/envelope/v1\x00" + body, signature)
@@ -208,7 +224,11 @@ class Agent:
                 break
         else:
             fail("not a recipient")
-        content_key = SealedBox(PrivateKey(self.box_secret)).decrypt(wrapped)
+        epoch_key = bytes(b.EpochKey(i) for i in range(b.EpochKeyLength()))
+        if len(wrapped) != 72 or len(epoch_key) != 32:
+            fail("wrapped key or epoch key has the wrong size")
+        shared = crypto_box_beforenm(epoch_key, self.box_secret)
+        content_key = crypto_box_open_afternm(wrapped[24:], wrapped[:24], shared)
         nonce = bytes(b.Nonce(i) for i in range(b.NonceLength()))
         ciphertext = bytes(b.Ciphertext(i) for i in range(b.CiphertextLength()))
         payload = crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, header, nonce,

@@ -222,7 +222,9 @@ TEST_F(BadInputTest, ForgedMisattributedAndReplayedAreRefusedAndAudited) {
   const identity::Agency* shelter_entry = police->directory().Find(kShelter);
   ASSERT_NE(shelter_entry, nullptr);
   std::vector<wire::Recipient> to = {{kShelter, shelter_entry->box_key}};
-  Result<wire::Sealed> s2 = wire::SealEnvelope(f, to, Payload("Claims"), police_keys.sign_secret);
+  wire::SenderEpoch epoch(SystemClock::Get());
+  Result<wire::Sealed> s2 =
+      wire::SealEnvelope(f, to, Payload("Claims"), police_keys.sign_secret, epoch);
   ASSERT_TRUE(s2.ok());
   transport::Frames r2 = SendRaw(*raw_police, s2->frame);
   ASSERT_GE(r2.size(), 3u);

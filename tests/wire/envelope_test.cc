@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <memory>
 
 #include "schemas/wire/payload.h"
 
@@ -20,6 +21,10 @@ struct Party {
   crypto::SignKeyPair sign = crypto::GenerateSignKeyPair();
   crypto::BoxKeyPair box = crypto::GenerateBoxKeyPair();
   Recipient AsRecipient() const { return {id, box.public_key}; }
+  // What it opens with. A fresh one has met no epoch key yet.
+  std::unique_ptr<Reader> NewReader() const {
+    return std::make_unique<Reader>(id, box.secret_key.Clone());
+  }
 };
 
 class EnvelopeTest : public ::testing::Test {
@@ -36,18 +41,66 @@ class EnvelopeTest : public ::testing::Test {
     return f;
   }
 
-  Sealed Seal(std::vector<const Party*> to) const {
+  Sealed Seal(std::vector<const Party*> to) {
     std::vector<Recipient> rs;
     for (const Party* p : to) rs.push_back(p->AsRecipient());
-    Result<Sealed> s = SealEnvelope(Fields(), rs, AsBytes(payload_), police_.sign.secret_key);
+    Result<Sealed> s =
+        SealEnvelope(Fields(), rs, AsBytes(payload_), police_.sign.secret_key, epoch_);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return std::move(*s);
   }
 
   Result<crypto::SecretBytes> Open(const Bytes& frame, const Party& reader) const {
     NRM_ASSIGN_OR_RETURN(EnvelopeView env, DecodeEnvelope(frame));
-    return OpenEnvelope(env, police_.sign.public_key, reader.id, reader.box.public_key,
-                        reader.box.secret_key);
+    return OpenEnvelope(env, police_.sign.public_key, *reader.NewReader());
+  }
+
+  // `frame` with its body changed by `edit`, packed as a writer packs (nested buffers aligned
+  // to 8) and signed again by the sender: a validly signed envelope, so that what refuses it is
+  // a check after the signature. `b.header` holds the header's bytes as sealed (the AEAD's
+  // associated data); an edit that changes them makes the payload undecryptable.
+  Bytes Resigned(const Bytes& frame, const std::function<void(BodyT&)>& edit) const {
+    Result<EnvelopeView> env = DecodeEnvelope(frame);
+    EXPECT_TRUE(env.ok());
+    if (!env.ok()) return {};
+    BodyT b;
+    env->body_table->UnPackTo(&b);
+    edit(b);
+    flatbuffers::FlatBufferBuilder bb;
+    std::vector<flatbuffers::Offset<WrappedKey>> keys;
+    for (const auto& k : b.keys) keys.push_back(WrappedKey::Pack(bb, k.get()));
+    auto keys_vec = bb.CreateVector(keys);
+    auto nonce_vec = bb.CreateVector(b.nonce);
+    auto ct_vec = bb.CreateVector(b.ciphertext);
+    auto epoch_vec = b.epoch_key.empty() ? 0 : bb.CreateVector(b.epoch_key);
+    bb.ForceVectorAlignment(b.header.size(), 1, 8);
+    auto header_vec = bb.CreateVector(b.header);
+    bb.Finish(CreateBody(bb, header_vec, keys_vec, nonce_vec, ct_vec, epoch_vec));
+    const ByteView body(bb.GetBufferPointer(), bb.GetSize());
+    const Bytes signature = crypto::Sign(police_.sign.secret_key, SignedBytes(body));
+    flatbuffers::FlatBufferBuilder eb;
+    auto sig_vec = eb.CreateVector(signature);
+    eb.ForceVectorAlignment(body.size(), 1, 8);
+    auto body_vec = eb.CreateVector(body.data(), body.size());
+    eb.Finish(CreateEnvelope(eb, body_vec, sig_vec));
+    return Bytes(eb.GetBufferPointer(), eb.GetBufferPointer() + eb.GetSize());
+  }
+
+  // Refused with `code` and a message holding `why`: the check that was meant to refuse it.
+  void ExpectOpenRefused(const Bytes& frame, const Party& reader, Code code,
+                         std::string_view why) const {
+    Result<crypto::SecretBytes> r = Open(frame, reader);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), code);
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
+  }
+
+  // Refused by the decoder with a message holding `why`.
+  static void ExpectMalformed(const Bytes& frame, std::string_view why) {
+    Result<EnvelopeView> env = DecodeEnvelope(frame);
+    ASSERT_FALSE(env.ok());
+    EXPECT_EQ(env.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(env.status().message().find(why), std::string::npos) << env.status().message();
   }
 
   // A copy of `frame` with the bytes at `field` (a pointer into `frame`, found through a
@@ -82,6 +135,8 @@ class EnvelopeTest : public ::testing::Test {
     EXPECT_FALSE(Open(tampered, shelter_).ok());
   }
 
+  FakeClock clock_{1'790'000'000'000};
+  SenderEpoch epoch_{clock_};
   Party police_{"TH.POLICE.CRI-ATU"};
   Party shelter_{"TH.SHELTER.KREDTRAKARN"};
   Party shelter2_{"TH.SHELTER.BAN-PING"};
@@ -117,10 +172,8 @@ TEST_F(EnvelopeTest, NonRecipientCannotOpen) {
   // Even claiming a recipient's id, the wrong key does not unwrap the content key.
   Result<EnvelopeView> env = DecodeEnvelope(s.frame);
   ASSERT_TRUE(env.ok());
-  EXPECT_EQ(OpenEnvelope(*env, police_.sign.public_key, shelter_.id, ngo_.box.public_key,
-                         ngo_.box.secret_key)
-                .status()
-                .code(),
+  Reader impostor(shelter_.id, ngo_.box.secret_key.Clone());
+  EXPECT_EQ(OpenEnvelope(*env, police_.sign.public_key, impostor).status().code(),
             Code::kUnauthenticated);
 }
 
@@ -176,6 +229,62 @@ TEST_F(EnvelopeTest, TamperedWrappedKeyIsRefused) {
     return Field(e.body_table->keys()->Get(0)->wrapped()->Data() + 40, 1);
   });
 }
+TEST_F(EnvelopeTest, TamperedWrapNonceIsRefused) {
+  // The wrap's own nonce (its first 24 bytes): the signature refuses it, and so does the
+  // unwrap when the sender signed the altered bytes.
+  ExpectFieldProtected([](const EnvelopeView& e) {
+    return Field(e.body_table->keys()->Get(0)->wrapped()->Data() + 5, 1);
+  });
+  Bytes resigned =
+      Resigned(Seal({&shelter_}).frame, [](BodyT& b) { b.keys[0]->wrapped[5] ^= 0x01; });
+  ExpectOpenRefused(resigned, shelter_, Code::kUnauthenticated, "wrapped key does not open");
+}
+TEST_F(EnvelopeTest, TamperedEpochKeyIsRefused) {
+  ExpectFieldProtected([](const EnvelopeView& e) { return Field(e.epoch_key().data() + 9, 1); });
+}
+TEST_F(EnvelopeTest, ResignedControlOpens) {
+  // The control of the Resigned() tests below: unchanged, it opens.
+  Bytes same = Resigned(Seal({&shelter_}).frame, [](BodyT&) {});
+  Result<crypto::SecretBytes> opened = Open(same, shelter_);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(AsChars(opened->view()), payload_);
+}
+TEST_F(EnvelopeTest, WrongEpochKeyIsRefused) {
+  // Signed by the sender, but the epoch key is not the one the keys were wrapped with: another
+  // valid key, then the all-zero point (its shared key would be zero: refused, not computed).
+  const Bytes other = crypto::GenerateBoxKeyPair().public_key;
+  const Bytes zero(crypto::kBoxPublicBytes, 0);
+  for (const auto& [key, why] :
+       {std::pair(other, "wrapped key does not open"), std::pair(zero, "unusable epoch key")}) {
+    Bytes resigned = Resigned(Seal({&shelter_}).frame, [&](BodyT& b) { b.epoch_key = key; });
+    Result<EnvelopeView> env = DecodeEnvelope(resigned);
+    ASSERT_TRUE(env.ok());
+    EXPECT_TRUE(VerifySignature(*env, police_.sign.public_key).ok());
+    ExpectOpenRefused(resigned, shelter_, Code::kUnauthenticated, why);
+  }
+}
+TEST_F(EnvelopeTest, EpochKeyOfTheWrongSizeIsRefused) {
+  for (size_t n : {size_t{0}, size_t{31}, size_t{33}}) {
+    ExpectMalformed(
+        Resigned(Seal({&shelter_}).frame, [&](BodyT& b) { b.epoch_key.resize(n, 0x55); }),
+        "epoch_key must be 32 bytes");
+  }
+}
+TEST_F(EnvelopeTest, WrappedKeyOfTheWrongSizeIsRefused) {
+  // 80 is a version-1 wrap (crypto_box_seal).
+  for (size_t n : {size_t{0}, size_t{71}, size_t{73}, size_t{80}}) {
+    ExpectMalformed(Resigned(Seal({&shelter_, &ngo_}).frame,
+                             [&](BodyT& b) { b.keys[1]->wrapped.resize(n, 0x55); }),
+                    "wrapped key 1 must be 72 bytes");
+  }
+}
+TEST_F(EnvelopeTest, SwappedWrappedKeysDoNotOpen) {
+  // Each recipient's wrap, signed in the other's place: neither opens the other's.
+  Bytes swapped = Resigned(Seal({&shelter_, &ngo_}).frame,
+                           [](BodyT& b) { std::swap(b.keys[0]->wrapped, b.keys[1]->wrapped); });
+  ExpectOpenRefused(swapped, shelter_, Code::kUnauthenticated, "wrapped key does not open");
+  ExpectOpenRefused(swapped, ngo_, Code::kUnauthenticated, "wrapped key does not open");
+}
 TEST_F(EnvelopeTest, TamperedNonceIsRefused) {
   ExpectFieldProtected(
       [](const EnvelopeView& e) { return Field(e.body_table->nonce()->Data() + 7, 1); });
@@ -193,7 +302,7 @@ TEST_F(EnvelopeTest, ReplyAndOverrideFieldsAreSigned) {
   f.in_reply_to = Bytes(kMessageIdBytes, 9);
   f.consent_override = true;
   std::vector<Recipient> one = {shelter_.AsRecipient()};
-  Result<Sealed> s = SealEnvelope(f, one, AsBytes(payload_), police_.sign.secret_key);
+  Result<Sealed> s = SealEnvelope(f, one, AsBytes(payload_), police_.sign.secret_key, epoch_);
   ASSERT_TRUE(s.ok());
   Result<EnvelopeView> env = DecodeEnvelope(s->frame);
   ASSERT_TRUE(env.ok());
@@ -201,30 +310,24 @@ TEST_F(EnvelopeTest, ReplyAndOverrideFieldsAreSigned) {
   ExpectRefused(Flip(s->frame, env->in_reply_to().data(), 1, 0x10));
   ExpectRefused(Flip(s->frame, FieldAddress(env->header, Header::VT_CONSENT_OVERRIDE), 1, 0x01));
 }
-TEST_F(EnvelopeTest, OtherVersionIsRefused) {
+TEST_F(EnvelopeTest, OtherVersionsAreRefused) {
   Sealed s = Seal({&shelter_});
   Result<EnvelopeView> env = DecodeEnvelope(s.frame);
   ASSERT_TRUE(env.ok());
-  // version = 1 is the default, so it is not stored; a version-2 header is built afresh.
-  HeaderT h;
-  env->header->UnPackTo(&h);
-  h.version = 2;
-  flatbuffers::FlatBufferBuilder hb;
-  hb.Finish(Header::Pack(hb, &h));
-  BodyT b;
-  env->body_table->UnPackTo(&b);
-  b.header.assign(hb.GetBufferPointer(), hb.GetBufferPointer() + hb.GetSize());
-  flatbuffers::FlatBufferBuilder bb;
-  bb.Finish(Body::Pack(bb, &b));
-  EnvelopeT e;
-  GetEnvelope(s.frame.data())->UnPackTo(&e);
-  e.body.assign(bb.GetBufferPointer(), bb.GetBufferPointer() + bb.GetSize());
-  flatbuffers::FlatBufferBuilder eb;
-  eb.Finish(Envelope::Pack(eb, &e));
-  Result<EnvelopeView> v2 =
-      DecodeEnvelope(Bytes(eb.GetBufferPointer(), eb.GetBufferPointer() + eb.GetSize()));
-  ASSERT_FALSE(v2.ok());
-  EXPECT_NE(v2.status().message().find("version"), std::string::npos);
+  EXPECT_EQ(env->header->version(), kWireVersion);
+  // Validly signed, so only the version check refuses them. Version 1 is the schema's default,
+  // so a version-1 header omits the field, as the version-1 writers did.
+  for (int version : {0, 1, 3, 255}) {
+    Bytes other = Resigned(s.frame, [&](BodyT& b) {
+      HeaderT h;
+      flatbuffers::GetRoot<Header>(b.header.data())->UnPackTo(&h);
+      h.version = static_cast<uint8_t>(version);
+      flatbuffers::FlatBufferBuilder hb;
+      hb.Finish(Header::Pack(hb, &h));
+      b.header.assign(hb.GetBufferPointer(), hb.GetBufferPointer() + hb.GetSize());
+    });
+    ExpectMalformed(other, "version " + std::to_string(version) + " (expected 2)");
+  }
 }
 
 TEST_F(EnvelopeTest, TruncatedFramesAreRefused) {
@@ -264,13 +367,19 @@ TEST_F(EnvelopeTest, EverySingleByteMutationIsRefusedOrHarmless) {
 
 TEST_F(EnvelopeTest, SealRefusesBadInput) {
   HeaderFields f = Fields();
+  const crypto::SecretBytes& key = police_.sign.secret_key;
   std::vector<Recipient> none;
-  EXPECT_FALSE(SealEnvelope(f, none, AsBytes(payload_), police_.sign.secret_key).ok());
+  EXPECT_FALSE(SealEnvelope(f, none, AsBytes(payload_), key, epoch_).ok());
   std::vector<Recipient> twice = {shelter_.AsRecipient(), shelter_.AsRecipient()};
-  EXPECT_FALSE(SealEnvelope(f, twice, AsBytes(payload_), police_.sign.secret_key).ok());
+  EXPECT_FALSE(SealEnvelope(f, twice, AsBytes(payload_), key, epoch_).ok());
+  // A box key of small order (all zeros) would give an all-zero shared key.
+  std::vector<Recipient> weak = {shelter_.AsRecipient(), {ngo_.id, Bytes(32, 0)}};
+  Result<Sealed> refused = SealEnvelope(f, weak, AsBytes(payload_), key, epoch_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
   f.case_ref.resize(3);
   std::vector<Recipient> one = {shelter_.AsRecipient()};
-  EXPECT_FALSE(SealEnvelope(f, one, AsBytes(payload_), police_.sign.secret_key).ok());
+  EXPECT_FALSE(SealEnvelope(f, one, AsBytes(payload_), key, epoch_).ok());
 }
 
 TEST(KindTest, NamesRoundTrip) {
