@@ -218,8 +218,9 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     }
     NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(100));
     if (!first) {
-      // Idle: make durable what is still pending (e.g. the audit of the last deliveries).
-      if (batch_.Count() > 0) NRM_RETURN_IF_ERROR(CommitBatch());
+      // Idle: write what is still pending (e.g. the audit of the last deliveries) under a
+      // signed head.
+      NRM_RETURN_IF_ERROR(CommitBatch(/*sign=*/true));
       continue;
     }
     // Group commit: gather what has already arrived into the same synced write; check its
@@ -235,6 +236,7 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     for (size_t i = 0; i < gathered_.size(); ++i) Handle(gathered_[i], &prechecked_[i]);
     NRM_RETURN_IF_ERROR(CommitBatch());
   }
+  NRM_RETURN_IF_ERROR(CommitBatch(/*sign=*/true));
   spdlog::info(
       "broker stopping: {} accepted, {} refused, {} delivered, {} acknowledged, {} synced writes "
       "of {} records",
@@ -243,11 +245,17 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
   return Status::Ok();
 }
 
-Status Broker::CommitBatch() {
-  if (batch_.Count() > 0) {
-    // One signed tree head per batch covers every record in it: the senders' receipts.
-    Result<audit::SignedTreeHead> head = audit_->SignHead(clock_.NowMillis(), &batch_);
-    if (!head.ok()) return head.status();
+Status Broker::CommitBatch(bool sign) {
+  const int64_t now = clock_.NowMillis();
+  const bool unsigned_records = audit_->size() > signed_size_;
+  if (batch_.Count() > 0 || (sign && unsigned_records)) {
+    // A signed tree head covers every record so far. A synced batch gets one (its senders'
+    // receipts need it); a batch of only acknowledgements and deliveries waits for the next
+    // head, which comes within kHeadEveryMs or when the broker is idle or stops.
+    std::optional<audit::SignedTreeHead> head;
+    if (unsigned_records && (sign || batch_must_sync_ || now - signed_at_ms_ >= kHeadEveryMs)) {
+      NRM_ASSIGN_OR_RETURN(head, audit_->SignHead(now, &batch_));
+    }
     const uint32_t records = batch_.Count();
     // Only acknowledgements and deliveries in this batch: nobody is told it is durable, and
     // losing it to a power cut means a redelivery the recipient drops. It becomes durable with
@@ -258,7 +266,11 @@ Status Broker::CommitBatch() {
     if (s.ok()) {
       stats_.records += records;
       audit_->MarkWritten();
-      const Bytes encoded = audit::EncodeTreeHead(*head);
+      if (head) {
+        signed_size_ = head->size;
+        signed_at_ms_ = now;
+      }
+      const Bytes encoded = head ? audit::EncodeTreeHead(*head) : Bytes();
       for (Reply& r : replies_) {
         if (!r.receipt_leaf) continue;
         Bytes leaf(8);
@@ -623,31 +635,37 @@ Status Broker::Pump(const std::string& agency) {
   if (it == sessions_.end()) return Status::Ok();
   Session& s = it->second;
   const size_t window = static_cast<size_t>(config_.delivery_window);
-  if (s.unacknowledged.size() >= window) return Status::Ok();
-  NRM_ASSIGN_OR_RETURN(std::vector<QueuedMessage> pending,
-                       store_->Pending(agency, s.last_sent, window - s.unacknowledged.size()));
-  for (QueuedMessage& m : pending) {
-    const auto delivered = s.unacknowledged.emplace(m.message_id, m.seq);
-    Frames frames = m.type == EntryType::kEnvelope
-                        ? Frames{Frame("DELIVER"), std::move(m.data)}
-                        : Frames{Frame("EXPIRED"), std::move(m.message_id), std::move(m.data)};
-    Status sent = server_->Send(s.routing_id, frames);
-    if (sent.code() == Code::kUnavailable) {  // gone: its queue waits on disk
-      sessions_.erase(it);
-      return Status::Ok();
+  // Reads the queue a chunk at a time, so that a socket that fills up early (ZeroMQ's
+  // high-water mark, under a large window) wastes at most one chunk of reads.
+  constexpr size_t kChunk = 64;
+  while (s.unacknowledged.size() < window) {
+    NRM_ASSIGN_OR_RETURN(
+        std::vector<QueuedMessage> pending,
+        store_->Pending(agency, s.last_sent, std::min(kChunk, window - s.unacknowledged.size())));
+    for (QueuedMessage& m : pending) {
+      const auto delivered = s.unacknowledged.emplace(m.message_id, m.seq);
+      Frames frames = m.type == EntryType::kEnvelope
+                          ? Frames{Frame("DELIVER"), std::move(m.data)}
+                          : Frames{Frame("EXPIRED"), std::move(m.message_id), std::move(m.data)};
+      Status sent = server_->Send(s.routing_id, frames);
+      if (sent.code() == Code::kUnavailable) {  // gone: its queue waits on disk
+        sessions_.erase(it);
+        return Status::Ok();
+      }
+      if (!sent.ok()) {  // its socket queue is full: go on when it acknowledges
+        s.unacknowledged.erase(delivered);
+        return Status::Ok();
+      }
+      s.last_sent = m.seq;
+      ++stats_.delivered;
+      audit::AuditRecord r;
+      r.event = audit::AuditEvent::kDelivered;
+      r.message_id = delivered->first;
+      r.recipients = {agency};
+      r.reason = m.type == EntryType::kEnvelope ? "" : "expiry notice";
+      Audit(std::move(r));
     }
-    if (!sent.ok()) {  // its socket queue is full: go on when it acknowledges
-      s.unacknowledged.erase(delivered);
-      break;
-    }
-    s.last_sent = m.seq;
-    ++stats_.delivered;
-    audit::AuditRecord r;
-    r.event = audit::AuditEvent::kDelivered;
-    r.message_id = delivered->first;
-    r.recipients = {agency};
-    r.reason = m.type == EntryType::kEnvelope ? "" : "expiry notice";
-    Audit(std::move(r));
+    if (pending.size() < kChunk) break;  // the queue holds no more
   }
   return Status::Ok();
 }

@@ -116,8 +116,9 @@ class Broker {
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);
   // Writes batch_ (group commit), then answers and delivers. A failed write is answered with
-  // REFUSED and returned: the broker then stops.
-  Status CommitBatch();
+  // REFUSED and returned: the broker then stops. Signs a tree head over the log when the batch
+  // is synced, when the last head is kHeadEveryMs old, or when `sign` (idle, stopping).
+  Status CommitBatch(bool sign = false);
   void SendReplies();
   // Moves messages whose time-to-live ran out to expiry notices for their senders.
   Status ExpireDue();
@@ -140,6 +141,9 @@ class Broker {
   std::map<std::string, Session> sessions_;
   rocksdb::WriteBatch batch_;
   bool batch_must_sync_ = false;  // batch_ holds more than acknowledgements and deliveries
+  static constexpr int64_t kHeadEveryMs = 1000;
+  uint64_t signed_size_ = 0;  // audit records the last signed head covers
+  int64_t signed_at_ms_ = 0;
   std::vector<Bytes> batch_ids_;  // message ids accepted in batch_, for in-batch replays
   std::vector<Reply> replies_;    // sent only after batch_ is durable
   std::vector<std::string> to_pump_;

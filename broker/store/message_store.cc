@@ -67,6 +67,10 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
   options.max_write_buffer_number = 2;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(8 << 20);
+  // Table files' indexes and Bloom filters live in that cache too, so they do not add memory
+  // for every file the queues grow to (level-0 ones stay pinned: they are read the most).
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   // Every SEND asks the replay memory for an id it has almost never seen: a Bloom filter
   // answers that without reading each table file's index.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
