@@ -2,10 +2,69 @@
 
 #include <sodium.h>
 
+#include <array>
+#include <bit>
 #include <cstring>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 namespace nrm::crypto {
+namespace {
+
+// sodium_malloc maps fresh pages with guard pages around them and locks them; sodium_free
+// unmaps them. That is a handful of system calls and a TLB shootdown each time, which per
+// message (content keys, opened payloads) cost more than the cryptography. Freed blocks are
+// wiped and kept here for reuse, by power-of-two size class, so that after warm-up a secret
+// costs no system call and still lives in guarded, locked memory left out of core dumps.
+class SecretPool {
+ public:
+  static constexpr size_t kMinClass = 32;
+  static constexpr size_t kMaxClass = 64 << 10;  // larger secrets go straight to sodium_malloc
+  static constexpr size_t kKeptPerClass = 16;
+
+  static SecretPool& Get() {
+    static SecretPool* pool = new SecretPool();  // never destroyed: secrets may outlive statics
+    return *pool;
+  }
+  // The block size a secret of `size` bytes gets.
+  static size_t ClassOf(size_t size) {
+    return size > kMaxClass ? size : std::bit_ceil(std::max(size, kMinClass));
+  }
+  uint8_t* Take(size_t block) {
+    if (block <= kMaxClass) {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::vector<uint8_t*>& kept = kept_[Index(block)];
+      if (!kept.empty()) {
+        uint8_t* p = kept.back();
+        kept.pop_back();
+        return p;
+      }
+    }
+    auto* p = static_cast<uint8_t*>(sodium_malloc(block));
+    NRM_CHECK(p != nullptr);
+    return p;
+  }
+  void Give(uint8_t* p, size_t block) {
+    sodium_memzero(p, block);
+    if (block <= kMaxClass) {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::vector<uint8_t*>& kept = kept_[Index(block)];
+      if (kept.size() < kKeptPerClass) {
+        kept.push_back(p);
+        return;
+      }
+    }
+    sodium_free(p);
+  }
+
+ private:
+  static size_t Index(size_t block) { return std::countr_zero(block / kMinClass); }
+  std::mutex mu_;
+  std::array<std::vector<uint8_t*>, std::countr_zero(kMaxClass / kMinClass) + 1> kept_;
+};
+
+}  // namespace
 
 Status InitCrypto() {
   if (sodium_init() < 0) return Internal("libsodium failed to initialise");
@@ -14,21 +73,20 @@ Status InitCrypto() {
 
 SecretBytes::SecretBytes(size_t size) : size_(size) {
   if (size == 0) return;
-  data_ = static_cast<uint8_t*>(sodium_malloc(size));
-  NRM_CHECK(data_ != nullptr);
+  data_ = SecretPool::Get().Take(SecretPool::ClassOf(size));
 }
 SecretBytes::SecretBytes(SecretBytes&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
 SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
   if (this != &other) {
-    if (data_ != nullptr) sodium_free(data_);
+    if (data_ != nullptr) SecretPool::Get().Give(data_, SecretPool::ClassOf(size_));
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
   }
   return *this;
 }
 SecretBytes::~SecretBytes() {
-  if (data_ != nullptr) sodium_free(data_);
+  if (data_ != nullptr) SecretPool::Get().Give(data_, SecretPool::ClassOf(size_));
 }
 void SecretBytes::Wipe() {
   if (data_ != nullptr) sodium_memzero(data_, size_);

@@ -32,7 +32,8 @@ using Hash = std::array<uint8_t, kHashBytes>;
 // Must be called once before anything else here; kInternal if libsodium cannot start.
 Status InitCrypto();
 
-// Secret bytes in sodium_malloc'd memory (guarded, locked, wiped on free). Move-only, and it
+// Secret bytes in sodium_malloc'd memory (guarded, locked, left out of core dumps, wiped on
+// release; released blocks are kept for reuse, see SecretPool in crypto.cc). Move-only, and it
 // has no formatter: a secret cannot be logged by accident.
 class SecretBytes {
  public:
@@ -51,7 +52,7 @@ class SecretBytes {
   bool empty() const { return size_ == 0; }
 
   // Overwrites the bytes with zeros now (sodium_memzero); the size stays. The destructor and
-  // assignment also zero the memory they release (sodium_free does), so Wipe() is for a secret
+  // assignment also zero the memory they release, so Wipe() is for a secret
   // whose end should be visible in the code, or that must end before its owner does.
   void Wipe();
 

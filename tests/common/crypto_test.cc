@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace nrm::crypto {
 namespace {
@@ -97,6 +98,27 @@ TEST(SecretBytesTest, WipeZeroesInPlace) {
   SecretBytes empty;
   empty.Wipe();  // nothing to wipe: no effect
   EXPECT_TRUE(empty.empty());
+}
+
+// Released secrets are kept for reuse (crypto.cc, SecretPool): a reused block holds nothing of
+// the secret that had it, including the bytes past the new, shorter secret.
+TEST(SecretBytesTest, AReusedBlockIsWipedFirst) {
+  ASSERT_TRUE(InitCrypto().ok());
+  const uint8_t* where = nullptr;
+  {
+    SecretBytes first(2000);
+    std::memset(first.data(), 0xA5, first.size());
+    where = first.data();
+  }
+  SecretBytes second(1500);  // the same size class (2048): the block just released
+  ASSERT_EQ(second.data(), where) << "the released block was not reused";
+  EXPECT_TRUE(std::all_of(second.data(), second.data() + 2000, [](uint8_t b) { return b == 0; }));
+  // A move-assignment releases the old block the same way.
+  std::memset(second.data(), 0x5A, second.size());
+  second = SecretBytes(16);
+  SecretBytes third(1024 + 1);
+  ASSERT_EQ(third.data(), where);
+  EXPECT_TRUE(std::all_of(third.data(), third.data() + 1500, [](uint8_t b) { return b == 0; }));
 }
 
 }  // namespace
