@@ -60,6 +60,8 @@ struct EnvelopeView {
 // wrapped key in order). kInvalidArgument otherwise, naming the field. Checks no signature: see
 // VerifySignature.
 Result<EnvelopeView> DecodeEnvelope(ByteView frame);
+// The view points into the frame: a temporary frame would leave it dangling.
+Result<EnvelopeView> DecodeEnvelope(Bytes&& frame) = delete;
 
 // The bytes the sender signs: "nrm/envelope/v1" || 0x00 || body.
 Bytes SignedBytes(ByteView body);

@@ -139,7 +139,8 @@ TEST_F(EpochTest, AClockThatGoesBackStartsANewEpoch) {
 
 TEST_F(EpochTest, ReaderRefusesWhatItCannotOpen) {
   SenderEpoch epoch(clock_);
-  Result<EnvelopeView> env = DecodeEnvelope(Seal(epoch, {&a_}));
+  const Bytes frame = Seal(epoch, {&a_});
+  Result<EnvelopeView> env = DecodeEnvelope(frame);
   ASSERT_TRUE(env.ok());
   const Bytes epoch_key(env->epoch_key().begin(), env->epoch_key().end());
   const auto* w = env->body_table->keys()->Get(0)->wrapped();

@@ -82,7 +82,8 @@ TEST(VectorTest, EnvelopeV2DecodesVerifiesAndOpens) {
 TEST(VectorTest, EnvelopeV1IsRefused) {
   auto v = ReadVector("envelope_v1.txt");
   ASSERT_FALSE(v["frame"].empty());
-  Result<EnvelopeView> env = DecodeEnvelope(Hex(v["frame"]));
+  const Bytes frame = Hex(v["frame"]);
+  Result<EnvelopeView> env = DecodeEnvelope(frame);
   ASSERT_FALSE(env.ok());
   EXPECT_NE(env.status().message().find("version 1 (expected 2)"), std::string::npos)
       << env.status().message();
