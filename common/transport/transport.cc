@@ -18,6 +18,11 @@ Status ZmqError(std::string_view what, const zmq::error_t& e) {
 
 std::string ToString(const zmq::message_t& m) { return std::string(m.to_string_view()); }
 
+// ZMQ_MAXMSGSIZE for frames of up to `max_frame` bytes. Under CURVE, libzmq applies the limit to
+// the MESSAGE command that carries a frame: "\x07MESSAGE" (8 bytes), a short nonce (8), the
+// box's tag (16) and a flags byte (1) around it.
+int64_t CurveLimit(size_t max_frame) { return static_cast<int64_t>(max_frame) + 8 + 8 + 16 + 1; }
+
 // Sends `frames` as one multipart message. False when the first frame could not be queued
 // within the socket's send timeout (no peer, or its queue is full); later frames of a message
 // whose first frame was queued never block.
@@ -81,7 +86,7 @@ struct Server::Impl {
       router.set(zmq::sockopt::router_mandatory, 1);
       router.set(zmq::sockopt::sndhwm, options.high_water_mark);
       router.set(zmq::sockopt::rcvhwm, options.high_water_mark);
-      router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options.max_message_bytes));
+      router.set(zmq::sockopt::maxmsgsize, CurveLimit(options.max_message_bytes));
       router.set(zmq::sockopt::zap_domain, std::string(kZapDomain));
       router.set(zmq::sockopt::curve_server, 1);
       router.set(zmq::sockopt::curve_secretkey,
@@ -210,7 +215,7 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
     zmq::socket_t& d = impl->dealer;
     d.set(zmq::sockopt::linger, 0);
     d.set(zmq::sockopt::sndtimeo, 2000);  // a send never blocks for long: no broker, no queue
-    d.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options.max_message_bytes));
+    d.set(zmq::sockopt::maxmsgsize, CurveLimit(options.max_message_bytes));
     d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(options.server_curve_public.data(),
                                                            options.server_curve_public.size()));
     d.set(zmq::sockopt::curve_publickey,
