@@ -215,7 +215,7 @@ Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch
     AddRemove(batch, recipient, seq, static_cast<int64_t>(GetBigEndian64(key)));
     AddEntry(batch, sender, id, EntryType::kExpiryNotice, AsBytes(recipient),
              std::numeric_limits<int64_t>::max(), sender);
-    out.push_back({std::move(recipient), std::move(sender), id});
+    out.push_back({std::move(recipient), std::move(sender), id, seq});
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the expiry index"));
   return out;

@@ -54,6 +54,7 @@ struct ExpiredMessage {
   std::string recipient;
   std::string sender;
   Bytes message_id;
+  uint64_t seq;  // its place in the recipient's queue
 };
 
 class MessageStore {

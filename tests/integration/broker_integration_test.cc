@@ -320,6 +320,35 @@ TEST_F(ExpiryTest, EachExpiryNoticeOfOneMessageIsAcknowledgedOnItsOwn) {
   EXPECT_EQ((*store)->PendingTotal(), 0u);
 }
 
+// A delivery that expires unacknowledged gives its place in the recipient's window back: with a
+// window of one, the next message still reaches the connected recipient.
+class ExpiryWindowTest : public BrokerIntegrationTest {
+  std::string ExtraBrokerConfig() const override { return "ttl_s = 1\ndelivery_window = 1\n"; }
+};
+
+TEST_F(ExpiryWindowTest, AnExpiredDeliveryFreesItsPlaceInTheWindow) {
+  auto police = OpenAgent(kPolice);
+  auto shelter = OpenAgent(kShelter);
+  ASSERT_TRUE(police && shelter);
+  Result<agent::SendOutcome> first = Offer(*police, kShelter, Payload("never acknowledged"));
+  ASSERT_TRUE(first.ok() && first->accepted);
+  Result<std::optional<agent::Received>> got = shelter->Receive(5000);
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ((*got)->message_id, first->message_id);
+  // Not acknowledged: the police hear that it expired (the broker scans once a second).
+  Result<std::optional<agent::Received>> notice = police->Receive(10000);
+  ASSERT_TRUE(notice.ok() && notice->has_value()) << notice.status().ToString();
+  EXPECT_EQ((*notice)->type, agent::Received::Type::kExpiryNotice);
+  ASSERT_TRUE(police->Acknowledge(first->message_id).ok());
+
+  Result<agent::SendOutcome> second = Offer(*police, kShelter, Payload("the next one"));
+  ASSERT_TRUE(second.ok() && second->accepted);
+  got = shelter->Receive(900);  // within its own second of life
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value()) << "the expired delivery still fills the window";
+  EXPECT_EQ((*got)->message_id, second->message_id);
+}
+
 TEST(BrokerConfigTest, BadConfigExitsTwoNamingFileAndLine) {
   testing::TempDir tmp;
   const std::string path = tmp.path() + "/broker.toml";
