@@ -521,9 +521,10 @@ Status Broker::CheckDiskReserve() {
   if (low != disk_.low) {
     disk_.low = low;
     if (low) {
-      spdlog::warn("{} MiB free on the data directory's disk, under the {} MiB reserve: new "
-                   "messages are refused until space returns",
-                   free >> 20, reserve >> 20);
+      spdlog::warn(
+          "{} MiB free on the data directory's disk, under the {} MiB reserve: new "
+          "messages are refused until space returns",
+          free >> 20, reserve >> 20);
     } else {
       spdlog::info("{} MiB free on the data directory's disk: accepting messages again",
                    free >> 20);

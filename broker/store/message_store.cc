@@ -1,11 +1,10 @@
 #include "broker/store/message_store.h"
 
+#include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
-
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -169,8 +168,8 @@ bool MessageStore::RemovedInBatch(const std::string& recipient, uint64_t seq) co
   return false;
 }
 
-void MessageStore::AddRemove(rocksdb::WriteBatch& batch, const std::string& recipient,
-                             uint64_t seq, int64_t expires_at_ms) {
+void MessageStore::AddRemove(rocksdb::WriteBatch& batch, const std::string& recipient, uint64_t seq,
+                             int64_t expires_at_ms) {
   batch.Delete(queue_, QueueKey(recipient, seq));
   if (expires_at_ms != std::numeric_limits<int64_t>::max()) {
     batch.Delete(expiry_, ExpiryKey(expires_at_ms, seq));
@@ -189,7 +188,8 @@ Status MessageStore::AddAcknowledged(rocksdb::WriteBatch& batch, const std::stri
   if (std::string_view(value).substr(0, kIdBytes) != AsChars(message_id)) {
     return NotFound("queue entry " + std::to_string(seq) + " holds another message");
   }
-  AddRemove(batch, recipient, seq, static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1))));
+  AddRemove(batch, recipient, seq,
+            static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1))));
   return Status::Ok();
 }
 
@@ -234,7 +234,8 @@ Result<size_t> MessageStore::AddDropQueue(rocksdb::WriteBatch& batch,
     }
     const uint64_t seq = GetBigEndian64(key.substr(prefix.size()));
     if (RemovedInBatch(recipient, seq)) continue;
-    AddRemove(batch, recipient, seq, static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1))));
+    AddRemove(batch, recipient, seq,
+              static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1))));
     ++n;
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
@@ -329,7 +330,8 @@ Status MessageStore::TrackSyncedWrites(const std::string& file) {
                         " but writes up to " + std::to_string(synced) +
                         " were synced and acknowledged (a truncated or damaged WAL, or an older "
                         "copy of the store). Restore the store from a backup, or, to serve what "
-                        "is left and lose the rest, remove " + file);
+                        "is left and lose the rest, remove " +
+                        file);
     }
   }
   synced_fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -380,9 +382,8 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
     if (value.size() < kEntryHeader || static_cast<uint8_t>(value[kIdBytes]) > 1) {
       return Corruption("broker store: malformed queue entry");
     }
-    out.push_back({GetBigEndian64(key.substr(prefix.size())),
-                   ToBytes(value.substr(0, kIdBytes)), static_cast<EntryType>(value[kIdBytes]),
-                   ToBytes(value.substr(kEntryHeader))});
+    out.push_back({GetBigEndian64(key.substr(prefix.size())), ToBytes(value.substr(0, kIdBytes)),
+                   static_cast<EntryType>(value[kIdBytes]), ToBytes(value.substr(kEntryHeader))});
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
   return out;

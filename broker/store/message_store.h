@@ -152,7 +152,7 @@ class MessageStore {
   std::map<std::string, size_t> counts_;
   size_t total_ = 0;
   std::vector<CountChange> uncommitted_;
-  bool sync_ = true;  // see set_sync_for_testing
+  bool sync_ = true;    // see set_sync_for_testing
   int synced_fd_ = -1;  // see TrackSyncedWrites
 };
 

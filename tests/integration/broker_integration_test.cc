@@ -294,9 +294,9 @@ TEST_F(ExpiryTest, EachExpiryNoticeOfOneMessageIsAcknowledgedOnItsOwn) {
   auto police = OpenAgent(kPolice);
   ASSERT_TRUE(police);
   const std::vector<std::string> shelters{kShelter, "TH.SHELTER.BAN-PING"};
-  Result<agent::SendOutcome> s = One(police->Send(shelters, wire::Kind::ReferralOffer,
-                                                  Bytes(16, 1), wire::Handling::H1,
-                                                  Payload("two shelters"), 10000));
+  Result<agent::SendOutcome> s =
+      One(police->Send(shelters, wire::Kind::ReferralOffer, Bytes(16, 1), wire::Handling::H1,
+                       Payload("two shelters"), 10000));
   ASSERT_TRUE(s.ok() && s->accepted) << s.status().ToString();
   std::set<std::string> told;
   for (int i = 0; i < 2; ++i) {

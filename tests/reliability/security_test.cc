@@ -188,8 +188,8 @@ TEST_F(SecurityTest, CanariesInEveryFieldOfAThousandReferralsNeverReachBrokerFil
   const std::string seen_token = "Ref" + ToHex(crypto::RandomBytes(6));  // 15 bytes
   Bytes case_ref(seen_token.begin(), seen_token.end());
   case_ref.push_back('!');
-  ASSERT_TRUE(One(police->Send({kShelter}, wire::Kind::ReferralOffer, case_ref,
-                               wire::Handling::H1, Payload("control"), 10000))
+  ASSERT_TRUE(One(police->Send({kShelter}, wire::Kind::ReferralOffer, case_ref, wire::Handling::H1,
+                               Payload("control"), 10000))
                   .ok());
   size_t memory_bytes = 0;
 #if !defined(__SANITIZE_ADDRESS__)  // ASan's shadow maps terabytes: the release run scans
