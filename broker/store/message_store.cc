@@ -33,6 +33,10 @@ uint64_t GetBigEndian64(std::string_view in) {
   for (size_t i = 0; i < 8; ++i) v = v << 8 | static_cast<uint8_t>(in[i]);
   return v;
 }
+// A queue entry's expires_at_ms (see kEntryHeader). REQUIRES: entry.size() >= kEntryHeader.
+int64_t EntryExpiry(std::string_view entry) {
+  return static_cast<int64_t>(GetBigEndian64(entry.substr(kIdBytes + 1)));
+}
 std::string QueueKey(const std::string& recipient, uint64_t seq) {
   std::string key = recipient;
   key.push_back('\0');
@@ -188,8 +192,7 @@ Status MessageStore::AddAcknowledged(rocksdb::WriteBatch& batch, const std::stri
   if (std::string_view(value).substr(0, kIdBytes) != AsChars(message_id)) {
     return NotFound("queue entry " + std::to_string(seq) + " holds another message");
   }
-  AddRemove(batch, recipient, seq,
-            static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1))));
+  AddRemove(batch, recipient, seq, EntryExpiry(value));
   return Status::Ok();
 }
 
@@ -234,8 +237,7 @@ Result<size_t> MessageStore::AddDropQueue(rocksdb::WriteBatch& batch,
     }
     const uint64_t seq = GetBigEndian64(key.substr(prefix.size()));
     if (RemovedInBatch(recipient, seq)) continue;
-    AddRemove(batch, recipient, seq,
-              static_cast<int64_t>(GetBigEndian64(value.substr(kIdBytes + 1))));
+    AddRemove(batch, recipient, seq, EntryExpiry(value));
     ++n;
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
