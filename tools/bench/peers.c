@@ -5,18 +5,31 @@
 //   redis: Redis Streams, XADD (WINDOW pipelined) and XREADGROUP + XACK per message.
 // Latency: the producer writes its send time (CLOCK_MONOTONIC; the scheduled time at a fixed
 // rate) into the first 8 bytes; the consumer's application takes it from there.
+// With TLSDIR, both connections use TLS 1.3 with client certificates (TLSDIR/ca.pem,
+// client.pem, client.key; the server's certificate is checked against the CA and 127.0.0.1),
+// as nrm's agents use CURVE with the broker's directory check. hiredis 0.14 (Debian 12) has no
+// TLS, so the Redis client below formats commands and parses replies with hiredis and carries
+// them itself, over a plain socket or OpenSSL.
 // Prints one JSON object. Built and run by peers.sh, never by CI.
 //
-//   peers nats  PORT MESSAGES WINDOW RATE     (RATE 0: flat out)
-//   peers redis PORT MESSAGES WINDOW RATE
+//   peers nats  PORT MESSAGES WINDOW RATE [TLSDIR]     (RATE 0: flat out)
+//   peers redis PORT MESSAGES WINDOW RATE [TLSDIR]
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include <nats/nats.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { kBytes = 2048 };
 
@@ -35,15 +48,14 @@ static void sleep_until(int64_t t) {
 }
 
 static int port, window;
+static const char *tls_dir;  // NULL: plain TCP
 static long messages;
 static double rate;
 static int64_t *latency;  // per message received, ns
 static long received;
 static int64_t first_send, last_receive;
 
-static int64_t due(long i) {
-  return rate > 0 ? first_send + (int64_t)((double)i * 1e9 / rate) : 0;
-}
+static int64_t due(long i) { return rate > 0 ? first_send + (int64_t)((double)i * 1e9 / rate) : 0; }
 
 static void stamp(char *buf, long i) {
   int64_t t = rate > 0 ? due(i) : now_ns();
@@ -62,15 +74,36 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+static void tls_file(char *out, size_t n, const char *name) {
+  snprintf(out, n, "%s/%s", tls_dir, name);
+}
+
 // ---- NATS JetStream ----
+static natsStatus nats_connect(natsConnection **nc) {
+  natsOptions *o = NULL;
+  char url[64], ca[512], cert[512], key[512];
+  snprintf(url, sizeof url, "%s://127.0.0.1:%d", tls_dir ? "tls" : "nats", port);
+  natsStatus s = natsOptions_Create(&o);
+  if (s == NATS_OK) s = natsOptions_SetURL(o, url);
+  if (s == NATS_OK && tls_dir) {
+    tls_file(ca, sizeof ca, "ca.pem");
+    tls_file(cert, sizeof cert, "client.pem");
+    tls_file(key, sizeof key, "client.key");
+    s = natsOptions_SetSecure(o, true);
+    if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates(o, ca);
+    if (s == NATS_OK) s = natsOptions_LoadCertificatesChain(o, cert, key);
+  }
+  if (s == NATS_OK) s = natsConnection_Connect(nc, o);
+  natsOptions_Destroy(o);
+  return s;
+}
+
 static void *nats_consumer(void *arg) {
   natsConnection *nc = NULL;
   jsCtx *js = NULL;
   natsSubscription *sub = NULL;
   jsErrCode jerr = 0;
-  char url[64];
-  snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
-  if (natsConnection_ConnectTo(&nc, url) != NATS_OK || natsConnection_JetStream(&js, nc, NULL) ||
+  if (nats_connect(&nc) != NATS_OK || natsConnection_JetStream(&js, nc, NULL) ||
       js_PullSubscribe(&sub, js, "bench", "C", NULL, NULL, &jerr) != NATS_OK) {
     fprintf(stderr, "nats consumer: cannot subscribe (%d)\n", (int)jerr);
     exit(1);
@@ -98,9 +131,7 @@ static int run_nats(void) {
   jsCtx *js = NULL;
   jsOptions jo;
   jsErrCode jerr = 0;
-  char url[64];
-  snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
-  if (natsConnection_ConnectTo(&nc, url) != NATS_OK) return fprintf(stderr, "nats: no server\n"), 1;
+  if (nats_connect(&nc) != NATS_OK) return fprintf(stderr, "nats: no server\n"), 1;
   jsOptions_Init(&jo);
   jo.PublishAsync.MaxPending = window;
   if (natsConnection_JetStream(&js, nc, &jo) != NATS_OK) return 1;
@@ -142,13 +173,92 @@ static int run_nats(void) {
 }
 
 // ---- Redis Streams ----
+// One connection: commands are buffered as hiredis's redisAppendCommand does and written when
+// a reply is wanted; replies are parsed by hiredis's reader.
+typedef struct {
+  int fd;
+  SSL *ssl;  // NULL: plain TCP
+  redisReader *reader;
+  char *out;
+  size_t out_len, out_cap;
+} rconn;
+
+static SSL_CTX *tls_ctx;
+
+static rconn *rconn_open(void) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return NULL;
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  rconn *c = calloc(1, sizeof *c);
+  c->fd = fd;
+  c->reader = redisReaderCreate();
+  if (tls_ctx) {
+    c->ssl = SSL_new(tls_ctx);
+    SSL_set_fd(c->ssl, fd);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), "127.0.0.1");
+    if (SSL_connect(c->ssl) != 1) return fprintf(stderr, "redis: TLS handshake failed\n"), NULL;
+  }
+  return c;
+}
+
+static void rconn_append(rconn *c, const char *format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  char *cmd = NULL;
+  const int len = redisvFormatCommand(&cmd, format, ap);
+  va_end(ap);
+  if (len < 0) exit(1);
+  if (c->out_len + (size_t)len > c->out_cap) {
+    c->out_cap = 2 * (c->out_len + (size_t)len);
+    c->out = realloc(c->out, c->out_cap);
+  }
+  memcpy(c->out + c->out_len, cmd, (size_t)len);
+  c->out_len += (size_t)len;
+  redisFreeCommand(cmd);
+}
+
+// Returns a reply already received and parsed, or NULL (error replies are fatal).
+static redisReply *rconn_parsed(rconn *c) {
+  void *r = NULL;
+  if (redisReaderGetReply(c->reader, &r) != REDIS_OK) exit(1);
+  if (r != NULL && ((redisReply *)r)->type == REDIS_REPLY_ERROR) {
+    fprintf(stderr, "redis: %s\n", ((redisReply *)r)->str);
+    exit(1);
+  }
+  return r;
+}
+
+// Writes what is buffered, then returns the next reply (NULL on a broken connection).
+static redisReply *rconn_reply(rconn *c) {
+  for (size_t off = 0; off < c->out_len;) {
+    const int want = (int)(c->out_len - off);
+    const long n =
+        c->ssl ? SSL_write(c->ssl, c->out + off, want) : write(c->fd, c->out + off, want);
+    if (n <= 0) return NULL;
+    off += (size_t)n;
+  }
+  c->out_len = 0;
+  for (;;) {
+    redisReply *r = rconn_parsed(c);
+    if (r != NULL) return r;
+    char buf[65536];
+    const long n = c->ssl ? SSL_read(c->ssl, buf, sizeof buf) : read(c->fd, buf, sizeof buf);
+    if (n <= 0) return NULL;
+    redisReaderFeed(c->reader, buf, (size_t)n);
+  }
+}
+
 static void *redis_consumer(void *arg) {
-  redisContext *c = redisConnect("127.0.0.1", port);
-  if (c == NULL || c->err) exit(1);
+  rconn *c = rconn_open();
+  if (c == NULL) exit(1);
   *(volatile int *)arg = 1;
   const int64_t deadline = now_ns() + 600LL * 1000000000LL;
   while (received < messages && now_ns() < deadline) {
-    redisReply *r = redisCommand(c, "XREADGROUP GROUP g c COUNT 256 BLOCK 1000 STREAMS bench >");
+    rconn_append(c, "XREADGROUP GROUP g c COUNT 256 BLOCK 1000 STREAMS bench >");
+    redisReply *r = rconn_reply(c);
     if (r == NULL) exit(1);
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
       redisReply *entries = r->element[0]->element[1];
@@ -156,25 +266,42 @@ static void *redis_consumer(void *arg) {
         redisReply *e = entries->element[i];
         redisReply *fields = e->element[1];
         if (fields->elements == 2 && fields->element[1]->len >= 8) record(fields->element[1]->str);
-        redisAppendCommand(c, "XACK bench g %s", e->element[0]->str);
+        rconn_append(c, "XACK bench g %s", e->element[0]->str);
       }
       for (size_t i = 0; i < entries->elements; ++i) {
-        redisReply *ack = NULL;
-        if (redisGetReply(c, (void **)&ack) != REDIS_OK) exit(1);
+        redisReply *ack = rconn_reply(c);
+        if (ack == NULL) exit(1);
         freeReplyObject(ack);
       }
     }
     freeReplyObject(r);
   }
-  redisFree(c);
   return NULL;
 }
 
 static int run_redis(void) {
-  redisContext *c = redisConnect("127.0.0.1", port);
-  if (c == NULL || c->err) return fprintf(stderr, "redis: no server\n"), 1;
-  freeReplyObject(redisCommand(c, "DEL bench"));
-  freeReplyObject(redisCommand(c, "XGROUP CREATE bench g $ MKSTREAM"));
+  if (tls_dir) {
+    char ca[512], cert[512], key[512];
+    tls_file(ca, sizeof ca, "ca.pem");
+    tls_file(cert, sizeof cert, "client.pem");
+    tls_file(key, sizeof key, "client.key");
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_min_proto_version(tls_ctx, TLS1_3_VERSION);
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+    if (SSL_CTX_load_verify_locations(tls_ctx, ca, NULL) != 1 ||
+        SSL_CTX_use_certificate_chain_file(tls_ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(tls_ctx, key, SSL_FILETYPE_PEM) != 1) {
+      return fprintf(stderr, "redis: cannot load the TLS files in %s\n", tls_dir), 1;
+    }
+  }
+  rconn *c = rconn_open();
+  if (c == NULL) return fprintf(stderr, "redis: no server\n"), 1;
+  rconn_append(c, "DEL bench");
+  rconn_append(c, "XGROUP CREATE bench g $ MKSTREAM");
+  redisReply *del = rconn_reply(c), *group = del ? rconn_reply(c) : NULL;
+  if (group == NULL) return fprintf(stderr, "redis: cannot create the stream\n"), 1;
+  freeReplyObject(del);
+  freeReplyObject(group);
   pthread_t consumer;
   volatile int ready = 0;
   pthread_create(&consumer, NULL, redis_consumer, (void *)&ready);
@@ -188,7 +315,7 @@ static int run_redis(void) {
     // only after appendfsync always has written it to the AOF and fsynced).
     while (i < messages && in_flight < window && (rate == 0 || now_ns() >= due(i))) {
       stamp(buf, i);
-      redisAppendCommand(c, "XADD bench * d %b", buf, (size_t)kBytes);
+      rconn_append(c, "XADD bench * d %b", buf, (size_t)kBytes);
       ++i;
       ++in_flight;
     }
@@ -196,34 +323,39 @@ static int run_redis(void) {
       sleep_until(due(i));
       continue;
     }
-    redisReply *r = NULL;
-    if (redisGetReply(c, (void **)&r) != REDIS_OK) return fprintf(stderr, "redis: XADD failed\n"), 1;
-    freeReplyObject(r);
-    --in_flight;
+    // One reply, and every other one already read with it: the next XADDs then go out in one
+    // write, as an asynchronous client would send them (over TLS, Redis 7.0 takes one TLS
+    // record per event-loop turn, and fsyncs once per turn).
+    redisReply *r = rconn_reply(c);
+    if (r == NULL) return fprintf(stderr, "redis: XADD failed\n"), 1;
+    do {
+      freeReplyObject(r);
+      --in_flight;
+    } while ((r = rconn_parsed(c)) != NULL);
   }
   pthread_join(consumer, NULL);
-  redisFree(c);
   return 0;
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: peers nats|redis PORT MESSAGES WINDOW RATE\n");
+  if (argc != 6 && argc != 7) {
+    fprintf(stderr, "usage: peers nats|redis PORT MESSAGES WINDOW RATE [TLSDIR]\n");
     return 2;
   }
   port = atoi(argv[2]);
   messages = atol(argv[3]);
   window = atoi(argv[4]);
   rate = atof(argv[5]);
+  tls_dir = argc == 7 ? argv[6] : NULL;
   latency = calloc((size_t)messages, sizeof *latency);
   int rc = strcmp(argv[1], "nats") == 0 ? run_nats() : run_redis();
   if (rc != 0) return rc;
   qsort(latency, (size_t)received, sizeof *latency, cmp);
   const double secs = (double)(last_receive - first_send) * 1e-9;
   printf(
-      "{\"system\":\"%s\",\"messages\":%ld,\"received\":%ld,\"window\":%d,\"offered_per_s\":%.0f,"
+      "{\"system\":\"%s%s\",\"messages\":%ld,\"received\":%ld,\"window\":%d,\"offered_per_s\":%.0f,"
       "\"end_to_end_per_s\":%.0f,\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"max\":%.0f}}\n",
-      argv[1], messages, received, window, rate, (double)received / secs,
+      argv[1], tls_dir ? "-tls" : "", messages, received, window, rate, (double)received / secs,
       received ? latency[received / 2] / 1e3 : 0.0,
       received ? latency[(long)((double)(received - 1) * 0.99)] / 1e3 : 0.0,
       received ? latency[received - 1] / 1e3 : 0.0);
