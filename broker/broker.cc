@@ -481,11 +481,15 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   if (*seen || std::find(batch_ids_.begin(), batch_ids_.end(), id_bytes) != batch_ids_.end()) {
     return refuse(AlreadyExists("message id " + ToHex(id) + " was seen before (replay)"));
   }
-  Result<std::string> rules = Decide(*env, sender, *dir);
+  // Fail closed: without the case's parties an H2 case's restriction cannot be checked.
+  Result<std::optional<CaseParties>> known = store_->FindCase(env->case_ref());
+  if (!known) return refuse(Unavailable("case registry unreadable: " + known.status().message()));
+  const CaseParties* parties = known->has_value() ? &**known : nullptr;
+  Result<std::string> rules = Decide(*env, sender, *dir, parties);
   if (!rules.ok()) return refuse(rules.status());
   if (Status s = CheckDiskReserve(); !s.ok()) return refuse(s);
   disk_.accepted_since += frame.size() * recipients.size();
-  RecordCase(*env);
+  RecordCase(*env, parties);
   store_->AddAccepted(batch_, id, env->created_at_ms(), sender.id, recipients, frame,
                       clock_.NowMillis() + config_.ttl_ms);
   batch_ids_.push_back(std::move(id_bytes));
@@ -537,7 +541,7 @@ Status Broker::CheckDiskReserve() {
 }
 
 Result<std::string> Broker::Decide(const wire::EnvelopeView& env, const identity::Agency& sender,
-                                   const identity::Directory& dir) {
+                                   const identity::Directory& dir, const CaseParties* known) {
   const std::string kind(wire::KindName(env.kind()));
   const std::string date = FormatTimeUtc(env.created_at_ms()).substr(0, 10);
   std::string rules;
@@ -554,7 +558,7 @@ Result<std::string> Broker::Decide(const wire::EnvelopeView& env, const identity
   }
   // H2: not to be passed on without the provider's permission. Only envelope metadata is
   // needed: who opened the case, who is on it, whom the originator approved.
-  const CaseParties* c = store_->FindCase(env.case_ref());
+  const CaseParties* c = known;
   if (c != nullptr && env.kind() == wire::Kind::H2Approval && sender.id != c->originator) {
     return PermissionDenied("only " + c->originator +
                             ", which opened this case, may approve "
@@ -572,15 +576,14 @@ Result<std::string> Broker::Decide(const wire::EnvelopeView& env, const identity
   return rules + " (policy " + policy_->hash().substr(0, 12) + ")";
 }
 
-void Broker::RecordCase(const wire::EnvelopeView& env) {
-  const CaseParties* known = store_->FindCase(env.case_ref());
+void Broker::RecordCase(const wire::EnvelopeView& env, const CaseParties* known) {
   CaseParties c = known ? *known : CaseParties{std::string(env.sender()), false, {}, {}};
   c.h2 = c.h2 || env.handling() == wire::Handling::H2;
   c.parties.insert(std::string(env.sender()));
   for (std::string_view r : env.recipients()) {
     (env.kind() == wire::Kind::H2Approval ? c.approved : c.parties).insert(std::string(r));
   }
-  store_->AddCase(batch_, env.case_ref(), std::move(c));
+  if (known == nullptr || c != *known) store_->AddCase(batch_, env.case_ref(), std::move(c));
 }
 
 Status Broker::ReloadPolicy() {

@@ -94,16 +94,17 @@ class Broker {
   void HandleSend(const transport::Incoming& in, const identity::Agency& sender,
                   const Prechecked* pre);
   void HandleAck(const transport::Incoming& in);
-  // The need-to-know decision for every recipient, then the H2 onward-sharing rule. OK with
-  // the rules that allowed it, or the refusal.
+  // The need-to-know decision for every recipient, then the H2 onward-sharing rule against
+  // `known`, the case's parties (null for a new case). OK with the rules that allowed it, or the
+  // refusal.
   Result<std::string> Decide(const wire::EnvelopeView& env, const identity::Agency& sender,
-                             const identity::Directory& dir);
+                             const identity::Directory& dir, const CaseParties* known);
   // kResourceExhausted while the data directory's free space, less what was accepted since it
   // was last read, is under the configured reserve. Reads it (statvfs) at most every 100 ms
   // or after each MiB accepted.
   Status CheckDiskReserve();
-  // Records the case's parties after an accepted message.
-  void RecordCase(const wire::EnvelopeView& env);
+  // Records the case's parties after an accepted message (`known`: what they were before).
+  void RecordCase(const wire::EnvelopeView& env, const CaseParties* known);
   // Refuses and audits the refusal. `env` is null when the envelope did not decode.
   void Refuse(const Bytes& routing_id, ByteView message_id, const Status& why,
               const wire::EnvelopeView* env = nullptr, const std::string& sender = "");

@@ -93,7 +93,6 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
   store->expiry_ = store->handles_[2];
   store->seen_ = store->handles_[3];
   store->cases_cf_ = store->handles_[4];
-  NRM_RETURN_IF_ERROR(store->LoadCases());
 
   rocksdb::ReadOptions ro;
   ro.verify_checksums = true;
@@ -283,25 +282,20 @@ Result<CaseParties> DecodeCase(std::string_view v) {
 }
 }  // namespace
 
-Status MessageStore::LoadCases() {
-  cases_.clear();
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cases_cf_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    NRM_ASSIGN_OR_RETURN(CaseParties c, DecodeCase(it->value().ToStringView()));
-    ByteView key = FromSlice(it->key());
-    cases_[Bytes(key.begin(), key.end())] = std::move(c);
-  }
-  return FromRocks(it->status(), "cannot read the case registry");
-}
-
-const CaseParties* MessageStore::FindCase(ByteView case_ref) const {
-  auto it = cases_.find(Bytes(case_ref.begin(), case_ref.end()));
-  return it == cases_.end() ? nullptr : &it->second;
+Result<std::optional<CaseParties>> MessageStore::FindCase(ByteView case_ref) const {
+  Bytes key(case_ref.begin(), case_ref.end());
+  if (auto it = batch_cases_.find(key); it != batch_cases_.end()) return {it->second};
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cases_cf_, ToSlice(case_ref), &value);
+  if (s.IsNotFound()) return std::optional<CaseParties>();
+  NRM_RETURN_IF_ERROR(FromRocks(s, "cannot read the case registry"));
+  NRM_ASSIGN_OR_RETURN(CaseParties c, DecodeCase(value));
+  return {std::move(c)};
 }
 
 void MessageStore::AddCase(rocksdb::WriteBatch& batch, ByteView case_ref, CaseParties parties) {
   batch.Put(cases_cf_, ToSlice(case_ref), EncodeCase(parties));
-  cases_[Bytes(case_ref.begin(), case_ref.end())] = std::move(parties);
+  batch_cases_[Bytes(case_ref.begin(), case_ref.end())] = std::move(parties);
 }
 
 namespace {
@@ -366,7 +360,7 @@ Status MessageStore::Commit(rocksdb::WriteBatch& batch, bool sync) {
   // On failure the sequence numbers the batch used are skipped: order is all they promise.
   uncommitted_.clear();
   batch.Clear();
-  if (!s.ok()) (void)LoadCases();  // forget what the failed batch told the case view
+  batch_cases_.clear();  // committed, or (on failure) never applied
   return s;
 }
 

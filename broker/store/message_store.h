@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,6 +49,7 @@ struct CaseParties {
   bool h2 = false;
   std::set<std::string> parties;
   std::set<std::string> approved;
+  bool operator==(const CaseParties&) const = default;
 };
 
 struct ExpiredMessage {
@@ -94,10 +96,13 @@ class MessageStore {
   // Returns how many entries.
   Result<size_t> AddDropQueue(rocksdb::WriteBatch& batch, const std::string& recipient);
 
-  // The parties of case `case_ref`, or nullptr for a case never seen.
-  const CaseParties* FindCase(ByteView case_ref) const;
-  // Adds to `batch` the case's new state; the view FindCase gives changes at once (and is
-  // reloaded from disk should the batch fail).
+  // The parties of case `case_ref` as the batch being built leaves them, or std::nullopt for a
+  // case never seen. Read from disk (the registry is not held in memory: it grows with every
+  // case for years). An error when the registry cannot be read: the caller must then refuse,
+  // for without the parties an H2 case's restriction cannot be checked.
+  Result<std::optional<CaseParties>> FindCase(ByteView case_ref) const;
+  // Adds to `batch` the case's new state; FindCase gives it at once (and forgets it should the
+  // batch fail).
   void AddCase(rocksdb::WriteBatch& batch, ByteView case_ref, CaseParties parties);
 
   // Writes `batch` with fsync: when this returns OK the batch survives a power cut. On
@@ -145,8 +150,7 @@ class MessageStore {
   rocksdb::ColumnFamilyHandle* expiry_ = nullptr;
   rocksdb::ColumnFamilyHandle* seen_ = nullptr;
   rocksdb::ColumnFamilyHandle* cases_cf_ = nullptr;
-  std::map<Bytes, CaseParties> cases_;
-  Status LoadCases();
+  std::map<Bytes, CaseParties> batch_cases_;  // what AddCase put in the batch not yet committed
   uint64_t next_seq_ = 1;
   // recipient -> entries queued; counted from the queue at Open.
   std::map<std::string, size_t> counts_;

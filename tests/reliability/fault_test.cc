@@ -175,7 +175,8 @@ class CorruptionTest : public testing::ReliabilityFixture {
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     if (!store.ok()) return {};
     rocksdb::DB* db = (*store)->db();
-    for (const char* name : {"queue", "seen", "expiry", "audit", "audit_heads", "audit_meta"}) {
+    for (const char* name :
+         {"queue", "seen", "expiry", "cases", "audit", "audit_heads", "audit_meta"}) {
       if (auto* h = (*store)->Handle(name)) {
         EXPECT_TRUE(db->Flush(rocksdb::FlushOptions(), h).ok());
       }
@@ -212,6 +213,34 @@ TEST_F(CorruptionTest, FlippedByteInAQueueSstStopsTheBrokerWithAClearError) {
   EXPECT_NE(code, -1) << "the broker serves a corrupted store";
   EXPECT_NE(code, 0);
   EXPECT_NE(log.find("orrupt"), std::string::npos) << "no clear error: " << log;
+}
+
+// The case registry is read from disk per message. A registry it cannot read must refuse the
+// message (fail closed): taken for a new case, an H2 case would lose its restriction.
+TEST_F(CorruptionTest, UnreadableCaseRegistryRefusesTheMessageNotTheRestriction) {
+  SendAndStop(3);  // Offer's case is now registered
+  ASSERT_FALSE(FlushAndFindSst("cases").empty());
+  auto offer = [&] {
+    StartBroker();
+    auto police = OpenAgent(kPolice);
+    EXPECT_TRUE(police);
+    Result<agent::SendOutcome> s =
+        police ? Offer(*police, kShelter, Payload("after")) : Internal("no agent");
+    police.reset();
+    EXPECT_TRUE(tools::Stop(broker_pid_, 5000).ok());
+    broker_pid_ = -1;
+    return s;
+  };
+  // Control: the flushed registry is read and the message accepted.
+  Result<agent::SendOutcome> before = offer();
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_TRUE(before->accepted) << before->code << ": " << before->reason;
+  for (const std::string& sst : FlushAndFindSst("cases")) FlipByte(sst, 10);  // first data block
+  Result<agent::SendOutcome> after = offer();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_FALSE(after->accepted);
+  EXPECT_EQ(after->code, "unavailable");
+  EXPECT_NE(after->reason.find("case registry unreadable"), std::string::npos) << after->reason;
 }
 
 // RocksDB's recovery takes a cut WAL for a torn write and drops its tail without an error; the
@@ -497,9 +526,9 @@ class DiskFullTest : public testing::ReliabilityFixture {
   Outcome FillTheDisk(agent::Agent& police) {
     Outcome out;
     for (int i = 0; i < 40 && out.unanswered == 0 && out.refusals.size() < 3; ++i) {
-      Result<std::vector<agent::SendOutcome>> s = police.Send(
-          {kShelter}, wire::Kind::ReferralOffer, Bytes(16, 1), wire::Handling::H1,
-          Payload(std::string(200000, static_cast<char>('a' + i % 26))), 3000);
+      Result<std::vector<agent::SendOutcome>> s =
+          police.Send({kShelter}, wire::Kind::ReferralOffer, Bytes(16, 1), wire::Handling::H1,
+                      Payload(std::string(200000, static_cast<char>('a' + i % 26))), 3000);
       if (!s.ok() || s->empty()) {
         ++out.unanswered;
       } else if (s->front().accepted) {
