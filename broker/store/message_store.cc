@@ -83,8 +83,12 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
   store->names_.insert(store->names_.end(), extra_column_families.begin(),
                        extra_column_families.end());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const std::string& n : store->names_)
-    cfs.push_back({n, rocksdb::ColumnFamilyOptions(options)});
+  for (const std::string& n : store->names_) {
+    rocksdb::ColumnFamilyOptions cf(options);
+    // Sealed envelopes and random message ids do not compress: do not spend CPU trying.
+    if (n == "queue" || n == "seen") cf.compression = rocksdb::kNoCompression;
+    cfs.push_back({n, cf});
+  }
   rocksdb::DB* db = nullptr;
   NRM_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, cfs, &store->handles_, &db),
                                 "cannot open the broker store at " + path));
