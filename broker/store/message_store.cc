@@ -202,7 +202,14 @@ Status MessageStore::AddAcknowledged(rocksdb::WriteBatch& batch, const std::stri
 Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch& batch,
                                                              int64_t now_ms, size_t limit) {
   std::vector<ExpiredMessage> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiry_));
+  // The bound stops the scan at the first key not yet due, deleted or not. Without it the scan
+  // (every second) stepped over the deletion of every message acknowledged since the last
+  // compaction, all of which sort before the entries still queued: a stall growing with load.
+  const std::string bound = ExpiryKey(now_ms + 1, 0);
+  const rocksdb::Slice upper(bound);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, expiry_));
   for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
     std::string_view key = it->key().ToStringView();
     std::string_view value = it->value().ToStringView();
