@@ -43,6 +43,10 @@ std::string QueueKey(const std::string& recipient, uint64_t seq) {
   PutBigEndian64(key, seq);
   return key;
 }
+// Just past the last key of `recipient`'s queue: an iterator's upper bound, so that a scan of
+// one queue never steps over the deleted entries of the next.
+std::string QueueEnd(const std::string& recipient) { return recipient + std::string(1, '\1'); }
+
 std::string ExpiryKey(int64_t expires_at_ms, uint64_t seq) {
   std::string key;
   PutBigEndian64(key, static_cast<uint64_t>(expires_at_ms));
@@ -237,7 +241,11 @@ Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch
 Result<size_t> MessageStore::AddDropQueue(rocksdb::WriteBatch& batch,
                                           const std::string& recipient) {
   const std::string prefix = recipient + std::string(1, '\0');
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), queue_));
+  const std::string end = QueueEnd(recipient);
+  const rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, queue_));
   size_t n = 0;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view key = it->key().ToStringView();
@@ -379,8 +387,11 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
                                                          uint64_t after, size_t limit) const {
   std::vector<QueuedMessage> out;
   const std::string prefix = recipient + std::string(1, '\0');
+  const std::string end = QueueEnd(recipient);
+  const rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
   ro.verify_checksums = true;
+  ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, queue_));
   for (it->Seek(QueueKey(recipient, after + 1)); it->Valid() && out.size() < limit; it->Next()) {
     std::string_view key = it->key().ToStringView();
