@@ -673,6 +673,14 @@ Implied ImpliedLimit(const Limits& l, const PhaseResult& flat) {
   return out;
 }
 
+// End to end on this machine, with the sender, the broker and the recipient sharing its cores:
+// every message costs one Ed25519 signature and two verifications (broker, recipient). The rate
+// those alone allow, whatever else a message costs.
+double EndToEndSignatureLimit(const Limits& l) {
+  if (l.sign_per_core <= 0 || l.verify_per_core <= 0) return 0;
+  return l.cores / (1 / l.sign_per_core + 2 / l.verify_per_core);
+}
+
 }  // namespace
 
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
@@ -850,7 +858,9 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
         << ",\"rocksdb_synced_batch_records\":" << limits.batch_records
         << ",\"rocksdb_synced_records_per_s\":" << Num(limits.synced_records_per_s)
         << ",\"rocksdb_synced_single_writes_per_s\":" << Num(limits.synced_single_per_s)
-        << ",\"curve_router_forward_per_s\":" << Num(limits.curve_forward_per_s) << "}";
+        << ",\"curve_router_forward_per_s\":" << Num(limits.curve_forward_per_s)
+        << ",\"ed25519_sign_per_s_per_core\":" << Num(limits.sign_per_core) << "}"
+        << ",\"end_to_end_signature_limit_per_s\":" << Num(EndToEndSignatureLimit(limits));
       if (flat) {
         const Implied lim = ImpliedLimit(limits, *flat);
         o << ",\"implied_broker_limit_per_s\":" << Num(lim.per_s)
@@ -859,6 +869,8 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
         if (alone) {
           o << ",\"broker_alone_fraction_of_limit\":" << Num(alone->accept_per_s / lim.per_s, 3);
         }
+        o << ",\"end_to_end_fraction_of_signature_limit\":"
+          << Num(flat->e2e_per_s / EndToEndSignatureLimit(limits), 3);
       }
     }
     o << ",\"elapsed_s\":"
@@ -870,7 +882,8 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
     if (have_limits) {
       out << "limits measured now:\n"
           << "  Ed25519 verify (2 KB): " << Num(limits.verify_per_core) << "/s per core, "
-          << Num(limits.verify_all_cores) << "/s on " << limits.cores << " cores\n"
+          << Num(limits.verify_all_cores) << "/s on " << limits.cores
+          << " cores; sign (2 KB): " << Num(limits.sign_per_core) << "/s per core\n"
           << "  RocksDB synced batches of " << limits.batch_records
           << " x 2 KB: " << Num(limits.synced_batches_per_s)
           << " batches/s = " << Num(limits.synced_records_per_s)
@@ -890,6 +903,12 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
         out << "  broker alone (presealed, recipient offline): " << Num(alone->accept_per_s)
             << " msg/s = " << Num(100 * alone->accept_per_s / lim.per_s, 1) << "% of it\n";
       }
+      const double sig = EndToEndSignatureLimit(limits);
+      out << "end to end with sender, broker and recipient on these " << limits.cores
+          << " cores, Ed25519 alone (1 signature + 2 verifications per message) allows " << Num(sig)
+          << " msg/s\n"
+          << "  end to end, flat out: " << Num(flat->e2e_per_s)
+          << " msg/s = " << Num(100 * flat->e2e_per_s / sig, 1) << "% of it\n";
     }
   }
   if (temporary) {

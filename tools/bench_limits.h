@@ -14,6 +14,7 @@ struct Limits {
   int cores = 1;
   double verify_per_core = 0;       // Ed25519 verifications of a message_bytes body, one thread
   double verify_all_cores = 0;      // the same, one thread per core at once
+  double sign_per_core = 0;         // Ed25519 signatures of a message_bytes body, one thread
   double synced_batches_per_s = 0;  // RocksDB WriteBatch of kBatchRecords records, sync = true
   double synced_records_per_s = 0;  // the records those batches carry
   double synced_single_per_s = 0;   // one record per synced write
