@@ -477,13 +477,19 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   }
   Bytes id_bytes(id.begin(), id.end());
   Result<bool> seen = store_->Seen(id);
-  if (!seen) return refuse(Unavailable("replay memory unreadable: " + seen.status().message()));
+  if (!seen) {
+    LogStoreError(seen.status());
+    return refuse(Unavailable("replay memory unreadable: " + seen.status().message()));
+  }
   if (*seen || std::find(batch_ids_.begin(), batch_ids_.end(), id_bytes) != batch_ids_.end()) {
     return refuse(AlreadyExists("message id " + ToHex(id) + " was seen before (replay)"));
   }
   // Fail closed: without the case's parties an H2 case's restriction cannot be checked.
   Result<std::optional<CaseParties>> known = store_->FindCase(env->case_ref());
-  if (!known) return refuse(Unavailable("case registry unreadable: " + known.status().message()));
+  if (!known) {
+    LogStoreError(known.status());
+    return refuse(Unavailable("case registry unreadable: " + known.status().message()));
+  }
   const CaseParties* parties = known->has_value() ? &**known : nullptr;
   Result<std::string> rules = Decide(*env, sender, *dir, parties);
   if (!rules.ok()) return refuse(rules.status());
@@ -503,6 +509,16 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   const uint64_t leaf = Audit(std::move(record));
   replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}, leaf});
   for (std::string& r : recipients) to_pump_.push_back(std::move(r));
+}
+
+void Broker::LogStoreError(const Status& s) {
+  const int64_t now = clock_.NowMillis();
+  if (store_error_logged_ms_ != 0 && now - store_error_logged_ms_ < 10000) return;
+  store_error_logged_ms_ = now;
+  spdlog::error(
+      "the broker store cannot be read; messages are refused until it is restored from a "
+      "backup (OPERATIONS.md): {}",
+      s.ToString());
 }
 
 Status Broker::CheckDiskReserve() {

@@ -103,6 +103,9 @@ class Broker {
   // was last read, is under the configured reserve. Reads it (statvfs) at most every 100 ms
   // or after each MiB accepted.
   Status CheckDiskReserve();
+  // An unreadable store (replay memory, case registry) refuses every message: tells the
+  // operator, at most every ten seconds.
+  void LogStoreError(const Status& s);
   // Records the case's parties after an accepted message (`known`: what they were before).
   void RecordCase(const wire::EnvelopeView& env, const CaseParties* known);
   // Refuses and audits the refusal. `env` is null when the envelope did not decode.
@@ -154,6 +157,7 @@ class Broker {
     uint64_t accepted_since = 0;  // bytes queued since
     bool low = false;             // for logging the change only
   } disk_;
+  int64_t store_error_logged_ms_ = 0;
   BrokerStats stats_;
 };
 

@@ -241,6 +241,9 @@ TEST_F(CorruptionTest, UnreadableCaseRegistryRefusesTheMessageNotTheRestriction)
   EXPECT_FALSE(after->accepted);
   EXPECT_EQ(after->code, "unavailable");
   EXPECT_NE(after->reason.find("case registry unreadable"), std::string::npos) << after->reason;
+  const std::string log = testing::ReadOrEmpty(tmp_.path() + "/logs/broker.out");
+  EXPECT_NE(log.find("the broker store cannot be read"), std::string::npos)
+      << "the operator is not told: " << log;
 }
 
 // RocksDB's recovery takes a cut WAL for a torn write and drops its tail without an error; the
