@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "agent/key_file.h"
-#include "broker/audit/tree_head.h"
+#include "audit/tree_head.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
 #include "policy/policy_file.h"

@@ -10,7 +10,7 @@
 
 #include "agent/case_file.h"
 #include "agent/workflow.h"
-#include "broker/audit/json.h"
+#include "audit/json.h"
 #include "common/args.h"
 #include "common/file_util.h"
 #include "schemas/wire/payload.h"

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string>
 
-#include "broker/audit/audit_log.h"
+#include "audit/audit_log.h"
 #include "broker/config.h"
 #include "broker/store/message_store.h"
 #include "common/clock.h"

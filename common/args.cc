@@ -7,7 +7,9 @@ Result<Args> Args::Parse(const std::vector<std::string>& words, const std::set<s
   Args a;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& w = words[i];
-    if (!w.starts_with("--")) {
+    if (w == "--help" || w == "-h") {
+      a.flags_.insert("help");
+    } else if (!w.starts_with("--")) {
       a.positional_.push_back(w);
     } else if (valued.count(w.substr(2))) {
       if (i + 1 >= words.size()) return InvalidArgument(w + " needs a value");
@@ -31,6 +33,13 @@ Result<std::string> Args::Require(const std::string& name) const {
   auto v = Get(name);
   if (!v) return InvalidArgument("missing --" + name);
   return *v;
+}
+
+bool WantsHelp(const std::vector<std::string>& words) {
+  for (const std::string& w : words) {
+    if (w == "--help" || w == "-h") return true;
+  }
+  return false;
 }
 
 }  // namespace nrm

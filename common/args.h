@@ -1,5 +1,7 @@
 // A small command-line parser for nrm's commands: "--name value" options, "--flag" switches
-// and positional words. Errors name the word that was wrong. Thread-compatible.
+// and positional words. Errors name the word that was wrong. Every command accepts `--help`
+// (or `-h`): Parse records it as the flag "help", and the command then prints its own usage
+// and exits 0 (see WantsHelp). Thread-compatible.
 #pragma once
 
 #include <map>
@@ -23,6 +25,7 @@ class Args {
   // The value, or kInvalidArgument "missing --name".
   Result<std::string> Require(const std::string& name) const;
   bool Has(const std::string& flag) const { return flags_.count(flag) > 0; }
+  bool help() const { return Has("help"); }
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
@@ -30,5 +33,9 @@ class Args {
   std::set<std::string> flags_;
   std::vector<std::string> positional_;
 };
+
+// True when `words` ask for help (`--help` or `-h` anywhere): a command checks this before
+// anything else, so that its usage is shown even when other words are wrong or missing.
+bool WantsHelp(const std::vector<std::string>& words);
 
 }  // namespace nrm

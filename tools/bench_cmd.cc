@@ -29,8 +29,8 @@
 #include <unordered_map>
 
 #include "agent/agent.h"
-#include "broker/audit/json.h"
-#include "broker/audit/tree_head.h"
+#include "audit/json.h"
+#include "audit/tree_head.h"
 #include "common/args.h"
 #include "common/clock.h"
 #include "common/file_util.h"

@@ -13,8 +13,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "broker/audit/audit_reader.h"
-#include "broker/audit/json.h"
+#include "audit/audit_reader.h"
+#include "audit/json.h"
 #include "common/args.h"
 #include "common/clock.h"
 #include "common/file_util.h"

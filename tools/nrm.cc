@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/audit/cli.h"
+#include "audit/cli.h"
 #include "common/crypto/crypto.h"
 #include "tools/commands.h"
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   cmake g++ make pkg-config
   libzmq3-dev cppzmq-dev libsodium-dev flatbuffers-compiler libflatbuffers-dev
-  librocksdb-dev rocksdb-tools libspdlog-dev libtomlplusplus-dev libgtest-dev
+  librocksdb-dev rocksdb-tools libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libgtest-dev
   python3-nacl python3-flatbuffers python3-zmq  # the Python interop agent (tests/interop)
 )
 missing=()

@@ -1,7 +1,7 @@
 #include "tools/stats.h"
 
-#include "broker/audit/audit_reader.h"
-#include "broker/audit/json.h"
+#include "audit/audit_reader.h"
+#include "audit/json.h"
 #include "common/clock.h"
 
 namespace nrm::tools {

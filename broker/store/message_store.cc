@@ -12,7 +12,7 @@
 #include <cstring>
 #include <limits>
 
-#include "broker/rocks.h"
+#include "common/rocks.h"
 #include "common/file_util.h"
 
 namespace nrm::broker {

@@ -1,8 +1,8 @@
-#include "broker/audit/audit_log.h"
+#include "audit/audit_log.h"
 
 #include <gtest/gtest.h>
 
-#include "broker/audit/big_endian.h"
+#include "audit/big_endian.h"
 #include "tests/audit/test_util.h"
 
 namespace nrm::audit {

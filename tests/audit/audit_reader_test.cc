@@ -1,9 +1,9 @@
-#include "broker/audit/audit_reader.h"
+#include "audit/audit_reader.h"
 
 #include <gtest/gtest.h>
 
-#include "broker/audit/big_endian.h"
-#include "broker/audit/json.h"
+#include "audit/big_endian.h"
+#include "audit/json.h"
 #include "tests/audit/test_util.h"
 
 namespace nrm::audit {

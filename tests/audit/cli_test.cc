@@ -1,11 +1,11 @@
-#include "broker/audit/cli.h"
+#include "audit/cli.h"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "broker/audit/audit_log.h"
-#include "broker/audit/big_endian.h"
+#include "audit/audit_log.h"
+#include "audit/big_endian.h"
 #include "common/file_util.h"
 #include "tests/audit/test_util.h"
 

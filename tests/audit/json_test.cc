@@ -1,4 +1,4 @@
-#include "broker/audit/json.h"
+#include "audit/json.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "broker/audit/merkle.h"
+#include "audit/merkle.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "broker/audit/record.h"
+#include "audit/record.h"
 
 #include <gtest/gtest.h>
 

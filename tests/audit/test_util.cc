@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "broker/audit/big_endian.h"
+#include "audit/big_endian.h"
 
 namespace nrm::audit::testing {
 namespace {

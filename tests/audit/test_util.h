@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "broker/audit/audit_log.h"
-#include "broker/audit/record.h"
+#include "audit/audit_log.h"
+#include "audit/record.h"
 #include "common/crypto/crypto.h"
 
 namespace nrm::audit::testing {

@@ -27,7 +27,7 @@
 #include <thread>
 
 #include "agent/agent.h"
-#include "broker/audit/audit_log.h"
+#include "audit/audit_log.h"
 #include "common/file_util.h"
 #include "common/transport/transport.h"
 #include "schemas/wire/payload.h"

@@ -4,7 +4,7 @@
 #include <functional>
 #include <set>
 
-#include "broker/audit/audit_log.h"
+#include "audit/audit_log.h"
 #include "broker/store/message_store.h"
 #include "tests/testing/broker_fixture.h"
 

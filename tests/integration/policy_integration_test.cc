@@ -2,8 +2,8 @@
 // stored; H2 onward sharing; a broken policy on reload leaves the old one in force.
 #include <gtest/gtest.h>
 
-#include "broker/audit/audit_log.h"
-#include "broker/audit/audit_reader.h"
+#include "audit/audit_log.h"
+#include "audit/audit_reader.h"
 #include "broker/store/message_store.h"
 #include "tests/testing/broker_fixture.h"
 

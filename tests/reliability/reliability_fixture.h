@@ -8,8 +8,8 @@
 #include <map>
 #include <string>
 
-#include "broker/audit/audit_log.h"
-#include "broker/audit/audit_reader.h"
+#include "audit/audit_log.h"
+#include "audit/audit_reader.h"
 #include "tests/testing/broker_fixture.h"
 
 namespace nrm::testing {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "broker/audit/audit_log.h"
+#include "audit/audit_log.h"
 #include "broker/store/message_store.h"
 #include "common/clock.h"
 #include "tests/testing/temp_dir.h"

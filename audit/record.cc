@@ -1,8 +1,8 @@
-#include "broker/audit/record.h"
+#include "audit/record.h"
 
 #include <array>
 
-#include "broker/audit/big_endian.h"
+#include "audit/big_endian.h"
 
 namespace nrm::audit {
 namespace {

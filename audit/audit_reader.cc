@@ -1,4 +1,4 @@
-#include "broker/audit/audit_reader.h"
+#include "audit/audit_reader.h"
 
 #include <algorithm>
 #include <memory>
@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include "broker/audit/big_endian.h"
-#include "broker/audit/json.h"
-#include "broker/rocks.h"
+#include "audit/big_endian.h"
+#include "audit/json.h"
+#include "common/rocks.h"
 #include "common/clock.h"
 
 namespace nrm::audit {

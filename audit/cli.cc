@@ -1,4 +1,4 @@
-#include "broker/audit/cli.h"
+#include "audit/cli.h"
 
 #include <charconv>
 #include <map>
@@ -6,7 +6,7 @@
 #include <set>
 #include <string_view>
 
-#include "broker/audit/audit_reader.h"
+#include "audit/audit_reader.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/crypto/crypto.h"

@@ -27,9 +27,9 @@
 #include <string>
 #include <vector>
 
-#include "broker/audit/merkle.h"
-#include "broker/audit/record.h"
-#include "broker/audit/tree_head.h"
+#include "audit/merkle.h"
+#include "audit/record.h"
+#include "audit/tree_head.h"
 #include "common/crypto/crypto.h"
 #include "common/status.h"
 

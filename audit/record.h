@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "broker/audit/merkle.h"
+#include "audit/merkle.h"
 #include "common/bytes.h"
 #include "common/status.h"
 

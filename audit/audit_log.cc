@@ -1,10 +1,10 @@
-#include "broker/audit/audit_log.h"
+#include "audit/audit_log.h"
 
 #include <algorithm>
 #include <utility>
 
-#include "broker/audit/big_endian.h"
-#include "broker/rocks.h"
+#include "audit/big_endian.h"
+#include "common/rocks.h"
 
 namespace nrm::audit {
 namespace {

@@ -1,8 +1,8 @@
-#include "broker/audit/tree_head.h"
+#include "audit/tree_head.h"
 
 #include <algorithm>
 
-#include "broker/audit/big_endian.h"
+#include "audit/big_endian.h"
 
 namespace nrm::audit {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <span>
 
-#include "broker/audit/merkle.h"
+#include "audit/merkle.h"
 #include "common/bytes.h"
 #include "common/crypto/crypto.h"
 #include "common/status.h"

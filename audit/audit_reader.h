@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "broker/audit/audit_log.h"
-#include "broker/audit/record.h"
-#include "broker/audit/tree_head.h"
+#include "audit/audit_log.h"
+#include "audit/record.h"
+#include "audit/tree_head.h"
 #include "common/bytes.h"
 #include "common/status.h"
 

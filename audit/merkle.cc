@@ -1,8 +1,8 @@
-#include "broker/audit/merkle.h"
+#include "audit/merkle.h"
 
 #include <bit>
 
-#include "broker/audit/big_endian.h"
+#include "audit/big_endian.h"
 
 namespace nrm::audit {
 namespace {
