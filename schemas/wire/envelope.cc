@@ -123,9 +123,17 @@ Result<EnvelopeView> DecodeEnvelope(ByteView frame) {
   v.body = View(env->body());
   v.signature = View(env->signature());
   if (v.signature.size() != crypto::kSignatureBytes) return Bad("signature must be 64 bytes");
+  // The Verifier checks alignment relative to the buffer it is given, so a nested buffer must
+  // itself start on an 8-byte boundary of the buffer that holds it (PROTOCOL.md section 5).
+  if ((v.body.data() - frame.data()) % kNestedAlign != 0) {
+    return Bad("body is not aligned to 8 bytes in the envelope");
+  }
   if (v.body.empty() || !VerifyNested<Body>(v.body)) return Bad("body fails the verifier");
   v.body_table = flatbuffers::GetRoot<Body>(v.body.data());
   v.header_bytes = View(v.body_table->header());
+  if ((v.header_bytes.data() - v.body.data()) % kNestedAlign != 0) {
+    return Bad("header is not aligned to 8 bytes in the body");
+  }
   if (v.header_bytes.empty() || !VerifyNested<Header>(v.header_bytes)) {
     return Bad("header fails the verifier");
   }

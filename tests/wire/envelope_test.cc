@@ -270,6 +270,23 @@ TEST_F(EnvelopeTest, EpochKeyOfTheWrongSizeIsRefused) {
         "epoch_key must be 32 bytes");
   }
 }
+TEST_F(EnvelopeTest, BodyNotAlignedTo8IsRefused) {
+  // The same body, validly signed, packed at 4 mod 8 in the envelope: the Verifier alone,
+  // which checks alignment relative to the buffer it is given, would pass it.
+  const Bytes frame = Seal({&shelter_}).frame;
+  Result<EnvelopeView> env = DecodeEnvelope(frame);
+  ASSERT_TRUE(env.ok());
+  const Bytes body(env->body.begin(), env->body.end());
+  flatbuffers::FlatBufferBuilder eb;
+  auto sig_vec = eb.CreateVector(Bytes(env->signature.begin(), env->signature.end()));
+  eb.ForceVectorAlignment(body.size() + 4, 1, 8);
+  auto body_vec = eb.CreateVector(body.data(), body.size());
+  eb.Finish(CreateEnvelope(eb, body_vec, sig_vec));
+  const Bytes shifted(eb.GetBufferPointer(), eb.GetBufferPointer() + eb.GetSize());
+  const auto* packed = flatbuffers::GetRoot<Envelope>(shifted.data())->body();
+  ASSERT_NE((packed->data() - shifted.data()) % 8, 0);  // the test built what it meant to
+  ExpectMalformed(shifted, "body is not aligned to 8 bytes");
+}
 TEST_F(EnvelopeTest, WrappedKeyOfTheWrongSizeIsRefused) {
   // 80 is a version-1 wrap (crypto_box_seal).
   for (size_t n : {size_t{0}, size_t{71}, size_t{73}, size_t{80}}) {
