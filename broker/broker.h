@@ -24,7 +24,7 @@
 
 namespace nrm::broker {
 
-class WorkerPool;  // broker.cc: checks signatures of one gathered batch on every core
+class WorkerPool;  // worker_pool.h: checks signatures of one gathered batch on every core
 
 struct BrokerStats {
   uint64_t accepted = 0;
@@ -145,6 +145,8 @@ class Broker {
   std::map<std::string, Session> sessions_;
   rocksdb::WriteBatch batch_;
   bool batch_must_sync_ = false;  // batch_ holds more than acknowledgements and deliveries
+  // Messages gathered into one synced write (group commit).
+  static constexpr size_t kMaxBatch = 256;
   static constexpr int64_t kHeadEveryMs = 1000;
   uint64_t signed_size_ = 0;  // audit records the last signed head covers
   int64_t signed_at_ms_ = 0;
