@@ -20,16 +20,13 @@ void Broker::HandleAck(const transport::Incoming& in) {
   }
   // Only what was delivered on this connection can be acknowledged on it; anything else is
   // delivered again on this one, and then acknowledged.
-  Session& session = sessions_[in.agency];
-  auto delivered = session.unacknowledged.find(id);
-  if (delivered == session.unacknowledged.end()) {
+  const std::optional<uint64_t> seq = sessions_.Acknowledge(in.agency, id);
+  if (!seq) {
     spdlog::debug("ignored acknowledgement from {}: not delivered on this connection", in.agency);
     return;
   }
-  const uint64_t seq = delivered->second;
-  session.unacknowledged.erase(delivered);
   to_pump_.push_back(in.agency);
-  if (Status s = store_->AddAcknowledged(batch_, in.agency, id, seq); !s.ok()) {
+  if (Status s = store_->AddAcknowledged(batch_, in.agency, id, *seq); !s.ok()) {
     spdlog::debug("ignored acknowledgement from {}: {}", in.agency, s.ToString());
     return;
   }
@@ -42,9 +39,9 @@ void Broker::HandleAck(const transport::Incoming& in) {
 }
 
 Status Broker::Pump(const std::string& agency) {
-  auto it = sessions_.find(agency);
-  if (it == sessions_.end()) return Status::Ok();
-  Session& s = it->second;
+  Session* found = sessions_.Find(agency);
+  if (found == nullptr) return Status::Ok();
+  Session& s = *found;
   const size_t window = static_cast<size_t>(config_.delivery_window);
   // Reads the queue a chunk at a time, so that a socket that fills up early (ZeroMQ's
   // high-water mark, under a large window) wastes at most one chunk of reads.
@@ -60,7 +57,7 @@ Status Broker::Pump(const std::string& agency) {
                           : Frames{Frame("EXPIRED"), std::move(m.message_id), std::move(m.data)};
       Status sent = server_->Send(s.routing_id, frames);
       if (sent.code() == Code::kUnavailable) {  // gone: its queue waits on disk
-        sessions_.erase(it);
+        sessions_.Close(agency);
         return Status::Ok();
       }
       if (!sent.ok()) {  // its socket queue is full: go on when it acknowledges

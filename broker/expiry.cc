@@ -22,16 +22,7 @@ Status Broker::ExpireDue() {
     Audit(std::move(r));
     to_pump_.push_back(e.sender);
     // Delivered and never acknowledged: it no longer holds a place in the recipient's window.
-    if (auto s = sessions_.find(e.recipient); s != sessions_.end()) {
-      auto [first, last] = s->second.unacknowledged.equal_range(e.message_id);
-      for (auto it = first; it != last; ++it) {
-        if (it->second == e.seq) {
-          s->second.unacknowledged.erase(it);
-          to_pump_.push_back(e.recipient);
-          break;
-        }
-      }
-    }
+    if (sessions_.Expire(e.recipient, e.message_id, e.seq)) to_pump_.push_back(e.recipient);
   }
   stats_.expired += expired.size();
   return CommitBatch();

@@ -83,7 +83,7 @@ Status Broker::ReloadDirectory() {
       directory()->serial(), directory()->agencies().size(), revoked.size(), dropped);
   if (!revoked.empty()) {
     // ZAP ran only at the handshake: close every connection so each client passes it again.
-    sessions_.clear();
+    sessions_.Clear();
     NRM_RETURN_IF_ERROR(server_->Rebind());
     spdlog::info("closed all connections so that revoked agencies lose their sessions");
   }

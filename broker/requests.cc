@@ -20,11 +20,7 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
   }
   // Any message from a new connection starts a new session: what was delivered on the old
   // one and not acknowledged is delivered again (the recipient drops duplicates by id).
-  Session& session = sessions_[in.agency];
-  if (session.routing_id != in.routing_id) {
-    session = Session{in.routing_id, 0, {}};
-    to_pump_.push_back(in.agency);
-  }
+  if (sessions_.Connect(in.agency, in.routing_id)) to_pump_.push_back(in.agency);
   if (in.frames.empty()) {
     ++stats_.malformed;
     return;
