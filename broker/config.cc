@@ -10,12 +10,12 @@ namespace nrm::broker {
 Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
   const toml::table& t = doc.root;
-  NRM_RETURN_IF_ERROR(
-      config::CheckKnownKeys(t,
-                             {"bind", "data_dir", "directory", "policy", "authority_key",
-                              "key_file", "endpoint_file", "log_file", "freshness_window_s",
-                              "max_message_bytes", "delivery_window", "ttl_s", "min_free_disk_mib"},
-                             path));
+  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
+      t,
+      {"bind", "data_dir", "directory", "policy", "authority_key", "key_file", "endpoint_file",
+       "log_file", "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s",
+       "min_free_disk_mib"},
+      path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
     return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
