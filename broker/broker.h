@@ -3,18 +3,24 @@
 // (ciphertext only) and delivers it to each recipient until the recipient acknowledges it.
 // It never sees a payload in the clear. See docs/ARCHITECTURE.md.
 //
+// Its parts: broker.cc starts it and runs the routing loop; requests.cc takes what arrives;
+// admission.cc accepts or refuses a SEND; delivery.cc delivers queues on sessions (sessions.h)
+// and takes acknowledgements; expiry.cc turns expired messages into notices; commit.cc writes
+// each batch (group commit, signed tree heads) and then answers; reload.cc reloads the policy
+// and the directory. WorkerPool (worker_pool.h) checks a batch's signatures on every core.
+//
 // Thread-safety: Run() owns the routing thread; Stop() may be called from any thread (or a
 // signal handler via the flag it sets).
 #pragma once
 
 #include <atomic>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "audit/audit_log.h"
 #include "broker/config.h"
+#include "broker/sessions.h"
 #include "broker/store/message_store.h"
 #include "common/clock.h"
 #include "common/identity/identity.h"
@@ -24,7 +30,7 @@
 
 namespace nrm::broker {
 
-class WorkerPool;  // broker.cc: checks signatures of one gathered batch on every core
+class WorkerPool;  // worker_pool.h: checks signatures of one gathered batch on every core
 
 struct BrokerStats {
   uint64_t accepted = 0;
@@ -62,22 +68,12 @@ class Broker {
   const BrokerStats& stats() const { return stats_; }
 
  private:
-  struct Session {
-    Bytes routing_id;
-    uint64_t last_sent = 0;  // highest queue seq delivered on this connection
-    // Delivered on this connection and not yet acknowledged: message id -> queue seq (several
-    // expiry notices can carry the same id). At most delivery_window entries.
-    std::multimap<Bytes, uint64_t> unacknowledged;
-  };
   struct Reply {
     Bytes routing_id;
     transport::Frames frames;
     std::optional<uint64_t> receipt_leaf;  // ACCEPTED: the leaf of its audit record
   };
 
-  Broker(const BrokerConfig& config, const Clock& clock);
-
-  std::shared_ptr<const identity::Directory> directory() const;
   // What was checked for a SEND before it is handled, on the worker pool: the signature's
   // verdict and the body's hash (for its audit record).
   struct Prechecked {
@@ -85,15 +81,25 @@ class Broker {
     Status signature;
     crypto::Hash body_hash{};
   };
-  // Checks, in parallel, the signatures of the SENDs in `in` against the agencies their
-  // connections authenticated. Pure: reads the directory, writes only `out`.
-  void Precheck(const std::vector<transport::Incoming>& in, std::vector<Prechecked>& out);
+
+  // broker.cc: start and the routing loop.
+  Broker(const BrokerConfig& config, const Clock& clock);
+  std::shared_ptr<const identity::Directory> directory() const;
+
+  // requests.cc: what arrives.
   // Handles one incoming message; appends store writes to batch_ and answers to replies_.
   // `pre` is this message's Precheck result, or null.
   void Handle(transport::Incoming& in, const Prechecked* pre = nullptr);
+  // Refuses and audits the refusal. `env` is null when the envelope did not decode.
+  void Refuse(const Bytes& routing_id, ByteView message_id, const Status& why,
+              const wire::EnvelopeView* env = nullptr, const std::string& sender = "");
+
+  // admission.cc: accepting a SEND, or refusing it.
+  // Checks, in parallel, the signatures of the SENDs in `in` against the agencies their
+  // connections authenticated. Pure: reads the directory, writes only `out`.
+  void Precheck(const std::vector<transport::Incoming>& in, std::vector<Prechecked>& out);
   void HandleSend(const transport::Incoming& in, const identity::Agency& sender,
                   const Prechecked* pre);
-  void HandleAck(const transport::Incoming& in);
   // The need-to-know decision for every recipient, then the H2 onward-sharing rule against
   // `known`, the case's parties (null for a new case). OK with the rules that allowed it, or the
   // refusal.
@@ -108,24 +114,30 @@ class Broker {
   void LogStoreError(const Status& s);
   // Records the case's parties after an accepted message (`known`: what they were before).
   void RecordCase(const wire::EnvelopeView& env, const CaseParties* known);
-  // Refuses and audits the refusal. `env` is null when the envelope did not decode.
-  void Refuse(const Bytes& routing_id, ByteView message_id, const Status& why,
-              const wire::EnvelopeView* env = nullptr, const std::string& sender = "");
+
+  // delivery.cc: queues to sessions, and acknowledgements.
+  // Delivers queued messages to `agency` while its window has room.
+  Status Pump(const std::string& agency);
+  void HandleAck(const transport::Incoming& in);
+
+  // expiry.cc
+  // Moves messages whose time-to-live ran out to expiry notices for their senders.
+  Status ExpireDue();
+
+  // commit.cc: the group commit and its audit records.
+  // Writes batch_ (group commit), then answers and delivers. A failed write is answered with
+  // REFUSED and returned: the broker then stops. Signs a tree head over the log when the batch
+  // is synced, when the last head is kHeadEveryMs old, or when `sign` (idle, stopping).
+  Status CommitBatch(bool sign = false);
+  void SendReplies();
   // Appends an audit record (metadata only) to batch_; returns its leaf index.
   uint64_t Audit(audit::AuditRecord record);
   // The audit record's fields taken from an envelope's header.
   // `body_hash` is the SHA-256 of env.body when already known, else null.
   audit::AuditRecord RecordOf(audit::AuditEvent event, const wire::EnvelopeView& env,
                               const crypto::Hash* body_hash = nullptr) const;
-  // Delivers queued messages to `agency` while its window has room.
-  Status Pump(const std::string& agency);
-  // Writes batch_ (group commit), then answers and delivers. A failed write is answered with
-  // REFUSED and returned: the broker then stops. Signs a tree head over the log when the batch
-  // is synced, when the last head is kHeadEveryMs old, or when `sign` (idle, stopping).
-  Status CommitBatch(bool sign = false);
-  void SendReplies();
-  // Moves messages whose time-to-live ran out to expiry notices for their senders.
-  Status ExpireDue();
+
+  // reload.cc: ReloadPolicy() and ReloadDirectory() above.
 
   BrokerConfig config_;
   const Clock& clock_;
@@ -142,9 +154,11 @@ class Broker {
   std::vector<transport::Incoming> gathered_;  // one group commit's messages
   std::vector<Prechecked> prechecked_;
 
-  std::map<std::string, Session> sessions_;
+  Sessions sessions_;
   rocksdb::WriteBatch batch_;
   bool batch_must_sync_ = false;  // batch_ holds more than acknowledgements and deliveries
+  // Messages gathered into one synced write (group commit).
+  static constexpr size_t kMaxBatch = 256;
   static constexpr int64_t kHeadEveryMs = 1000;
   uint64_t signed_size_ = 0;  // audit records the last signed head covers
   int64_t signed_at_ms_ = 0;

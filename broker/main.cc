@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "broker/broker.h"
+#include "common/args.h"
 #include "common/crypto/crypto.h"
 
 namespace {
@@ -22,12 +23,20 @@ int Usage(std::ostream& out, int code) {
          "Runs the referral broker described by FILE (TOML; see docs/OPERATIONS.md).\n";
   return code;
 }
+
+int Help() {
+  Usage(std::cout, 0);
+  std::cout << "SIGHUP reloads the directory and the policy; SIGINT or SIGTERM stops the broker.\n"
+               "Exits 0 when stopped by a signal, 1 when it cannot go on safely (e.g. its store\n"
+               "cannot be written), 2 on a configuration error.\n";
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) try {
+  if (nrm::WantsHelp(std::vector<std::string>(argv + 1, argv + argc))) return Help();
   std::string config_path;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--help") == 0) return Usage(std::cout, 0);
     if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
       config_path = argv[++i];
     } else {

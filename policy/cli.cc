@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "common/args.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "policy/cases.h"
@@ -38,6 +39,14 @@ constexpr std::string_view kTestUsage =
     "that fails and a summary 'N passed, M failed'; exits 1 if any case failed.\n";
 
 bool IsHelp(const std::string& a) { return a == "--help" || a == "-h" || a == "help"; }
+
+// The usage of `command`, or the group's for anything else.
+std::string_view UsageOf(const std::string& command) {
+  if (command == "lint") return kLintUsage;
+  if (command == "explain") return kExplainUsage;
+  if (command == "test") return kTestUsage;
+  return kUsage;
+}
 
 int Usage(std::ostream& err, const std::string& problem, std::string_view usage) {
   err << "error: " << problem << "\n" << usage;
@@ -225,8 +234,10 @@ int RunPolicyCommand(const std::vector<std::string>& args, std::ostream& out, st
                      const HashFn& hash_fn) {
   if (args.empty()) return Usage(err, "missing command", kUsage);
   const std::string& cmd = args[0];
-  if (IsHelp(cmd)) {
-    out << kUsage;
+  // `--help` or `-h` anywhere comes before any other argument is looked at: the command's own
+  // usage, or the group's.
+  if (IsHelp(cmd) || WantsHelp(args)) {
+    out << UsageOf(cmd);
     return kExitOk;
   }
   if (cmd == "lint") return Lint(args, out, err);

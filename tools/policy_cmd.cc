@@ -69,6 +69,12 @@ int ExplainAgencies(const Words& words, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 int PolicyCommand(const Words& words, std::ostream& out, std::ostream& err) {
+  if (!words.empty() && words[0] == "explain" && WantsHelp(words)) {
+    // Both forms of explain: the policy engine's, then the one that looks agencies up.
+    policy::RunPolicyCommand({"explain", "--help"}, out, err, nullptr);
+    out << "\n" << kAgencyExplainUsage;
+    return 0;
+  }
   const bool agency_form = !words.empty() && words[0] == "explain" &&
                            std::find(words.begin(), words.end(), "--from") != words.end();
   if (agency_form) return ExplainAgencies(words, out, err);

@@ -1,9 +1,11 @@
-// The broker's configuration file: defaults, and bad values named with file, line and key.
+// The broker's configuration file: defaults, and bad values named with file, line and key;
+// and `nrm-broker --help`, run as the real binary.
 #include <gtest/gtest.h>
 
 #include "broker/config.h"
 #include "common/file_util.h"
 #include "tests/testing/temp_dir.h"
+#include "tools/process.h"
 
 namespace nrm::broker {
 namespace {
@@ -17,8 +19,11 @@ class BrokerConfigFileTest : public ::testing::Test {
                                 "data_dir = \"data\"\n"
                                 "directory = \"directory.toml\"\n"
                                 "policy = \"gms.toml\"\n"
-                                "authority_key = \"" + std::string(64, 'a') + "\"\n"
-                                "key_file = \"broker.key\"\n" + extra)
+                                "authority_key = \"" +
+                                    std::string(64, 'a') +
+                                    "\"\n"
+                                    "key_file = \"broker.key\"\n" +
+                                    extra)
                     .ok());
     return LoadBrokerConfig(path);
   }
@@ -52,6 +57,33 @@ TEST_F(BrokerConfigFileTest, BadValuesAreNamedWithFileAndLine) {
   c = Load("min_free_disk = 5\n");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("min_free_disk"), std::string::npos) << c.status().message();
+}
+
+// --help (or -h) comes before anything else: the usage on stdout and exit 0, even when the
+// other arguments are missing, wrong or unknown.
+TEST(BrokerHelpTest, HelpPrintsTheUsageOnStdoutAndExitsZero) {
+  testing::TempDir tmp;
+  const std::vector<std::vector<std::string>> cases = {{"--help"},
+                                                       {"-h"},
+                                                       {"--config", "--help"},
+                                                       {"--config", "missing.toml", "-h"},
+                                                       {"--bogus", "--help"}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    // The shell keeps stderr out of the log: only what goes to stdout is checked.
+    std::vector<std::string> argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>/dev/null",
+                                     testing::BinDir() + "/nrm-broker"};
+    argv.insert(argv.end(), cases[i].begin(), cases[i].end());
+    const std::string log = tmp.path() + "/out." + std::to_string(i);
+    Result<pid_t> pid = tools::Spawn(argv, log);
+    ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+    Result<int> code = tools::WaitExit(*pid, 60000);
+    ASSERT_TRUE(code.ok()) << code.status().ToString();
+    EXPECT_EQ(*code, 0) << cases[i][0];
+    Result<std::string> out = ReadFile(log);
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out->rfind("usage: nrm-broker --config FILE\n", 0), 0u) << *out;
+    EXPECT_NE(out->find("SIGHUP"), std::string::npos) << *out;
+  }
 }
 
 }  // namespace

@@ -190,6 +190,17 @@ TEST(CliTest, HelpAndUsage) {
     EXPECT_EQ(r.code, kExitOk) << cmd;
     EXPECT_EQ(r.out.rfind(std::string("usage: policy ") + cmd, 0), 0u) << r.out;
   }
+  // --help anywhere, before any other argument is looked at.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"lint", "a.toml", "b.toml", "--help"},
+        {"explain", "--from-role", "--help"},
+        {"explain", "FILE", "--bogus", "-h"},
+        {"test", "only.toml", "-h"}}) {
+    CliRun r = Cli(args);
+    EXPECT_EQ(r.code, kExitOk) << args[0];
+    EXPECT_EQ(r.out.rfind("usage: policy " + args[0] + " ", 0), 0u) << r.out;
+    EXPECT_EQ(r.err, "");
+  }
   CliRun help = Cli({"--help"});
   EXPECT_EQ(help.code, kExitOk);
   EXPECT_EQ(help.out.rfind("usage: policy <command>", 0), 0u);

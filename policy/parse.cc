@@ -1,31 +1,16 @@
-#include "policy/policy.h"
-
+// Reading a policy file: the TOML document, then each table ([handling], [fields],
+// [[agreement]], [[rule]] and the declared names) with its types, names, dates and ids checked
+// as it is read; Policy::Parse() refuses the file on the first problem found (see parser.h).
 #include <algorithm>
-#include <cstdint>
 #include <cstdio>
-#include <optional>
 #include <set>
 #include <utility>
 
-#include "common/config/toml_util.h"
+#include "policy/names.h"
+#include "policy/parser.h"
 
 namespace nrm::policy {
 namespace {
-
-using config::Where;
-
-bool Contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-std::string Join(const std::vector<std::string>& v, std::string_view sep = ", ") {
-  std::string out;
-  for (const std::string& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
 
 bool IsSnakeName(std::string_view s) {
   if (s.empty() || s.front() < 'a' || s.front() > 'z') return false;
@@ -46,20 +31,6 @@ bool IsId(std::string_view s) {
            c == '-' || c == '.';
   });
 }
-
-int64_t LineOf(const toml::node& n) { return static_cast<int64_t>(n.source().begin.line); }
-
-// Where a key's value is, or the table itself when the key is missing.
-const toml::node& NodeOf(const toml::table& t, std::string_view key) {
-  const toml::node* n = t.get(key);
-  return n != nullptr ? *n : t;
-}
-
-// A string taken from the file, with the node it came from (for the line in messages).
-struct Named {
-  std::string value;
-  const toml::node* node;
-};
 
 std::vector<std::string> Values(const std::vector<Named>& v) {
   std::vector<std::string> out;
@@ -88,55 +59,6 @@ bool IsValidDate(std::string_view date) {
   return day <= max_day;
 }
 
-// Reads a policy document into a Policy, collecting every problem instead of stopping at the
-// first, so that `lint` can show an official all of them at once.
-class PolicyParser {
- public:
-  explicit PolicyParser(const std::string& path) : path_(path) {}
-
-  // Fills policy_ and problems_ (sorted by line).
-  void Run(std::string_view text);
-
-  Policy policy_;
-  std::vector<std::string> problems_;
-
- private:
-  void Add(const toml::node& n, const std::string& what) {
-    raw_.push_back({LineOf(n), Where(path_, n) + ": " + what});
-  }
-  void Add(const toml::node& n, const Status& s) { raw_.push_back({LineOf(n), s.message()}); }
-
-  void CheckKeys(const toml::table& t, std::initializer_list<std::string_view> allowed,
-                 std::string_view where);
-  // A string or an array of strings at t[key]; reports a missing key or wrong type.
-  std::vector<Named> Names(const toml::table& t, std::string_view key, bool accept_single);
-  std::optional<std::string> String(const toml::table& t, std::string_view key);
-  std::optional<std::string> Date(const toml::table& t, std::string_view key, bool required);
-  // Declares the names of `key` (roles, countries...): non-empty, well-formed, no duplicates.
-  std::vector<std::string> Declared(const toml::table& root, std::string_view key,
-                                    bool (*well_formed)(std::string_view), std::string_view form);
-  // Reports every entry of `names` that is not in `known`, as "unknown <what>".
-  void CheckKnown(const std::vector<Named>& names, const std::vector<std::string>& known,
-                  std::string_view what);
-  void CheckNoDuplicates(const std::vector<Named>& names, std::string_view owner);
-
-  void ParseHandling(const toml::table& root);
-  void ParseFields(const toml::table& root);
-  void ParseAgreements(const toml::table& root);
-  void ParseRules(const toml::table& root);
-  // After everything is read: rules that no query could ever match.
-  void CheckRulesCanMatch();
-  const toml::array* TableArray(const toml::table& root, std::string_view key);
-
-  struct Problem {
-    int64_t line;
-    std::string message;
-  };
-  const std::string& path_;
-  std::vector<Problem> raw_;
-  std::vector<const toml::node*> rule_nodes_;  // parallel to policy_.rules_
-};
-
 void PolicyParser::Run(std::string_view text) {
   Result<config::TomlDoc> doc = config::ParseToml(text, path_);
   if (!doc.ok()) {
@@ -164,17 +86,6 @@ void PolicyParser::Run(std::string_view text) {
   for (Problem& p : raw_) problems_.push_back(std::move(p.message));
   // The nodes point into `doc`, which dies here.
   rule_nodes_.clear();
-}
-
-void PolicyParser::CheckKeys(const toml::table& t, std::initializer_list<std::string_view> allowed,
-                             std::string_view where) {
-  for (const auto& [k, v] : t) {
-    if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
-    std::string expected;
-    for (std::string_view a : allowed) expected += (expected.empty() ? "" : ", ") + std::string(a);
-    Add(v, "unknown key '" + std::string(k.str()) + "' " + std::string(where) +
-               " (expected one of: " + expected + ")");
-  }
 }
 
 std::vector<Named> PolicyParser::Names(const toml::table& t, std::string_view key,
@@ -263,25 +174,6 @@ std::vector<std::string> PolicyParser::Declared(const toml::table& root, std::st
     }
   }
   return out;
-}
-
-void PolicyParser::CheckKnown(const std::vector<Named>& names,
-                              const std::vector<std::string>& known, std::string_view what) {
-  for (const Named& n : names) {
-    if (!Contains(known, n.value)) {
-      Add(*n.node, "unknown " + std::string(what) + " '" + n.value +
-                       "' (expected one of: " + Join(known) + ")");
-    }
-  }
-}
-
-void PolicyParser::CheckNoDuplicates(const std::vector<Named>& names, std::string_view owner) {
-  std::set<std::string> seen;
-  for (const Named& n : names) {
-    if (!seen.insert(n.value).second) {
-      Add(*n.node, std::string(owner) + " names '" + n.value + "' twice");
-    }
-  }
 }
 
 const toml::array* PolicyParser::TableArray(const toml::table& root, std::string_view key) {
@@ -475,51 +367,6 @@ void PolicyParser::ParseRules(const toml::table& root) {
   }
 }
 
-void PolicyParser::CheckRulesCanMatch() {
-  for (size_t i = 0; i < policy_.rules_.size(); ++i) {
-    const Rule& r = policy_.rules_[i];
-    const toml::table& t = *rule_nodes_[i]->as_table();
-    std::string never = "rule '" + r.id + "' can never match: ";
-    bool empty = false;
-    for (auto [key, list] :
-         {std::pair<const char*, const std::vector<std::string>*>{"from", &r.from},
-          {"to", &r.to},
-          {"kinds", &r.kinds}}) {
-      if (list->empty() && t.get(key) != nullptr) {
-        Add(NodeOf(t, key), never + "'" + key + "' is empty (expected at least one name)");
-        empty = true;
-      }
-    }
-    if (empty) continue;
-    for (const std::string& role : r.to) {
-      if (Contains(policy_.roles_, role) && policy_.SectionsFor(role).empty()) {
-        Add(NodeOf(t, "to"), never + "'" + role +
-                                 "' may receive no payload section (see [fields]); remove it "
-                                 "from 'to' or give it sections");
-      }
-    }
-    if (r.scope != Scope::kCrossBorder) continue;
-    bool covered = false;
-    for (const Agreement& a : policy_.agreements_) {
-      bool kind = std::any_of(r.kinds.begin(), r.kinds.end(),
-                              [&](const std::string& k) { return Contains(a.kinds, k); });
-      bool from = std::any_of(r.from.begin(), r.from.end(),
-                              [&](const std::string& k) { return Contains(a.roles, k); });
-      bool to = std::any_of(r.to.begin(), r.to.end(),
-                            [&](const std::string& k) { return Contains(a.roles, k); });
-      covered = covered || (kind && from && to);
-    }
-    if (!covered) {
-      Add(*rule_nodes_[i], never +
-                               "no [[agreement]] covers any of its roles and kinds across a "
-                               "border (expected an agreement naming a 'from' role, a 'to' "
-                               "role and one of its kinds)");
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-
 Result<Policy> Policy::Parse(std::string_view text, const std::string& path,
                              std::string policy_hash) {
   PolicyParser parser(path);
@@ -528,153 +375,6 @@ Result<Policy> Policy::Parse(std::string_view text, const std::string& path,
   Policy p = std::move(parser.policy_);
   p.hash_ = std::move(policy_hash);
   return p;
-}
-
-std::vector<std::string> Lint(std::string_view text, const std::string& path) {
-  PolicyParser parser(path);
-  parser.Run(text);
-  return std::move(parser.problems_);
-}
-
-std::vector<std::string> Policy::SectionsFor(std::string_view role) const {
-  for (const auto& [r, sections] : fields_) {
-    if (r == role) return sections;
-  }
-  return {};
-}
-
-bool Policy::MayReceive(std::string_view role, std::string_view section) const {
-  for (const auto& [r, sections] : fields_) {
-    if (r == role) return Contains(sections, section);
-  }
-  return false;
-}
-
-bool Policy::KnowsKind(std::string_view kind) const { return Contains(kinds_, kind); }
-bool Policy::KnowsRole(std::string_view role) const { return Contains(roles_, role); }
-bool Policy::KnowsCountry(std::string_view c) const { return Contains(countries_, c); }
-bool Policy::KnowsSection(std::string_view s) const { return Contains(sections_, s); }
-
-const HandlingCode* Policy::Handling(std::string_view code) const {
-  for (const HandlingCode& h : handling_) {
-    if (h.code == code) return &h;
-  }
-  return nullptr;
-}
-
-namespace {
-
-bool CoversPair(const Agreement& a, const RouteQuery& q) {
-  return Contains(a.countries, q.from.country) && Contains(a.countries, q.to.country);
-}
-bool CoversRolesAndKind(const Agreement& a, const RouteQuery& q) {
-  return Contains(a.roles, q.from.role) && Contains(a.roles, q.to.role) &&
-         Contains(a.kinds, q.kind);
-}
-bool InForce(const Agreement& a, const std::string& date) {
-  // "YYYY-MM-DD" strings order like the dates they name.
-  return a.from <= date && (a.until.empty() || date < a.until);
-}
-// Unknown values come from a peer's message and end up in audit records and logs: quote them
-// printable and short, so that a crafted role cannot forge a log line.
-std::string Quoted(std::string_view s) {
-  constexpr size_t kMax = 40;
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    out += (s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\'') ? s[i] : '?';
-  }
-  if (s.size() > kMax) out += "...";
-  return out + "'";
-}
-
-}  // namespace
-
-const Agreement* Policy::AgreementFor(const RouteQuery& q) const {
-  for (const Agreement& a : agreements_) {
-    if (CoversPair(a, q) && CoversRolesAndKind(a, q) && InForce(a, q.date)) return &a;
-  }
-  return nullptr;
-}
-
-std::string Policy::NoAgreementReason(const RouteQuery& q) const {
-  std::string what = q.from.role + " -> " + q.to.role + " for " + q.kind;
-  std::string pair = q.from.country + " and " + q.to.country;
-  std::vector<std::string> for_pair;
-  for (const Agreement& a : agreements_) {
-    if (!CoversPair(a, q)) continue;
-    if (CoversRolesAndKind(a, q)) {
-      // It covers everything but the date.
-      if (q.date < a.from) {
-        return "agreement " + a.id + " between " + pair + " covers " + what + " only from " +
-               a.from + " (message dated " + q.date + ")";
-      }
-      return "agreement " + a.id + " between " + pair + " covered " + what + " only until " +
-             a.until + " (message dated " + q.date + ")";
-    }
-    for_pair.push_back(a.id);
-  }
-  std::string reason = "no agreement between " + pair + " covers " + what;
-  if (!for_pair.empty()) reason += " (agreements between them: " + Join(for_pair) + ")";
-  return reason;
-}
-
-Decision Policy::Route(const RouteQuery& q) const {
-  Decision d;
-  d.policy_hash = hash_;
-  auto deny = [&d](std::string reason) {
-    d.allowed = false;
-    d.reason = std::move(reason);
-    return d;
-  };
-  // Fail closed on anything the policy does not know.
-  if (!KnowsRole(q.from.role)) return deny("unknown sender role " + Quoted(q.from.role));
-  if (!KnowsRole(q.to.role)) return deny("unknown recipient role " + Quoted(q.to.role));
-  if (!KnowsCountry(q.from.country)) {
-    return deny("unknown sender country " + Quoted(q.from.country));
-  }
-  if (!KnowsCountry(q.to.country)) {
-    return deny("unknown recipient country " + Quoted(q.to.country));
-  }
-  if (!KnowsKind(q.kind)) return deny("unknown message kind " + Quoted(q.kind));
-  if (!q.date.empty() && !IsValidDate(q.date)) {
-    return deny("bad message date " + Quoted(q.date) + " (expected YYYY-MM-DD)");
-  }
-  // Lint() refuses rules to such a role; this keeps the promise even if that check changes.
-  if (SectionsFor(q.to.role).empty()) {
-    return deny("the " + q.to.role +
-                " role may receive no payload section, so nothing may be sent to it");
-  }
-
-  const bool domestic = q.from.country == q.to.country;
-  const Scope scope = domestic ? Scope::kDomestic : Scope::kCrossBorder;
-  const std::string what = q.from.role + " -> " + q.to.role + " for " + q.kind;
-  for (const Rule& r : rules_) {
-    if (r.scope != scope || !Contains(r.from, q.from.role) || !Contains(r.to, q.to.role) ||
-        !Contains(r.kinds, q.kind)) {
-      continue;
-    }
-    if (domestic) {
-      d.allowed = true;
-      d.rule_id = r.id;
-      d.reason = "rule " + r.id + " allows " + what + " within " + q.from.country;
-      return d;
-    }
-    if (q.date.empty()) {
-      return deny("a cross-border message needs its date (YYYY-MM-DD) to check agreements");
-    }
-    // Which agreement applies does not depend on the rule, so the first matching rule decides.
-    const Agreement* a = AgreementFor(q);
-    if (a == nullptr) return deny(NoAgreementReason(q));
-    d.allowed = true;
-    d.rule_id = r.id;
-    d.agreement_id = a->id;
-    d.reason = "rule " + r.id + " allows " + what + " from " + q.from.country + " to " +
-               q.to.country + " under agreement " + a->id;
-    return d;
-  }
-  if (domestic) return deny("no rule allows " + what + " within " + q.from.country);
-  return deny("no cross-border rule allows " + what + " (" + q.from.country + " -> " +
-              q.to.country + ")");
 }
 
 }  // namespace nrm::policy
