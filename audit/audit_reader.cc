@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "audit/big_endian.h"
-#include "audit/json.h"
-#include "common/rocks.h"
 #include "common/clock.h"
+#include "common/json/json.h"
+#include "common/rocks.h"
 
 namespace nrm::audit {
 namespace {
@@ -127,62 +127,74 @@ Status RangeRoots(rocksdb::DB* db, const AuditColumnFamilies& cfs, uint64_t n,
 
 // ------------------------------------------------------------------------------ JSON forms
 
-void WriteHead(json::Writer& w, const SignedTreeHead& head) {
-  w.BeginObject();
-  w.Key("size").Uint(head.size);
-  w.Key("root").String(ToHex(head.root));
-  w.Key("time_ms").Int(head.time_ms);
-  w.Key("signature").String(ToHex(head.signature));
-  w.EndObject();
+using json::Json;
+
+Json HeadJson(const SignedTreeHead& head) {
+  return Json{{"size", head.size},
+              {"root", ToHex(head.root)},
+              {"time_ms", head.time_ms},
+              {"signature", ToHex(head.signature)}};
 }
 
-void WriteHashes(json::Writer& w, const std::vector<Hash>& hashes) {
-  w.BeginArray();
-  for (const Hash& h : hashes) w.String(ToHex(h));
-  w.EndArray();
+Json HashesJson(const std::vector<Hash>& hashes) {
+  Json out = Json::array();
+  for (const Hash& h : hashes) out.push_back(ToHex(h));
+  return out;
 }
 
 // The record as displayed in a proof: its encoding, its leaf hash, then the decoded fields.
-void WriteRecord(json::Writer& w, const AuditRecord& r, ByteView encoding) {
-  w.BeginObject();
-  w.Key("encoding").String(ToHex(encoding));
-  w.Key("leaf_hash").String(ToHex(HashLeaf(encoding)));
-  w.Key("event").String(EventName(r.event));
-  w.Key("time_ms").Int(r.time_ms);
-  w.Key("time_utc").String(FormatTimeUtc(r.time_ms));
-  w.Key("message_id").String(ToHex(r.message_id));
-  w.Key("envelope_hash").String(ToHex(r.envelope_hash));
-  w.Key("sender").String(r.sender);
-  w.Key("recipients").BeginArray();
-  for (const std::string& recipient : r.recipients) w.String(recipient);
-  w.EndArray();
-  w.Key("kind").String(r.kind);
-  w.Key("case_ref").String(ToHex(r.case_ref));
-  w.Key("decision").String(r.decision);
-  w.Key("rule").String(r.rule);
-  w.Key("reason").String(r.reason);
-  w.EndObject();
+Json RecordJson(const AuditRecord& r, ByteView encoding) {
+  Json recipients = Json::array();
+  for (const std::string& recipient : r.recipients) recipients.push_back(recipient);
+  return Json{{"encoding", ToHex(encoding)},
+              {"leaf_hash", ToHex(HashLeaf(encoding))},
+              {"event", EventName(r.event)},
+              {"time_ms", r.time_ms},
+              {"time_utc", FormatTimeUtc(r.time_ms)},
+              {"message_id", ToHex(r.message_id)},
+              {"envelope_hash", ToHex(r.envelope_hash)},
+              {"sender", r.sender},
+              {"recipients", std::move(recipients)},
+              {"kind", r.kind},
+              {"case_ref", ToHex(r.case_ref)},
+              {"decision", r.decision},
+              {"rule", r.rule},
+              {"reason", r.reason}};
 }
 
-Result<const json::Value*> Member(const json::Value& obj, std::string_view key) {
-  const json::Value* v = obj.Find(key);
-  if (v == nullptr) return InvalidArgument("proof: \"" + std::string(key) + "\" is missing");
-  return v;
+// The reading side takes a document from anyone: every member is looked up with find() and its
+// type checked before it is read, so that no nlohmann accessor can throw.
+
+Result<const Json*> Member(const Json& obj, std::string_view key) {
+  const auto it = obj.find(std::string(key));  // end() as well when obj is not an object
+  if (it == obj.end()) return InvalidArgument("proof: \"" + std::string(key) + "\" is missing");
+  return &*it;
 }
 
-Result<uint64_t> GetUint(const json::Value& obj, std::string_view key) {
-  NRM_ASSIGN_OR_RETURN(const json::Value* v, Member(obj, key));
-  std::optional<uint64_t> n = v->AsUint64();
-  if (!n) return InvalidArgument("proof: \"" + std::string(key) + "\" is not an unsigned integer");
-  return *n;
+Result<uint64_t> GetUint(const Json& obj, std::string_view key) {
+  NRM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key));
+  if (!v->is_number_unsigned()) {
+    return InvalidArgument("proof: \"" + std::string(key) + "\" is not an unsigned integer");
+  }
+  return v->get<uint64_t>();
 }
 
-Result<Bytes> GetHex(const json::Value& obj, std::string_view key, size_t size) {
-  NRM_ASSIGN_OR_RETURN(const json::Value* v, Member(obj, key));
+Result<int64_t> GetInt(const Json& obj, std::string_view key) {
+  NRM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key));
+  if (v->is_number_unsigned() && v->get<uint64_t>() <= uint64_t{INT64_MAX}) {
+    return static_cast<int64_t>(v->get<uint64_t>());
+  }
+  if (v->is_number_integer() && !v->is_number_unsigned()) return v->get<int64_t>();
+  return InvalidArgument("proof: \"" + std::string(key) + "\" is not an integer");
+}
+
+Result<Bytes> GetHex(const Json& obj, std::string_view key, size_t size) {
+  NRM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key));
   if (!v->is_string())
     return InvalidArgument("proof: \"" + std::string(key) + "\" is not a string");
-  if (size == 0) return FromHex(v->text());
-  return FromHexExact(v->text(), size, "proof: " + std::string(key));
+  const std::string& text = v->get_ref<const std::string&>();
+  if (size == 0) return FromHex(text);
+  return FromHexExact(text, size, "proof: " + std::string(key));
 }
 
 Result<Hash> ToHash(const Bytes& b) {
@@ -192,59 +204,81 @@ Result<Hash> ToHash(const Bytes& b) {
   return h;
 }
 
-Result<SignedTreeHead> ParseHead(const json::Value& obj, std::string_view key) {
-  NRM_ASSIGN_OR_RETURN(const json::Value* v, Member(obj, key));
+Result<SignedTreeHead> ParseHead(const Json& obj, std::string_view key) {
+  NRM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key));
   if (!v->is_object())
     return InvalidArgument("proof: \"" + std::string(key) + "\" is not an object");
   SignedTreeHead head;
   NRM_ASSIGN_OR_RETURN(head.size, GetUint(*v, "size"));
   NRM_ASSIGN_OR_RETURN(Bytes root, GetHex(*v, "root", crypto::kHashBytes));
   NRM_ASSIGN_OR_RETURN(head.root, ToHash(root));
-  NRM_ASSIGN_OR_RETURN(const json::Value* time, Member(*v, "time_ms"));
-  std::optional<int64_t> t = time->AsInt64();
-  if (!t) return InvalidArgument("proof: \"time_ms\" is not an integer");
-  head.time_ms = *t;
+  NRM_ASSIGN_OR_RETURN(head.time_ms, GetInt(*v, "time_ms"));
   NRM_ASSIGN_OR_RETURN(head.signature, GetHex(*v, "signature", crypto::kSignatureBytes));
   return head;
 }
 
-Result<std::vector<Hash>> ParseHashes(const json::Value& obj, std::string_view key) {
-  NRM_ASSIGN_OR_RETURN(const json::Value* v, Member(obj, key));
+Result<std::vector<Hash>> ParseHashes(const Json& obj, std::string_view key) {
+  NRM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key));
   if (!v->is_array()) return InvalidArgument("proof: \"" + std::string(key) + "\" is not an array");
-  if (v->items().size() > 64) return InvalidArgument("proof: more than 64 hashes");
+  if (v->size() > 64) return InvalidArgument("proof: more than 64 hashes");
   std::vector<Hash> out;
-  for (const json::Value& item : v->items()) {
+  for (const Json& item : *v) {
     if (!item.is_string()) return InvalidArgument("proof: a hash is not a string");
-    NRM_ASSIGN_OR_RETURN(Bytes b, FromHexExact(item.text(), crypto::kHashBytes, "proof hash"));
+    NRM_ASSIGN_OR_RETURN(Bytes b, FromHexExact(item.get_ref<const std::string&>(),
+                                               crypto::kHashBytes, "proof hash"));
     NRM_ASSIGN_OR_RETURN(Hash h, ToHash(b));
     out.push_back(h);
   }
   return out;
 }
 
-Status CheckInclusion(const json::Value& doc, CheckedProof* out) {
+// True when a number anywhere in `v` is not an integer: no proof format has one, so a document
+// with one is refused as malformed. Recursion is bounded by json::Parse's depth limit.
+bool HasNonInteger(const Json& v) {
+  if (v.is_number_float()) return true;
+  if (!v.is_structured()) return false;
+  return std::any_of(v.begin(), v.end(), HasNonInteger);
+}
+
+// Structural equality: the same types (an unsigned and a signed integer differ, as their text
+// does), arrays in order, object members whatever their order.
+bool SameJson(const Json& a, const Json& b) {
+  if (a.type() != b.type() || a.size() != b.size()) return false;
+  if (a.is_object()) {
+    for (const auto& [key, value] : a.items()) {
+      const auto it = b.find(key);
+      if (it == b.end() || !SameJson(value, *it)) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), SameJson);
+  }
+  return a == b;
+}
+
+Status CheckInclusion(const Json& doc, CheckedProof* out) {
   NRM_ASSIGN_OR_RETURN(out->leaf_index, GetUint(doc, "leaf_index"));
-  NRM_ASSIGN_OR_RETURN(const json::Value* shown, Member(doc, "record"));
+  NRM_ASSIGN_OR_RETURN(const Json* shown, Member(doc, "record"));
   if (!shown->is_object()) return InvalidArgument("proof: \"record\" is not an object");
   NRM_ASSIGN_OR_RETURN(Bytes encoding, GetHex(*shown, "encoding", 0));
   NRM_ASSIGN_OR_RETURN(std::vector<Hash> proof, ParseHashes(doc, "inclusion_proof"));
   NRM_RETURN_IF_ERROR(
       VerifyInclusion(HashLeaf(encoding), out->leaf_index, out->head.size, proof, out->head.root));
-  // The displayed fields must say exactly what the verified encoding says.
+  // The displayed fields must say exactly what the verified encoding says. The canonical form
+  // goes through text, as the shown one did, so that both have the same number types.
   Result<AuditRecord> record = DecodeRecord(encoding);
   if (!record) return Unauthenticated("proof: the record encoding does not decode");
-  json::Writer w;
-  WriteRecord(w, *record, encoding);
-  Result<json::Value> canonical = json::Parse(w.Finish());
+  Result<Json> canonical = json::Parse(json::Dump(RecordJson(*record, encoding)));
   if (!canonical) return Internal("proof: " + canonical.status().message());
-  if (!canonical->Equals(*shown)) {
+  if (!SameJson(*canonical, *shown)) {
     return Unauthenticated("proof: the displayed record fields differ from its encoding");
   }
   out->record = std::move(*record);
   return Status::Ok();
 }
 
-Status CheckConsistency(const json::Value& doc, CheckedProof* out) {
+Status CheckConsistency(const Json& doc, CheckedProof* out) {
   NRM_ASSIGN_OR_RETURN(out->from_size, GetUint(doc, "from_size"));
   NRM_ASSIGN_OR_RETURN(Bytes from_root, GetHex(doc, "from_root", crypto::kHashBytes));
   NRM_ASSIGN_OR_RETURN(out->from_root, ToHash(from_root));
@@ -444,18 +478,11 @@ Result<std::string> Prove(const std::string& db_path, ByteView message_id,
                       std::to_string(head.size) + "; run verify");
   }
 
-  json::Writer w;
-  w.BeginObject();
-  w.Key("type").String(kInclusionProofType);
-  w.Key("leaf_index").Uint(*found);
-  w.Key("record");
-  WriteRecord(w, record, encoding);
-  w.Key("inclusion_proof");
-  WriteHashes(w, proof);
-  w.Key("tree_head");
-  WriteHead(w, head);
-  w.EndObject();
-  return w.Finish();
+  return json::Dump(Json{{"type", kInclusionProofType},
+                         {"leaf_index", *found},
+                         {"record", RecordJson(record, encoding)},
+                         {"inclusion_proof", HashesJson(proof)},
+                         {"tree_head", HeadJson(head)}});
 }
 
 Result<std::string> Consistency(const std::string& db_path, uint64_t from_size) {
@@ -476,30 +503,26 @@ Result<std::string> Consistency(const std::string& db_path, uint64_t from_size) 
                       std::to_string(head.size) + "; run verify");
   }
 
-  json::Writer w;
-  w.BeginObject();
-  w.Key("type").String(kConsistencyProofType);
-  w.Key("from_size").Uint(from_size);
-  w.Key("from_root").String(ToHex(from_root));
-  w.Key("consistency_proof");
-  WriteHashes(w, proof);
-  w.Key("tree_head");
-  WriteHead(w, head);
-  w.EndObject();
-  return w.Finish();
+  return json::Dump(Json{{"type", kConsistencyProofType},
+                         {"from_size", from_size},
+                         {"from_root", ToHex(from_root)},
+                         {"consistency_proof", HashesJson(proof)},
+                         {"tree_head", HeadJson(head)}});
 }
 
 Result<CheckedProof> CheckProof(std::string_view json_text, ByteView broker_public_key) {
-  NRM_ASSIGN_OR_RETURN(json::Value doc, json::Parse(json_text));
+  NRM_ASSIGN_OR_RETURN(Json doc, json::Parse(json_text));
   if (!doc.is_object()) return InvalidArgument("proof: not a JSON object");
-  NRM_ASSIGN_OR_RETURN(const json::Value* type, Member(doc, "type"));
+  if (HasNonInteger(doc)) return InvalidArgument("proof: only integers are expected");
+  NRM_ASSIGN_OR_RETURN(const Json* type, Member(doc, "type"));
+  const std::string type_name = type->is_string() ? type->get<std::string>() : "";
   CheckedProof out;
   NRM_ASSIGN_OR_RETURN(out.head, ParseHead(doc, "tree_head"));
   NRM_RETURN_IF_ERROR(VerifyTreeHead(out.head, broker_public_key));
-  if (type->text() == kInclusionProofType && type->is_string()) {
+  if (type_name == kInclusionProofType) {
     out.type = kInclusionProofType;
     NRM_RETURN_IF_ERROR(CheckInclusion(doc, &out));
-  } else if (type->text() == kConsistencyProofType && type->is_string()) {
+  } else if (type_name == kConsistencyProofType) {
     out.type = kConsistencyProofType;
     NRM_RETURN_IF_ERROR(CheckConsistency(doc, &out));
   } else {

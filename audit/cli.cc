@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "audit/audit_reader.h"
+#include "common/args.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/crypto/crypto.h"
@@ -25,6 +26,7 @@ constexpr std::string_view kUsage =
     "  prove DIR --message-id HEX [--event NAME]  inclusion proof (JSON) for a message\n"
     "  check-proof FILE --broker-key HEX_OR_FILE  check a proof offline\n"
     "  consistency DIR --from N                   proof that size N is a prefix of today's log\n"
+    "  stats DIR [--json] [--directory SIGNED]    counts by month, place, kind and outcome\n"
     "Run `nrm audit COMMAND --help` for details.\n";
 
 struct Command {
@@ -74,7 +76,6 @@ const Command kCommands[] = {
 struct Parsed {
   std::string positional;
   std::map<std::string, std::string, std::less<>> flags;
-  bool help = false;
 };
 
 // Parses `args` after the command name; an error message (exit 2) on failure.
@@ -83,10 +84,6 @@ Result<Parsed> ParseArgs(const Command& cmd, const std::vector<std::string>& arg
   bool have_positional = false;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string_view a = args[i];
-    if (a == "--help" || a == "-h") {
-      p.help = true;
-      return p;
-    }
     if (a.starts_with("--")) {
       std::string name(a), value;
       bool have_value = false;
@@ -256,17 +253,18 @@ int ConsistencyCommand(const Parsed& p, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 int RunAuditCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const Command* cmd = nullptr;
+  for (const Command& c : kCommands) {
+    if (!args.empty() && c.name == args[0]) cmd = &c;
+  }
+  // Help comes first, whatever else the words say: the command's own, else the listing.
+  if (WantsHelp(args) || (!args.empty() && args[0] == "help")) {
+    out << (cmd != nullptr ? cmd->help : kUsage);
+    return kExitOk;
+  }
   if (args.empty()) {
     err << kUsage;
     return kExitUsage;
-  }
-  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    out << kUsage;
-    return kExitOk;
-  }
-  const Command* cmd = nullptr;
-  for (const Command& c : kCommands) {
-    if (c.name == args[0]) cmd = &c;
   }
   if (cmd == nullptr) {
     err << "unknown audit command \"" << args[0] << "\"\n" << kUsage;
@@ -276,10 +274,6 @@ int RunAuditCommand(const std::vector<std::string>& args, std::ostream& out, std
   if (!parsed) {
     err << "nrm audit " << cmd->name << ": " << parsed.status().message() << "\n" << cmd->help;
     return kExitUsage;
-  }
-  if (parsed->help) {
-    out << cmd->help;
-    return kExitOk;
   }
   if (Status s = crypto::InitCrypto(); !s.ok()) {
     err << s.ToString() << "\n";

@@ -14,10 +14,10 @@
 #include <sstream>
 
 #include "audit/audit_reader.h"
-#include "audit/json.h"
 #include "common/args.h"
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "common/json/json.h"
 #include "tools/commands.h"
 #include "tools/process.h"
 #include "tools/scenario.h"
@@ -110,7 +110,7 @@ class Demo {
     for (size_t i = 0; i < events_.size(); ++i) {
       out_ << (i ? "," : "") << "{\"scenario\":\"" << events_[i].scenario
            << "\",\"ok\":" << (events_[i].ok ? "true" : "false")
-           << ",\"what\":" << audit::json::Quote(events_[i].text) << "}";
+           << ",\"what\":" << json::Quote(events_[i].text) << "}";
     }
     out_ << "],\"audit\":{\"intact\":" << (audit_intact_ ? "true" : "false")
          << ",\"records\":" << audit_records_ << "},\"stats\":" << stats_json_ << "}\n";
@@ -467,14 +467,14 @@ class Demo {
 }  // namespace
 
 int DemoCommand(const Words& words, std::ostream& out, std::ostream& err) {
-  auto a = Args::Parse(words, {"workdir"}, {"help", "json"});
+  if (WantsHelp(words)) {
+    out << kUsage;
+    return 0;
+  }
+  auto a = Args::Parse(words, {"workdir"}, {"json"});
   if (!a || !a->positional().empty()) {
     err << "nrm demo: " << (a ? "unexpected argument" : a.status().message()) << "\n" << kUsage;
     return 2;
-  }
-  if (a->Has("help")) {
-    out << kUsage;
-    return 0;
   }
   const bool keep = a->Get("workdir").has_value();
   std::string dir;

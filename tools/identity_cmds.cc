@@ -2,6 +2,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <string_view>
 
 #include "common/args.h"
 #include "common/clock.h"
@@ -15,22 +16,69 @@ namespace {
 constexpr const char* kKeygenUsage =
     "usage: nrm keygen --id ID --out DIR\n"
     "Creates DIR/ID.key (secret keys, mode 0600: keep it on the agency's machine) and\n"
-    "DIR/ID.pub (public keys: give it to the directory authority).\n";
+    "DIR/ID.pub (public keys: give it to the directory authority).\n"
+    "  --id ID    the agency's (or the broker's) id, e.g. TH.POLICE.CRI-ATU\n"
+    "  --out DIR  where to write the two files (created if missing; an existing .key is kept)\n";
 
-constexpr const char* kDirectoryUsage =
-    "usage: nrm directory COMMAND ...\n"
-    "  init --out DRAFT --authority NAME --broker-pub FILE [--serial N] [--valid-days N]\n"
-    "      Start a directory draft naming the broker.\n"
-    "  add DRAFT --pub FILE --role ROLE --country CC --name NAME [--province NAME]\n"
-    "      Add an agency from its .pub file.\n"
-    "  revoke DRAFT --agency ID\n"
-    "      Mark an agency revoked (and raise the serial).\n"
-    "  sign DRAFT --authority-key KEYFILE --out SIGNED\n"
-    "      Check the draft and sign it with the authority's secret key.\n"
-    "  show SIGNED --authority-key HEX|FILE\n"
-    "      Verify and list the agencies.\n"
-    "  verify SIGNED --authority-key HEX|FILE\n"
-    "      Verify only: exit 0 when valid, 1 when not.\n";
+// The subcommands of `nrm directory`: the group's listing and each one's own --help.
+struct DirectoryHelp {
+  std::string_view name;
+  std::string_view synopsis;  // the words after the name
+  std::string_view summary;   // one line
+  std::string_view options;   // one line per option
+};
+
+constexpr std::string_view kAuthorityKeyOption =
+    "  --authority-key HEX|FILE  the authority's public key: 64 hex digits, or its .pub file\n";
+
+constexpr DirectoryHelp kDirectoryHelp[] = {
+    {"init", "--out DRAFT --authority NAME --broker-pub FILE [--serial N] [--valid-days N]",
+     "Start a directory draft naming the broker.",
+     "  --out DRAFT        the draft to write\n"
+     "  --authority NAME   the name of the directory authority\n"
+     "  --broker-pub FILE  the broker's .pub file (from nrm keygen)\n"
+     "  --serial N         the directory's serial number (default 1)\n"
+     "  --valid-days N     days until the directory expires (default 365)\n"},
+    {"add", "DRAFT --pub FILE --role ROLE --country CC --name NAME [--province NAME]",
+     "Add an agency from its .pub file.",
+     "  DRAFT            the draft to add to (checked as signing would check it)\n"
+     "  --pub FILE       the agency's .pub file (from nrm keygen)\n"
+     "  --role ROLE      e.g. police, shelter, ngo, immigration\n"
+     "  --country CC     the agency's country, e.g. TH\n"
+     "  --name NAME      the agency's name, for people\n"
+     "  --province NAME  the agency's province (optional)\n"},
+    {"revoke", "DRAFT --agency ID", "Mark an agency revoked (and raise the serial).",
+     "  DRAFT        the draft (or signed directory) to change; sign it again afterwards\n"
+     "  --agency ID  the agency to revoke\n"},
+    {"sign", "DRAFT --authority-key KEYFILE --out SIGNED",
+     "Check the draft and sign it with the authority's secret key.",
+     "  --authority-key KEYFILE  the authority's .key file\n"
+     "  --out SIGNED             the signed directory to write\n"},
+    {"show", "SIGNED --authority-key HEX|FILE", "Verify and list the agencies.",
+     kAuthorityKeyOption},
+    {"verify", "SIGNED --authority-key HEX|FILE", "Verify only: exit 0 when valid, 1 when not.",
+     kAuthorityKeyOption},
+};
+
+// The group's listing, shown on usage errors and by `nrm directory --help`.
+std::string DirectoryUsage() {
+  std::string out = "usage: nrm directory COMMAND ...\n";
+  for (const DirectoryHelp& h : kDirectoryHelp) {
+    out += "  " + std::string(h.name) + " " + std::string(h.synopsis) + "\n      " +
+           std::string(h.summary) + "\n";
+  }
+  return out + "Run `nrm directory COMMAND --help` for details.\n";
+}
+
+// One subcommand's own usage, or the group's listing for a word that is none.
+std::string DirectoryUsage(std::string_view command) {
+  for (const DirectoryHelp& h : kDirectoryHelp) {
+    if (h.name != command) continue;
+    return "usage: nrm directory " + std::string(h.name) + " " + std::string(h.synopsis) + "\n" +
+           std::string(h.summary) + "\n" + std::string(h.options);
+  }
+  return DirectoryUsage();
+}
 
 std::string Iso8601(int64_t ms) {
   std::time_t s = static_cast<std::time_t>(ms / 1000);
@@ -41,7 +89,7 @@ std::string Iso8601(int64_t ms) {
   return buf;
 }
 
-int Usage(std::ostream& err, const std::string& problem, const char* usage) {
+int Usage(std::ostream& err, const std::string& problem, const std::string& usage) {
   err << "nrm: " << problem << "\n" << usage;
   return 2;
 }
@@ -76,7 +124,7 @@ int Init(const Args& a, std::ostream& out, std::ostream& err) {
   auto authority = a.Require("authority");
   auto broker_pub = a.Require("broker-pub");
   for (const auto* r : {&path, &authority, &broker_pub}) {
-    if (!r->ok()) return Usage(err, "directory init: " + r->status().message(), kDirectoryUsage);
+    if (!r->ok()) return Usage(err, "directory init: " + r->status().message(), DirectoryUsage());
   }
   auto broker = LoadPublicKeys(*broker_pub);
   if (!broker) return Error(err, broker.status());
@@ -86,7 +134,7 @@ int Init(const Args& a, std::ostream& out, std::ostream& err) {
     days = std::stoll(a.Get("valid-days").value_or("365"));
   } catch (const std::exception&) {
     return Usage(err, "directory init: --serial and --valid-days take whole numbers",
-                 kDirectoryUsage);
+                 DirectoryUsage());
   }
   const int64_t expires = SystemClock::Get().NowMillis() + days * 86400 * 1000;
   std::string text = DirectoryDraftHeader(*authority, serial, expires, broker->id, broker->sign_key,
@@ -103,7 +151,7 @@ int Add(const Args& a, const std::string& draft, std::ostream& out, std::ostream
   auto country = a.Require("country");
   auto name = a.Require("name");
   for (const auto* r : {&pub, &role, &country, &name}) {
-    if (!r->ok()) return Usage(err, "directory add: " + r->status().message(), kDirectoryUsage);
+    if (!r->ok()) return Usage(err, "directory add: " + r->status().message(), DirectoryUsage());
   }
   auto agency = LoadPublicKeys(*pub);
   if (!agency) return Error(err, agency.status());
@@ -129,7 +177,7 @@ int Add(const Args& a, const std::string& draft, std::ostream& out, std::ostream
 
 int Revoke(const Args& a, const std::string& draft, std::ostream& out, std::ostream& err) {
   auto id = a.Require("agency");
-  if (!id) return Usage(err, "directory revoke: " + id.status().message(), kDirectoryUsage);
+  if (!id) return Usage(err, "directory revoke: " + id.status().message(), DirectoryUsage());
   auto text = ReadFile(draft);
   if (!text) return Error(err, text.status());
   std::string_view body = *text;
@@ -160,7 +208,7 @@ int Sign(const Args& a, const std::string& draft, std::ostream& out, std::ostrea
   auto key_file = a.Require("authority-key");
   auto dest = a.Require("out");
   for (const auto* r : {&key_file, &dest}) {
-    if (!r->ok()) return Usage(err, "directory sign: " + r->status().message(), kDirectoryUsage);
+    if (!r->ok()) return Usage(err, "directory sign: " + r->status().message(), DirectoryUsage());
   }
   auto keys = identity::LoadSecretKeyFile(*key_file);
   if (!keys) return Error(err, keys.status());
@@ -177,7 +225,7 @@ int Sign(const Args& a, const std::string& draft, std::ostream& out, std::ostrea
 int ShowOrVerify(const Args& a, const std::string& path, bool show, std::ostream& out,
                  std::ostream& err) {
   auto key = a.Require("authority-key");
-  if (!key) return Usage(err, "directory: " + key.status().message(), kDirectoryUsage);
+  if (!key) return Usage(err, "directory: " + key.status().message(), DirectoryUsage());
   auto authority = ParseSignPublicKey(*key);
   if (!authority) return Error(err, authority.status());
   auto dir = identity::Directory::Load(path, *authority, SystemClock::Get().NowMillis());
@@ -237,12 +285,12 @@ Result<Bytes> ParseSignPublicKey(const std::string& value) {
 }
 
 int KeygenCommand(const Words& words, std::ostream& out, std::ostream& err) {
-  auto a = Args::Parse(words, {"id", "out"}, {"help"});
-  if (!a) return Usage(err, "keygen: " + a.status().message(), kKeygenUsage);
-  if (a->Has("help")) {
+  if (WantsHelp(words)) {
     out << kKeygenUsage;
     return 0;
   }
+  auto a = Args::Parse(words, {"id", "out"}, {});
+  if (!a) return Usage(err, "keygen: " + a.status().message(), kKeygenUsage);
   auto id = a->Require("id");
   auto dir = a->Require("out");
   if (!id || !dir) return Usage(err, "keygen: needs --id and --out", kKeygenUsage);
@@ -263,23 +311,23 @@ int KeygenCommand(const Words& words, std::ostream& out, std::ostream& err) {
 }
 
 int DirectoryCommand(const Words& words, std::ostream& out, std::ostream& err) {
-  if (words.empty() || words[0] == "--help") {
-    (words.empty() ? err : out) << kDirectoryUsage;
-    return words.empty() ? 2 : 0;
+  if (WantsHelp(words)) {
+    out << DirectoryUsage(words[0]);  // not empty: it holds --help
+    return 0;
+  }
+  if (words.empty()) {
+    err << DirectoryUsage();
+    return 2;
   }
   const std::string& cmd = words[0];
   auto a = Args::Parse(Words(words.begin() + 1, words.end()),
                        {"out", "authority", "broker-pub", "serial", "valid-days", "pub", "role",
                         "country", "name", "province", "agency", "authority-key"},
-                       {"help"});
-  if (!a) return Usage(err, "directory " + cmd + ": " + a.status().message(), kDirectoryUsage);
-  if (a->Has("help")) {
-    out << kDirectoryUsage;
-    return 0;
-  }
+                       {});
+  if (!a) return Usage(err, "directory " + cmd + ": " + a.status().message(), DirectoryUsage());
   if (cmd == "init") return Init(*a, out, err);
   if (a->positional().size() != 1) {
-    return Usage(err, "directory " + cmd + ": needs one FILE", kDirectoryUsage);
+    return Usage(err, "directory " + cmd + ": needs one FILE", DirectoryUsage());
   }
   const std::string& file = a->positional()[0];
   if (cmd == "add") return Add(*a, file, out, err);
@@ -287,7 +335,7 @@ int DirectoryCommand(const Words& words, std::ostream& out, std::ostream& err) {
   if (cmd == "sign") return Sign(*a, file, out, err);
   if (cmd == "show") return ShowOrVerify(*a, file, true, out, err);
   if (cmd == "verify") return ShowOrVerify(*a, file, false, out, err);
-  return Usage(err, "unknown directory command '" + cmd + "'", kDirectoryUsage);
+  return Usage(err, "unknown directory command '" + cmd + "'", DirectoryUsage());
 }
 
 }  // namespace nrm::tools

@@ -37,7 +37,7 @@ int main(int argc, char** argv) try {
   }
   const std::string cmd = argv[1];
   const std::vector<std::string> rest(argv + 2, argv + argc);
-  if (cmd == "--help" || cmd == "help") {
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::cout << kUsage;
     return 0;
   }

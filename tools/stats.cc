@@ -1,8 +1,8 @@
 #include "tools/stats.h"
 
 #include "audit/audit_reader.h"
-#include "audit/json.h"
 #include "common/clock.h"
+#include "common/json/json.h"
 
 namespace nrm::tools {
 namespace {
@@ -70,12 +70,10 @@ std::string StatsJson(const std::map<StatKey, uint64_t>& stats) {
   std::string out = "{\"suppressed_below\":" + std::to_string(kMinimumCell) + ",\"cells\":[";
   bool first = true;
   for (const auto& [k, n] : stats) {
-    out += std::string(first ? "" : ",") + "{\"month\":" + audit::json::Quote(k.month) +
-           ",\"country\":" + audit::json::Quote(k.country) +
-           ",\"province\":" + audit::json::Quote(k.province) +
-           ",\"kind\":" + audit::json::Quote(k.kind) +
-           ",\"outcome\":" + audit::json::Quote(k.outcome) + ",\"count\":" +
-           (n < kMinimumCell ? audit::json::Quote(ShowCount(n)) : std::to_string(n)) + "}";
+    out += std::string(first ? "" : ",") + "{\"month\":" + json::Quote(k.month) +
+           ",\"country\":" + json::Quote(k.country) + ",\"province\":" + json::Quote(k.province) +
+           ",\"kind\":" + json::Quote(k.kind) + ",\"outcome\":" + json::Quote(k.outcome) +
+           ",\"count\":" + (n < kMinimumCell ? json::Quote(ShowCount(n)) : std::to_string(n)) + "}";
     first = false;
   }
   return out + "]}\n";

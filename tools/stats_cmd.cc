@@ -19,11 +19,11 @@ constexpr const char* kUsage =
 }  // namespace
 
 int AuditStatsCommand(const Words& words, std::ostream& out, std::ostream& err) {
-  auto a = Args::Parse(words, {"directory", "authority-key"}, {"json", "help"});
-  if (a && a->Has("help")) {
+  if (WantsHelp(words)) {
     out << kUsage;
     return 0;
   }
+  auto a = Args::Parse(words, {"directory", "authority-key"}, {"json"});
   if (!a || a->positional().size() != 1) {
     err << "nrm audit stats: " << (a ? "needs one DIR" : a.status().message()) << "\n" << kUsage;
     return 2;

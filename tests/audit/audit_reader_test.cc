@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "audit/big_endian.h"
-#include "audit/json.h"
+#include "common/json/json.h"
 #include "tests/audit/test_util.h"
 
 namespace nrm::audit {
@@ -209,11 +209,10 @@ TEST_F(AuditReaderTest, ProveFiltersByEvent) {
 
 TEST_F(AuditReaderTest, TamperedProofsFail) {
   const std::string proof = *Prove(dir_.path(), SampleMessageId(37));
-  const json::Value doc = *json::Parse(proof);
-  const json::Value& record = *doc.Find("record");
-  const std::string encoding = record.Find("encoding")->text();
-  const std::string first_hash = doc.Find("inclusion_proof")->items()[0].text();
-  const std::string signature = doc.Find("tree_head")->Find("signature")->text();
+  const json::Json doc = *json::Parse(proof);
+  const std::string encoding = doc["record"]["encoding"];
+  const std::string first_hash = doc["inclusion_proof"][0];
+  const std::string signature = doc["tree_head"]["signature"];
 
   auto fails = [&](std::string_view from, std::string_view to) {
     std::string bad = proof;
@@ -237,6 +236,54 @@ TEST_F(AuditReaderTest, TamperedProofsFail) {
   EXPECT_FALSE(CheckProof(proof, crypto::GenerateSignKeyPair().public_key).ok());
   EXPECT_FALSE(CheckProof("{", keys_.public_key).ok());
   EXPECT_FALSE(CheckProof("[]", keys_.public_key).ok());
+}
+
+// A proof comes from anyone: wrong types, non-integers, duplicate keys, deep nesting and every
+// truncation are refused as malformed (never an exception or abort); member order is free.
+TEST_F(AuditReaderTest, HostileProofsAreRefused) {
+  const std::string proof = *Prove(dir_.path(), SampleMessageId(37));
+  auto code = [&](std::string_view from, std::string_view to) {
+    std::string bad = proof;
+    Replace(bad, from, to);
+    return CheckProof(bad, keys_.public_key).status().code();
+  };
+  for (std::string_view leaf :
+       {"37.0", "3.7e1", "-37", "\"37\"", "null", "[37]", "18446744073709551616", "true"}) {
+    EXPECT_EQ(code("\"leaf_index\": 37", "\"leaf_index\": " + std::string(leaf)),
+              Code::kInvalidArgument)
+        << leaf;
+  }
+  EXPECT_EQ(code("{", "{\"extra\": 0.5, "), Code::kInvalidArgument);  // no proof has a float
+  EXPECT_EQ(code("\"leaf_index\": 37", "\"leaf_index\": 37, \"leaf_index\": 37"),
+            Code::kInvalidArgument);
+  EXPECT_EQ(code("\"record\": {", "\"record\": 1, \"r\": {"), Code::kInvalidArgument);
+  EXPECT_EQ(code("\"tree_head\": {", "\"tree_head\": [], \"t\": {"), Code::kInvalidArgument);
+  EXPECT_EQ(code("\"inclusion_proof\": [", "\"inclusion_proof\": [1, "), Code::kInvalidArgument);
+  EXPECT_EQ(code("\"type\": \"nrm-audit-inclusion/v1\"", "\"type\": 1"), Code::kInvalidArgument);
+  {
+    std::string bad = proof;  // the tree head's time, one past int64
+    const size_t at = bad.rfind("\"time_ms\": ") + 11;
+    bad.replace(at, bad.find(',', at) - at, "9223372036854775808");
+    EXPECT_EQ(CheckProof(bad, keys_.public_key).status().code(), Code::kInvalidArgument);
+  }
+  // A displayed field of another type, or an extra one, is not what the encoding says.
+  EXPECT_EQ(code("\"sample record\"", "0"), Code::kUnauthenticated);
+  EXPECT_EQ(code("\"reason\"", "\"x\": 1, \"reason\""), Code::kUnauthenticated);
+  EXPECT_EQ(
+      CheckProof(std::string(100, '[') + std::string(100, ']'), keys_.public_key).status().code(),
+      Code::kInvalidArgument);
+  for (size_t n = 0; n + 1 < proof.size(); ++n) {  // all but the final newline are needed
+    EXPECT_FALSE(CheckProof(std::string_view(proof).substr(0, n), keys_.public_key).ok()) << n;
+  }
+
+  // The same document with the record's members in another order still checks.
+  json::Json doc = *json::Parse(proof);
+  json::Json reordered = json::Json::object();
+  for (auto it = doc["record"].rbegin(); it != doc["record"].rend(); ++it) {
+    reordered[it.key()] = it.value();
+  }
+  doc["record"] = reordered;
+  EXPECT_TRUE(CheckProof(json::Dump(doc), keys_.public_key).ok());
 }
 
 TEST_F(AuditReaderTest, ProveRefusesALogThatDoesNotMatchItsHead) {
@@ -280,7 +327,7 @@ TEST_F(AuditReaderTest, ConsistencyProofsCheckOffline) {
   EXPECT_EQ(Consistency(dir_.path(), kRecords + 1).status().code(), Code::kInvalidArgument);
 
   std::string proof = *Consistency(dir_.path(), 33);
-  const std::string from_root = json::Parse(proof)->Find("from_root")->text();
+  const std::string from_root = (*json::Parse(proof))["from_root"];
   std::string other = from_root;
   other[5] = other[5] == 'f' ? 'e' : 'f';
   Replace(proof, from_root, other);

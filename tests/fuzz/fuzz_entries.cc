@@ -1,12 +1,16 @@
 #include "tests/fuzz/fuzz_entries.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "audit/audit_reader.h"
+#include "audit/tree_head.h"
 #include "common/bytes.h"
 #include "common/crypto/crypto.h"
 #include "common/identity/identity.h"
+#include "common/json/json.h"
 #include "policy/policy.h"
 #include "schemas/wire/envelope.h"
 #include "schemas/wire/payload.h"
@@ -148,6 +152,43 @@ void FuzzPolicy(const uint8_t* data, size_t size) {
       policy::Decision d = p->Route(q);
       if (d.allowed == d.rule_id.empty()) __builtin_trap();
     }
+  }
+}
+
+void FuzzAuditProof(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // 1. As given: the fuzzer cannot sign with Key(), so no proof may check out.
+  if (audit::CheckProof(text, Key().public_key).ok()) __builtin_trap();
+  // 2. With the tree head (size, root, time_ms) signed by Key(): reaches the paths.
+  Result<json::Json> doc = json::Parse(text);
+  if (!doc.ok() || !doc->is_object()) return;
+  const auto head = doc->find("tree_head");
+  if (head == doc->end() || !head->is_object()) return;
+  const auto size_it = head->find("size");
+  const auto root_it = head->find("root");
+  const auto time_it = head->find("time_ms");
+  if (size_it == head->end() || root_it == head->end() || time_it == head->end() ||
+      !size_it->is_number_unsigned() || !root_it->is_string() || !time_it->is_number_integer()) {
+    return;
+  }
+  Result<Bytes> root = FromHexExact(root_it->get_ref<const std::string&>(), 32, "root");
+  if (!root.ok()) return;
+  audit::Hash root_hash;
+  std::copy(root->begin(), root->end(), root_hash.begin());
+  const uint64_t tree_size = size_it->get<uint64_t>();
+  const audit::SignedTreeHead signed_head =
+      audit::SignTreeHead(tree_size, root_hash, time_it->get<int64_t>(), Key().secret_key);
+  (*head)["signature"] = ToHex(signed_head.signature);
+  Result<audit::CheckedProof> checked = audit::CheckProof(json::Dump(*doc), Key().public_key);
+  if (!checked.ok()) return;
+  // What a proof that checks out promises.
+  if (checked->head.size != tree_size) __builtin_trap();
+  if (checked->type == audit::kInclusionProofType) {
+    if (checked->leaf_index >= tree_size) __builtin_trap();
+  } else if (checked->type == audit::kConsistencyProofType) {
+    if (checked->from_size > tree_size) __builtin_trap();
+  } else {
+    __builtin_trap();
   }
 }
 

@@ -1,7 +1,12 @@
 // The nrm admin tool's error paths, run as a process: each error names what was wrong and
-// exits non-zero (2 for usage and input errors, 1 for a check that failed).
+// exits non-zero (2 for usage and input errors, 1 for a check that failed). And its help: every
+// subcommand prints its own usage on stdout and exits 0, whatever else the words say.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
 
 #include "common/file_util.h"
 #include "tests/testing/temp_dir.h"
@@ -21,6 +26,20 @@ class AdminCliTest : public ::testing::Test {
     Result<int> code = tools::WaitExit(*pid, 60000);
     EXPECT_TRUE(code.ok());
     return {code.ok() ? *code : -1, ReadFile(log).ok() ? *ReadFile(log) : ""};
+  }
+
+  // Runs `nrm WORDS` (plain words, split at spaces by the shell); returns the exit code and
+  // its stdout. Its stderr goes to the file Path("stderr").
+  std::pair<int, std::string> NrmStdout(const std::string& words) {
+    const std::string command =
+        "'" + testing::BinDir() + "/nrm' " + words + " 2>'" + Path("stderr") + "'";
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return {-1, ""};
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
   }
 
   std::string Path(const std::string& name) const { return tmp_.path() + "/" + name; }
@@ -62,6 +81,50 @@ TEST_F(AdminCliTest, UnknownCommandAndMissingArguments) {
   for (const char* cmd : {"keygen", "directory", "policy", "audit", "demo"}) {
     EXPECT_EQ(Nrm({cmd, "--help"}).first, 0) << cmd;
   }
+}
+
+TEST_F(AdminCliTest, EverySubcommandPrintsItsOwnHelp) {
+  for (const std::string command :
+       {"keygen", "directory init", "directory add", "directory revoke", "directory sign",
+        "directory show", "directory verify", "audit verify", "audit prove", "audit check-proof",
+        "audit consistency", "audit stats", "demo", "bench"}) {
+    // Help comes first: alone, as -h, after an unknown option or an option missing its value,
+    // and before stray words.
+    for (const std::string help :
+         {"--help", "-h", "--no-such-option --help", "--out --help", "--help x y"}) {
+      auto [code, out] = NrmStdout(command + " " + help);
+      const std::string context = "nrm " + command + " " + help;
+      EXPECT_EQ(code, 0) << context;
+      EXPECT_EQ(out.rfind("usage: nrm " + command + " ", 0), 0u) << context << "\n" << out;
+      EXPECT_EQ(out.find("COMMAND"), std::string::npos) << context << ": not the group's\n" << out;
+      EXPECT_GE(std::count(out.begin(), out.end(), '\n'), 2) << context << ": what it does";
+      EXPECT_EQ(*ReadFile(Path("stderr")), "") << context;
+    }
+  }
+}
+
+TEST_F(AdminCliTest, GroupHelpListsTheSubcommands) {
+  for (const char* help : {"--help", "-h", "help"}) {
+    auto [code, out] = NrmStdout(help);
+    EXPECT_EQ(code, 0) << help;
+    for (const char* cmd : {"keygen", "directory", "policy", "audit", "demo", "bench"}) {
+      EXPECT_NE(out.find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd << "\n" << out;
+    }
+  }
+  auto [code, out] = NrmStdout("directory --help");
+  EXPECT_EQ(code, 0);
+  for (const char* cmd : {"init", "add", "revoke", "sign", "show", "verify"}) {
+    EXPECT_NE(out.find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd << "\n" << out;
+  }
+  std::tie(code, out) = NrmStdout("audit --help");
+  EXPECT_EQ(code, 0);
+  for (const char* cmd : {"verify", "prove", "check-proof", "consistency", "stats"}) {
+    EXPECT_NE(out.find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd << "\n" << out;
+  }
+  // A word that is no subcommand, with --help: the group's listing.
+  std::tie(code, out) = NrmStdout("directory frobnicate --help");
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(out.rfind("usage: nrm directory COMMAND", 0), 0u) << out;
 }
 
 TEST_F(AdminCliTest, KeygenRefusesToOverwriteASecretKey) {

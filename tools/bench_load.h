@@ -1,0 +1,85 @@
+// The load of `nrm bench`: the sender, the recipients and the idle agencies, all in threads of
+// the bench process, each with its own keys and its own CURVE connection to the broker. The
+// sender seals and signs every message as the agent does (one envelope per recipient role,
+// sections kept per role), keeps a window of envelopes in flight, flat out or at a fixed rate,
+// and verifies each distinct signed tree head of the broker's receipts. A recipient is a real
+// nrm::agent::Agent (verify, open, check the need-to-know sections, acknowledge after the
+// application has the message). Each Sender and each RecipientRun belongs to one thread.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "audit/tree_head.h"
+#include "common/clock.h"
+#include "common/identity/identity.h"
+#include "common/status.h"
+#include "common/transport/transport.h"
+#include "schemas/wire/envelope.h"
+#include "schemas/wire/epoch.h"
+#include "tools/bench_phase.h"
+#include "tools/scenario.h"
+
+namespace nrm::tools::bench {
+
+// The sender: seals as the agent does and keeps `window` envelopes in flight.
+class Sender {
+ public:
+  // Connects as kSender to the running broker of `s`, with a payload that seals to about
+  // kTargetEnvelopeBytes.
+  static Result<std::unique_ptr<Sender>> Open(const Scenario& s);
+
+  // Seals as Agent::Seal does: the payload checked, only the recipients' role's sections
+  // kept, sealed to every recipient and signed. The payload itself is the application's and is
+  // built once (its JSON parsing is not the agent's cost).
+  Result<wire::Sealed> Seal(const std::vector<std::string>& to, uint64_t i);
+
+  // Sends `n` messages to `to`; at `rate` per second (scheduled) or flat out. Records the send
+  // time of each message id (the scheduled time at a fixed rate, so that a late send counts).
+  // Fills r.accepted, refused, envelope_bytes, seal_cpu_us, sender_cpu_us and the first error.
+  Status Run(const std::vector<std::string>& to, size_t n, double rate, size_t window, bool preseal,
+             int64_t deadline_ns, Progress& progress, PhaseResult& r);
+
+  std::vector<std::pair<Bytes, int64_t>> sent;  // message id, when it was (due to be) sent
+  int64_t first_send_ns = 0, last_accept_ns = 0;
+
+ private:
+  Sender() = default;
+
+  // The broker's receipt: a leaf and a signed tree head holding it. A head is verified once;
+  // every reply of one group commit carries the same head.
+  Status CheckReceipt(const transport::Frames& f);
+
+  identity::KeySet keys_;
+  wire::SenderEpoch epoch_{SystemClock::Get()};  // as the agent's: one per sender, hourly
+  identity::Directory dir_;
+  std::vector<std::string> sections_;
+  std::unique_ptr<transport::Client> client_;
+  Bytes payload_;
+  Bytes last_head_;
+  audit::SignedTreeHead head_;
+};
+
+// What one recipient agent did in a phase.
+struct RecipientRun {
+  std::vector<std::pair<Bytes, int64_t>> got;  // message id, when the application had it
+  size_t errors = 0;
+  double cpu_s = 0;
+  int64_t connected_ns = 0;
+  Status status;
+};
+
+// A recipient agent `id`: connects (then counts `ready` up), receives, verifies, opens, checks
+// sections and acknowledges until it has `expect` messages or the deadline passes.
+void RunRecipient(const Scenario& s, const std::string& id, size_t expect, int64_t deadline_ns,
+                  std::atomic<int>& ready, Progress& progress, RecipientRun& out);
+
+// Connects `n` idle agencies (each its own CURVE connection, HELLO sent).
+Result<std::vector<std::unique_ptr<transport::Client>>> ConnectIdle(const Scenario& s, int n);
+
+}  // namespace nrm::tools::bench
