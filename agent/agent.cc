@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "agent/key_file.h"
-#include "audit/tree_head.h"
+#include "audit/checkpoint.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
 #include "policy/policy_file.h"
@@ -236,11 +236,15 @@ Status Agent::CheckReceipt(const transport::Frames& frames, SendOutcome& out) co
   }
   uint64_t leaf = 0;
   for (uint8_t b : frames[2]) leaf = leaf << 8 | b;
-  NRM_ASSIGN_OR_RETURN(audit::SignedTreeHead head, audit::DecodeTreeHead(frames[3]));
-  if (Status s = audit::VerifyTreeHead(head, directory_.broker().sign_key); !s.ok()) {
-    return s.WithContext("the broker's receipt does not verify");
+  // The receipt's checkpoint must be signed with the log key the directory publishes.
+  const identity::BrokerEntry& broker = directory_.broker();
+  NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey log_key,
+                       audit::PublishedLogKey(broker.log_vkey, broker.id, broker.sign_key));
+  Result<audit::VerifiedCheckpoint> cp = audit::VerifyCheckpointNote(AsChars(frames[3]), log_key);
+  if (!cp) return cp.status().WithContext("the broker's receipt does not verify");
+  if (leaf >= cp->checkpoint.size) {
+    return Unauthenticated("the broker's receipt names a leaf past its tree");
   }
-  if (leaf >= head.size) return Unauthenticated("the broker's receipt names a leaf past its tree");
   out.receipt_leaf = leaf;
   out.receipt_head = frames[3];
   return Status::Ok();

@@ -65,7 +65,7 @@ struct SendOutcome {
   // a tree head signed by the broker (verified against the directory) whose tree holds it.
   // Absent when acceptance was inferred from a repeat (already_exists).
   std::optional<uint64_t> receipt_leaf;
-  Bytes receipt_head;  // audit::EncodeTreeHead form
+  Bytes receipt_head;  // the checkpoint note (audit/checkpoint.h) that covers the leaf
 };
 
 class Agent {

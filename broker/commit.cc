@@ -21,7 +21,7 @@ Status Broker::CommitBatch(bool sign) {
     // A signed tree head covers every record so far. A synced batch gets one (its senders'
     // receipts need it); a batch of only acknowledgements and deliveries waits for the next
     // head, which comes within kHeadEveryMs or when the broker is idle or stops.
-    std::optional<audit::SignedTreeHead> head;
+    std::optional<audit::SignedCheckpoint> head;
     if (unsigned_records && (sign || batch_must_sync_ || now - signed_at_ms_ >= kHeadEveryMs)) {
       NRM_ASSIGN_OR_RETURN(head, audit_->SignHead(now, &batch_));
     }
@@ -39,13 +39,14 @@ Status Broker::CommitBatch(bool sign) {
         signed_size_ = head->size;
         signed_at_ms_ = now;
       }
-      const Bytes encoded = head ? audit::EncodeTreeHead(*head) : Bytes();
+      // The receipt: the record's leaf index and the checkpoint note that covers it.
+      const Bytes note = head ? ToBytes(head->note) : Bytes();
       for (Reply& r : replies_) {
         if (!r.receipt_leaf) continue;
         Bytes leaf(8);
         for (int i = 0; i < 8; ++i) leaf[i] = static_cast<uint8_t>(*r.receipt_leaf >> (56 - 8 * i));
         r.frames.push_back(std::move(leaf));
-        r.frames.push_back(encoded);
+        r.frames.push_back(note);
       }
     } else {
       audit_->DiscardPending();

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "audit/checkpoint.h"
 #include "common/config/toml_util.h"
 #include "common/crypto/crypto.h"
 
@@ -14,7 +15,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
       t,
       {"bind", "data_dir", "directory", "policy", "authority_key", "key_file", "endpoint_file",
        "log_file", "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s",
-       "min_free_disk_mib"},
+       "min_free_disk_mib", "log_origin"},
       path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -29,6 +30,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(std::string authority, config::GetString(t, "authority_key", path));
   NRM_ASSIGN_OR_RETURN(auto endpoint_file, config::GetOptionalString(t, "endpoint_file", path));
   NRM_ASSIGN_OR_RETURN(auto log_file, config::GetOptionalString(t, "log_file", path));
+  NRM_ASSIGN_OR_RETURN(auto log_origin, config::GetOptionalString(t, "log_origin", path));
   NRM_ASSIGN_OR_RETURN(int64_t fresh_s, config::GetInt(t, "freshness_window_s", path, 600));
   NRM_ASSIGN_OR_RETURN(c.max_message_bytes, config::GetInt(t, "max_message_bytes", path, 1 << 20));
   NRM_ASSIGN_OR_RETURN(c.delivery_window, config::GetInt(t, "delivery_window", path, 256));
@@ -70,6 +72,12 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                            ": 'min_free_disk_mib' must be between 0 and 1048576");
   }
   c.min_free_disk_bytes = static_cast<uint64_t>(reserve_mib) << 20;
+  if (log_origin) {
+    if (Status s = audit::CheckOrigin(*log_origin); !s.ok()) {
+      return InvalidArgument(where("log_origin") + ": " + s.message());
+    }
+    c.log_origin = std::move(*log_origin);
+  }
   return c;
 }
 

@@ -18,6 +18,10 @@ struct BrokerConfig {
   std::string key_file;       // the broker's secret keys (mode 0600)
   std::string endpoint_file;  // optional: the bound endpoint is written here once listening
   std::string log_file;       // optional: log here as well as to stderr
+  // The audit log's origin (the first line of its checkpoints, the name of its key); it must be
+  // the one the directory publishes (its log_vkey, else audit::DefaultOrigin(broker id)). Empty:
+  // the directory's. Never changes over a log's life.
+  std::string log_origin;
   int64_t freshness_window_ms = 10 * 60 * 1000;  // created_at must be within this of now
   int64_t max_message_bytes = 1 << 20;
   int64_t delivery_window = 256;             // unacknowledged deliveries in flight per recipient

@@ -20,10 +20,11 @@ int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
 int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);
 
-// The opening of a directory draft: authority, serial, expiry and the broker's keys.
+// The opening of a directory draft: authority, serial, expiry and the broker's keys, with its
+// audit log's verifier key when `log_vkey` is not empty.
 std::string DirectoryDraftHeader(const std::string& authority, int64_t serial, int64_t expires_ms,
                                  const std::string& broker_id, ByteView broker_sign_key,
-                                 ByteView broker_curve_key);
+                                 ByteView broker_curve_key, std::string_view log_vkey = "");
 // One [[agency]] block of a directory draft.
 std::string DirectoryAgencyBlock(const identity::Agency& agency);
 

@@ -59,6 +59,18 @@ TEST_F(BrokerConfigFileTest, BadValuesAreNamedWithFileAndLine) {
   EXPECT_NE(c.status().message().find("min_free_disk"), std::string::npos) << c.status().message();
 }
 
+TEST_F(BrokerConfigFileTest, LogOriginMustBeAValidOrigin) {
+  Result<BrokerConfig> c = Load("log_origin = \"nrm.th/audit/v1\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->log_origin, "nrm.th/audit/v1");
+  for (const char* bad : {"nrm th", "a+b", "cosignature/v1", ""}) {
+    c = Load("log_origin = \"" + std::string(bad) + "\"\n");
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("broker.toml:7"), std::string::npos)
+        << c.status().message();
+  }
+}
+
 // --help (or -h) comes before anything else: the usage on stdout and exit 0, even when the
 // other arguments are missing, wrong or unknown.
 TEST(BrokerHelpTest, HelpPrintsTheUsageOnStdoutAndExitsZero) {
