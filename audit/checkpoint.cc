@@ -19,6 +19,16 @@ std::optional<std::string_view> NextLine(std::string_view* text) {
 
 }  // namespace
 
+std::optional<uint64_t> ParseTreeSize(std::string_view text) {
+  uint64_t size = 0;
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                   [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (!digits || (text.size() > 1 && text.front() == '0')) return std::nullopt;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), size);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return size;
+}
+
 std::string FormatCheckpoint(const Checkpoint& c) {
   std::string out = c.origin + "\n" + std::to_string(c.size) + "\n" + ToBase64(c.root) + "\n";
   for (const std::string& line : c.extensions) out += line + "\n";

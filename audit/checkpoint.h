@@ -39,6 +39,10 @@ struct Checkpoint {
   bool operator==(const Checkpoint&) const = default;
 };
 
+// A tree size as the C2SP formats write it: ASCII decimal, no leading zero (but "0"), at most
+// 2^64 - 1; nullopt otherwise.
+std::optional<uint64_t> ParseTreeSize(std::string_view text);
+
 // The note text: origin, size and base64 root, each ending in "\n", then any extension lines.
 std::string FormatCheckpoint(const Checkpoint& checkpoint);
 // The inverse; strict: at least three non-empty lines, each ending in "\n"; a size in decimal

@@ -19,6 +19,7 @@ int DemoCommand(const Words& args, std::ostream& out, std::ostream& err);
 int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
 int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);
+int WitnessCommand(const Words& args, std::ostream& out, std::ostream& err);
 
 // The opening of a directory draft: authority, serial, expiry and the broker's keys, with its
 // audit log's verifier key when `log_vkey` is not empty.

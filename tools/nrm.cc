@@ -14,7 +14,9 @@ constexpr const char* kUsage =
     "  keygen      create an agency's or the broker's keys\n"
     "  directory   init | add | revoke | sign | show | verify the signed directory of agencies\n"
     "  policy      lint | explain | test the need-to-know policy\n"
-    "  audit       verify | prove | check-proof | consistency | stats of a broker's audit log\n"
+    "  audit       verify | checkpoint | prove | check-proof | consistency | status | stats of a\n"
+    "              broker's audit log\n"
+    "  witness     run a witness that cosigns brokers' checkpoints (C2SP tlog-witness)\n"
     "  demo        run the GMS referral scenario on real processes\n"
     "  bench       measure throughput, latency and memory of the whole system\n";
 
@@ -50,6 +52,7 @@ int main(int argc, char** argv) try {
   if (cmd == "bench") return nrm::tools::BenchCommand(rest, std::cout, std::cerr);
   if (cmd == "policy") return nrm::tools::PolicyCommand(rest, std::cout, std::cerr);
   if (cmd == "demo") return nrm::tools::DemoCommand(rest, std::cout, std::cerr);
+  if (cmd == "witness") return nrm::tools::WitnessCommand(rest, std::cout, std::cerr);
   if (cmd == "audit" && !rest.empty() && rest[0] == "stats") {
     return nrm::tools::AuditStatsCommand({rest.begin() + 1, rest.end()}, std::cout, std::cerr);
   }

@@ -9,6 +9,7 @@ packages=(
   cmake g++ make pkg-config
   libzmq3-dev cppzmq-dev libsodium-dev flatbuffers-compiler libflatbuffers-dev
   librocksdb-dev rocksdb-tools libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libgtest-dev
+  libmicrohttpd-dev libcurl4-openssl-dev  # the witness (nrm witness) and the broker's submission
   python3-nacl python3-flatbuffers python3-zmq  # the Python interop agent (tests/interop)
 )
 missing=()

@@ -9,6 +9,7 @@
 #include "audit/checkpoint.h"
 #include "audit/note.h"
 #include "audit/tree_head.h"
+#include "audit/witness/add_checkpoint.h"
 #include "common/bytes.h"
 #include "common/crypto/crypto.h"
 #include "common/identity/identity.h"
@@ -220,6 +221,12 @@ void FuzzAuditProof(const uint8_t* data, size_t size) {
 
 void FuzzNote(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // A witness's add-checkpoint request: what parses is exactly what formats.
+  if (Result<audit::witness::AddCheckpointRequest> r = audit::witness::ParseAddCheckpoint(text);
+      r.ok()) {
+    if (r->proof.size() > audit::witness::kMaxProofLines) __builtin_trap();
+    if (audit::witness::FormatAddCheckpoint(*r) != text) __builtin_trap();
+  }
   // A checkpoint body on its own: what parses is exactly what formats.
   if (Result<audit::Checkpoint> c = audit::ParseCheckpoint(text); c.ok()) {
     if (audit::FormatCheckpoint(*c) != text) __builtin_trap();

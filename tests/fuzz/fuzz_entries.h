@@ -27,8 +27,8 @@ void FuzzPolicy(const uint8_t* data, size_t size);
 // reached).
 void FuzzAuditProof(const uint8_t* data, size_t size);
 // audit::note::ParseNote and OpenNote, audit::ParseCheckpoint (on the bytes, and on a note's
-// text), and VerifyCheckpointNote once the checkpoint is re-signed by a key the entry holds. What
-// parses must format back to the same bytes.
+// text), VerifyCheckpointNote once the checkpoint is re-signed by a key the entry holds, and a
+// witness's add-checkpoint request parser. What parses must format back to the same bytes.
 void FuzzNote(const uint8_t* data, size_t size);
 
 }  // namespace nrm::fuzz
