@@ -693,6 +693,29 @@ Result<CheckedProof> CheckProof(std::string_view json_text, const note::Verifier
   return out;
 }
 
+Result<LogStatus> ReadLogStatus(const std::string& db_path) {
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<ReadOnlyLog> log, ReadOnlyLog::Open(db_path));
+  LogStatus out;
+  NRM_ASSIGN_OR_RETURN(out.origin, StoredMeta(log->db(), log->cfs(), kOriginKey));
+  NRM_ASSIGN_OR_RETURN(Bytes key, StoredBrokerKey(log->db(), log->cfs()));
+  NRM_ASSIGN_OR_RETURN(note::VerifierKey log_key, LogVerifierKey(out.origin, key));
+  out.witnesses = StoredWitnessKeys(log->db(), log->cfs());
+  auto verified = [&](uint64_t size) -> Result<VerifiedCheckpoint> {
+    NRM_ASSIGN_OR_RETURN(StoredHead head, CheckpointForProof(log->db(), log->cfs(), size));
+    Result<VerifiedCheckpoint> v = VerifyCheckpointNote(head.note, log_key, out.witnesses);
+    if (!v)
+      return Corruption("the checkpoint of size " + std::to_string(head.size) +
+                        " does not verify: " + v.status().message());
+    return v;
+  };
+  NRM_ASSIGN_OR_RETURN(out.latest, verified(0));
+  if (Result<std::string> at = StoredMeta(log->db(), log->cfs(), kCosignedKey);
+      at && at->size() == 8) {
+    NRM_ASSIGN_OR_RETURN(out.cosigned, verified(GetBe64(AsBytes(*at).data())));
+  }
+  return out;
+}
+
 Status StoreWitnessKeys(rocksdb::DB* db, const AuditColumnFamilies& cfs,
                         std::span<const note::VerifierKey> witnesses) {
   std::string text;

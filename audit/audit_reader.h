@@ -134,6 +134,20 @@ struct CheckedProof {
 Result<CheckedProof> CheckProof(std::string_view json_text, const note::VerifierKey& log_key,
                                 std::span<const note::VerifierKey> witnesses = {});
 
+// What `nrm audit status` shows of a log: its latest checkpoint and the latest one witnesses
+// cosigned (each verified under the stored key, origin and witness keys).
+struct LogStatus {
+  std::string origin;
+  std::optional<VerifiedCheckpoint> latest;
+  std::optional<VerifiedCheckpoint> cosigned;  // the latest with a witness cosignature
+  std::vector<note::VerifierKey> witnesses;    // as the broker recorded them
+};
+// kNotFound when the log has no checkpoint; kCorruption when a stored one does not verify.
+Result<LogStatus> ReadLogStatus(const std::string& db_path);
+
+// The broker writes its witnesses' status here, in its data_dir (JSON; docs/AUDIT.md).
+inline constexpr char kWitnessStatusFile[] = "witnesses.json";
+
 // Records the witnesses the broker is configured with ("audit_meta" "witnesses": their vkeys,
 // one per line), so that VerifyLog checks their cosignatures when given no keys. Synced.
 Status StoreWitnessKeys(rocksdb::DB* db, const AuditColumnFamilies& cfs,

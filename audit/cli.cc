@@ -1,6 +1,7 @@
 #include "audit/cli.h"
 
 #include <charconv>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
@@ -12,6 +13,7 @@
 #include "common/clock.h"
 #include "common/crypto/crypto.h"
 #include "common/file_util.h"
+#include "common/json/json.h"
 
 namespace nrm::audit {
 namespace {
@@ -30,6 +32,7 @@ constexpr std::string_view kUsage =
     "  consistency DIR --from N [--size N]        proof that size N is a prefix of a checkpoint\n"
     "  check-proof FILE --vkey VKEY [--witness VKEY]... [--witnesses-required K]\n"
     "                                             check a proof offline\n"
+    "  status DIR                                 the latest checkpoints and the witnesses\n"
     "  stats DIR [--json] [--directory SIGNED]    counts by month, place, kind and outcome\n"
     "Run `nrm audit COMMAND --help` for details.\n";
 
@@ -91,6 +94,17 @@ const Command kCommands[] = {
      "cosignatures of the witnesses named (K of them required; default: all those named), and\n"
      "the inclusion or consistency path. Exit 0 if valid.\n",
      {"--witness"}},
+    {"status",
+     "DIR",
+     {},
+     {},
+     "usage: nrm audit status DIR\n"
+     "Shows the broker's audit log (DIR: its data_dir) as witnesses see it: the latest\n"
+     "checkpoint, the latest one witnesses cosigned and who cosigned it, and for each witness\n"
+     "of the broker's config what the broker last heard (from DIR/witnesses.json, which the\n"
+     "running broker rewrites after each submission): the size it cosigned, its failures and\n"
+     "its last error. Exit 0 when every witness cosigned the last time it was asked, 1 when one\n"
+     "did not (or the log cannot be read).\n"},
     {"consistency",
      "DIR",
      {"--from"},
@@ -372,6 +386,77 @@ int CheckProofCommand(const Parsed& p, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+std::string Ago(int64_t then_ms, int64_t now_ms) {
+  if (then_ms <= 0) return "never";
+  return FormatTimeUtc(then_ms) + " (" +
+         std::to_string(std::max<int64_t>(0, now_ms - then_ms) / 1000) + " s ago)";
+}
+
+int StatusCommand(const Parsed& p, std::ostream& out, std::ostream& err) {
+  // DIR is the data_dir; `nrm` may have turned it into its store/ already.
+  std::filesystem::path data = p.positional;
+  std::filesystem::path db = data / "store";
+  if (!std::filesystem::exists(db / "CURRENT")) {
+    db = data;
+    if (data.filename() == "store") data = data.parent_path();
+  }
+  Result<LogStatus> log = ReadLogStatus(db.string());
+  if (!log) {
+    err << "cannot read the log: " << log.status().ToString() << "\n";
+    return kExitFailed;
+  }
+  const int64_t now = SystemClock::Get().NowMillis();
+  auto signed_at = [&](const VerifiedCheckpoint& v) {
+    return v.log_time ? Ago(static_cast<int64_t>(*v.log_time) * 1000, now) : std::string("?");
+  };
+  out << "log " << log->origin << "\n  latest checkpoint: size " << log->latest->checkpoint.size
+      << ", signed " << signed_at(*log->latest) << "\n";
+  if (log->cosigned && !log->cosigned->cosigned_by.empty()) {
+    out << "  latest cosigned:   size " << log->cosigned->checkpoint.size << ", signed "
+        << signed_at(*log->cosigned) << "\n";
+    for (const auto& [index, time] : log->cosigned->cosigned_by) {
+      out << "    cosigned by " << log->witnesses[index].name << " at "
+          << FormatTimeUtc(static_cast<int64_t>(time) * 1000) << "\n";
+    }
+  } else {
+    out << "  latest cosigned:   none\n";
+  }
+  if (log->witnesses.empty()) {
+    out << "witnesses: none configured\n";
+    return kExitOk;
+  }
+  Result<std::string> text = ReadFile((data / kWitnessStatusFile).string());
+  Result<json::Json> doc = text ? json::Parse(*text) : Result<json::Json>(text.status());
+  if (!doc || !doc->is_object() || !doc->contains("witnesses") || !(*doc)["witnesses"].is_array()) {
+    out << "witnesses: " << log->witnesses.size()
+        << " configured; no status yet (the broker writes " << kWitnessStatusFile
+        << " after its first submission)\n";
+    return kExitFailed;
+  }
+  bool all_well = true;
+  for (const json::Json& w : (*doc)["witnesses"]) {
+    auto text_of = [&](const char* key) {
+      return w.contains(key) && w[key].is_string() ? w[key].get<std::string>() : std::string();
+    };
+    auto number = [&](const char* key) {
+      return w.contains(key) && w[key].is_number_integer() ? w[key].get<int64_t>() : int64_t{0};
+    };
+    const std::string error = text_of("last_error");
+    all_well = all_well && error.empty();
+    out << "witness " << text_of("name") << " (" << text_of("url") << ")\n"
+        << "  cosigned size " << number("cosigned_size") << " at "
+        << Ago(number("cosigned_at_ms"), now) << "; " << number("submissions") << " submissions, "
+        << number("cosignatures") << " cosignatures, " << number("failures") << " failures ("
+        << number("refusals") << " refusals)\n";
+    if (!error.empty()) {
+      out << "  FAILING since " << Ago(number("last_error_at_ms"), now) << ": " << error
+          << "\n  next attempt " << FormatTimeUtc(number("next_attempt_ms")) << "\n";
+    }
+  }
+  out << "status written " << Ago(doc->value("written_at_ms", int64_t{0}), now) << "\n";
+  return all_well ? kExitOk : kExitFailed;
+}
+
 int ConsistencyCommand(const Parsed& p, std::ostream& out, std::ostream& err) {
   Result<uint64_t> from = ParseCount(p.At("--from"), "--from");
   if (!from)
@@ -424,6 +509,7 @@ int RunAuditCommand(const std::vector<std::string>& args, std::ostream& out, std
   if (cmd->name == "checkpoint") return CheckpointCommand(*parsed, out, err);
   if (cmd->name == "prove") return Prove(*parsed, out, err);
   if (cmd->name == "check-proof") return CheckProofCommand(*parsed, out, err);
+  if (cmd->name == "status") return StatusCommand(*parsed, out, err);
   return ConsistencyCommand(*parsed, out, err);
 }
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "broker/witness_submit.h"
 #include "broker/worker_pool.h"
 #include "common/file_util.h"
 #include "policy/policy_file.h"
@@ -55,11 +56,12 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   NRM_ASSIGN_OR_RETURN(
       b->store_, MessageStore::Open(config.data_dir + "/store", audit::AuditColumnFamilyNames()));
   NRM_RETURN_IF_ERROR(b->store_->TrackSyncedWrites(config.data_dir + "/store.synced"));
-  const auto cfs = audit::AuditColumnFamilies::From(
+  b->audit_cfs_ = audit::AuditColumnFamilies::From(
       [&](const std::string& name) { return b->store_->Handle(name); });
   NRM_ASSIGN_OR_RETURN(const std::string origin, LogOrigin(config, *b->directory_));
-  NRM_ASSIGN_OR_RETURN(
-      b->audit_, audit::AuditLog::Open(b->store_->db(), cfs, b->keys_.sign_secret.Clone(), origin));
+  NRM_ASSIGN_OR_RETURN(b->audit_, audit::AuditLog::Open(b->store_->db(), b->audit_cfs_,
+                                                        b->keys_.sign_secret.Clone(), origin));
+  NRM_RETURN_IF_ERROR(b->StartWitnesses());
   audit::AuditRecord loaded;
   loaded.event = audit::AuditEvent::kDirectoryLoaded;
   loaded.rule = "serial " + std::to_string(b->directory_->serial());

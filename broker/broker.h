@@ -7,7 +7,8 @@
 // admission.cc accepts or refuses a SEND; delivery.cc delivers queues on sessions (sessions.h)
 // and takes acknowledgements; expiry.cc turns expired messages into notices; commit.cc writes
 // each batch (group commit, signed tree heads) and then answers; reload.cc reloads the policy
-// and the directory. WorkerPool (worker_pool.h) checks a batch's signatures on every core.
+// and the directory; checkpoints.cc starts the witness submission and answers CONSISTENCY.
+// WorkerPool (worker_pool.h) checks a batch's signatures on every core.
 //
 // Thread-safety: Run() owns the routing thread; Stop() may be called from any thread (or a
 // signal handler via the flag it sets).
@@ -30,7 +31,8 @@
 
 namespace nrm::broker {
 
-class WorkerPool;  // worker_pool.h: checks signatures of one gathered batch on every core
+class WorkerPool;        // worker_pool.h: checks signatures of one gathered batch on every core
+class WitnessSubmitter;  // witness_submit.h: sends checkpoints to witnesses on its own thread
 
 struct BrokerStats {
   uint64_t accepted = 0;
@@ -139,6 +141,12 @@ class Broker {
 
   // reload.cc: ReloadPolicy() and ReloadDirectory() above.
 
+  // checkpoints.cc: the witnesses, and CONSISTENCY.
+  // Starts witnesses_ when the config names witnesses (and records their keys in the log).
+  Status StartWitnesses();
+  // Answers an agent's CONSISTENCY request from the stored tree (O(log n) reads).
+  void HandleConsistency(const transport::Incoming& in);
+
   BrokerConfig config_;
   const Clock& clock_;
   identity::KeySet keys_;
@@ -147,6 +155,7 @@ class Broker {
   std::unique_ptr<policy::Policy> policy_;
   std::unique_ptr<MessageStore> store_;
   std::unique_ptr<audit::AuditLog> audit_;
+  audit::AuditColumnFamilies audit_cfs_;
   std::mutex refused_mu_;  // handshakes the ZAP thread refused, audited by the routing thread
   std::vector<audit::AuditRecord> refused_handshakes_;
   std::unique_ptr<transport::Server> server_;
@@ -173,6 +182,8 @@ class Broker {
   } disk_;
   int64_t store_error_logged_ms_ = 0;
   BrokerStats stats_;
+  // Last: stopped (its thread joined) before the store it reads is closed.
+  std::unique_ptr<WitnessSubmitter> witnesses_;
 };
 
 }  // namespace nrm::broker

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "broker/broker.h"
+#include "broker/witness_submit.h"
 
 namespace nrm::broker {
 
@@ -38,6 +39,7 @@ Status Broker::CommitBatch(bool sign) {
       if (head) {
         signed_size_ = head->size;
         signed_at_ms_ = now;
+        if (witnesses_) witnesses_->Offer(head->size);
       }
       // The receipt: the record's leaf index and the checkpoint note that covers it.
       const Bytes note = head ? ToBytes(head->note) : Bytes();

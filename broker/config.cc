@@ -8,6 +8,52 @@
 
 namespace nrm::broker {
 
+namespace {
+
+// [[witness]] tables: url (http:// or https://) and vkey (a type 0x04 key); names unique.
+Result<std::vector<WitnessEndpoint>> LoadWitnesses(const toml::table& t, const std::string& path) {
+  std::vector<WitnessEndpoint> out;
+  const toml::node* node = t.get("witness");
+  if (node == nullptr) return out;
+  const toml::array* list = node->as_array();
+  if (list == nullptr) {
+    return InvalidArgument(config::Where(path, *node) + ": 'witness' must be [[witness]] tables");
+  }
+  for (const toml::node& n : *list) {
+    const toml::table* w = n.as_table();
+    if (w == nullptr) {
+      return InvalidArgument(config::Where(path, n) + ": 'witness' must be [[witness]] tables");
+    }
+    NRM_RETURN_IF_ERROR(config::CheckKnownKeys(*w, {"url", "vkey"}, path));
+    WitnessEndpoint e;
+    NRM_ASSIGN_OR_RETURN(e.url, config::GetString(*w, "url", path));
+    NRM_ASSIGN_OR_RETURN(std::string vkey, config::GetString(*w, "vkey", path));
+    const std::string where = config::Where(path, *w);
+    if (!e.url.starts_with("http://") && !e.url.starts_with("https://")) {
+      return InvalidArgument(where + ": a witness's url must start with http:// or https://");
+    }
+    Result<audit::note::VerifierKey> key = audit::note::ParseVerifierKey(vkey);
+    if (!key) return key.status().WithContext(where + ": vkey");
+    if (key->type != audit::note::kTypeCosignatureV1) {
+      return InvalidArgument(where + ": vkey must be a witness's cosignature key (type 0x04)");
+    }
+    for (const WitnessEndpoint& other : out) {
+      if (other.key.name == key->name) {
+        return InvalidArgument(where + ": witness " + key->name + " is named twice");
+      }
+    }
+    e.key = std::move(*key);
+    out.push_back(std::move(e));
+  }
+  if (out.size() > kMaxWitnesses) {
+    return InvalidArgument(config::Where(path, *node) + ": at most " +
+                           std::to_string(kMaxWitnesses) + " witnesses");
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
   const toml::table& t = doc.root;
@@ -15,7 +61,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
       t,
       {"bind", "data_dir", "directory", "policy", "authority_key", "key_file", "endpoint_file",
        "log_file", "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s",
-       "min_free_disk_mib", "log_origin"},
+       "min_free_disk_mib", "log_origin", "witness", "witness_timeout_ms"},
       path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -36,6 +82,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(c.delivery_window, config::GetInt(t, "delivery_window", path, 256));
   NRM_ASSIGN_OR_RETURN(int64_t ttl_s, config::GetInt(t, "ttl_s", path, 14 * 24 * 3600));
   NRM_ASSIGN_OR_RETURN(int64_t reserve_mib, config::GetInt(t, "min_free_disk_mib", path, 256));
+  NRM_ASSIGN_OR_RETURN(c.witness_timeout_ms, config::GetInt(t, "witness_timeout_ms", path, 3000));
   c.data_dir = resolve(data_dir);
   c.directory = resolve(directory);
   c.policy = resolve(policy);
@@ -72,6 +119,11 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                            ": 'min_free_disk_mib' must be between 0 and 1048576");
   }
   c.min_free_disk_bytes = static_cast<uint64_t>(reserve_mib) << 20;
+  if (c.witness_timeout_ms < 100 || c.witness_timeout_ms > 60000) {
+    return InvalidArgument(where("witness_timeout_ms") +
+                           ": 'witness_timeout_ms' must be between 100 and 60000");
+  }
+  NRM_ASSIGN_OR_RETURN(c.witnesses, LoadWitnesses(t, path));
   if (log_origin) {
     if (Status s = audit::CheckOrigin(*log_origin); !s.ok()) {
       return InvalidArgument(where("log_origin") + ": " + s.message());

@@ -3,11 +3,20 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "audit/note.h"
 #include "common/bytes.h"
 #include "common/status.h"
 
 namespace nrm::broker {
+
+// A witness the broker submits its checkpoints to (C2SP tlog-witness v1.0.0).
+struct WitnessEndpoint {
+  std::string url;               // its submission prefix; requests go to url + "/add-checkpoint"
+  audit::note::VerifierKey key;  // its cosigning key (type 0x04), named as it names itself
+};
+inline constexpr size_t kMaxWitnesses = 8;
 
 struct BrokerConfig {
   std::string bind;           // ZeroMQ endpoint, e.g. "tcp://127.0.0.1:7700"
@@ -31,6 +40,10 @@ struct BrokerConfig {
   // the check off. Deliveries and acknowledgements go on, and so does accepting once space
   // returns.
   uint64_t min_free_disk_bytes = 256ull << 20;
+  // [[witness]] url = "http://...", vkey = "<name>+<key ID>+<key>": each new checkpoint goes to
+  // them, off the routing thread (broker/witness_submit.h); none: no witnesses.
+  std::vector<WitnessEndpoint> witnesses;
+  int64_t witness_timeout_ms = 3000;  // one add-checkpoint request, connection included
 };
 
 // Loads and checks the file; kInvalidArgument naming the file, the line and what was expected.

@@ -1,6 +1,7 @@
 // The broker's requests: each message that arrives comes from the agency its connection
 // authenticated; a message on a new connection starts a new session; HELLO is welcomed, SEND
-// goes to admission (admission.cc), ACK to delivery (delivery.cc), anything else is refused.
+// goes to admission (admission.cc), ACK to delivery (delivery.cc), CONSISTENCY to
+// checkpoints.cc, anything else is refused.
 // Refuse() answers REFUSED and audits it.
 #include "broker/broker.h"
 
@@ -32,10 +33,13 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
     HandleSend(in, *agency, pre != nullptr && pre->valid ? pre : nullptr);
   } else if (verb == "ACK" && in.frames.size() == 2) {
     HandleAck(in);
+  } else if (verb == "CONSISTENCY" && in.frames.size() == 3) {
+    HandleConsistency(in);
   } else {
     ++stats_.malformed;
-    Refuse(in.routing_id, {}, InvalidArgument("unknown request (expected HELLO, SEND or ACK)"),
-           nullptr, in.agency);
+    Refuse(in.routing_id, {},
+           InvalidArgument("unknown request (expected HELLO, SEND, ACK or CONSISTENCY)"), nullptr,
+           in.agency);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/config.h"
+#include "common/crypto/crypto.h"
 #include "common/file_util.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/process.h"
@@ -68,6 +69,39 @@ TEST_F(BrokerConfigFileTest, LogOriginMustBeAValidOrigin) {
     ASSERT_FALSE(c.ok()) << bad;
     EXPECT_NE(c.status().message().find("broker.toml:7"), std::string::npos)
         << c.status().message();
+  }
+}
+
+TEST_F(BrokerConfigFileTest, WitnessesAreCheckedOneByOne) {
+  ASSERT_TRUE(crypto::InitCrypto().ok());
+  const crypto::SignKeyPair kp = crypto::GenerateSignKeyPair();
+  auto vkey = [&](const std::string& name, uint8_t type) {
+    return audit::note::FormatVerifierKey(*audit::note::MakeVerifierKey(name, type, kp.public_key));
+  };
+  const std::string w1 = vkey("w1.kh/witness", audit::note::kTypeCosignatureV1);
+  Result<BrokerConfig> c = Load(
+      "witness_timeout_ms = 500\n[[witness]]\nurl = \"http://127.0.0.1:1\"\n"
+      "vkey = \"" +
+      w1 + "\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->witnesses.size(), 1u);
+  EXPECT_EQ(c->witnesses[0].key.name, "w1.kh/witness");
+  EXPECT_EQ(c->witness_timeout_ms, 500);
+  EXPECT_TRUE(Load("")->witnesses.empty());
+  for (const std::string& bad : std::vector<std::string>{
+           "[[witness]]\nurl = \"ftp://x\"\nvkey = \"" + w1 + "\"\n",
+           "[[witness]]\nurl = \"http://x\"\nvkey = \"" +
+               vkey("w1.kh/witness", audit::note::kTypeEd25519) + "\"\n",
+           "[[witness]]\nurl = \"http://x\"\nvkey = \"nonsense\"\n",
+           "[[witness]]\nurl = \"http://x\"\nvkey = \"" + w1 +
+               "\"\n[[witness]]\n"
+               "url = \"http://y\"\nvkey = \"" +
+               w1 + "\"\n",
+           "[[witness]]\nurl = \"http://x\"\n",
+           "witness = \"http://x\"\n",
+           "witness_timeout_ms = 5\n",
+       }) {
+    EXPECT_FALSE(Load(bad).ok()) << bad;
   }
 }
 
