@@ -14,8 +14,8 @@
 // one code path). The daemon answers with an exit code, standard output and standard error
 // (agent/command.h); the commands themselves are in the table of agent/command_table.h.
 //
-// Thread-compatible: Run() uses the daemon from one thread; Stop() may be called from a signal
-// handler (it sets an atomic flag).
+// Thread-compatible: Run() uses the daemon from one thread; the flag that stops it may be set
+// from a signal handler.
 #pragma once
 
 #include <atomic>
