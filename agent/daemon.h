@@ -1,19 +1,21 @@
 // The long-running agent (`nrm-agent --config FILE run`) and the commands people run against it.
 //
 // One process owns the agency's store (agent/store.h): the daemon. It keeps a connection to the
-// broker, resends its outbox until the broker accepts each message, stores every delivery
-// (sealed under the local key) before acknowledging it, drops repeats by message id, keeps each
-// case's workflow state and consent, and confirms every workflow step it receives with a signed
-// receipt (Kind receipt, in_reply_to the step) back to the sender.
+// broker, resends its outbox until the broker accepts each message (agent/outbox.h), stores
+// every delivery (sealed under the local key) before acknowledging it, drops repeats by message
+// id, keeps each case's workflow state and consent, and confirms every workflow step it
+// receives with a signed receipt (Kind receipt, in_reply_to the step) back to the sender
+// (agent/delivery.h).
 //
 // People's commands (inbox, show, cases, timeline, offer, accept, ...) are short-lived processes
 // that pass their words to the daemon over a local control socket, a ZeroMQ REP on
 // ipc://<data_dir>/control; data_dir is mode 0700, so only this account reaches it. A command
 // fails with a clear message when no daemon runs (it never opens the store itself: one writer,
-// one code path). The daemon answers with an exit code, standard output and standard error.
+// one code path). The daemon answers with an exit code, standard output and standard error
+// (agent/command.h); the commands themselves are in the table of agent/command_table.h.
 //
-// Thread-compatible: Run() uses the daemon from one thread; Stop() may be called from a signal
-// handler (it sets an atomic flag).
+// Thread-compatible: Run() uses the daemon from one thread; the flag that stops it may be set
+// from a signal handler.
 #pragma once
 
 #include <atomic>
@@ -22,19 +24,12 @@
 #include <vector>
 
 #include "agent/agent.h"
+#include "agent/command.h"
+#include "agent/outbox.h"
 #include "agent/store.h"
 #include "common/transport/control.h"
 
 namespace nrm::agent {
-
-// <data_dir>/control: where the daemon listens.
-std::string ControlPath(const AgentConfig& config);
-
-// What a command produced.
-struct CommandOutput {
-  int code = 0;  // 0 done, 1 refused or failed, 2 bad usage
-  std::string out, err;
-};
 
 class Daemon {
  public:
@@ -52,20 +47,17 @@ class Daemon {
   CommandOutput Handle(const std::vector<std::string>& words);
 
  private:
-  Daemon(AgentConfig config, std::unique_ptr<Agent> agent, std::unique_ptr<AgentStore> store,
+  Daemon(std::unique_ptr<Agent> agent, std::unique_ptr<AgentStore> store,
          std::unique_ptr<transport::ControlServer> control)
-      : config_(std::move(config)),
-        agent_(std::move(agent)),
+      : agent_(std::move(agent)),
         store_(std::move(store)),
-        control_(std::move(control)) {}
+        control_(std::move(control)),
+        outbox_(*agent_, *store_) {}
 
-  struct Impl;
-  friend struct Impl;
-
-  AgentConfig config_;
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<AgentStore> store_;
   std::unique_ptr<transport::ControlServer> control_;
+  Outbox outbox_;
 };
 
 }  // namespace nrm::agent

@@ -163,6 +163,31 @@ Result<toml::table> ParseRecord(const crypto::SecretBytes& key, const std::strin
   return std::move(doc->root);
 }
 
+// One record of either kind: `sealed` as read (absent: nullopt), opened and converted.
+template <typename Record>
+Result<std::optional<Record>> OneRecord(Result<std::optional<std::string>> sealed,
+                                        const crypto::SecretBytes& key, const std::string& what,
+                                        Record (*from_toml)(const toml::table&)) {
+  NRM_RETURN_IF_ERROR(sealed.status());
+  if (!*sealed) return std::optional<Record>();
+  NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key, **sealed, what));
+  return std::optional<Record>(from_toml(t));
+}
+
+// Every record of a scan, in scan order.
+template <typename Record>
+Result<std::vector<Record>> AllRecords(Result<std::vector<std::string>> sealed,
+                                       const crypto::SecretBytes& key, const std::string& what,
+                                       Record (*from_toml)(const toml::table&)) {
+  NRM_RETURN_IF_ERROR(sealed.status());
+  std::vector<Record> out;
+  for (const std::string& v : *sealed) {
+    NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key, v, what));
+    out.push_back(from_toml(t));
+  }
+  return out;
+}
+
 constexpr std::string_view kPlain = "plain ";
 constexpr std::string_view kPwhash = "pwhash ";
 
@@ -270,17 +295,11 @@ Result<std::vector<std::string>> AgentStore::Scan(const std::string& prefix, boo
 }
 
 Result<std::optional<MessageRecord>> AgentStore::GetMessage(const std::string& id) {
-  NRM_ASSIGN_OR_RETURN(std::optional<std::string> v, Get("m/" + id));
-  if (!v) return std::optional<MessageRecord>();
-  NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, *v, "message " + id));
-  return std::optional<MessageRecord>(MessageFromToml(t));
+  return OneRecord(Get("m/" + id), key_, "message " + id, MessageFromToml);
 }
 
 Result<std::optional<CaseRecord>> AgentStore::GetCase(const std::string& ref) {
-  NRM_ASSIGN_OR_RETURN(std::optional<std::string> v, Get("c/" + ref));
-  if (!v) return std::optional<CaseRecord>();
-  NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, *v, "case " + ref));
-  return std::optional<CaseRecord>(CaseFromToml(t));
+  return OneRecord(Get("c/" + ref), key_, "case " + ref, CaseFromToml);
 }
 
 Status AgentStore::Write(const std::vector<MessageRecord>& messages,
@@ -308,12 +327,8 @@ Status AgentStore::Write(const std::vector<MessageRecord>& messages,
 }
 
 Result<std::vector<MessageRecord>> AgentStore::Messages() {
-  NRM_ASSIGN_OR_RETURN(std::vector<std::string> values, Scan("m/", true));
-  std::vector<MessageRecord> out;
-  for (const std::string& v : values) {
-    NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, v, "a message record"));
-    out.push_back(MessageFromToml(t));
-  }
+  NRM_ASSIGN_OR_RETURN(std::vector<MessageRecord> out,
+                       AllRecords(Scan("m/", true), key_, "a message record", MessageFromToml));
   std::stable_sort(out.begin(), out.end(), [](const MessageRecord& a, const MessageRecord& b) {
     return a.created_at_ms < b.created_at_ms;
   });
@@ -321,13 +336,7 @@ Result<std::vector<MessageRecord>> AgentStore::Messages() {
 }
 
 Result<std::vector<CaseRecord>> AgentStore::Cases() {
-  NRM_ASSIGN_OR_RETURN(std::vector<std::string> values, Scan("c/", true));
-  std::vector<CaseRecord> out;
-  for (const std::string& v : values) {
-    NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, v, "a case record"));
-    out.push_back(CaseFromToml(t));
-  }
-  return out;
+  return AllRecords(Scan("c/", true), key_, "a case record", CaseFromToml);
 }
 
 Result<std::vector<std::string>> AgentStore::PendingOutbox() { return Scan("o/", false); }
