@@ -1,5 +1,5 @@
 // The agent's store, workflows, consent and commands: unit tests of the pure parts, then real
-// nrm-broker and nrm-agent processes on 127.0.0.1 (scenarios 1 and 2 of DOMAIN.md, kill -9 of
+// nrm-broker and nrm-agent processes on 127.0.0.1 (scenarios 1 and 2 of docs/DOMAIN.md, kill -9 of
 // an agent between send and acknowledgement, the store scanned for names in the clear).
 #include <gtest/gtest.h>
 #include <signal.h>
