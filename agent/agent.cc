@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 
 #include "agent/key_file.h"
@@ -28,7 +29,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   NRM_RETURN_IF_ERROR(
       config::CheckKnownKeys(t,
                              {"agency", "key_file", "directory", "policy", "authority_key",
-                              "broker", "broker_endpoint_file", "data_dir"},
+                              "broker", "broker_endpoint_file", "data_dir", "passphrase_file"},
                              path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -60,7 +61,15 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   if (Status s = identity::CheckAgencyId(c.agency); !s.ok()) {
     return s.WithContext(config::Where(path, *t.get("agency")));
   }
-  c.data_dir = resolve(data_dir.value_or(c.agency + "-data"));
+  // Under systemd, StateDirectory= names the one place the unit may write (possibly several,
+  // separated by ':'; the agent's is the first).
+  std::string state_dir;
+  if (const char* s = std::getenv("STATE_DIRECTORY"); s != nullptr && *s != '\0') {
+    state_dir = std::string(s).substr(0, std::string(s).find(':'));
+  }
+  c.data_dir = resolve(data_dir.value_or(state_dir.empty() ? c.agency + "-data" : state_dir));
+  NRM_ASSIGN_OR_RETURN(auto passphrase_file, config::GetOptionalString(t, "passphrase_file", path));
+  c.passphrase_file = resolve(passphrase_file.value_or(""));
   return c;
 }
 

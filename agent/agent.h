@@ -26,8 +26,12 @@ struct AgentConfig {
   std::string broker;                // the broker's endpoint, e.g. "tcp://127.0.0.1:7700"
   std::string broker_endpoint_file;  // optional: read the endpoint from this file instead
   // The daemon's store, local key and control socket (mode 0700). Optional in the file:
-  // default "<agency>-data" beside the config file.
+  // default $STATE_DIRECTORY when systemd sets it (the unit's StateDirectory=), otherwise
+  // "<agency>-data" beside the config file.
   std::string data_dir;
+  // Optional: a file (mode 0600 or stricter) holding the key file's passphrase; see
+  // ReadPassphrase in agent/key_file.h for where else it may come from.
+  std::string passphrase_file;
   // Never in the file: the passphrase of a protected key file (agent/key_file.h), which
   // nrm-agent takes from NRM_AGENT_PASSPHRASE. Empty: the key file must be unprotected.
   std::string key_passphrase;

@@ -16,6 +16,7 @@
 #include "agent/client_commands.h"
 #include "agent/command_table.h"
 #include "agent/daemon.h"
+#include "agent/key_file.h"
 #include "common/args.h"
 
 namespace {
@@ -28,8 +29,7 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
 
 int RunDaemon(const nrm::agent::AgentConfig& config) {
-  const char* pass = std::getenv("NRM_AGENT_PASSPHRASE");
-  auto daemon = nrm::agent::Daemon::Open(config, pass ? pass : "");
+  auto daemon = nrm::agent::Daemon::Open(config, config.key_passphrase);
   if (!daemon) return Fail(daemon.status().ToString(), 2);
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
@@ -77,7 +77,9 @@ int main(int argc, char** argv) try {
   if (!nrm::crypto::InitCrypto().ok()) return Fail("libsodium failed to start", 1);
   auto config = nrm::agent::LoadAgentConfig(*config_path);
   if (!config) return Fail(config.status().message(), 2);
-  if (const char* pass = std::getenv("NRM_AGENT_PASSPHRASE")) config->key_passphrase = pass;
+  auto passphrase = nrm::agent::ReadPassphrase(*config);
+  if (!passphrase) return Fail(passphrase.status().ToString(), 2);
+  config->key_passphrase = std::move(*passphrase);
   if (command == "run") return RunDaemon(*config);
   auto agent = nrm::agent::Agent::Open(*config, nrm::SystemClock::Get());
   if (!agent) {

@@ -2,6 +2,7 @@
 // a program that cannot be started is an error, not a pid.
 #include "tools/process.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,8 +11,6 @@
 #include <fstream>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "tests/testing/temp_dir.h"
 
@@ -57,7 +56,8 @@ pid_t StartGrandchild(bool with_spawn, const std::string& log, pid_t* middle) {
   }
   ::close(fds[1]);
   pid_t grandchild = -1;
-  EXPECT_EQ(::read(fds[0], &grandchild, sizeof grandchild), static_cast<ssize_t>(sizeof grandchild));
+  EXPECT_EQ(::read(fds[0], &grandchild, sizeof grandchild),
+            static_cast<ssize_t>(sizeof grandchild));
   ::close(fds[0]);
   *middle = m;
   return grandchild;
