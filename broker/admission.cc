@@ -31,10 +31,9 @@ Status CheckFreshness(int64_t now_ms, int64_t created_at_ms, int64_t window_ms) 
   // In 128 bits the difference cannot overflow; in seconds it fits in 64 again.
   const __int128 diff = static_cast<__int128>(created_at_ms) - now_ms;
   const int64_t seconds = static_cast<int64_t>((diff < 0 ? -diff : diff) / 1000);
-  return InvalidArgument("created_at is " + std::to_string(seconds) + " s " +
-                         (diff < 0 ? "before" : "after") +
-                         " the broker's clock; the freshness window is " +
-                         std::to_string(window_ms / 1000) + " s");
+  return InvalidArgument(
+      "created_at is " + std::to_string(seconds) + " s " + (diff < 0 ? "before" : "after") +
+      " the broker's clock; the freshness window is " + std::to_string(window_ms / 1000) + " s");
 }
 
 }  // namespace
@@ -87,8 +86,8 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
       !s.ok()) {
     return refuse(s);
   }
-  if (Status fresh = CheckFreshness(clock_.NowMillis(), env->created_at_ms(),
-                                    config_.freshness_window_ms);
+  if (Status fresh =
+          CheckFreshness(clock_.NowMillis(), env->created_at_ms(), config_.freshness_window_ms);
       !fresh.ok()) {
     return refuse(fresh);
   }

@@ -222,8 +222,7 @@ TEST_F(BadInputTest, CreatedAtFarFromNowIsRefusedAsInvalidArgumentWithoutOverflo
     ASSERT_GE(r.size(), 4u);
     EXPECT_EQ(FrameText(r[0]), "REFUSED");
     EXPECT_EQ(FrameText(r[2]), "invalid_argument") << FrameText(r[3]);
-    EXPECT_NE(FrameText(r[3]).find("freshness window"), std::string_view::npos)
-        << FrameText(r[3]);
+    EXPECT_NE(FrameText(r[3]).find("freshness window"), std::string_view::npos) << FrameText(r[3]);
   }
   ASSERT_TRUE(BrokerAlive());
   const std::vector<audit::AuditRecord> records = StopAndReadAudit();
