@@ -66,6 +66,9 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
   options.paranoid_checks = true;
   options.max_log_file_size = 1 << 20;
   options.keep_log_file_num = 3;
+  // Bounded descriptors: table files beyond this are opened when read and closed again, so the
+  // store stays within the broker's descriptor reserve (docs/OPERATIONS.md).
+  options.max_open_files = 128;
   // Bounded memory whatever waits on disk (a recipient offline for days): small memtables
   // under one budget for all column families, and a small block cache. Queued envelopes are
   // read back at most once, when delivered.
