@@ -3,6 +3,7 @@
 #include <array>
 
 #include "audit/big_endian.h"
+#include "audit/utf8.h"
 
 namespace nrm::audit {
 namespace {
@@ -16,36 +17,9 @@ bool KnownEvent(uint8_t code) { return code >= 1 && code < kEventNames.size(); }
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)
 // with no C0 control characters and no DEL, so it prints and escapes predictably.
 bool IsCleanUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return false;
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2, cp = c & 0x1fu;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3, cp = c & 0x0fu;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4, cp = c & 0x07u;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (cc & 0x3fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += len;
+  for (size_t i = 0; i < s.size();) {
+    const std::optional<uint32_t> cp = NextCodePoint(s, &i);
+    if (!cp || *cp < 0x20 || *cp == 0x7f) return false;
   }
   return true;
 }
