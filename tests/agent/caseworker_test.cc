@@ -104,5 +104,30 @@ TEST_F(CaseworkerTest, SyntaxErrorNamesTheLineAndColumnWhereItIs) {
       << out;
 }
 
+TEST_F(CaseworkerTest, TextInTheScriptsOfTheRegionIsPrintedAsItIs) {
+  StartAgent(kPolice);
+  StartAgent(kShelterA);
+  // Thai, Khmer, Burmese, Lao, Vietnamese and Chinese, as a caseworker types them.
+  const std::string names = "ธิดา ស្រីពៅ မြမြ ນາງ Nguyễn 李";
+  Cli o = Run(kPolice, {"offer", "--to", kShelterA, "--file", OfferFile(names), "--json"});
+  ASSERT_EQ(o.code, 0) << o.out;
+  const std::string id = Field(o.out, "message_id");
+  WaitFor(kShelterA, {"inbox", "--json"}, id);
+  for (const std::vector<std::string>& words :
+       {std::vector<std::string>{"show", id}, std::vector<std::string>{"show", id, "--json"}}) {
+    Cli shown = Run(kShelterA, words);
+    EXPECT_NE(shown.out.find(names), std::string::npos) << shown.out;
+    EXPECT_EQ(shown.out.find("\\u0E"), std::string::npos) << shown.out;
+  }
+  Cli dec = Run(kShelterA, {"decline", id, "--reason", "ไม่มีที่ว่าง"});
+  ASSERT_EQ(dec.code, 0) << dec.out;
+  for (const std::vector<std::string>& words :
+       {std::vector<std::string>{"timeline", Field(o.out, "case")},
+        std::vector<std::string>{"timeline", Field(o.out, "case"), "--json"}}) {
+    Cli tl = WaitFor(kPolice, words, "ไม่มีที่ว่าง");
+    EXPECT_NE(tl.out.find("ไม่มีที่ว่าง"), std::string::npos) << tl.out;
+  }
+}
+
 }  // namespace
 }  // namespace nrm
