@@ -5,8 +5,9 @@
 #include <optional>
 #include <sstream>
 
-#include "agent/case_file.h"
+#include "agent/validate.h"
 #include "agent/words.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "schemas/wire/payload.h"
 
@@ -57,14 +58,20 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
   return {refused ? 1 : 0, out.str(), ""};
 }
 
-Result<Bytes> ReadCaseFile(const Args& args, bool required) {
+// The --file of a step, checked against the schema and the domain for `kind` (agent/validate.h).
+Result<Bytes> ReadCaseFile(const CommandContext& ctx, const Args& args, bool required,
+                           wire::Kind kind) {
   std::optional<std::string> file = args.Get("file");
   if (!file) {
     if (required) return InvalidArgument("missing --file FILE.json");
     return Bytes();
   }
   NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(*file));
-  return ParseCaseFile(text, *file);
+  ValidateOptions options;
+  options.kind = kind;
+  options.consent_override = args.Get("override").has_value();
+  options.now_ms = SystemClock::Get().NowMillis();
+  return CaseFromJson(text, *file, ctx.agent.directory(), options);
 }
 
 Result<wire::Handling> HandlingOf(const Args& args) {
@@ -75,7 +82,7 @@ Result<wire::Handling> HandlingOf(const Args& args) {
 CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind) {
   auto to = args.Require("to");
   if (!to.ok()) return Usage(to.status().message());
-  Result<Bytes> payload = ReadCaseFile(args, true);
+  Result<Bytes> payload = ReadCaseFile(ctx, args, true, kind);
   if (!payload.ok()) return Usage(payload.status().message());
   Result<wire::Handling> handling = HandlingOf(args);
   if (!handling.ok()) return Usage(handling.status().message());
@@ -110,7 +117,9 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
 CommandOutput Step(const CommandContext& ctx, const Args& args, wire::Kind kind, CaseRecord c,
                    std::vector<std::string> to, std::string in_reply_to,
                    std::optional<std::string> note, const Fill& fill) {
-  Result<Bytes> base = ReadCaseFile(args, false);
+  // Only an offer or a repatriation request needs whole sections; a later step's file is
+  // checked field by field.
+  Result<Bytes> base = ReadCaseFile(ctx, args, false, wire::Kind::StatusUpdate);
   if (!base.ok()) return Usage(base.status().message());
   Status filled = Status::Ok();
   Result<Bytes> payload = EditPayload(*base, [&](payload::PayloadT& t) { filled = fill(args, t); });
