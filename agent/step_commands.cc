@@ -5,6 +5,8 @@
 #include <optional>
 #include <sstream>
 
+#include "agent/case_file.h"
+#include "agent/step_state.h"
 #include "agent/validate.h"
 #include "agent/words.h"
 #include "common/clock.h"
@@ -20,11 +22,11 @@ using K = wire::Kind;
 // Fills a step's payload from the command's options; an error is bad usage.
 using Fill = std::function<Status(const Args&, payload::PayloadT&)>;
 
-// What happened to each message of a step, and the exit code: 1 when the broker refused one.
+// Where each message of a step is, and the exit code: 1 when one ended not delivered.
 CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
                    const std::vector<MessageRecord>& sent) {
-  const bool refused =
-      std::any_of(sent.begin(), sent.end(), [](const auto& m) { return m.state == "refused"; });
+  const bool refused = std::any_of(sent.begin(), sent.end(),
+                                   [](const auto& m) { return m.state == kNotDelivered; });
   if (ctx.json) {
     Json messages = Json::array();
     for (const MessageRecord& m : sent) {
@@ -32,6 +34,7 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
                           {"kind", m.kind},
                           {"to", m.to},
                           {"status", m.state},
+                          {"detail", m.detail},
                           {"consent_override", m.consent_override},
                           {"note", m.note}});
     }
@@ -44,14 +47,13 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
   out << "case " << c.ref << (c.label.empty() ? "" : " (" + c.label + ")") << " is now " << c.state
       << "\n";
   for (const MessageRecord& m : sent) {
-    out << "  " << m.kind << " " << m.id << " to " << Join(m.to) << ": ";
-    if (m.state == "accepted") {
-      out << "accepted by the broker (" << m.broker_receipt << ")";
-    } else if (m.state == "pending") {
-      out << "queued: the broker has not answered yet; the agent resends until it accepts";
-    } else {
-      out << "REFUSED by the broker: " << m.note;
+    out << "  " << m.kind << " " << m.id << " to " << Join(m.to) << ": " << m.state;
+    if (m.state == kAtTheBroker) {
+      out << " (" << m.broker_receipt << "); delivered once the recipient's signed receipt comes";
+    } else if (m.state == kWaitingToSend) {
+      out << ": the broker has not accepted it yet; the agent submits it until it does";
     }
+    if (!m.detail.empty()) out << "\n    " << m.detail;
     if (m.consent_override) out << "\n    shared without consent: " << m.note;
     out << "\n";
   }

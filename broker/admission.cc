@@ -121,10 +121,6 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   if (Status s = CheckDiskReserve(); !s.ok()) return refuse(s);
   disk_.accepted_since += frame.size() * recipients.size();
   RecordCase(*env, parties);
-  store_->AddAccepted(batch_, id, env->created_at_ms(), sender.id, recipients, frame,
-                      clock_.NowMillis() + config_.ttl_ms);
-  batch_ids_.push_back(std::move(id_bytes));
-  ++stats_.accepted;
   audit::AuditRecord record = RecordOf(audit::AuditEvent::kAccepted, *env, body_hash);
   record.decision = "allow";
   record.rule = *rules;
@@ -132,6 +128,11 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
     record.reason = "personal data shared without consent: the sender gave an override reason";
   }
   const uint64_t leaf = Audit(std::move(record));
+  // The replay memory keeps the leaf, so that the sender can ask for its receipt again (QUERY).
+  store_->AddAccepted(batch_, id, env->created_at_ms(), sender.id, recipients, frame,
+                      clock_.NowMillis() + config_.ttl_ms, leaf);
+  batch_ids_.push_back(std::move(id_bytes));
+  ++stats_.accepted;
   replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}, leaf});
   for (std::string& r : recipients) to_pump_.push_back(std::move(r));
 }

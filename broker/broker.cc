@@ -73,9 +73,9 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   NRM_ASSIGN_OR_RETURN(const transport::ConnectionLimits limits,
                        ConnectionLimitsFor(config, descriptors));
   NRM_ASSIGN_OR_RETURN(b->keys_, identity::LoadSecretKeyFile(config.key_file));
-  NRM_ASSIGN_OR_RETURN(
-      identity::Directory dir,
-      identity::Directory::Load(config.directory, config.authority_key, clock.NowMillis()));
+  NRM_ASSIGN_OR_RETURN(auto read, b->ReadDirectory());
+  identity::Directory& dir = read.first;
+  b->directory_text_ = std::move(read.second);
   if (dir.broker().sign_key != b->keys_.sign_public ||
       dir.broker().curve_key != b->keys_.curve_public) {
     return InvalidArgument(config.key_file + ": these keys are not the broker's keys in " +

@@ -386,7 +386,8 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
     impl->dealer = zmq::socket_t(impl->ctx, zmq::socket_type::dealer);
     zmq::socket_t& d = impl->dealer;
     d.set(zmq::sockopt::linger, 0);
-    d.set(zmq::sockopt::sndtimeo, 2000);  // a send never blocks for long: no broker, no queue
+    d.set(zmq::sockopt::sndtimeo, options.send_timeout_ms);  // a send never blocks for long
+    d.set(zmq::sockopt::immediate, options.immediate ? 1 : 0);
     d.set(zmq::sockopt::maxmsgsize, CurveLimit(options.max_message_bytes));
     d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(options.server_curve_public.data(),
                                                            options.server_curve_public.size()));

@@ -116,6 +116,13 @@ struct ClientOptions {
   Bytes curve_public;
   crypto::SecretBytes curve_secret;
   size_t max_message_bytes = 1 << 20;
+  // ZMQ_IMMEDIATE: a message is queued only on a connection whose handshake is complete, so
+  // nothing piles up in ZeroMQ while the broker is away (Send fails instead, and the caller
+  // decides what to send when it is back). False only for a test's control of the old
+  // behaviour, where every copy sent during an outage is delivered on reconnection.
+  bool immediate = true;
+  // How long Send waits for room (or, with `immediate`, for a connection) before kUnavailable.
+  int send_timeout_ms = 2000;
 };
 
 class Client {

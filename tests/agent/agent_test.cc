@@ -363,12 +363,13 @@ TEST_F(AgentDaemonTest, OutboxSurvivesKill9BetweenSendAndAcknowledgement) {
   KillBroker();  // the offer cannot be acknowledged
   Cli o = Run(kPolice, {"offer", "--to", kShelterA, "--file", v1, "--json"});
   ASSERT_EQ(o.code, 0) << o.out;
-  EXPECT_NE(o.out.find("\"status\":\"pending\""), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("\"status\":\"waiting to send\""), std::string::npos) << o.out;
   const std::string id = Field(o.out, "message_id");
   KillAgent(kPolice);
   StartBroker();
   StartAgent(kPolice);
-  Cli out = WaitFor(kPolice, {"outbox", "--json"}, "\"status\":\"accepted\"");
+  // Delivered: the shelter's signed receipt came back.
+  Cli out = WaitFor(kPolice, {"outbox", "--json"}, "\"status\":\"delivered\"");
   EXPECT_NE(out.out.find(id), std::string::npos) << out.out;
   Cli inbox = WaitFor(kShelterA, {"inbox", "--json"}, id);
   // Delivered once: one offer in the shelter's inbox, whatever was resent.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -53,9 +54,14 @@ class AgentDaemonTest : public BrokerFixture {
 
   std::string DataDir(const std::string& id) { return scenario_.dir + "/agents/" + id + "-data"; }
 
+  // Appends `lines` to the agent's config file (e.g. "confirm_after_s = 2\n").
+  void AddToAgentConfig(const std::string& id, const std::string& lines) {
+    std::ofstream(scenario_.AgentConfig(id), std::ios::app) << lines;
+  }
+
   void StartAgent(const std::string& id) {
     Result<pid_t> pid = tools::Spawn(
-        {BinDir() + "/nrm-agent", "--config", scenario_.AgentConfig(id), "run"},
+        {testing::BinDir() + "/nrm-agent", "--config", scenario_.AgentConfig(id), "run"},
         tmp_.path() + "/logs/" + id + ".log");
     ASSERT_TRUE(pid.ok()) << pid.status().ToString();
     agents_[id] = *pid;
@@ -95,7 +101,7 @@ class AgentDaemonTest : public BrokerFixture {
   // Runs `nrm-agent --config <id's config> words...` and returns its exit code and output.
   Cli Run(const std::string& id, const std::vector<std::string>& words) {
     const std::string out = tmp_.path() + "/logs/cli-" + std::to_string(++calls_) + ".out";
-    std::vector<std::string> argv = {BinDir() + "/nrm-agent", "--config",
+    std::vector<std::string> argv = {testing::BinDir() + "/nrm-agent", "--config",
                                      scenario_.AgentConfig(id)};
     argv.insert(argv.end(), words.begin(), words.end());
     Cli r;
@@ -105,17 +111,20 @@ class AgentDaemonTest : public BrokerFixture {
     r.code = code.ok() ? *code : -1;
     Result<std::string> text = ReadFile(out);
     r.out = text.ok() ? *text : "";
+    std::filesystem::remove(out);
     return r;
   }
 
-  // Polls `words` until its output contains `want`.
+  // Polls `words` until its output contains `want` (up to `timeout_ms`).
   Cli WaitFor(const std::string& id, const std::vector<std::string>& words,
-              const std::string& want) {
+              const std::string& want, int timeout_ms = 15000) {
     Cli r;
-    PollUntil([&] {
-      r = Run(id, words);
-      return r.out.find(want) != std::string::npos;
-    });
+    PollUntil(
+        [&] {
+          r = Run(id, words);
+          return r.out.find(want) != std::string::npos;
+        },
+        timeout_ms);
     return r;
   }
 
@@ -125,11 +134,21 @@ class AgentDaemonTest : public BrokerFixture {
     return path;
   }
 
+  // The `nth` value of string field `name` in `json`, or "".
   static std::string Field(const std::string& json, const std::string& name, int nth = 0) {
     std::regex re("\"" + name + "\":\"([^\"]*)\"");
     auto it = std::sregex_iterator(json.begin(), json.end(), re);
     for (int i = 0; i < nth && it != std::sregex_iterator(); ++i) ++it;
     return it == std::sregex_iterator() ? "" : (*it)[1].str();
+  }
+
+  // How many times `needle` occurs in `text`.
+  static size_t Occurrences(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
   }
 
   static std::string VictimFile(const std::string& name, const std::string& roles) {
@@ -160,5 +179,8 @@ class AgentDaemonTest : public BrokerFixture {
   std::map<std::string, pid_t> agents_;
   int calls_ = 0;
 };
+
+// The name the delivery tests use.
+using DaemonFixture = AgentDaemonTest;
 
 }  // namespace nrm::testing
