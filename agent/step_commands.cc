@@ -5,7 +5,6 @@
 #include <optional>
 #include <sstream>
 
-#include "agent/case_file.h"
 #include "agent/step_state.h"
 #include "agent/validate.h"
 #include "agent/words.h"

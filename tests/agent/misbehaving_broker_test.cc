@@ -33,7 +33,7 @@ class MisbehavingBrokerTest : public testing::DaemonFixture {
     for (const std::string& id : {kPolice, kShelterA}) AddToAgentConfig(id, kFastTimers);
   }
   void TearDown() override {
-    DaemonFixture::TearDown();  // the agents first, then the double they talk to
+    testing::AgentDaemonTest::TearDown();  // the agents first, then the double they talk to
     double_.reset();
   }
 
