@@ -254,8 +254,11 @@ TEST_F(DeliveryTest, AStepTheRecipientMayNotHoldEndsNotDeliveredWithItsReason) {
   EditAgentConfig(kPolice, "policy = \"../policy.toml\"", "policy = \"../lax-policy.toml\"");
   for (const std::string& id : {kPolice, kShelterA}) StartAgent(id);
   const std::string file = WriteJson("evidence.json", R"({
+  "case": {"status": "Active", "reason_for_referral": "identified in a raid"},
+  "person": {"first_name": "CanaryPerson-1"},
+  "needs": {"immediate_needs": ["Medical"]},
   "investigation": {"evidence_refs": ["CanaryEvidence-1"]},
-  "consent": {"share_sections": ["investigation"], "share_with_roles": ["shelter"],
+  "consent": {"share_sections": ["person", "needs", "investigation"], "share_with_roles": ["shelter"],
               "purpose": "protection", "date": "2026-11-29", "recorded_by": "ATU officer 12"}
 })");
   const auto start = SteadyClock::now();
@@ -337,7 +340,7 @@ TEST_F(DeliveryTest, AWrongBrokerEndpointShowsInStatusAndInTheLog) {
               static_cast<long long>(logged.count()));
   // Control: an agent that reaches its broker says so, and exits 0.
   StartAgent(kShelterA);
-  Cli ok = WaitFor(kShelterA, {"status"}, "connected since");
+  Cli ok = WaitFor(kShelterA, {"status"}, "broker          connected since");
   EXPECT_EQ(ok.code, 0) << ok.out;
   EXPECT_NE(ok.out.find("GMS.BROKER"), std::string::npos) << ok.out;
   EXPECT_NE(Log(kShelterA).find("connected to the broker GMS.BROKER"), std::string::npos);
