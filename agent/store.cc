@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "agent/step_state.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
 
@@ -66,13 +67,21 @@ toml::table ToToml(const MessageRecord& m) {
                      {"consent_override", m.consent_override},
                      {"state", m.state},
                      {"note", m.note},
+                     {"detail", m.detail},
                      {"attempts", m.attempts},
                      {"frame", ToHex(m.frame)},
                      {"payload", ToHex(m.payload)},
                      {"broker_receipt", m.broker_receipt},
                      {"broker_head", ToHex(m.broker_head)},
                      {"receipts", Array(m.receipts)},
-                     {"prev_state", m.prev_state}};
+                     {"prev_state", m.prev_state},
+                     {"handling", m.handling},
+                     {"taken_at_ms", m.taken_at_ms},
+                     {"accepted_at_ms", m.accepted_at_ms},
+                     {"checked_at_ms", m.checked_at_ms},
+                     {"confirmed_by", Array(m.confirmed_by)},
+                     {"received_at_ms", m.received_at_ms},
+                     {"previous", m.previous}};
 }
 
 MessageRecord MessageFromToml(const toml::table& t) {
@@ -86,8 +95,9 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.in_reply_to = Text(t, "in_reply_to");
   m.created_at_ms = Int(t, "created_at_ms");
   m.consent_override = t["consent_override"].value_or(false);
-  m.state = Text(t, "state");
+  m.state = CurrentStateWord(m.direction, Text(t, "state"));
   m.note = Text(t, "note");
+  m.detail = Text(t, "detail");
   m.attempts = Int(t, "attempts");
   m.frame = HexBytes(t, "frame");
   m.payload = HexBytes(t, "payload");
@@ -95,12 +105,23 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.broker_head = HexBytes(t, "broker_head");
   m.receipts = Strings(t, "receipts");
   m.prev_state = Text(t, "prev_state");
+  m.handling = t["handling"].value_or(std::string("H0"));
+  m.taken_at_ms = Int(t, "taken_at_ms");
+  if (m.taken_at_ms == 0) m.taken_at_ms = m.created_at_ms;  // written by an earlier version
+  m.accepted_at_ms = Int(t, "accepted_at_ms");
+  m.checked_at_ms = Int(t, "checked_at_ms");
+  m.confirmed_by = Strings(t, "confirmed_by");
+  m.received_at_ms = Int(t, "received_at_ms");
+  m.previous = Text(t, "previous");
   return m;
 }
 
 toml::table ToToml(const CaseRecord& c) {
-  toml::table t{
-      {"ref", c.ref}, {"label", c.label}, {"state", c.state}, {"parties", Array(c.parties)}};
+  toml::table t{{"ref", c.ref},
+                {"label", c.label},
+                {"state", c.state},
+                {"parties", Array(c.parties)},
+                {"attention", c.attention}};
   if (c.consent) {
     const ConsentRecord& r = *c.consent;
     t.insert("consent", toml::table{{"share_sections", Array(r.share_sections)},
@@ -132,6 +153,7 @@ CaseRecord CaseFromToml(const toml::table& t) {
   c.label = Text(t, "label");
   c.state = Text(t, "state");
   c.parties = Strings(t, "parties");
+  c.attention = Text(t, "attention");
   if (const toml::table* r = t["consent"].as_table()) {
     ConsentRecord k;
     k.share_sections = Strings(*r, "share_sections");
@@ -161,6 +183,31 @@ Result<toml::table> ParseRecord(const crypto::SecretBytes& key, const std::strin
   Result<config::TomlDoc> doc = config::ParseToml(AsChars(plain.view()), what);
   if (!doc.ok()) return Corruption(what + " does not parse: " + doc.status().message());
   return std::move(doc->root);
+}
+
+// One record of either kind: `sealed` as read (absent: nullopt), opened and converted.
+template <typename Record>
+Result<std::optional<Record>> OneRecord(Result<std::optional<std::string>> sealed,
+                                        const crypto::SecretBytes& key, const std::string& what,
+                                        Record (*from_toml)(const toml::table&)) {
+  NRM_RETURN_IF_ERROR(sealed.status());
+  if (!*sealed) return std::optional<Record>();
+  NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key, **sealed, what));
+  return std::optional<Record>(from_toml(t));
+}
+
+// Every record of a scan, in scan order.
+template <typename Record>
+Result<std::vector<Record>> AllRecords(Result<std::vector<std::string>> sealed,
+                                       const crypto::SecretBytes& key, const std::string& what,
+                                       Record (*from_toml)(const toml::table&)) {
+  NRM_RETURN_IF_ERROR(sealed.status());
+  std::vector<Record> out;
+  for (const std::string& v : *sealed) {
+    NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key, v, what));
+    out.push_back(from_toml(t));
+  }
+  return out;
 }
 
 constexpr std::string_view kPlain = "plain ";
@@ -270,17 +317,11 @@ Result<std::vector<std::string>> AgentStore::Scan(const std::string& prefix, boo
 }
 
 Result<std::optional<MessageRecord>> AgentStore::GetMessage(const std::string& id) {
-  NRM_ASSIGN_OR_RETURN(std::optional<std::string> v, Get("m/" + id));
-  if (!v) return std::optional<MessageRecord>();
-  NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, *v, "message " + id));
-  return std::optional<MessageRecord>(MessageFromToml(t));
+  return OneRecord(Get("m/" + id), key_, "message " + id, MessageFromToml);
 }
 
 Result<std::optional<CaseRecord>> AgentStore::GetCase(const std::string& ref) {
-  NRM_ASSIGN_OR_RETURN(std::optional<std::string> v, Get("c/" + ref));
-  if (!v) return std::optional<CaseRecord>();
-  NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, *v, "case " + ref));
-  return std::optional<CaseRecord>(CaseFromToml(t));
+  return OneRecord(Get("c/" + ref), key_, "case " + ref, CaseFromToml);
 }
 
 Status AgentStore::Write(const std::vector<MessageRecord>& messages,
@@ -293,11 +334,14 @@ Status AgentStore::Write(const std::vector<MessageRecord>& messages,
   };
   for (const MessageRecord& m : messages) {
     NRM_RETURN_IF_ERROR(FromRocks(put("m/" + m.id, ToToml(m)), "batch"));
-    if (m.direction == "out" && m.state == "pending") {
-      NRM_RETURN_IF_ERROR(FromRocks(batch.Put("o/" + m.id, ""), "batch"));
-    } else {
-      NRM_RETURN_IF_ERROR(FromRocks(batch.Delete("o/" + m.id), "batch"));
-    }
+    // A receipt is done once the broker holds it: nobody confirms a receipt.
+    const bool open = m.direction == "out" && IsOpen(m.state) &&
+                      !(m.kind == "receipt" && m.state == kAtTheBroker);
+    const bool held = m.direction == "in" && m.state == kHeld;
+    NRM_RETURN_IF_ERROR(FromRocks(open ? batch.Put("o/" + m.id, "") : batch.Delete("o/" + m.id),
+                                  "batch"));
+    NRM_RETURN_IF_ERROR(FromRocks(held ? batch.Put("h/" + m.id, "") : batch.Delete("h/" + m.id),
+                                  "batch"));
   }
   for (const CaseRecord& c : cases) {
     NRM_RETURN_IF_ERROR(FromRocks(put("c/" + c.ref, ToToml(c)), "batch"));
@@ -308,12 +352,8 @@ Status AgentStore::Write(const std::vector<MessageRecord>& messages,
 }
 
 Result<std::vector<MessageRecord>> AgentStore::Messages() {
-  NRM_ASSIGN_OR_RETURN(std::vector<std::string> values, Scan("m/", true));
-  std::vector<MessageRecord> out;
-  for (const std::string& v : values) {
-    NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, v, "a message record"));
-    out.push_back(MessageFromToml(t));
-  }
+  NRM_ASSIGN_OR_RETURN(std::vector<MessageRecord> out,
+                       AllRecords(Scan("m/", true), key_, "a message record", MessageFromToml));
   std::stable_sort(out.begin(), out.end(), [](const MessageRecord& a, const MessageRecord& b) {
     return a.created_at_ms < b.created_at_ms;
   });
@@ -321,15 +361,11 @@ Result<std::vector<MessageRecord>> AgentStore::Messages() {
 }
 
 Result<std::vector<CaseRecord>> AgentStore::Cases() {
-  NRM_ASSIGN_OR_RETURN(std::vector<std::string> values, Scan("c/", true));
-  std::vector<CaseRecord> out;
-  for (const std::string& v : values) {
-    NRM_ASSIGN_OR_RETURN(toml::table t, ParseRecord(key_, v, "a case record"));
-    out.push_back(CaseFromToml(t));
-  }
-  return out;
+  return AllRecords(Scan("c/", true), key_, "a case record", CaseFromToml);
 }
 
-Result<std::vector<std::string>> AgentStore::PendingOutbox() { return Scan("o/", false); }
+Result<std::vector<std::string>> AgentStore::OpenOutbox() { return Scan("o/", false); }
+
+Result<std::vector<std::string>> AgentStore::HeldInbox() { return Scan("h/", false); }
 
 }  // namespace nrm::agent

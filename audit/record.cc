@@ -117,6 +117,7 @@ Status ValidateRecord(const AuditRecord& record) {
   }
   NRM_RETURN_IF_ERROR(CheckText(record.rule, "rule"));
   NRM_RETURN_IF_ERROR(CheckText(record.reason, "reason"));
+  if (record.count == 0) return InvalidArgument("count must be at least 1");
   return Status::Ok();
 }
 
@@ -125,7 +126,8 @@ Result<Bytes> EncodeRecord(const AuditRecord& record) {
   Bytes out;
   out.reserve(64 + record.sender.size() + record.kind.size() + record.reason.size() +
               record.recipients.size() * 16);
-  out.push_back(kRecordVersion);
+  const bool counted = record.count > 1;
+  out.push_back(counted ? kCountedRecordVersion : kRecordVersion);
   out.push_back(static_cast<uint8_t>(record.event));
   PutBe64(&out, static_cast<uint64_t>(record.time_ms));
   PutField(&out, record.message_id);
@@ -138,12 +140,16 @@ Result<Bytes> EncodeRecord(const AuditRecord& record) {
   PutField(&out, AsBytes(record.decision));
   PutField(&out, AsBytes(record.rule));
   PutField(&out, AsBytes(record.reason));
+  if (counted) PutBe64(&out, record.count);
   return out;
 }
 
 Result<AuditRecord> DecodeRecord(ByteView encoding) {
   Reader in(encoding);
-  if (in.U8() != kRecordVersion) return Corruption("record: missing or unknown version");
+  const uint8_t version = in.U8();
+  if (version != kRecordVersion && version != kCountedRecordVersion) {
+    return Corruption("record: missing or unknown version");
+  }
   AuditRecord r;
   r.event = static_cast<AuditEvent>(in.U8());
   r.time_ms = static_cast<int64_t>(in.Be64());
@@ -161,6 +167,11 @@ Result<AuditRecord> DecodeRecord(ByteView encoding) {
   r.decision = ToString(in.Field());
   r.rule = ToString(in.Field());
   r.reason = ToString(in.Field());
+  if (version == kCountedRecordVersion) {
+    r.count = in.Be64();
+    // One record, one encoding: a count of 1 is version 1.
+    if (in.ok() && r.count < 2) return Corruption("record: version 2 with a count under 2");
+  }
   if (!in.ok()) return Corruption("record: truncated");
   if (!in.done()) return Corruption("record: trailing bytes");
   if (Status s = ValidateRecord(r); !s.ok()) return Corruption("record: " + s.message());

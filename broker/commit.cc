@@ -40,15 +40,7 @@ Status Broker::CommitBatch(bool sign) {
         signed_size_ = head->size;
         signed_at_ms_ = now;
         if (witnesses_) witnesses_->Offer(head->size);
-      }
-      // The receipt: the record's leaf index and the checkpoint note that covers it.
-      const Bytes note = head ? ToBytes(head->note) : Bytes();
-      for (Reply& r : replies_) {
-        if (!r.receipt_leaf) continue;
-        Bytes leaf(8);
-        for (int i = 0; i < 8; ++i) leaf[i] = static_cast<uint8_t>(*r.receipt_leaf >> (56 - 8 * i));
-        r.frames.push_back(std::move(leaf));
-        r.frames.push_back(note);
+        last_head_ = ToBytes(head->note);  // the checkpoint note: the head of every receipt
       }
     } else {
       audit_->DiscardPending();
@@ -74,6 +66,15 @@ Status Broker::CommitBatch(bool sign) {
       SendReplies();
       return s.WithContext("the broker stops because its store cannot be written");
     }
+  }
+  // Receipts (ACCEPTED, and STATUS answers to QUERY): the leaf and the latest signed head, which
+  // covers every leaf of a synced batch.
+  for (Reply& r : replies_) {
+    if (!r.receipt_leaf || last_head_.empty()) continue;
+    Bytes leaf(8);
+    for (int i = 0; i < 8; ++i) leaf[i] = static_cast<uint8_t>(*r.receipt_leaf >> (56 - 8 * i));
+    r.frames.push_back(std::move(leaf));
+    r.frames.push_back(last_head_);
   }
   SendReplies();
   std::sort(to_pump_.begin(), to_pump_.end());

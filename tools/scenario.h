@@ -21,7 +21,7 @@ inline constexpr char kScenarioLogOrigin[] = "nrm.gms/audit/v1";
 // policy/rules/gms.toml, compiled in.
 extern const char* const kGmsPolicy;
 
-// The agencies of the default GMS scenario (DOMAIN.md).
+// The agencies of the default GMS scenario (docs/DOMAIN.md).
 const std::vector<ScenarioAgency>& GmsAgencies();
 
 struct Scenario {

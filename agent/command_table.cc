@@ -1,0 +1,162 @@
+#include "agent/command_table.h"
+
+#include <algorithm>
+
+#include "agent/status.h"
+#include "agent/step_commands.h"
+#include "agent/views.h"
+
+namespace nrm::agent {
+namespace {
+
+const std::vector<CommandSpec>& LocalCommands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {"send",
+       "--to ID[,ID...] --kind KIND --file PAYLOAD.json [--case HEX32] [--handling H0]",
+       "Seal a payload to the recipients, sign it and send it through the broker (one-shot).",
+       {{"--to ID[,ID...]", "the recipients"},
+        {"--kind KIND", "the message kind, e.g. referral_offer"},
+        {"--file PAYLOAD.json", "the payload, checked against schemas/payload.fbs"},
+        {"--case HEX32", "the case reference (default: a new case)"},
+        kHandlingOption},
+       nullptr,
+       "Prints the message id and case reference. Does not use the agent's store: for scripts\n"
+       "and the demo."},
+      {"receive",
+       "[--count N] [--timeout SECONDS] [--json]",
+       "Wait for messages, verify and decrypt each, print it, acknowledge it (one-shot).",
+       {{"--count N", "how many messages to wait for (default 1)"},
+        {"--timeout SECONDS", "how long to wait for them (default 30)"},
+        {"--json", "one JSON object a message"}},
+       nullptr},
+      {"protect-key",
+       "--in ID.key --out ID.key.protected",
+       "Seal a secret key file under NRM_AGENT_PASSPHRASE (crypto_pwhash).",
+       {{"--in ID.key", "the secret key file"}, {"--out ID.key.protected", "the file to write"}},
+       nullptr,
+       "An agent whose key_file is protected needs the same variable to start."},
+      {"run",
+       "",
+       "The long-running agent: owns the store and answers the commands for people.",
+       {},
+       nullptr,
+       "It keeps the store in data_dir (outbox, inbox, cases), resends until the broker\n"
+       "accepts, stores before acknowledging. NRM_AGENT_PASSPHRASE, when set, protects the\n"
+       "store's local key (crypto_pwhash)."},
+  };
+  return kCommands;
+}
+
+OptionNames OptionsOf(bool served) {
+  OptionNames names;
+  for (const CommandSpec& c : Commands()) {
+    if ((c.handler != nullptr) != served) continue;
+    for (const OptionHelp& o : c.options) {
+      const std::string_view flag = o.flag.substr(2);  // without "--"
+      const size_t space = flag.find(' ');
+      if (space == std::string_view::npos) {
+        names.flags.emplace(flag);
+      } else {
+        names.valued.emplace(flag.substr(0, space));
+      }
+    }
+  }
+  return names;
+}
+
+std::string Synopsis(const CommandSpec& c) {
+  return std::string(c.name) + (c.synopsis.empty() ? "" : " ") + std::string(c.synopsis);
+}
+
+// `text`'s lines, each indented by `indent`.
+std::string Indent(std::string_view text, std::string_view indent) {
+  std::string out;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    out += std::string(indent) + std::string(text.substr(0, nl)) + "\n";
+    text = nl == std::string_view::npos ? "" : text.substr(nl + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& Commands() {
+  static const std::vector<CommandSpec> kAll = [] {
+    std::vector<CommandSpec> all = LocalCommands();
+    for (const auto* part : {&StatusCommands(), &ViewCommands(), &StepCommands()}) {
+      all.insert(all.end(), part->begin(), part->end());
+    }
+    return all;
+  }();
+  return kAll;
+}
+
+const CommandSpec* FindCommand(std::string_view name) {
+  const std::vector<CommandSpec>& all = Commands();
+  auto it = std::find_if(all.begin(), all.end(), [&](const auto& c) { return c.name == name; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+bool IsServed(std::string_view name) {
+  const CommandSpec* c = FindCommand(name);
+  return c != nullptr && c->handler != nullptr;
+}
+
+OptionNames ServedOptions() { return OptionsOf(true); }
+OptionNames LocalOptions() { return OptionsOf(false); }
+
+std::string Overview() {
+  std::string out =
+      "usage: nrm-agent --config FILE COMMAND [options]\n"
+      "       nrm-agent COMMAND --help          the command's usage and options\n"
+      "commands:\n";
+  bool people = false;
+  for (const CommandSpec& c : Commands()) {
+    if (c.handler != nullptr && !people) {
+      out += "commands for people (need `run`; --json for machine-readable output):\n";
+      people = true;
+    }
+    out += "  " + Synopsis(c) + "\n" + Indent(c.summary, "      ") + Indent(c.details, "      ");
+  }
+  return out +
+         "  Steps that carry personal sections need the person's consent to cover each recipient;\n"
+         "  --override REASON sends anyway, marked in the envelope and audited by the broker.\n";
+}
+
+std::string CommandHelp(const CommandSpec& c) {
+  std::string out = "usage: nrm-agent --config FILE " + Synopsis(c) + "\n" +
+                    std::string(c.summary) + "\n" + Indent(c.details, "");
+  if (c.handler != nullptr) {
+    out += "Answered by the running agent (nrm-agent --config FILE run).\n";
+  }
+  size_t width = 10;  // "-h, --help"
+  for (const OptionHelp& o : c.options) width = std::max(width, o.flag.size());
+  out += "options:\n";
+  auto line = [&](std::string_view flag, std::string_view text) {
+    out += "  " + std::string(flag) + std::string(width - flag.size() + 2, ' ') +
+           std::string(text) + "\n";
+  };
+  for (const OptionHelp& o : c.options) line(o.flag, o.text);
+  line("-h, --help", "this help");
+  return out;
+}
+
+std::string HelpFor(const std::vector<std::string>& words) {
+  // The command is the first word that is neither an option nor an option's value.
+  OptionNames served = ServedOptions(), local = LocalOptions();
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w.starts_with("--")) {
+      const std::string name = w.substr(2);
+      if (name == "config" || served.valued.count(name) || local.valued.count(name)) ++i;
+      continue;
+    }
+    if (w.starts_with("-")) continue;
+    const CommandSpec* c = FindCommand(w);
+    return c ? CommandHelp(*c) : Overview();
+  }
+  return Overview();
+}
+
+}  // namespace nrm::agent
