@@ -183,6 +183,8 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       }
       for (audit::AuditRecord& r : refused) Audit(std::move(r));
     }
+    TakeConnectionEvents();
+    FlushCounted();
     NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(100));
     if (!first) {
       // Idle: write what is still pending (e.g. the audit of the last deliveries) under a
@@ -203,6 +205,8 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     for (size_t i = 0; i < gathered_.size(); ++i) Handle(gathered_[i], &prechecked_[i]);
     NRM_RETURN_IF_ERROR(CommitBatch());
   }
+  TakeConnectionEvents();
+  FlushCounted(/*now=*/true);
   NRM_RETURN_IF_ERROR(CommitBatch(/*sign=*/true));
   spdlog::info(
       "broker stopping: {} accepted, {} refused, {} delivered, {} acknowledged, {} synced writes "

@@ -16,7 +16,7 @@ void Broker::HandleAck(const transport::Incoming& in) {
   const Bytes& id = in.frames[1];
   if (id.size() != wire::kMessageIdBytes) {
     ++stats_.malformed;
-    return Refuse(in.routing_id, {}, InvalidArgument("ACK needs a 16-byte message id"));
+    return Refuse(in, {}, InvalidArgument("ACK needs a 16-byte message id"));
   }
   // Only what was delivered on this connection can be acknowledged on it; anything else is
   // delivered again on this one, and then acknowledged.

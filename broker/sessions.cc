@@ -2,10 +2,17 @@
 
 namespace nrm::broker {
 
-bool Sessions::Connect(const std::string& agency, const Bytes& routing_id) {
+bool Sessions::Connect(const std::string& agency, const Bytes& routing_id, int connection) {
   Session& session = sessions_[agency];
   if (session.routing_id == routing_id) return false;
-  session = Session{routing_id, 0, {}};
+  session = Session{routing_id, connection, 0, {}};
+  return true;
+}
+
+bool Sessions::Gone(const std::string& agency, int connection) {
+  auto it = sessions_.find(agency);
+  if (it == sessions_.end() || it->second.connection != connection) return false;
+  sessions_.erase(it);
   return true;
 }
 

@@ -18,6 +18,7 @@ namespace nrm::broker {
 
 struct Session {
   Bytes routing_id;
+  int connection = -1;     // its descriptor (transport::Incoming::connection)
   uint64_t last_sent = 0;  // highest queue seq delivered on this connection
   // Delivered on this connection and not yet acknowledged: message id -> queue seq (several
   // expiry notices can carry the same id). At most delivery_window entries.
@@ -28,7 +29,7 @@ class Sessions {
  public:
   // Makes `routing_id` the agency's connection. True when that starts a new session (its first
   // message, or one from another connection): what was in flight on the old one is forgotten.
-  bool Connect(const std::string& agency, const Bytes& routing_id);
+  bool Connect(const std::string& agency, const Bytes& routing_id, int connection);
   // The agency's session, or null when it has none.
   Session* Find(const std::string& agency);
   // Takes the acknowledgement of `message_id` delivered on the agency's session: the queue seq
@@ -39,6 +40,9 @@ class Sessions {
   bool Expire(const std::string& agency, const Bytes& message_id, uint64_t seq);
   // The agency's connection is gone: its queue waits on disk until it connects again.
   void Close(const std::string& agency) { sessions_.erase(agency); }
+  // The agency's connection `connection` is gone: forgets its session if that connection held
+  // it. True when it did.
+  bool Gone(const std::string& agency, int connection);
   // Forgets every session (all connections are being closed).
   void Clear() { sessions_.clear(); }
 

@@ -296,6 +296,80 @@ TEST_F(ConnectionLimitsTest, ThousandIdleTcpConnectionsNeitherStopTheBrokerNorLo
   EXPECT_EQ(StopBroker(), 0) << BrokerLog();
 }
 
+// 1,100 CURVE connections of one agency (the second shelter, with its own key), each saying
+// HELLO and reconnecting when closed, from 127.0.0.2, for `hold`. Returns how many connections
+// the broker welcomed.
+size_t AgencyFlood(const std::string& endpoint, const Bytes& server_key,
+                   const identity::KeySet& keys, std::chrono::seconds hold,
+                   std::atomic<bool>& done) {
+  constexpr int kConnections = 1100;
+  zmq::context_t ctx;
+  ctx.set(zmq::ctxopt::max_sockets, 2 * kConnections);  // the default is 1,023
+  std::vector<zmq::socket_t> sockets;
+  const std::string from = "tcp://127.0.0.2:0;" + endpoint.substr(std::string("tcp://").size());
+  for (int i = 0; i < kConnections; ++i) {
+    zmq::socket_t& d = sockets.emplace_back(ctx, zmq::socket_type::dealer);
+    d.set(zmq::sockopt::linger, 0);
+    d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server_key.data(), server_key.size()));
+    d.set(zmq::sockopt::curve_publickey,
+          zmq::const_buffer(keys.curve_public.data(), keys.curve_public.size()));
+    d.set(zmq::sockopt::curve_secretkey,
+          zmq::const_buffer(keys.curve_secret.data(), keys.curve_secret.size()));
+    d.connect(from);
+    (void)d.send(zmq::str_buffer("HELLO"), zmq::send_flags::dontwait);
+  }
+  size_t welcomed = 0;
+  const Steady::time_point end = Steady::now() + hold;
+  while (Steady::now() < end) {
+    for (zmq::socket_t& d : sockets) {
+      zmq::message_t m;
+      while (d.recv(m, zmq::recv_flags::dontwait)) {
+        if (m.to_string_view() == "WELCOME") ++welcomed;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  done = true;
+  return welcomed;
+}
+
+// The agency's connections beyond its limit are closed (the oldest first) and audited; another
+// agency is welcomed within 1 s throughout, and its messages are accepted and delivered.
+TEST_F(ConnectionLimitsTest, ElevenHundredConnectionsOfOneAgencyNeitherStopTheBrokerNorOthers) {
+  std::atomic<bool> done{false};
+  size_t welcomed = 0;
+  const identity::KeySet keys = Keys(kShelter2);
+  std::thread attacker([&] {
+    welcomed =
+        AgencyFlood(endpoint_, scenario_.broker.curve_public, keys, std::chrono::seconds(8), done);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Served served = ServeWhile([&] { return !done.load(); });
+  attacker.join();
+  ASSERT_TRUE(BrokerAlive()) << BrokerLog();
+  EXPECT_TRUE(SendAndDeliver());
+  const std::vector<audit::AuditRecord> records = StopAndReadAudit();
+  size_t over_agency = 0, closed = 0, records_of_closing = 0;
+  for (const audit::AuditRecord& r : records) {
+    if (r.event != audit::AuditEvent::kConnectionRefused) continue;
+    ++records_of_closing;
+    closed += r.count;
+    if (r.sender == kShelter2 && r.rule == "too_many_of_agency") over_agency += r.count;
+  }
+  std::printf(
+      "[limits] 1,100 connections of one agency: %zu welcomed, %zu closed under the limits (%zu "
+      "over the agency's 4) in %zu audit records; broker descriptors at most %zu; other agency "
+      "welcomed %d/%d within 1 s, p50 %.1f ms, p99 %.1f ms, worst %.1f ms\n",
+      welcomed, closed, over_agency, records_of_closing, served.max_descriptors,
+      served.attempts - served.late, served.attempts, served.Percentile(0.5),
+      served.Percentile(0.99), served.worst_ms);
+  EXPECT_EQ(served.late, 0) << "worst " << served.worst_ms << " ms";
+  EXPECT_GE(served.attempts, 20);
+  EXPECT_GT(over_agency, 0u) << "the agency's excess connections were not audited";
+  EXPECT_GE(closed, 1100u - 4u);
+  EXPECT_LT(served.max_descriptors, static_cast<size_t>(kDescriptors));
+}
+
 class ConnectionLimitsOffTest : public ConnectionLimitsTest {
  protected:
   std::string ExtraBrokerConfig() const override {
@@ -319,6 +393,26 @@ TEST_F(ConnectionLimitsOffTest, ControlIdleTcpConnectionsLockOutAgenciesWithoutT
               flood.opened, served.max_descriptors);
   std::printf("[limits] control, limits off: agency late %d/%d, worst %.0f ms, broker %s\n",
               served.late, served.attempts, served.worst_ms, alive ? "up" : "stopped");
+  EXPECT_TRUE(served.late > 0 || !alive) << "the flood did no harm without the limits";
+  StopBroker();
+}
+
+// The control: without the limits one agency's 1,100 connections fill the descriptor table:
+// another agency is not welcomed within 1 s, or the broker stops.
+TEST_F(ConnectionLimitsOffTest, ControlOneAgencysConnectionsLockOutOthersWithoutTheLimits) {
+  std::atomic<bool> done{false};
+  const identity::KeySet keys = Keys(kShelter2);
+  std::thread attacker([&] {
+    AgencyFlood(endpoint_, scenario_.broker.curve_public, keys, std::chrono::seconds(5), done);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Served served = ServeWhile([&] { return !done.load(); });
+  attacker.join();
+  const bool alive = BrokerAlive();
+  std::printf(
+      "[limits] control, limits off, one agency's 1,100 connections: other agency late %d/%d, "
+      "broker descriptors at most %zu, broker %s\n",
+      served.late, served.attempts, served.max_descriptors, alive ? "up" : "stopped");
   EXPECT_TRUE(served.late > 0 || !alive) << "the flood did no harm without the limits";
   StopBroker();
 }
