@@ -125,6 +125,8 @@ class Broker {
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);
   void HandleAck(const transport::Incoming& in);
+  // Closes connections that hold deliveries and acknowledged none for delivery_timeout.
+  void CloseStalled();
 
   // expiry.cc
   // Moves messages whose time-to-live ran out to expiry notices for their senders.
@@ -208,6 +210,10 @@ class Broker {
     int64_t at_ms = 0;
   };
   std::map<std::string, RefusalBudget> refusal_budget_;
+  // Connections went away holding deliveries: return the freed memory to the system (glibc
+  // keeps it otherwise), at most every few seconds.
+  bool memory_to_trim_ = false;
+  int64_t trimmed_at_ms_ = 0;
   BrokerStats stats_;
 };
 

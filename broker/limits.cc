@@ -3,6 +3,7 @@
 // so that a flood of garbage costs the disk a few records, not one fsynced record per frame; an
 // agency over its refusal rate has its SENDs refused unchecked until it is under it again; and
 // the sessions of connections that are gone are forgotten.
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -68,6 +69,16 @@ void Broker::TakeConnectionEvents() {
     if (sessions_.Gone(g.agency, g.connection)) {
       spdlog::debug("{}'s connection is gone; its queue waits on disk", g.agency);
     }
+    to_pump_.push_back(g.agency);  // a superseded one may have freed the window
+    memory_to_trim_ = true;
+  }
+  const int64_t now = clock_.NowMillis();
+  if (memory_to_trim_ && now - trimmed_at_ms_ >= 2000) {
+    // What libzmq held for those connections (their send queues) was freed; glibc keeps freed
+    // memory in its arenas unless asked.
+    ::malloc_trim(0);
+    memory_to_trim_ = false;
+    trimmed_at_ms_ = now;
   }
 }
 

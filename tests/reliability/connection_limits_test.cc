@@ -25,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 #include <zmq.hpp>
 
@@ -368,6 +369,145 @@ TEST_F(ConnectionLimitsTest, ElevenHundredConnectionsOfOneAgencyNeitherStopTheBr
   EXPECT_GT(over_agency, 0u) << "the agency's excess connections were not audited";
   EXPECT_GE(closed, 1100u - 4u);
   EXPECT_LT(served.max_descriptors, static_cast<size_t>(kDescriptors));
+}
+
+// Stalled readers: a connection of the shelter that says HELLO and then reads nothing (its
+// ZeroMQ receive queue holds one message, so its socket stops reading and the broker's sends
+// back up: on the wire, a client stopped after HELLO).
+class StalledReaderTest : public ConnectionLimitsTest {
+ protected:
+  std::string ExtraBrokerConfig() const override { return "delivery_timeout_s = 3\n"; }
+  virtual bool ClosesStalled() const { return true; }
+
+  // The control needs fewer to show the bloat (each stalled connection holds its own copy).
+  virtual int Messages() const { return 256; }
+  static constexpr size_t kPayloadChars = 900000;  // about 900 KB sealed
+
+  struct Figures {
+    long rss_start_kb = 0, rss_peak_kb = 0, rss_end_kb = 0;
+    double stalled_closed_ms = -1;  // when the broker had closed every stalled connection
+    size_t delivered = 0, distinct = 0;
+    std::set<Bytes> sent;
+  };
+
+  // Police queue 256 referrals of about 900 KB for the shelter; four stalled connections of the
+  // shelter come one after the other; then a reading shelter drains its queue; then the
+  // stalled clients go.
+  Figures Run() {
+    Figures f;
+    auto police = OpenAgent(kPolice);
+    if (!police) return f;
+    for (int i = 0; i < Messages(); ++i) {
+      Result<agent::SendOutcome> s =
+          Offer(*police, kShelter, Payload(ToHex(crypto::RandomBytes(kPayloadChars / 2))));
+      EXPECT_TRUE(s.ok() && s->accepted) << i;
+      if (s.ok()) f.sent.insert(s->message_id);
+    }
+    f.rss_start_kb = f.rss_peak_kb = BrokerRssKb();
+    const identity::KeySet keys = Keys(kShelter);
+    zmq::context_t ctx;
+    std::vector<zmq::socket_t> stalled;
+    const Steady::time_point start = Steady::now();
+    for (int i = 0; i < 4; ++i) {
+      zmq::socket_t& d = stalled.emplace_back(ctx, zmq::socket_type::dealer);
+      d.set(zmq::sockopt::linger, 0);
+      d.set(zmq::sockopt::rcvhwm, 1);
+      d.set(zmq::sockopt::rcvbuf, 64 * 1024);
+      d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(scenario_.broker.curve_public.data(),
+                                                             scenario_.broker.curve_public.size()));
+      d.set(zmq::sockopt::curve_publickey,
+            zmq::const_buffer(keys.curve_public.data(), keys.curve_public.size()));
+      d.set(zmq::sockopt::curve_secretkey,
+            zmq::const_buffer(keys.curve_secret.data(), keys.curve_secret.size()));
+      d.set(zmq::sockopt::reconnect_ivl, -1);  // a stopped client does not come back
+      d.connect(endpoint_);
+      (void)d.send(zmq::str_buffer("HELLO"), zmq::send_flags::none);
+      for (int k = 0; k < 5; ++k) {  // half a second each, watching the broker's memory
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        f.rss_peak_kb = std::max(f.rss_peak_kb, BrokerRssKb());
+      }
+    }
+    // The broker closes each stalled connection that holds deliveries once it acknowledged
+    // nothing for 3 s; the ones that were never sent anything hold nothing.
+    while (MsSince(start) < 20000) {
+      f.rss_peak_kb = std::max(f.rss_peak_kb, BrokerRssKb());
+      if (MsSince(start) > 4000 && (StalledClosed() >= 1 || !ClosesStalled())) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    f.stalled_closed_ms = MsSince(start);
+    // A reading client: everything, each once.
+    auto shelter = OpenAgent(kShelter);
+    if (shelter) {
+      // Quiet for longer than the 3 s delivery timeout: a window held by a stalled connection
+      // is freed within it.
+      std::vector<agent::Received> got = Drain(*shelter, 4000);
+      f.delivered = got.size();
+      std::set<Bytes> ids;
+      for (const agent::Received& r : got) ids.insert(r.message_id);
+      f.distinct = ids.size();
+      EXPECT_EQ(ids, f.sent);
+    }
+    f.rss_peak_kb = std::max(f.rss_peak_kb, BrokerRssKb());
+    stalled.clear();                                               // the stalled clients go
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // gone, and trimmed
+    f.rss_end_kb = BrokerRssKb();
+    return f;
+  }
+
+  // How many stalled connections the broker's log says it closed.
+  size_t StalledClosed() {
+    const std::string log = BrokerLog();
+    size_t n = 0;
+    for (size_t at = log.find("acknowledged none of"); at != std::string::npos;
+         at = log.find("acknowledged none of", at + 1)) {
+      ++n;
+    }
+    return n;
+  }
+};
+
+TEST_F(StalledReaderTest, StalledConnectionsHoldOneWindowAndMemoryReturns) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "under ASan the RSS bounds only catch gross growth (kRssSlackKb)";
+#endif
+  const Figures f = Run();
+  ASSERT_TRUE(BrokerAlive()) << BrokerLog();
+  std::printf(
+      "[limits] 4 stalled readers, %d x %zu KB queued: broker RSS %ld -> peak %ld (+%ld KiB) -> "
+      "%ld KiB after they went (%+ld KiB); %zu stalled connection(s) closed; reader got %zu "
+      "deliveries, %zu distinct of %zu\n",
+      Messages(), kPayloadChars / 1000, f.rss_start_kb, f.rss_peak_kb,
+      f.rss_peak_kb - f.rss_start_kb, f.rss_end_kb, f.rss_end_kb - f.rss_start_kb, StalledClosed(),
+      f.delivered, f.distinct, f.sent.size());
+  EXPECT_EQ(f.sent.size(), static_cast<size_t>(Messages()));
+  EXPECT_EQ(f.delivered, f.sent.size()) << "delivered more or less than once";
+  EXPECT_GE(StalledClosed(), 1u) << BrokerLog();
+  EXPECT_LT(f.rss_peak_kb - f.rss_start_kb, 64 * 1024);
+  EXPECT_LT(f.rss_end_kb - f.rss_start_kb, 32 * 1024);
+  EXPECT_EQ(StopBroker(), 0);
+}
+
+// The control: without the window in bytes and the delivery timeout, each stalled connection
+// holds its own copy of up to the whole queue in the broker's memory.
+class StalledReaderUnlimitedTest : public StalledReaderTest {
+ protected:
+  std::string ExtraBrokerConfig() const override {
+    return "delivery_timeout_s = 0\ndelivery_window_mib = 4096\n";
+  }
+  bool ClosesStalled() const override { return false; }
+  int Messages() const override { return 64; }
+};
+
+TEST_F(StalledReaderUnlimitedTest, ControlWithoutTheByteWindowStalledConnectionsBloatTheBroker) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "under ASan the RSS bounds only catch gross growth (kRssSlackKb)";
+#endif
+  const Figures f = Run();
+  std::printf(
+      "[limits] control, no byte window, %d queued: broker RSS %ld -> peak %ld (+%ld KiB)\n",
+      Messages(), f.rss_start_kb, f.rss_peak_kb, f.rss_peak_kb - f.rss_start_kb);
+  EXPECT_GE(f.rss_peak_kb - f.rss_start_kb, 64 * 1024) << "the bound proves nothing";
+  StopBroker();
 }
 
 class ConnectionLimitsOffTest : public ConnectionLimitsTest {
