@@ -510,6 +510,77 @@ TEST_F(StalledReaderUnlimitedTest, ControlWithoutTheByteWindowStalledConnections
   StopBroker();
 }
 
+// 20,000 malformed SENDs (8 bytes each) from one agency on one connection, pipelined, while
+// the police send referrals one after the other: every malformed frame is refused, the audit
+// log grows by a few counted records (at most two codes a second: invalid_argument, then
+// resource_exhausted once the agency is throttled), and the police are served throughout.
+TEST_F(ConnectionLimitsTest, FloodOfMalformedSendsCostsFewAuditRecordsAndOthersAreServed) {
+  constexpr int kFlood = 20000;
+  auto raw = Raw(kShelter2);
+  ASSERT_TRUE(raw);
+  std::atomic<bool> done{false};
+  std::vector<double> latency_ms;
+  size_t accepted = 0;
+  std::thread police_thread([&] {
+    auto police = OpenAgent(kPolice);
+    if (!police) return;
+    while (!done.load()) {
+      const Steady::time_point t = Steady::now();
+      Result<agent::SendOutcome> s = Offer(*police, kShelter, Payload("Served"));
+      latency_ms.push_back(MsSince(t));
+      if (s.ok() && s->accepted) ++accepted;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  const Steady::time_point start = Steady::now();
+  size_t answered = 0, refused = 0;
+  auto read_replies = [&](int timeout_ms) {
+    while (true) {
+      Result<std::optional<transport::Frames>> r = raw->Receive(timeout_ms);
+      if (!r.ok() || !r->has_value()) return;
+      ++answered;
+      if (!(*r)->empty() && FrameText((**r)[0]) == "REFUSED") ++refused;
+    }
+  };
+  for (int i = 0; i < kFlood; ++i) {
+    ASSERT_TRUE(raw->Send({Frame("SEND"), Bytes(8, static_cast<uint8_t>(i))}).ok()) << i;
+    if (i % 500 == 499) read_replies(50);  // 40 rounds: a flood of about 2 s
+  }
+  const double flood_s = MsSince(start) / 1000;
+  const size_t during = latency_ms.size();  // referrals sent while the flood ran
+  read_replies(2000);
+  done = true;
+  police_thread.join();
+  ASSERT_TRUE(BrokerAlive()) << BrokerLog();
+  auto shelter = OpenAgent(kShelter);
+  ASSERT_TRUE(shelter);
+  const size_t delivered = Drain(*shelter, 2000).size();
+  const std::vector<audit::AuditRecord> records = StopAndReadAudit();
+  size_t refusal_records = 0;
+  for (const audit::AuditRecord& r : records) {
+    if (r.event == audit::AuditEvent::kRefused) ++refusal_records;
+  }
+  const size_t refusals = Count(records, audit::AuditEvent::kRefused);
+  Served served, during_flood;
+  served.ms = latency_ms;
+  during_flood.ms.assign(latency_ms.begin(), latency_ms.begin() + static_cast<long>(during));
+  std::printf(
+      "[limits] 20,000 malformed SENDs in %.1f s: %zu answered (%zu refused); audit: %zu "
+      "refusals in %zu records; police sent %zu referrals meanwhile, all accepted: %s, delivered "
+      "%zu; round trip during the flood (%zu) p50 %.1f ms, p99 %.1f ms, max %.1f ms; over the "
+      "whole test p99 %.1f ms\n",
+      flood_s, answered, refused, refusals, refusal_records, latency_ms.size(),
+      accepted == latency_ms.size() ? "yes" : "no", delivered, during, during_flood.Percentile(0.5),
+      during_flood.Percentile(0.99), during_flood.Percentile(1.0), served.Percentile(0.99));
+  EXPECT_EQ(refusals, static_cast<size_t>(kFlood)) << "every refusal is counted in the audit log";
+  // One record per code and second of flood (and of the drain after it), at most.
+  EXPECT_LE(refusal_records, 2 * (static_cast<size_t>(flood_s) + 4));
+  EXPECT_EQ(accepted, latency_ms.size());
+  EXPECT_EQ(delivered, accepted);
+  EXPECT_GE(during, 10u);
+  EXPECT_LT(served.Percentile(0.99), 1000);
+}
+
 class ConnectionLimitsOffTest : public ConnectionLimitsTest {
  protected:
   std::string ExtraBrokerConfig() const override {
