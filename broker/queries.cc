@@ -16,12 +16,12 @@ void Broker::HandleQuery(const transport::Incoming& in) {
   const Bytes& id = in.frames[1];
   if (id.size() != wire::kMessageIdBytes) {
     ++stats_.malformed;
-    return Refuse(in.routing_id, {}, InvalidArgument("QUERY needs a 16-byte message id"));
+    return Refuse(in, {}, InvalidArgument("QUERY needs a 16-byte message id"));
   }
   Result<std::optional<AcceptedMessage>> accepted = store_->Accepted(id);
   if (!accepted.ok()) {
     LogStoreError(accepted.status());
-    return Refuse(in.routing_id, id, Unavailable("replay memory unreadable; ask again later"));
+    return Refuse(in, id, Unavailable("replay memory unreadable; ask again later"));
   }
   // Only its sender learns what became of a message (an entry written before the sender was
   // kept answers without a receipt: the sender cannot be checked, and has nothing to check).

@@ -12,8 +12,8 @@
 #include <cstring>
 #include <limits>
 
-#include "common/rocks.h"
 #include "common/file_util.h"
+#include "common/rocks.h"
 
 namespace nrm::broker {
 namespace {
@@ -406,8 +406,10 @@ Status MessageStore::Commit(rocksdb::WriteBatch& batch, bool sync) {
 }
 
 Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& recipient,
-                                                         uint64_t after, size_t limit) const {
+                                                         uint64_t after, size_t limit,
+                                                         size_t max_bytes) const {
   std::vector<QueuedMessage> out;
+  size_t bytes = 0;
   const std::string prefix = recipient + std::string(1, '\0');
   const std::string end = QueueEnd(recipient);
   const rocksdb::Slice upper(end);
@@ -415,7 +417,8 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
   ro.verify_checksums = true;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, queue_));
-  for (it->Seek(QueueKey(recipient, after + 1)); it->Valid() && out.size() < limit; it->Next()) {
+  for (it->Seek(QueueKey(recipient, after + 1));
+       it->Valid() && out.size() < limit && (out.empty() || bytes < max_bytes); it->Next()) {
     std::string_view key = it->key().ToStringView();
     if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) break;
     std::string_view value = it->value().ToStringView();
@@ -424,6 +427,7 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
     }
     out.push_back({GetBigEndian64(key.substr(prefix.size())), ToBytes(value.substr(0, kIdBytes)),
                    static_cast<EntryType>(value[kIdBytes]), ToBytes(value.substr(kEntryHeader))});
+    bytes += out.back().data.size();
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
   return out;

@@ -18,6 +18,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -134,9 +135,10 @@ class MessageStore {
   // which must then see loss). Never called outside tests.
   void set_sync_for_testing(bool sync) { sync_ = sync; }
 
-  // Up to `limit` queued entries of `recipient` with seq > `after`, in order.
+  // Up to `limit` queued entries of `recipient` with seq > `after`, in order; it stops once
+  // their data reach `max_bytes` (the entry that crosses it included, so at least one).
   Result<std::vector<QueuedMessage>> Pending(const std::string& recipient, uint64_t after,
-                                             size_t limit) const;
+                                             size_t limit, size_t max_bytes = SIZE_MAX) const;
   // How many entries wait for `recipient`, and in all (counted in memory; no I/O).
   size_t PendingCount(const std::string& recipient) const;
   size_t PendingTotal() const;

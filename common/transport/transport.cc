@@ -314,7 +314,6 @@ Result<std::optional<Incoming>> Server::Receive(int timeout_ms) {
       const bool more = m.more();
       if (first) {
         in.routing_id.assign(m.data<uint8_t>(), m.data<uint8_t>() + m.size());
-        in.connection = zmq_msg_get(m.handle(), ZMQ_SRCFD);
         first = false;
       } else {
         const char* user = zmq_msg_gets(m.handle(), "User-Id");
@@ -322,6 +321,9 @@ Result<std::optional<Incoming>> Server::Receive(int timeout_ms) {
           authenticated = false;
         } else if (in.agency.empty()) {
           in.agency = user;
+          // The descriptor it was read from (ZMQ_SRCFD): set on the frames read from the wire,
+          // not on the routing id the ROUTER makes up.
+          in.connection = zmq_msg_get(m.handle(), ZMQ_SRCFD);
         }
         in.frames.emplace_back(m.data<uint8_t>(), m.data<uint8_t>() + m.size());
       }

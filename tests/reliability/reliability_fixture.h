@@ -98,11 +98,12 @@ class ReliabilityFixture : public BrokerFixture {
     return records;
   }
 
+  // How many events of kind `e` (and `rule`) the records stand for.
   static size_t Count(const std::vector<audit::AuditRecord>& records, audit::AuditEvent e,
                       const std::string& rule = "") {
     size_t n = 0;
     for (const audit::AuditRecord& r : records) {
-      if (r.event == e && (rule.empty() || r.rule == rule)) ++n;
+      if (r.event == e && (rule.empty() || r.rule == rule)) n += r.count;  // counted records
     }
     return n;
   }
