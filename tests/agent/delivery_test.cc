@@ -163,6 +163,12 @@ TEST_F(DeliveryTest, AfterAnOutageTheBrokerReceivesEachStepOnce) {
   }
   EXPECT_EQ(refused, 0u) << "the broker saw a step more than once";
   EXPECT_EQ(Occurrences(Log(kPolice), "submitted referral_offer"), 3u) << Log(kPolice);
+  std::printf("[ ONE-COPY ] 3 steps through a 6 s outage: the broker audited %zu accepted and "
+              "%zu refused for them\n",
+              CountFor(records, audit::AuditEvent::kAccepted, ids[0]) +
+                  CountFor(records, audit::AuditEvent::kAccepted, ids[1]) +
+                  CountFor(records, audit::AuditEvent::kAccepted, ids[2]),
+              refused);
 }
 
 // Control: the old behaviour, a socket that queues while disconnected and a sender that resends
@@ -203,6 +209,10 @@ TEST_F(DeliveryTest, ControlTheOldRetryBehaviourShowsInTheAuditCount) {
   EXPECT_EQ(CountFor(records, audit::AuditEvent::kAccepted, id), 1u);
   EXPECT_GE(CountFor(records, audit::AuditEvent::kRefused, id), 2u)
       << "the control no longer shows the queued copies";
+  std::printf("[ ONE-COPY control ] the old socket and retry, 5 copies sent during the outage: "
+              "%zu accepted, %zu refused as repeats\n",
+              CountFor(records, audit::AuditEvent::kAccepted, id),
+              CountFor(records, audit::AuditEvent::kRefused, id));
 }
 
 // The broker accepts, then loses its whole data directory before it delivers. The sender's
