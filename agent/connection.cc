@@ -1,5 +1,7 @@
 #include "agent/connection.h"
 
+#include <algorithm>
+
 #include "agent/log.h"
 
 namespace nrm::agent {
@@ -25,8 +27,9 @@ void BrokerLink::Tick() {
   if (!agent_.connected()) {
     if (now < next_connect_ms_) return;
     next_connect_ms_ = now + kConnectEveryMs;
-    Status s = agent_.Connect(kHandshakeMs);
+    Status s = agent_.Connect(handshake_ms_);
     if (!s.ok()) {
+      handshake_ms_ = std::min(2 * handshake_ms_, kMaxHandshakeMs);
       const bool first_report = last_error_.empty();
       last_error_ = s.message();
       if (first_report || now >= next_remind_ms_) {
@@ -39,6 +42,7 @@ void BrokerLink::Tick() {
       }
       return;
     }
+    handshake_ms_ = kHandshakeMs;
     last_welcome_ms_ = now;  // the handshake succeeded: the WELCOME follows
     next_greet_ms_ = now + kGreetEveryMs;
     return;

@@ -20,9 +20,12 @@ class BrokerLink {
   // Greetings are this far apart, and the link is lost after this long without a WELCOME.
   static constexpr int64_t kGreetEveryMs = 1000;
   static constexpr int64_t kLivenessMs = 5000;
-  // Before the first handshake: a connection attempt this often, each waiting this long.
+  // Before the first handshake: a connection attempt this often, the first waiting
+  // kHandshakeMs for the handshake, each failed one doubling that up to kMaxHandshakeMs (a slow
+  // provincial link still gets through; a wrong endpoint stalls the agent's loop little).
   static constexpr int64_t kConnectEveryMs = 2000;
   static constexpr int kHandshakeMs = 300;
+  static constexpr int kMaxHandshakeMs = 5000;
   // While not connected, the log says so again this often.
   static constexpr int64_t kRemindEveryMs = 5 * 60 * 1000;
 
@@ -66,6 +69,7 @@ class BrokerLink {
   int64_t next_greet_ms_ = 0;
   int64_t last_welcome_ms_ = 0;
   int64_t next_remind_ms_ = 0;
+  int handshake_ms_ = kHandshakeMs;
   std::string broker_id_;
   int64_t broker_serial_ = 0;
   std::string last_error_;

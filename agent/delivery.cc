@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -120,8 +121,10 @@ Status ApplyAndConfirm(Agent& agent, AgentStore& store, Outbox& outbox, MessageR
   return store.Write(records, {c});
 }
 
-// Applies the held steps whose earlier step is here now, until none is left that can be.
+// Applies the held steps whose earlier step is here now, until none is left that can be; a
+// case none of whose steps waits any more needs no attention for them.
 Status ReleaseHeld(Agent& agent, AgentStore& store, Outbox& outbox) {
+  std::set<std::string> released;  // case references
   for (bool progress = true; progress;) {
     progress = false;
     NRM_ASSIGN_OR_RETURN(std::vector<std::string> held, store.HeldInbox());
@@ -133,24 +136,23 @@ Status ReleaseHeld(Agent& agent, AgentStore& store, Outbox& outbox) {
       LogEvent("applying " + m->kind + " " + id + ": its earlier step " + Short(m->previous) +
                " has arrived");
       m->state = std::string(kNew);
+      released.insert(m->case_ref);
       NRM_RETURN_IF_ERROR(ApplyAndConfirm(agent, store, outbox, *m));
       progress = true;
     }
   }
-  // A case whose held steps are all applied needs no attention for them any more.
+  if (released.empty()) return Status::Ok();
   NRM_ASSIGN_OR_RETURN(std::vector<std::string> still, store.HeldInbox());
-  NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> cases, store.Cases());
-  for (CaseRecord& c : cases) {
+  for (const std::string& id : still) {
+    NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store.GetMessage(id));
+    if (m) released.erase(m->case_ref);
+  }
+  for (const std::string& ref : released) {
+    NRM_ASSIGN_OR_RETURN(CaseRecord c, CaseOf(store, ref));
     if (c.attention.empty()) continue;
-    bool waiting = false;
-    for (const std::string& id : still) {
-      NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store.GetMessage(id));
-      waiting = waiting || (m && m->case_ref == c.ref);
-    }
-    if (!waiting) {
-      c.attention.clear();
-      NRM_RETURN_IF_ERROR(store.Write({}, {c}));
-    }
+    c.attention.clear();
+    LogEvent("case " + Short(ref) + ": no step waits for an earlier one any more");
+    NRM_RETURN_IF_ERROR(store.Write({}, {c}));
   }
   return Status::Ok();
 }

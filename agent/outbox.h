@@ -95,6 +95,8 @@ class Outbox {
   Status OnExpired(const std::string& step_id, const std::string& recipient);
 
   static constexpr int64_t kTickEveryMs = 250;
+  // Steps at the broker are checked against confirm_after this often (or at half of it).
+  static constexpr int64_t kConfirmScanEveryMs = 5000;
 
  private:
   // Seals `m` anew: same id, fresh created_at, the previous step to each recipient.
@@ -112,6 +114,7 @@ class Outbox {
   std::function<Status(int)> serve_;
   bool live_ = false;
   int64_t next_tick_ms_ = 0;
+  int64_t next_confirm_scan_ms_ = 0;
   // In memory only: after a restart nothing is in flight.
   std::map<std::string, int64_t> in_flight_;    // id -> when its SEND is given up on
   std::map<std::string, int64_t> queried_;      // id -> when its QUERY is given up on

@@ -6,8 +6,8 @@
 // daemon acknowledges a delivery or reports a step as queued.
 //
 //   m/<message id>  MessageRecord: every message sent (the outbox) or received (the inbox)
-//   o/<message id>  (empty) the outbox index: sent steps still open (waiting to send, or at the
-//                   broker without every recipient's receipt; agent/step_state.h)
+//   o/<message id>  (empty) the outbox index: sent steps waiting to send (agent/step_state.h)
+//   a/<message id>  (empty) sent steps at the broker, waiting for their recipients' receipts
 //   h/<message id>  (empty) received steps held until an earlier step of their sender arrives
 //   c/<case ref>    CaseRecord: label, workflow state, parties, consent, timeline
 //
@@ -105,8 +105,10 @@ class AgentStore {
   // All messages, oldest first; all cases.
   Result<std::vector<MessageRecord>> Messages();
   Result<std::vector<CaseRecord>> Cases();
-  // Ids of the sent steps still open (agent/step_state.h IsOpen), in id order.
-  Result<std::vector<std::string>> OpenOutbox();
+  // Ids of the sent steps waiting to send, and of those at the broker waiting for receipts
+  // (receipts themselves are done once at the broker), in id order.
+  Result<std::vector<std::string>> WaitingOutbox();
+  Result<std::vector<std::string>> AtTheBroker();
   // Ids of the received steps held for an earlier one.
   Result<std::vector<std::string>> HeldInbox();
   // Flushes and closes; reports what went wrong.
