@@ -103,9 +103,8 @@ Status AddReceipt(Agent& agent, Outbox& outbox, const MessageRecord& m, const st
              receipt.status().message());
     return Status::Ok();
   }
-  c.timeline.push_back(
-      {receipt->taken_at_ms, receipt->id, receipt->kind, agent.agency(), m.from, c.state,
-       receipt->note});
+  c.timeline.push_back({receipt->taken_at_ms, receipt->id, receipt->kind, agent.agency(), m.from,
+                        c.state, receipt->note});
   records.push_back(std::move(*receipt));
   return Status::Ok();
 }
@@ -186,8 +185,7 @@ Status OnReceiptMessage(Agent& agent, AgentStore& store, Outbox& outbox, Message
 Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
   const std::string id = ToHex(r.message_id);
   if (r.type == Received::Type::kExpiryNotice) {
-    LogEvent("the broker's signed notice: " + id + " expired unacknowledged by " +
-             r.recipients[0]);
+    LogEvent("the broker's signed notice: " + id + " expired unacknowledged by " + r.recipients[0]);
     NRM_RETURN_IF_ERROR(outbox.OnExpired(id, r.recipients[0]));
     return agent.Acknowledge(r.message_id);
   }
@@ -216,8 +214,8 @@ Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
     LogEvent("refused delivery " + m.kind + " " + id + " from " + m.from + ": " + m.detail);
     std::vector<MessageRecord> records;
     NRM_ASSIGN_OR_RETURN(CaseRecord c, CaseOf(store, m.case_ref));
-    c.timeline.push_back({Now(), m.id, m.kind, m.from, agent.agency(), c.state,
-                          "REFUSED here: " + m.detail});
+    c.timeline.push_back(
+        {Now(), m.id, m.kind, m.from, agent.agency(), c.state, "REFUSED here: " + m.detail});
     if (r.kind != wire::Kind::Receipt) {  // a refused receipt is not answered: no loops
       NRM_RETURN_IF_ERROR(AddReceipt(agent, outbox, m, m.detail, c, records));
     }
@@ -263,8 +261,8 @@ Status CheckHeld(Agent& agent, AgentStore& store) {
                   " arrived " + FormatTimeUtc(m->received_at_ms) + ", but " + m->from +
                   "'s step before it (" + Short(m->previous) +
                   ") has not; it is applied when that arrives. Ask " + m->from + " about it";
-    c.timeline.push_back({now, m->id, m->kind, m->from, agent.agency(), c.state,
-                          "FLAGGED: " + c.attention});
+    c.timeline.push_back(
+        {now, m->id, m->kind, m->from, agent.agency(), c.state, "FLAGGED: " + c.attention});
     LogEvent("case " + Short(c.ref) + " flagged: " + m->kind + " " + id +
              " has waited for its earlier step " + Short(m->previous) + " since " +
              FormatTimeUtc(m->received_at_ms));

@@ -190,9 +190,9 @@ Status Outbox::Seal(MessageRecord& m) {
       if (!earlier || earlier->direction != "out" || earlier->kind == "receipt") continue;
       for (const std::string& to : m.to) {
         const bool shared = std::count(earlier->to.begin(), earlier->to.end(), to) > 0;
-        const bool reached = earlier->state != kNotDelivered ||
-                             std::count(earlier->confirmed_by.begin(),
-                                        earlier->confirmed_by.end(), to) > 0;
+        const bool reached =
+            earlier->state != kNotDelivered ||
+            std::count(earlier->confirmed_by.begin(), earlier->confirmed_by.end(), to) > 0;
         if (shared && reached && !f.previous.count(to)) {
           NRM_ASSIGN_OR_RETURN(f.previous[to], FromHex(earlier->id));
         }
@@ -212,10 +212,11 @@ Status Outbox::Submit(MessageRecord& m) {
   for (const std::string& to : m.to) {
     const identity::Agency* a = agent_.directory().Find(to);
     if (a == nullptr || a->revoked) {
-      return Fail(m,
-                  "recipient " + to + (a == nullptr ? " is no longer in the directory"
-                                                    : " is revoked in the directory"),
-                  "choose another agency and take the step again");
+      return Fail(
+          m,
+          "recipient " + to +
+              (a == nullptr ? " is no longer in the directory" : " is revoked in the directory"),
+          "choose another agency and take the step again");
     }
   }
   if (Status s = Seal(m); !s.ok()) {
@@ -267,10 +268,9 @@ Status Outbox::Tick(bool live, bool force) {
     NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(id));
     if (m) waiting.push_back(std::move(*m));
   }
-  std::stable_sort(waiting.begin(), waiting.end(),
-                   [](const MessageRecord& a, const MessageRecord& b) {
-                     return a.taken_at_ms < b.taken_at_ms;
-                   });
+  std::stable_sort(
+      waiting.begin(), waiting.end(),
+      [](const MessageRecord& a, const MessageRecord& b) { return a.taken_at_ms < b.taken_at_ms; });
   // (case, recipient) pairs with an earlier step the broker has not yet accepted: later steps
   // of the case to that recipient wait behind it, so that they reach the broker in order.
   std::set<std::pair<std::string, std::string>> earlier;

@@ -120,7 +120,7 @@ class Outbox {
   std::map<std::string, int64_t> queried_;      // id -> when its QUERY is given up on
   std::map<std::string, int64_t> retry_after_;  // id -> not submitted before (a resend later)
   std::map<std::string, int> stale_;            // id -> stale refusals in a row (back-off)
-  std::set<std::string> awaiting_receipt_;  // answered already_exists: only its receipt counts
+  std::set<std::string> awaiting_receipt_;      // answered already_exists: only its receipt counts
 };
 
 }  // namespace nrm::agent

@@ -342,8 +342,7 @@ Status AgentStore::Write(const std::vector<MessageRecord>& messages,
     const char* prefixes[] = {"o/", "a/", "h/"};
     for (size_t i = 0; i < 3; ++i) {
       const std::string key = prefixes[i] + m.id;
-      NRM_RETURN_IF_ERROR(
-          FromRocks(indexed[i] ? batch.Put(key, "") : batch.Delete(key), "batch"));
+      NRM_RETURN_IF_ERROR(FromRocks(indexed[i] ? batch.Put(key, "") : batch.Delete(key), "batch"));
     }
   }
   for (const CaseRecord& c : cases) {
