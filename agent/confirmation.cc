@@ -168,7 +168,10 @@ Result<bool> Outbox::OnReceipt(const std::string& step_id, const std::string& fr
   if (!refusal.empty()) {
     NRM_RETURN_IF_ERROR(
         Fail(*m, from + " refused it: " + refusal,
-             "change what the reason names and take the step again, or call " + from));
+             "change what the reason names and take the step again, or call " + from,
+             // The reason is the receipt's payload: on the step, not in the log.
+             from + " refused it (a signed negative receipt; `show " + Short(step_id) +
+                 "` gives its reason)"));
     return true;
   }
   if (m->state == kNotDelivered) {
@@ -202,14 +205,16 @@ Status Outbox::OnExpired(const std::string& step_id, const std::string& recipien
       "check with " + recipient + " that its agent runs, then take the step again");
 }
 
-Status Outbox::Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do) {
+Status Outbox::Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do,
+                    const std::string& log_why) {
   in_flight_.erase(m.id);
   queried_.erase(m.id);
   awaiting_receipt_.erase(m.id);
   retry_after_.erase(m.id);
   m.state = std::string(kNotDelivered);
   m.detail = why + ". What to do: " + what_to_do;
-  LogEvent("not delivered: " + m.kind + " " + m.id + " to " + Join(m.to) + ": " + why);
+  LogEvent("not delivered: " + m.kind + " " + m.id + " to " + Join(m.to) + ": " +
+           (log_why.empty() ? why : log_why));
   std::vector<CaseRecord> cases;
   NRM_ASSIGN_OR_RETURN(std::optional<CaseRecord> c, store_.GetCase(m.case_ref));
   if (c && m.kind != "receipt") {

@@ -104,8 +104,9 @@ class Outbox {
   Status Submit(MessageRecord& m);
   Status Query(MessageRecord& m, const std::string& why);
   // Ends `m` as not delivered, with why and what to do; puts its case back when it was the
-  // case's last step.
-  Status Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do);
+  // case's last step. Logs `log_why` instead of `why` when given (a reason from a payload).
+  Status Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do,
+              const std::string& log_why = "");
   // Waits (serving broker traffic) up to `ms` for the broker to answer `ids`.
   void AwaitAnswers(const std::vector<std::string>& ids, int ms);
 
