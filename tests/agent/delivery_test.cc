@@ -339,7 +339,7 @@ TEST_F(DeliveryTest, AWrongBrokerEndpointShowsInStatusAndInTheLog) {
               static_cast<long long>(logged.count()));
   // Control: an agent that reaches its broker says so, and exits 0.
   StartAgent(kShelterA);
-  Cli ok = WaitFor(kShelterA, {"status"}, "connected since");
+  Cli ok = WaitFor(kShelterA, {"status"}, "broker          connected since");
   EXPECT_EQ(ok.code, 0) << ok.out;
   EXPECT_NE(ok.out.find("GMS.BROKER"), std::string::npos) << ok.out;
   EXPECT_NE(Log(kShelterA).find("connected to the broker GMS.BROKER"), std::string::npos);
