@@ -8,7 +8,8 @@
 // and takes acknowledgements; expiry.cc turns expired messages into notices; commit.cc writes
 // each batch (group commit, signed tree heads) and then answers; reload.cc reloads the policy
 // and the directory; queries.cc answers a sender's QUERY about its message (the receipt again)
-// and an agent's DIRECTORY request (the signed directory in force). WorkerPool (worker_pool.h) checks a batch's signatures on every core.
+// and an agent's DIRECTORY request (the signed directory in force). WorkerPool (worker_pool.h)
+// checks a batch's signatures on every core.
 //
 // Thread-safety: Run() owns the routing thread; Stop() may be called from any thread (or a
 // signal handler via the flag it sets).
@@ -128,6 +129,8 @@ class Broker {
   void HandleQuery(const transport::Incoming& in);
   // DIRECTORY: DIRECTORY, serial (be64), the signed directory file in force.
   void HandleDirectoryRequest(const transport::Incoming& in);
+  // The directory's serial as a frame (be64), for WELCOME and DIRECTORY.
+  Bytes SerialFrame() const;
   // Reads and verifies the directory file: the directory and the text it was read from.
   Result<std::pair<identity::Directory, std::string>> ReadDirectory() const;
 

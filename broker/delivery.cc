@@ -66,12 +66,11 @@ Status Broker::Pump(const std::string& agency) {
       const Bytes id = m.message_id;
       const Delivery d{m.seq, m.data.size()};
       // An expiry notice is signed (wire/notice.h): the sender believes none that is not.
-      Frames frames =
-          m.type == EntryType::kEnvelope
-              ? Frames{Frame("DELIVER"), std::move(m.data)}
-              : Frames{Frame("EXPIRED"), m.message_id, m.data,
-                       wire::SignExpiryNotice(keys_.sign_secret, m.message_id, agency,
-                                              AsChars(m.data))};
+      Frames frames = m.type == EntryType::kEnvelope
+                          ? Frames{Frame("DELIVER"), std::move(m.data)}
+                          : Frames{Frame("EXPIRED"), m.message_id, m.data,
+                                   wire::SignExpiryNotice(keys_.sign_secret, m.message_id, agency,
+                                                          AsChars(m.data))};
       Status sent = server_->Send(s.routing_id, frames);
       if (sent.code() == Code::kUnavailable) {  // gone: its queue waits on disk
         sessions_.Close(agency);

@@ -32,16 +32,19 @@ void Broker::HandleQuery(const transport::Incoming& in) {
     replies_.push_back({in.routing_id, {Frame("STATUS"), id, Frame("unknown")}, std::nullopt});
     return;
   }
-  replies_.push_back(
-      {in.routing_id, {Frame("STATUS"), id, Frame("accepted")}, (*accepted)->leaf});
+  replies_.push_back({in.routing_id, {Frame("STATUS"), id, Frame("accepted")}, (*accepted)->leaf});
 }
 
 void Broker::HandleDirectoryRequest(const transport::Incoming& in) {
+  replies_.push_back(
+      {in.routing_id, {Frame("DIRECTORY"), SerialFrame(), Frame(directory_text_)}, std::nullopt});
+}
+
+Bytes Broker::SerialFrame() const {
   Bytes serial(8);
   const auto n = static_cast<uint64_t>(directory()->serial());
   for (int i = 0; i < 8; ++i) serial[i] = static_cast<uint8_t>(n >> (56 - 8 * i));
-  replies_.push_back(
-      {in.routing_id, {Frame("DIRECTORY"), std::move(serial), Frame(directory_text_)}, std::nullopt});
+  return serial;
 }
 
 Result<std::pair<identity::Directory, std::string>> Broker::ReadDirectory() const {

@@ -27,11 +27,8 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
   const std::string_view verb = FrameText(in.frames[0]);
   if (verb == "HELLO" && in.frames.size() == 1) {
     // The directory's serial, so that an agent with an older one asks for it (DIRECTORY).
-    Bytes serial(8);
-    const auto n = static_cast<uint64_t>(dir->serial());
-    for (int i = 0; i < 8; ++i) serial[i] = static_cast<uint8_t>(n >> (56 - 8 * i));
     replies_.push_back(
-        {in.routing_id, {Frame("WELCOME"), Frame(keys_.id), std::move(serial)}, std::nullopt});
+        {in.routing_id, {Frame("WELCOME"), Frame(keys_.id), SerialFrame()}, std::nullopt});
   } else if (verb == "SEND" && in.frames.size() == 2) {
     if (Throttled(in.agency)) {
       ++stats_.refused;

@@ -397,6 +397,10 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
           zmq::const_buffer(options.curve_public.data(), options.curve_public.size()));
     d.set(zmq::sockopt::curve_secretkey,
           zmq::const_buffer(options.curve_secret.data(), options.curve_secret.size()));
+    if (handshake_timeout_ms <= 0) {  // connect in the background; see Client::Connect
+      d.connect(options.endpoint);
+      return std::unique_ptr<Client>(new Client(std::move(impl)));
+    }
     const std::string monitor = "inproc://nrm-client-monitor";
     if (zmq_socket_monitor(d.handle(), monitor.c_str(),
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |

@@ -129,6 +129,9 @@ class Client {
  public:
   // Connects and waits up to `handshake_timeout_ms` for the CURVE handshake.
   // kUnauthenticated when the broker refused this key; kUnavailable when no broker answered.
+  // With `handshake_timeout_ms` <= 0 it does not wait: ZeroMQ connects (and reconnects) in the
+  // background, and with `immediate` nothing can be sent until the handshake succeeded; a
+  // refused key is then not reported.
   static Result<std::unique_ptr<Client>> Connect(ClientOptions options, int handshake_timeout_ms);
   ~Client();
 
