@@ -56,10 +56,16 @@ Status Broker::Pump(const std::string& agency) {
       spdlog::debug("{}'s window is full: {} bytes in flight", agency, in_flight);
       break;
     }
-    NRM_ASSIGN_OR_RETURN(
-        std::vector<QueuedMessage> pending,
+    Result<std::vector<QueuedMessage>> read =
         store_->Pending(agency, s.last_sent, std::min(kChunk, window - s.unacknowledged.size()),
-                        static_cast<size_t>(window_bytes - in_flight)));
+                        static_cast<size_t>(window_bytes - in_flight));
+    if (!read.ok()) {
+      if (read.status().code() != Code::kResourceExhausted) return read.status();
+      // A full descriptor table: the queue waits on disk, delivered at the next pump.
+      spdlog::warn("delivery to {} deferred: {}", agency, read.status().ToString());
+      return Status::Ok();
+    }
+    std::vector<QueuedMessage>& pending = *read;
     for (QueuedMessage& m : pending) {
       const uint64_t now_in_flight = sessions_.BytesInFlight(agency);
       if (now_in_flight > 0 && now_in_flight + m.data.size() > window_bytes) return Status::Ok();

@@ -122,6 +122,9 @@ class MessageStore {
   // failure nothing of it is applied, in memory or on disk. With `sync` false the write goes to
   // the WAL without fsync: it becomes durable with the next synced write, and a power cut
   // before that loses it (and everything after it) whole, never in part.
+  // kResourceExhausted when resources were short (a full disk, a full descriptor table) and
+  // RocksDB resumed: the store takes writes again once they return. kCorruption or kIOError
+  // otherwise (also a shortage RocksDB cannot resume from): the store cannot go on as it is.
   Status Commit(rocksdb::WriteBatch& batch, bool sync = true);
   // From now on, after every synced Commit, writes RocksDB's latest sequence number to `file`
   // (24 bytes, overwritten in place, not itself synced: it only ever names writes already

@@ -1,5 +1,6 @@
 // nrm_transport: the only code that includes <zmq.hpp>. A CURVE ROUTER server whose ZAP
-// handler admits only keys the caller authorizes, and a CURVE DEALER client. Messages are
+// handler admits only keys the caller authorizes, and whose gate thread (the ZAP thread) keeps
+// its connections under the limits of connections.h; and a CURVE DEALER client. Messages are
 // multipart: a list of frames. See docs/PROTOCOL.md §Frames.
 //
 // Thread-safety: a Server or Client is used by one thread only (ZeroMQ sockets are not

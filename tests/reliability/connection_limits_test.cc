@@ -41,6 +41,15 @@ using testing::kPolice;
 using testing::kShelter;
 using testing::kShelter2;
 
+// An agency must be welcomed within this. Under ASan the broker runs several times slower, so
+// there the bound only catches a lock-out (the controls see no WELCOME at all within 3 s); the
+// release build holds the 1 s of the issue.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kServedWithinMs = 2500;
+#else
+constexpr double kServedWithinMs = 1000;
+#endif
+
 double MsSince(Steady::time_point t) {
   return std::chrono::duration<double, std::milli>(Steady::now() - t).count();
 }
@@ -67,6 +76,20 @@ int IdleConnection(int host, uint16_t port) {
     return -1;
   }
   return fd;
+}
+
+// A raw DEALER with `keys`' CURVE key for the broker whose key is `server_key`, for what an
+// agent never does (thousands of connections, a socket that stops reading).
+zmq::socket_t& CurveDealer(zmq::context_t& ctx, std::vector<zmq::socket_t>& sockets,
+                           const Bytes& server_key, const identity::KeySet& keys) {
+  zmq::socket_t& d = sockets.emplace_back(ctx, zmq::socket_type::dealer);
+  d.set(zmq::sockopt::linger, 0);
+  d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server_key.data(), server_key.size()));
+  d.set(zmq::sockopt::curve_publickey,
+        zmq::const_buffer(keys.curve_public.data(), keys.curve_public.size()));
+  d.set(zmq::sockopt::curve_secretkey,
+        zmq::const_buffer(keys.curve_secret.data(), keys.curve_secret.size()));
+  return d;
 }
 
 // What the agency that is not attacking saw.
@@ -137,7 +160,7 @@ class ConnectionLimitsTest : public testing::ReliabilityFixture {
       const Steady::time_point round = Steady::now();
       const double ms = Welcome(kShelter, 3000);
       ++s.attempts;
-      if (ms < 0 || ms > 1000) ++s.late;
+      if (ms < 0 || ms > kServedWithinMs) ++s.late;
       s.worst_ms = std::max(s.worst_ms, ms < 0 ? 3000.0 : ms);
       if (ms >= 0) s.ms.push_back(ms);
       s.max_descriptors = std::max(s.max_descriptors, OpenDescriptors());
@@ -309,13 +332,7 @@ size_t AgencyFlood(const std::string& endpoint, const Bytes& server_key,
   std::vector<zmq::socket_t> sockets;
   const std::string from = "tcp://127.0.0.2:0;" + endpoint.substr(std::string("tcp://").size());
   for (int i = 0; i < kConnections; ++i) {
-    zmq::socket_t& d = sockets.emplace_back(ctx, zmq::socket_type::dealer);
-    d.set(zmq::sockopt::linger, 0);
-    d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server_key.data(), server_key.size()));
-    d.set(zmq::sockopt::curve_publickey,
-          zmq::const_buffer(keys.curve_public.data(), keys.curve_public.size()));
-    d.set(zmq::sockopt::curve_secretkey,
-          zmq::const_buffer(keys.curve_secret.data(), keys.curve_secret.size()));
+    zmq::socket_t& d = CurveDealer(ctx, sockets, server_key, keys);
     d.connect(from);
     (void)d.send(zmq::str_buffer("HELLO"), zmq::send_flags::dontwait);
   }
@@ -409,16 +426,9 @@ class StalledReaderTest : public ConnectionLimitsTest {
     std::vector<zmq::socket_t> stalled;
     const Steady::time_point start = Steady::now();
     for (int i = 0; i < 4; ++i) {
-      zmq::socket_t& d = stalled.emplace_back(ctx, zmq::socket_type::dealer);
-      d.set(zmq::sockopt::linger, 0);
+      zmq::socket_t& d = CurveDealer(ctx, stalled, scenario_.broker.curve_public, keys);
       d.set(zmq::sockopt::rcvhwm, 1);
       d.set(zmq::sockopt::rcvbuf, 64 * 1024);
-      d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(scenario_.broker.curve_public.data(),
-                                                             scenario_.broker.curve_public.size()));
-      d.set(zmq::sockopt::curve_publickey,
-            zmq::const_buffer(keys.curve_public.data(), keys.curve_public.size()));
-      d.set(zmq::sockopt::curve_secretkey,
-            zmq::const_buffer(keys.curve_secret.data(), keys.curve_secret.size()));
       d.set(zmq::sockopt::reconnect_ivl, -1);  // a stopped client does not come back
       d.connect(endpoint_);
       (void)d.send(zmq::str_buffer("HELLO"), zmq::send_flags::none);
@@ -578,7 +588,7 @@ TEST_F(ConnectionLimitsTest, FloodOfMalformedSendsCostsFewAuditRecordsAndOthersA
   EXPECT_EQ(accepted, latency_ms.size());
   EXPECT_EQ(delivered, accepted);
   EXPECT_GE(during, 10u);
-  EXPECT_LT(served.Percentile(0.99), 1000);
+  EXPECT_LT(served.Percentile(0.99), kServedWithinMs);
 }
 
 class ConnectionLimitsOffTest : public ConnectionLimitsTest {
