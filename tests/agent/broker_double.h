@@ -77,7 +77,7 @@ class BrokerDouble {
     auto it = routes_.find(agency);
     return it != routes_.end() && server_->Send(it->second, frames).ok();
   }
-  // ACCEPTED with a receipt that verifies: leaf N in a tree head signed with the broker's key.
+  // ACCEPTED with a receipt that verifies: leaf N under a checkpoint signed with the broker's key.
   transport::Frames Accepted(const Bytes& message_id) {
     const uint64_t leaf = next_leaf_++;
     const std::string head =
