@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/log_watch.h"
 #include "common/clock.h"
 #include "common/identity/identity.h"
 #include "common/transport/transport.h"
@@ -47,6 +48,10 @@ struct AgentConfig {
   // that long (its time-to-live is 14 days by default), and no clock is that far off.
   int64_t max_step_age_ms = 30LL * 24 * 3600 * 1000;
   int64_t max_step_ahead_ms = 3600 * 1000;
+  // The broker's audit log (agent/log_watch.h; docs/AGENT.md, "The broker's log"). Optional in
+  // the file: witnesses (their vkeys), witnesses_required (k of them; default all named),
+  // cosignature_delay_s, checkpoint_max_age_s.
+  LogWatchConfig log;
 };
 
 // kInvalidArgument naming file, line and what was expected. Relative paths are taken relative
@@ -208,6 +213,26 @@ class Agent {
   // or disconnected agent holds no old epoch key.
   void WipeExpiredEpochKey() { epoch_.WipeIfExpired(); }
 
+  // The broker's audit log as this agent has checked it (agent/log_watch.h).
+  LogWatch& log_watch() { return *log_watch_; }
+  const LogWatch& log_watch() const { return *log_watch_; }
+  // A receipt's checkpoint against what this agent holds of the log: OK when it counts; when
+  // the log watch needs a proof, asks the broker (CONSISTENCY) and waits up to `timeout_ms`
+  // for it (deliveries that arrive meanwhile are kept for Receive). kUnauthenticated with the
+  // alarm when it does not count; kUnavailable when the broker did not answer in time.
+  // `fresh`: the note of an ACCEPTED (LogWatch::OnReceipt).
+  Status CheckLog(ByteView note, bool fresh, int timeout_ms);
+  // Parses a CONSISTENCY answer for the log watch: old size, note (empty when refused), proof,
+  // reason. kInvalidArgument when malformed.
+  struct ConsistencyAnswer {
+    uint64_t old_size = 0;
+    std::string note;
+    std::vector<audit::Hash> proof;
+    std::string reason;
+  };
+  static Result<ConsistencyAnswer> ReadConsistency(const transport::Frames& frames);
+  static transport::Frames ConsistencyRequest(uint64_t old_size, uint64_t size);
+
   const identity::Directory& directory() const { return directory_; }
   const std::string& agency() const { return keys_.id; }
   const std::string& role() const { return role_; }
@@ -220,6 +245,8 @@ class Agent {
   Result<std::optional<Received>> ReceiveImpl(int timeout_ms, bool greet);
   // Asks the broker for the receipt of `message_id` (Submit after already_exists).
   Result<QueryAnswer> QueryReceipt(ByteView message_id, int timeout_ms);
+  // Sends CONSISTENCY old_size size and waits for its answer (deliveries are kept for later).
+  Result<ConsistencyAnswer> AskConsistency(uint64_t old_size, uint64_t size, int timeout_ms);
 
   Agent(identity::KeySet keys, identity::Directory dir, policy::Policy policy, std::string role,
         const Clock& clock)
@@ -243,6 +270,7 @@ class Agent {
   int send_timeout_ms_ = 2000;
   std::unique_ptr<transport::Client> client_;
   std::vector<transport::Frames> early_;  // what arrived while Submit waited for its answer
+  std::unique_ptr<LogWatch> log_watch_;
 };
 
 }  // namespace nrm::agent

@@ -9,6 +9,7 @@
 // Thread-compatible: the daemon's one thread runs the handlers.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,12 @@ struct CommandContext {
   Outbox& outbox;
   bool json;                         // --json: machine-readable output
   const BrokerLink* link = nullptr;  // the broker link, for `status` (null outside the daemon)
+  // Sends `request` to the broker and waits up to `timeout_ms` (serving the broker's other
+  // traffic meanwhile) for its answer: the frames whose verb is `verb` and whose second frame
+  // is `key`. Null outside the daemon.
+  std::function<Result<transport::Frames>(const transport::Frames& request, std::string_view verb,
+                                          ByteView key, int timeout_ms)>
+      ask;
 };
 
 using CommandHandler = CommandOutput (*)(const CommandContext& ctx, const Args& args);

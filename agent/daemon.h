@@ -24,12 +24,14 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/agent.h"
 #include "agent/command.h"
 #include "agent/connection.h"
+#include "agent/log_checks.h"
 #include "agent/outbox.h"
 #include "agent/store.h"
 #include "common/transport/control.h"
@@ -63,14 +65,23 @@ class Daemon {
   // Puts the signed directory `text` (from `source`) in force if it verifies, has not expired
   // and is newer; logs either way. Keeps it in data_dir for the next start.
   void AdoptDirectory(std::string_view text, const std::string& source);
+  // For a command: sends `request` and serves the broker's traffic until the answer of `verb`
+  // whose second frame is `key` arrives, or `timeout_ms` passed (kUnavailable).
+  Result<transport::Frames> Ask(const transport::Frames& request, std::string_view verb,
+                                ByteView key, int timeout_ms);
 
   AgentConfig config_;
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<AgentStore> store_;
   std::unique_ptr<transport::ControlServer> control_;
   Outbox outbox_;
+  LogChecks log_checks_;  // receipts wait here for their proof (agent/log_checks.h)
   BrokerLink link_;
   int64_t directory_asked_ms_ = 0;  // when the broker was last asked for its directory
+  // A command's question to the broker (Ask): the answer it waits for, and the answer.
+  std::string awaited_verb_;
+  Bytes awaited_key_;
+  std::optional<transport::Frames> awaited_;
 };
 
 }  // namespace nrm::agent

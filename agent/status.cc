@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "agent/connection.h"
+#include "agent/log_commands.h"
 #include "agent/step_state.h"
 #include "agent/words.h"
 #include "common/clock.h"
@@ -51,7 +52,8 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
   }
   const bool connected = link.live();
   const int64_t for_ms = now - link.since_ms();
-  const bool alarm = !connected && for_ms > max_offline_s * 1000;
+  const bool offline = !connected && for_ms > max_offline_s * 1000;
+  const bool alarm = offline || ctx.agent.log_watch().alarmed();
   const identity::Directory& dir = ctx.agent.directory();
   std::string broker_line;
   if (connected) {
@@ -81,7 +83,8 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
               {"steps", steps},
               {"oldest_waiting", nullptr},
               {"last_delivery", nullptr},
-              {"alarm", alarm}};
+              {"alarm", alarm},
+              {"broker_log", LogStatusJson(ctx.agent.log_watch())}};
     if (oldest) {
       j["oldest_waiting"] = {{"message_id", oldest->id},
                              {"kind", oldest->kind},
@@ -123,7 +126,8 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
   } else {
     out << "none\n";
   }
-  if (alarm) {
+  out << LogStatusText(ctx.agent.log_watch());
+  if (offline) {
     out << "ALARM: not connected for longer than " << max_offline_s << " s\n";
   }
   return {alarm ? 1 : 0, out.str(), ""};
@@ -142,7 +146,9 @@ const std::vector<CommandSpec>& StatusCommands() {
        Status,
        "Shows: connected or not and since when (\"never connected\" when it never was), the\n"
        "broker's endpoint and id, the directory's serial and expiry, the steps sent per state,\n"
-       "the oldest step waiting to send and the last delivery."},
+       "the oldest step waiting to send, the last delivery, and the broker's audit log as this\n"
+       "agent checked it (the checkpoint verified, the witnesses' cosignatures, an ALARM).\n"
+       "Exits 1 on an alarm (offline too long, or the broker's log)."},
   };
   return kCommands;
 }

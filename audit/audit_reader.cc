@@ -627,11 +627,19 @@ Result<std::string> Prove(const std::string& db_path, ByteView message_id,
                       std::to_string(head.size) + "; run verify");
   }
 
+  return FormatInclusionProof(*found, encoding, proof, head.note);
+}
+
+Result<std::string> FormatInclusionProof(uint64_t leaf_index, ByteView encoding,
+                                         std::span<const Hash> proof,
+                                         std::string_view checkpoint_note) {
+  Result<AuditRecord> record = DecodeRecord(encoding);
+  if (!record) return InvalidArgument("the record does not decode: " + record.status().message());
   return json::Dump(Json{{"type", kInclusionProofType},
-                         {"leaf_index", *found},
-                         {"record", RecordJson(record, encoding)},
-                         {"inclusion_proof", HashesJson(proof)},
-                         {"checkpoint", head.note}});
+                         {"leaf_index", leaf_index},
+                         {"record", RecordJson(*record, encoding)},
+                         {"inclusion_proof", HashesJson({proof.begin(), proof.end()})},
+                         {"checkpoint", std::string(checkpoint_note)}});
 }
 
 Result<std::string> Consistency(const std::string& db_path, uint64_t from_size, uint64_t at_size) {

@@ -104,6 +104,13 @@ Result<std::string> LatestCheckpoint(const std::string& db_path, bool cosigned =
 Result<std::string> Prove(const std::string& db_path, ByteView message_id,
                           std::optional<AuditEvent> event = std::nullopt, uint64_t at_size = 0);
 
+// The inclusion proof JSON (kInclusionProofType) of the record `encoding` at `leaf_index`
+// against `checkpoint_note` (what Prove prints; the agent prints it for its own messages).
+// kInvalidArgument when the encoding does not decode. Checks nothing else: see CheckProof.
+Result<std::string> FormatInclusionProof(uint64_t leaf_index, ByteView encoding,
+                                         std::span<const Hash> proof,
+                                         std::string_view checkpoint_note);
+
 // The consistency proof JSON (kConsistencyProofType) from the tree of the first `from_size`
 // records to the checkpoint of size `at_size` (0: the latest). kInvalidArgument when from_size
 // exceeds that checkpoint's size.

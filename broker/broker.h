@@ -6,11 +6,12 @@
 // Its parts: broker.cc starts it and runs the routing loop; requests.cc takes what arrives;
 // admission.cc accepts or refuses a SEND; delivery.cc delivers queues on sessions (sessions.h)
 // and takes acknowledgements; expiry.cc turns expired messages into notices; commit.cc writes
-// each batch (group commit, signed tree heads) and then answers; reload.cc reloads the policy
-// and the directory; queries.cc answers a sender's QUERY about its message (the receipt again)
-// and an agent's DIRECTORY request (the signed directory in force), and CONSISTENCY (a proof
-// that the log an agent saw is a prefix of the one it sees); checkpoints.cc starts the witness
-// submission; limits.cc counts refusals and the connections closed under the limits.
+// each batch (group commit, signed checkpoints) and then answers; reload.cc reloads the policy
+// and the directory; queries.cc answers a sender's QUERY about its message (the receipt again),
+// an agent's DIRECTORY request (the signed directory in force), CONSISTENCY (a proof that the
+// log an agent saw is a prefix of the one it sees) and PROVE (a sender's record with its
+// inclusion proof); checkpoints.cc starts the witness submission; limits.cc counts refusals and
+// the connections closed under the limits.
 // WorkerPool (worker_pool.h) checks a batch's signatures on every core.
 //
 // Thread-safety: Run() owns the routing thread; Stop() may be called from any thread (or a
@@ -135,6 +136,8 @@ class Broker {
   // CONSISTENCY, be64 old_size, be64 size: a stored checkpoint with the consistency proof
   // between it and old_size, from the stored tree (O(log n) reads).
   void HandleConsistency(const transport::Incoming& in);
+  // PROVE, message_id, be64 size: the sender's message's record with its inclusion proof.
+  void HandleProve(const transport::Incoming& in);
   // The directory's serial as a frame (be64), for WELCOME and DIRECTORY.
   Bytes SerialFrame() const;
   // Reads and verifies the directory file: the directory and the text it was read from.

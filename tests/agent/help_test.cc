@@ -28,7 +28,9 @@ const std::vector<std::string> kServed = {
     "revoke",          "close",           "request-repatriation",
     "respond",         "share",           "travel-documents",
     "schedule-return", "complete-return", "followup",
-    "revoke-consent",  "status"};
+    "revoke-consent",  "status",          "clear-alarm",
+    "prove",
+};
 
 struct Ran {
   int code = -1;
@@ -131,7 +133,7 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
             (std::set<std::string>{"to", "file", "case", "label", "override", "handling", "reason",
                                    "outcome", "note", "family-found", "reception-agency", "date",
                                    "border-point", "max-offline"}));
-  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all"}));
+  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "forget"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",
                                              "timeout", "in", "out"}));
