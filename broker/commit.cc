@@ -29,8 +29,10 @@ Status Broker::CommitBatch(bool sign) {
     const uint32_t records = batch_.Count();
     // Only acknowledgements and deliveries in this batch: nobody is told it is durable, and
     // losing it to a power cut means a redelivery the recipient drops. It becomes durable with
-    // the next synced write, so it costs no fsync of its own.
-    const bool sync = batch_must_sync_;
+    // the next synced write, so it costs no fsync of its own. But a checkpoint is always synced:
+    // agents (a STATUS, CONSISTENCY) and witnesses may see it, and a checkpoint lost in a power
+    // cut would make the log that grows again look forked to them (at most one a second).
+    const bool sync = batch_must_sync_ || head.has_value();
     Status s = store_->Commit(batch_, sync);
     batch_must_sync_ = false;
     if (s.ok()) {
