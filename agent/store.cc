@@ -13,6 +13,7 @@
 #include "agent/step_state.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
+#include "common/rocks.h"
 
 namespace nrm::agent {
 namespace {
@@ -289,6 +290,8 @@ Result<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& data_dir
   return std::unique_ptr<AgentStore>(
       new AgentStore(std::unique_ptr<rocksdb::DB>(raw), std::move(key)));
 }
+
+Status AgentStore::Checkpoint(const std::string& dir) { return rocks::CheckpointTo(db_.get(), dir); }
 
 Status AgentStore::Close() {
   if (!db_) return Status::Ok();

@@ -111,6 +111,8 @@ class AgentStore {
   Result<std::vector<std::string>> AtTheBroker();
   // Ids of the received steps held for an earlier one.
   Result<std::vector<std::string>> HeldInbox();
+  // A consistent copy of the store at `dir` (new), while it stays open (docs/OPERATIONS.md).
+  Status Checkpoint(const std::string& dir);
   // Flushes and closes; reports what went wrong.
   Status Close();
 

@@ -28,7 +28,7 @@ const std::vector<std::string> kServed = {
     "revoke",          "close",           "request-repatriation",
     "respond",         "share",           "travel-documents",
     "schedule-return", "complete-return", "followup",
-    "revoke-consent",  "status"};
+    "revoke-consent",  "status",          "backup"};
 
 struct Ran {
   int code = -1;
@@ -130,7 +130,7 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
   EXPECT_EQ(s.valued,
             (std::set<std::string>{"to", "file", "case", "label", "override", "handling", "reason",
                                    "outcome", "note", "family-found", "reception-agency", "date",
-                                   "border-point", "max-offline"}));
+                                   "border-point", "max-offline", "out"}));
   EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",
