@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "agent/consent.h"
+#include "agent/disclosure.h"
 #include "agent/words.h"
 #include "agent/workflow.h"
 #include "common/clock.h"
@@ -48,16 +49,11 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
     consent->revoked_reason = c.consent->revoked_reason;
   }
   bool override_used = false;
-  for (const std::string& to : r.to) {
-    const identity::Agency* a = agent_.directory().Find(to);
-    if (a == nullptr) return NotFound("recipient " + to + " is not in the directory");
-    std::vector<std::string> sections;
-    for (const std::string& s : agent_.SectionsFor(a->role)) {
-      if (std::find(present.begin(), present.end(), s) != present.end()) sections.push_back(s);
-    }
-    Status ok = CheckConsent(consent, sections, to, a->role);
-    if (!ok.ok()) {
-      if (r.override_reason.empty()) return ok;
+  NRM_ASSIGN_OR_RETURN(std::vector<Disclosure> plan,
+                       PlanDisclosure(agent_, r.payload, r.to, consent));
+  for (const Disclosure& d : plan) {
+    if (!d.consent.ok()) {
+      if (r.override_reason.empty()) return d.consent;
       override_used = true;
     }
   }
@@ -92,6 +88,12 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
     m.frame = s.frame;
     m.payload = r.payload;
     m.prev_state = c.state;
+    for (const Disclosure& d : plan) {
+      if (!m.to.empty() && d.agency == m.to.front()) {  // one envelope per role: all alike
+        m.sections = d.sections;
+        m.withheld = d.withheld;
+      }
+    }
     records.push_back(m);
   }
   if (r.kind == wire::Kind::ConsentRevoke) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <sstream>
 
+#include "agent/disclosure.h"
 #include "agent/validate.h"
 #include "agent/words.h"
 #include "common/clock.h"
@@ -33,6 +34,8 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
                           {"to", m.to},
                           {"status", m.state},
                           {"consent_override", m.consent_override},
+                          {"sections", m.sections},
+                          {"withheld", m.withheld},
                           {"note", m.note}});
     }
     return {
@@ -52,6 +55,7 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
     } else {
       out << "REFUSED by the broker: " << m.note;
     }
+    out << "\n    sections: " << DescribeSections(m.sections, m.withheld);
     if (m.consent_override) out << "\n    shared without consent: " << m.note;
     out << "\n";
   }
@@ -76,6 +80,42 @@ Result<Bytes> ReadCaseFile(const CommandContext& ctx, const Args& args, bool req
 
 Result<wire::Handling> HandlingOf(const Args& args) {
   return wire::HandlingFromName(args.Get("handling").value_or("H0"));
+}
+
+// --preview: what each recipient would receive and what the policy withholds from it, and
+// whether the consent covers it; nothing is sealed or sent.
+CommandOutput Preview(const CommandContext& ctx, const CaseRecord& c, const StepRequest& r) {
+  std::optional<ConsentRecord> consent = ConsentOf(r.payload);
+  if (!consent) consent = c.consent;
+  if (consent && c.consent && c.consent->revoked) consent->revoked = true;
+  Result<std::vector<Disclosure>> plan = PlanDisclosure(ctx.agent, r.payload, r.to, consent);
+  if (!plan.ok()) return Refused(plan.status());
+  const std::string kind(wire::KindName(r.kind));
+  if (ctx.json) {
+    Json recipients = Json::array();
+    for (const Disclosure& d : *plan) {
+      recipients.push_back({{"agency", d.agency},
+                            {"role", d.role},
+                            {"sections", d.sections},
+                            {"withheld", d.withheld},
+                            {"consent", d.consent.ok() ? "covered" : d.consent.message()}});
+    }
+    return {
+        0,
+        JsonLine({{"preview", true}, {"kind", kind}, {"case", c.ref}, {"recipients", recipients}}),
+        ""};
+  }
+  std::ostringstream out;
+  out << "nothing sent (--preview): " << kind << " on case " << CaseName(ctx.store, c.ref)
+      << " would go\n";
+  for (const Disclosure& d : *plan) {
+    out << "  to " << d.agency << " (" << d.role
+        << "): " << DescribeSections(d.sections, d.withheld) << "\n"
+        << "    consent: "
+        << (d.consent.ok() ? "covers it" : "does not cover it (" + d.consent.message() + ")")
+        << "\n";
+  }
+  return {0, out.str(), ""};
 }
 
 // offer / request-repatriation: starts (or re-offers) a case with a case file.
@@ -106,6 +146,7 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
   r.in_reply_to = in_reply_to;
   r.override_reason = args.Get("override").value_or("");
   r.handling = *handling;
+  if (args.Has("preview")) return Preview(ctx, c, r);
   Result<std::vector<MessageRecord>> sent = ctx.outbox.TakeStep(c, std::move(r));
   if (!sent.ok()) return Refused(sent.status());
   return Done(ctx, c, *sent);
@@ -140,6 +181,7 @@ CommandOutput Step(const CommandContext& ctx, const Args& args, wire::Kind kind,
              p.ok() && (*p)->decision() && (*p)->decision()->reason()) {
     r.note = (*p)->decision()->reason()->str();
   }
+  if (args.Has("preview")) return Preview(ctx, c, r);
   Result<std::vector<MessageRecord>> sent = ctx.outbox.TakeStep(c, std::move(r));
   if (!sent.ok()) return Refused(sent.status());
   return Done(ctx, c, *sent);
@@ -293,6 +335,9 @@ constexpr OptionHelp kCase{"--case CASE", "a case already here: its reference, p
 constexpr OptionHelp kLabel{"--label L", "a label for the case, known only to this agency"};
 constexpr OptionHelp kNote{"--note N", "a note for the other side"};
 constexpr OptionHelp kReason{"--reason R", "why"};
+constexpr OptionHelp kPreview{"--preview",
+                              "say what each recipient would get and what the policy withholds; "
+                              "send nothing"};
 constexpr OptionHelp kFile{"--file F",
                            "a JSON payload to send with the step (schemas/payload.fbs)"};
 
@@ -309,12 +354,13 @@ const std::vector<CommandSpec>& StepCommands() {
         kLabel,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Offer},
       {"accept",
        "ID [--note N]",
        "Accept the offer ID (referral_accept, to its sender): the case becomes accepted.",
-       {kNote, kReason, kFile, kOverrideOption, kHandlingOption, kJsonOption},
+       {kNote, kReason, kFile, kOverrideOption, kHandlingOption, kPreview, kJsonOption},
        Accept},
       {"decline",
        "ID --reason REASON",
@@ -324,12 +370,13 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Decline},
       {"confirm-handover",
        "ID",
        "Confirm that the person of the accepted offer ID was handed over (handover_confirmed).",
-       {kReason, kNote, kFile, kOverrideOption, kHandlingOption, kJsonOption},
+       {kReason, kNote, kFile, kOverrideOption, kHandlingOption, kPreview, kJsonOption},
        ConfirmHandover},
       {"revoke",
        "ID --reason REASON",
@@ -339,6 +386,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Revoke},
       {"close",
@@ -350,6 +398,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Close},
       {"request-repatriation",
@@ -362,6 +411,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kLabel,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        RequestRepatriation},
       {"respond",
@@ -373,6 +423,7 @@ const std::vector<CommandSpec>& StepCommands() {
         {"--file response.json", "the response as a payload, instead of or with the options"},
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Respond},
       {"share",
@@ -383,6 +434,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kNote,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Share},
       {"travel-documents",
@@ -393,6 +445,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kNote,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        TravelDocuments},
       {"schedule-return",
@@ -404,17 +457,18 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        ScheduleReturn},
       {"complete-return",
        "CASE --to AGENCY[,AGENCY]",
        "Record that the person has returned (return_completed).",
-       {kTo, kNote, kFile, kOverrideOption, kHandlingOption, kJsonOption},
+       {kTo, kNote, kFile, kOverrideOption, kHandlingOption, kPreview, kJsonOption},
        CompleteReturn},
       {"followup",
        "CASE --to AGENCY [--file F] [--note N]",
        "Report on the person's reintegration (reintegration_followup); may be repeated.",
-       {kTo, kNote, kFile, kOverrideOption, kHandlingOption, kJsonOption},
+       {kTo, kNote, kFile, kOverrideOption, kHandlingOption, kPreview, kJsonOption},
        Followup},
       {"revoke-consent",
        "CASE --reason R [--to AGENCY]",
@@ -425,6 +479,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        RevokeConsent},
   };

@@ -72,7 +72,9 @@ toml::table ToToml(const MessageRecord& m) {
                      {"broker_receipt", m.broker_receipt},
                      {"broker_head", ToHex(m.broker_head)},
                      {"receipts", Array(m.receipts)},
-                     {"prev_state", m.prev_state}};
+                     {"prev_state", m.prev_state},
+                     {"sections", Array(m.sections)},
+                     {"withheld", Array(m.withheld)}};
 }
 
 MessageRecord MessageFromToml(const toml::table& t) {
@@ -95,6 +97,8 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.broker_head = HexBytes(t, "broker_head");
   m.receipts = Strings(t, "receipts");
   m.prev_state = Text(t, "prev_state");
+  m.sections = Strings(t, "sections");
+  m.withheld = Strings(t, "withheld");
   return m;
 }
 

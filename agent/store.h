@@ -50,6 +50,9 @@ struct MessageRecord {
   std::string broker_receipt;
   Bytes broker_head;
   std::vector<std::string> receipts;
+  // out: the payload's sections these recipients get, and those the policy withheld from them
+  // (agent/disclosure.h).
+  std::vector<std::string> sections, withheld;
   std::string prev_state;  // out: the case state before this step (restored on a refusal)
 };
 

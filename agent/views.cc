@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "agent/disclosure.h"
 #include "agent/words.h"
 #include "agent/workflow.h"
 #include "common/clock.h"
@@ -56,11 +57,14 @@ CommandOutput ListOutbox(const CommandContext& ctx, const Args&) {
                       {"status", m.state},
                       {"attempts", m.attempts},
                       {"receipts", m.receipts},
+                      {"sections", m.sections},
+                      {"withheld", m.withheld},
                       {"note", m.note}});
     } else {
       out << m.id << "  " << m.kind << "  to " << Join(m.to) << "  " << m.state << "  "
-          << m.receipts.size() << " signed receipt(s)" << (m.note.empty() ? "" : "  " + m.note)
-          << "\n";
+          << m.receipts.size() << " signed receipt(s)"
+          << (m.withheld.empty() ? "" : "  withheld by the policy: " + Join(m.withheld))
+          << (m.note.empty() ? "" : "  " + m.note) << "\n";
     }
   }
   return {0, ctx.json ? JsonLine(list) : out.str(), ""};
@@ -86,7 +90,9 @@ CommandOutput ShowMessage(const CommandContext& ctx, const Args& args) {
                      {"consent_override", m->consent_override},
                      {"status", m->state},
                      {"receipts", m->receipts},
-                     {"broker_receipt", m->broker_receipt}},
+                     {"broker_receipt", m->broker_receipt},
+                     {"sections", m->sections},
+                     {"withheld", m->withheld}},
                     "payload", text);
   } else {
     out << "message " << m->id << " (" << (m->direction == "in" ? "received" : "sent") << ")\n"
@@ -100,6 +106,9 @@ CommandOutput ShowMessage(const CommandContext& ctx, const Args& args) {
     out << "  status    " << m->state << (m->note.empty() ? "" : ": " + m->note) << "\n";
     if (!m->broker_receipt.empty()) out << "  broker    " << m->broker_receipt << "\n";
     for (const std::string& r : m->receipts) out << "  receipt   " << r << " (signed)\n";
+    if (m->direction == "out") {
+      out << "  sections  " << DescribeSections(m->sections, m->withheld) << "\n";
+    }
     out << "  payload   " << text << "\n";
   }
   if (m->direction == "in" && m->state == "new") {

@@ -52,8 +52,8 @@ TEST_F(CaseworkerTest, EmptyOfferIsRefusedNamingWhatItNeeds) {
 
 TEST_F(CaseworkerTest, CountryNameIsRefusedWithItsCode) {
   StartAgent(kPolice);
-  const std::string out =
-      RefusedOffer(OfferFile("CanaryIndia", "\"nationality\": \"MM\"", "\"nationality\": \"Myanmar\""));
+  const std::string out = RefusedOffer(
+      OfferFile("CanaryIndia", "\"nationality\": \"MM\"", "\"nationality\": \"Myanmar\""));
   EXPECT_NE(out.find("person.nationality = \"Myanmar\": Myanmar is a country's name: write its "
                      "ISO 3166-1 code, MM (Myanmar)"),
             std::string::npos)
@@ -68,7 +68,8 @@ TEST_F(CaseworkerTest, BuddhistEraDateIsRefusedWithTheDateToWrite) {
                      "write 2026-11-29"),
             std::string::npos)
       << out;
-  const std::string words = RefusedOffer(OfferFile("CanaryJuliet", "\"2026-11-29\"", "\"yesterday\""));
+  const std::string words =
+      RefusedOffer(OfferFile("CanaryJuliet", "\"2026-11-29\"", "\"yesterday\""));
   EXPECT_NE(words.find("consent.date = \"yesterday\": not a date: write the day as YYYY-MM-DD"),
             std::string::npos)
       << words;
@@ -98,8 +99,8 @@ TEST_F(CaseworkerTest, SyntaxErrorNamesTheLineAndColumnWhereItIs) {
   StartAgent(kPolice);
   // The comma after the case section is missing: the mistake is at the end of line 2, which a
   // parser notices only at the next field, on line 3.
-  const std::string out = RefusedOffer(OfferFile(
-      "CanaryMike", "\"identified in a raid\"},", "\"identified in a raid\"}"));
+  const std::string out = RefusedOffer(
+      OfferFile("CanaryMike", "\"identified in a raid\"},", "\"identified in a raid\"}"));
   EXPECT_NE(out.find("line 2, column 78: a comma is missing after this value"), std::string::npos)
       << out;
 }
@@ -127,6 +128,50 @@ TEST_F(CaseworkerTest, TextInTheScriptsOfTheRegionIsPrintedAsItIs) {
     Cli tl = WaitFor(kPolice, words, "ไม่มีที่ว่าง");
     EXPECT_NE(tl.out.find("ไม่มีที่ว่าง"), std::string::npos) << tl.out;
   }
+}
+
+TEST_F(CaseworkerTest, PoliceWhoRecordedConsentCanRevokeIt) {
+  StartAgent(kPolice);
+  StartAgent(kShelterA);
+  Cli o = Run(kPolice, {"offer", "--to", kShelterA, "--file", OfferFile("CanaryNovember"),
+                        "--label", "november", "--json"});
+  ASSERT_EQ(o.code, 0) << o.out;
+  WaitFor(kShelterA, {"cases", "--json"}, "\"consent\":\"recorded\"");
+  Cli rc = Run(kPolice, {"revoke-consent", "november", "--reason", "the person asked", "--json"});
+  ASSERT_EQ(rc.code, 0) << rc.out;
+  EXPECT_NE(rc.out.find("\"status\":\"accepted\""), std::string::npos) << rc.out;
+  WaitFor(kShelterA, {"cases", "--json"}, "\"consent\":\"revoked\"");
+}
+
+TEST_F(CaseworkerTest, SectionsThePolicyWithholdsAreReportedBeforeAndAfterSending) {
+  StartAgent(kPolice);
+  StartAgent(kShelterA);
+  // The police file holds the investigation, which a shelter may never hold.
+  const std::string file = OfferFile(
+      "CanaryOscar",
+      "\"needs\":", "\"investigation\": {\"perpetrator_roles\": [\"Transporter\"]},\n  \"needs\":");
+  Cli preview = Run(kPolice, {"offer", "--to", kShelterA, "--file", file, "--preview"});
+  ASSERT_EQ(preview.code, 0) << preview.out;
+  EXPECT_NE(preview.out.find("nothing sent (--preview)"), std::string::npos) << preview.out;
+  EXPECT_NE(preview.out.find("to " + kShelterA +
+                             " (shelter): case, person, needs, consent; withheld by the policy: "
+                             "investigation"),
+            std::string::npos)
+      << preview.out;
+  EXPECT_NE(preview.out.find("consent: covers it"), std::string::npos) << preview.out;
+  EXPECT_EQ(Run(kPolice, {"outbox", "--json"}).out, "[]\n") << "a preview sends nothing";
+
+  Cli o = Run(kPolice, {"offer", "--to", kShelterA, "--file", file});
+  ASSERT_EQ(o.code, 0) << o.out;
+  EXPECT_NE(o.out.find("withheld by the policy: investigation"), std::string::npos) << o.out;
+  Cli outbox = Run(kPolice, {"outbox"});
+  EXPECT_NE(outbox.out.find("withheld by the policy: investigation"), std::string::npos)
+      << outbox.out;
+  Cli json = Run(kPolice, {"outbox", "--json"});
+  EXPECT_NE(json.out.find("\"withheld\":[\"investigation\"]"), std::string::npos) << json.out;
+  Cli shown = Run(kPolice, {"show", Field(json.out, "message_id")});
+  EXPECT_NE(shown.out.find("withheld by the policy: investigation"), std::string::npos)
+      << shown.out;
 }
 
 }  // namespace

@@ -130,7 +130,7 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
   EXPECT_EQ(s.valued, (std::set<std::string>{"to", "file", "case", "label", "override", "handling",
                                              "reason", "outcome", "note", "family-found",
                                              "reception-agency", "date", "border-point"}));
-  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all"}));
+  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "preview"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",
                                              "timeout", "in", "out"}));

@@ -54,9 +54,9 @@ class AgentDaemonTest : public BrokerFixture {
   std::string DataDir(const std::string& id) { return scenario_.dir + "/agents/" + id + "-data"; }
 
   void StartAgent(const std::string& id) {
-    Result<pid_t> pid = tools::Spawn(
-        {BinDir() + "/nrm-agent", "--config", scenario_.AgentConfig(id), "run"},
-        tmp_.path() + "/logs/" + id + ".log");
+    Result<pid_t> pid =
+        tools::Spawn({BinDir() + "/nrm-agent", "--config", scenario_.AgentConfig(id), "run"},
+                     tmp_.path() + "/logs/" + id + ".log");
     ASSERT_TRUE(pid.ok()) << pid.status().ToString();
     agents_[id] = *pid;
     const std::string control = DataDir(id) + "/control";
