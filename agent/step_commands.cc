@@ -324,6 +324,11 @@ CommandOutput Followup(const CommandContext& ctx, const Args& a) {
   return OnCase(ctx, a, K::ReintegrationFollowUp, false,
                 Decide("reintegration_followup", "note", false));
 }
+CommandOutput CounsellingNotes(const CommandContext& ctx, const Args& args) {
+  if (!args.Get("file")) return Usage("missing --file notes.json (the counselling section)");
+  return OnCase(ctx, args, K::CounsellingNotes, false,
+                [](const Args&, payload::PayloadT&) { return Status::Ok(); });
+}
 CommandOutput RevokeConsent(const CommandContext& ctx, const Args& a) {
   return OnCase(ctx, a, K::ConsentRevoke, true, Decide("consent_revoked", "reason", true));
 }
@@ -470,6 +475,18 @@ const std::vector<CommandSpec>& StepCommands() {
        "Report on the person's reintegration (reintegration_followup); may be repeated.",
        {kTo, kNote, kFile, kOverrideOption, kHandlingOption, kPreview, kJsonOption},
        Followup},
+      {"counselling-notes",
+       "CASE --to AGENCY --file notes.json",
+       "Send a shelter's counselling and health notes (counselling_notes): caregivers only.",
+       {kTo,
+        {"--file notes.json", "the counselling section (notes, health_notes)"},
+        kOverrideOption,
+        kHandlingOption,
+        kPreview,
+        kJsonOption},
+       CounsellingNotes,
+       "The policy lets counselling notes go only from a shelter or NGO to a shelter or NGO\n"
+       "of the same country; any other recipient is refused by the broker."},
       {"revoke-consent",
        "CASE --reason R [--to AGENCY]",
        "Record that the person withdrew consent (consent_revoke), to every party unless --to.",

@@ -174,5 +174,29 @@ TEST_F(CaseworkerTest, SectionsThePolicyWithholdsAreReportedBeforeAndAfterSendin
       << shown.out;
 }
 
+TEST_F(CaseworkerTest, SendRefusesPersonalDataItCannotCheckConsentFor) {
+  StartAgent(kPolice);
+  // The person agreed to share with NGOs only; send would have sealed it to a shelter.
+  const std::string file = WriteJson("ngo-only.json", VictimFile("CanaryPapa", "\"ngo\""));
+  Cli r = Run(kPolice, {"send", "--to", kShelterA, "--kind", "referral_offer", "--file", file});
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("referral_offer carries personal data: send is a low-level tool"),
+            std::string::npos)
+      << r.out;
+  // Nor under another kind: any personal section is refused.
+  r = Run(kPolice, {"send", "--to", kShelterA, "--kind", "status_update", "--file", file});
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("the person section is personal data"), std::string::npos) << r.out;
+  // A status without personal data still goes (tests and interop).
+  const std::string status = WriteJson("status.json", R"({"case": {"status": "FollowUp"}})");
+  r = Run(kPolice, {"send", "--to", kShelterA, "--kind", "status_update", "--file", status});
+  EXPECT_EQ(r.code, 0) << r.out;
+  // The caseworker's command checks the consent and refuses.
+  Cli offer = Run(kPolice, {"offer", "--to", kShelterA, "--file", file});
+  EXPECT_EQ(offer.code, 1) << offer.out;
+  EXPECT_NE(offer.out.find("consent does not cover sharing with " + kShelterA), std::string::npos)
+      << offer.out;
+}
+
 }  // namespace
 }  // namespace nrm

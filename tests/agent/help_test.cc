@@ -21,14 +21,26 @@ namespace {
 
 // Every command of nrm-agent, written out independently of the table.
 const std::vector<std::string> kLocal = {"send", "receive", "protect-key", "run"};
-const std::vector<std::string> kServed = {
-    "inbox",           "outbox",          "show",
-    "cases",           "timeline",        "offer",
-    "accept",          "decline",         "confirm-handover",
-    "revoke",          "close",           "request-repatriation",
-    "respond",         "share",           "travel-documents",
-    "schedule-return", "complete-return", "followup",
-    "revoke-consent"};
+const std::vector<std::string> kServed = {"inbox",
+                                          "outbox",
+                                          "show",
+                                          "cases",
+                                          "timeline",
+                                          "offer",
+                                          "accept",
+                                          "decline",
+                                          "confirm-handover",
+                                          "revoke",
+                                          "close",
+                                          "request-repatriation",
+                                          "respond",
+                                          "share",
+                                          "travel-documents",
+                                          "schedule-return",
+                                          "complete-return",
+                                          "followup",
+                                          "counselling-notes",
+                                          "revoke-consent"};
 
 struct Ran {
   int code = -1;
