@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/case_commands.h"
 #include "agent/step_commands.h"
 #include "agent/views.h"
 
@@ -96,7 +97,7 @@ std::string Indent(std::string_view text, std::string_view indent) {
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kAll = [] {
     std::vector<CommandSpec> all = LocalCommands();
-    for (const auto* part : {&ViewCommands(), &StepCommands(), &LowLevelCommands()}) {
+    for (const auto* part : {&ViewCommands(), &StepCommands(), &CaseCommands(), &LowLevelCommands()}) {
       all.insert(all.end(), part->begin(), part->end());
     }
     return all;

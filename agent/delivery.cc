@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/case_data.h"
 #include "agent/consent.h"
 #include "agent/words.h"
 #include "agent/workflow.h"
@@ -82,6 +83,7 @@ Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
       }
       c.state = a.state;
     }
+    NRM_RETURN_IF_ERROR(NoteCaseData(c, m.payload));
     if (r.consent_override) note += (note.empty() ? "" : "; ") + std::string("consent override");
     AddUnique(c.parties, r.sender);
     for (const std::string& to : r.recipients) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "agent/case_data.h"
 #include "agent/consent.h"
 #include "agent/disclosure.h"
 #include "agent/words.h"
@@ -104,6 +105,7 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
     c.consent = consent;
   }
   c.state = next;
+  NRM_RETURN_IF_ERROR(NoteCaseData(c, r.payload));
   for (const std::string& to : r.to) AddUnique(c.parties, to);
   for (const MessageRecord& m : records) {
     c.timeline.push_back(

@@ -5,6 +5,7 @@
 #include <optional>
 #include <sstream>
 
+#include "agent/case_data.h"
 #include "agent/disclosure.h"
 #include "agent/validate.h"
 #include "agent/words.h"
@@ -118,6 +119,22 @@ CommandOutput Preview(const CommandContext& ctx, const CaseRecord& c, const Step
   return {0, out.str(), ""};
 }
 
+// A new case for a person who has an open case here already is a mistake unless the
+// caseworker says otherwise (--new-case): one person, one case, one label.
+Status RefuseSamePerson(const CommandContext& ctx, ByteView payload, const Args& args) {
+  if (args.Has("new-case")) return Status::Ok();
+  NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> same, SamePerson(ctx.store, payload, ""));
+  if (same.empty()) return Status::Ok();
+  std::string cases;
+  for (const CaseRecord& c : same) {
+    cases += "\n  " + c.ref + (c.label.empty() ? "" : " (" + c.label + ")") + ", " + c.state;
+  }
+  return AlreadyExists(
+      "this person (same name and birth date, or same identity document) already has an open "
+      "case here:" +
+      cases + "\ngive --case CASE to act on it, or --new-case to open another case anyway");
+}
+
 // offer / request-repatriation: starts (or re-offers) a case with a case file.
 CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind) {
   auto to = args.Require("to");
@@ -137,8 +154,12 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
     // A new case: a random reference, which says nothing about the person. Every party
     // learns it from the envelope, so the case has the same reference everywhere.
     c.ref = ToHex(crypto::RandomBytes(wire::kCaseRefBytes));
+    if (Status s = RefuseSamePerson(ctx, *payload, args); !s.ok()) return Refused(s);
   }
-  if (auto label = args.Get("label")) c.label = *label;
+  if (auto label = args.Get("label")) {
+    if (Status s = CheckLabelFree(ctx.store, *label, c.ref); !s.ok()) return Refused(s);
+    c.label = *label;
+  }
   StepRequest r;
   r.kind = kind;
   r.to = Split(*to);
@@ -338,6 +359,8 @@ constexpr OptionHelp kToOrParties{"--to AGENCY[,AGENCY...]",
                                   "the agencies it goes to (default: every party on the case)"};
 constexpr OptionHelp kCase{"--case CASE", "a case already here: its reference, prefix or label"};
 constexpr OptionHelp kLabel{"--label L", "a label for the case, known only to this agency"};
+constexpr OptionHelp kNewCase{"--new-case",
+                              "open a new case even though this person has an open case here"};
 constexpr OptionHelp kNote{"--note N", "a note for the other side"};
 constexpr OptionHelp kReason{"--reason R", "why"};
 constexpr OptionHelp kPreview{"--preview",
@@ -357,6 +380,7 @@ const std::vector<CommandSpec>& StepCommands() {
         {"--file case.json", "the case file: the JSON form of schemas/payload.fbs (required)"},
         kCase,
         kLabel,
+        kNewCase,
         kOverrideOption,
         kHandlingOption,
         kPreview,
@@ -414,6 +438,7 @@ const std::vector<CommandSpec>& StepCommands() {
          "the request (required): person, needs, repatriation and consent sections"},
         kCase,
         kLabel,
+        kNewCase,
         kOverrideOption,
         kHandlingOption,
         kPreview,

@@ -103,8 +103,12 @@ MessageRecord MessageFromToml(const toml::table& t) {
 }
 
 toml::table ToToml(const CaseRecord& c) {
-  toml::table t{
-      {"ref", c.ref}, {"label", c.label}, {"state", c.state}, {"parties", Array(c.parties)}};
+  toml::table t{{"ref", c.ref},
+                {"label", c.label},
+                {"state", c.state},
+                {"parties", Array(c.parties)},
+                {"payload", ToHex(c.payload)},
+                {"person_keys", Array(c.person_keys)}};
   if (c.consent) {
     const ConsentRecord& r = *c.consent;
     t.insert("consent", toml::table{{"share_sections", Array(r.share_sections)},
@@ -136,6 +140,8 @@ CaseRecord CaseFromToml(const toml::table& t) {
   c.label = Text(t, "label");
   c.state = Text(t, "state");
   c.parties = Strings(t, "parties");
+  c.payload = HexBytes(t, "payload");
+  c.person_keys = Strings(t, "person_keys");
   if (const toml::table* r = t["consent"].as_table()) {
     ConsentRecord k;
     k.share_sections = Strings(*r, "share_sections");

@@ -68,6 +68,12 @@ struct CaseRecord {
   std::vector<std::string> parties;  // agencies on the case, this one excluded
   std::optional<ConsentRecord> consent;
   std::vector<TimelineStep> timeline;
+  // The case's data as this agency knows it: the latest of each section sent or received
+  // (agent/case_data.h), for export and for finding the same person twice.
+  Bytes payload;
+  // Keys that identify the person without being read (case_data.h PersonKeys): same name and
+  // birth date, or same identity document.
+  std::vector<std::string> person_keys;
 };
 
 // The local key of `data_dir` (created with mode 0600 when missing). With a non-empty

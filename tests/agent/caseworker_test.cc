@@ -198,5 +198,68 @@ TEST_F(CaseworkerTest, SendRefusesPersonalDataItCannotCheckConsentFor) {
       << offer.out;
 }
 
+TEST_F(CaseworkerTest, SamePersonTwiceNeedsNewCase) {
+  StartAgent(kPolice);
+  StartAgent(kShelterA);
+  // The same person, with a birth date; then the same identity document under another name.
+  const std::string born = "\"nationality\": \"MM\", \"birth_date\": \"2008-03-02\"";
+  const std::string first = OfferFile("CanaryQuebec", "\"nationality\": \"MM\"", born);
+  Cli o =
+      Run(kPolice, {"offer", "--to", kShelterA, "--file", first, "--label", "quebec", "--json"});
+  ASSERT_EQ(o.code, 0) << o.out;
+  const std::string ref = Field(o.out, "case");
+  Cli again = Run(kPolice, {"offer", "--to", kShelterA, "--file", first, "--label", "quebec-2"});
+  EXPECT_EQ(again.code, 1) << again.out;
+  EXPECT_NE(again.out.find("already has an open case here:\n  " + ref + " (quebec), offered"),
+            std::string::npos)
+      << again.out;
+  EXPECT_NE(again.out.find("--new-case"), std::string::npos) << again.out;
+  Cli forced = Run(kPolice, {"offer", "--to", kShelterA, "--file", first, "--new-case", "--json"});
+  ASSERT_EQ(forced.code, 0) << forced.out;
+  EXPECT_NE(Field(forced.out, "case"), ref);
+
+  const std::string doc = "\"nationality\": \"MM\", \"identity_number\": \"MB-123 456\"";
+  ASSERT_EQ(Run(kPolice, {"offer", "--to", kShelterA, "--file",
+                          OfferFile("CanaryRomeo", "\"nationality\": \"MM\"", doc)})
+                .code,
+            0);
+  const std::string alias = "\"nationality\": \"MM\", \"identity_number\": \"MB123456\"";
+  Cli same_doc = Run(kPolice, {"offer", "--to", kShelterA, "--file",
+                               OfferFile("CanarySierra", "\"nationality\": \"MM\"", alias)});
+  EXPECT_EQ(same_doc.code, 1) << same_doc.out;
+  EXPECT_NE(same_doc.out.find("same identity document"), std::string::npos) << same_doc.out;
+}
+
+TEST_F(CaseworkerTest, LabelsAreUniqueAndAnAmbiguousReferenceListsTheCandidates) {
+  StartAgent(kPolice);
+  StartAgent(kShelterA);
+  Cli a = Run(kPolice, {"offer", "--to", kShelterA, "--file", OfferFile("CanaryTango"), "--label",
+                        "victim-1", "--json"});
+  ASSERT_EQ(a.code, 0) << a.out;
+  Cli dup = Run(kPolice, {"offer", "--to", kShelterA, "--file", OfferFile("CanaryUniform"),
+                          "--label", "victim-1"});
+  EXPECT_EQ(dup.code, 1) << dup.out;
+  EXPECT_NE(dup.out.find("the label victim-1 is already case " + Field(a.out, "case")),
+            std::string::npos)
+      << dup.out;
+  Cli b =
+      Run(kPolice, {"offer", "--to", kShelterA, "--file", OfferFile("CanaryUniform"), "--json"});
+  ASSERT_EQ(b.code, 0) << b.out;
+  const std::string ref_a = Field(a.out, "case"), ref_b = Field(b.out, "case");
+  // A label that is also the start of the other case's reference: both are candidates.
+  Cli rl = Run(kPolice, {"relabel", "victim-1", ref_b.substr(0, 8)});
+  ASSERT_EQ(rl.code, 0) << rl.out;
+  Cli amb = Run(kPolice, {"timeline", ref_b.substr(0, 8)});
+  EXPECT_EQ(amb.code, 1) << amb.out;
+  EXPECT_NE(amb.out.find("is ambiguous; it names each of:"), std::string::npos) << amb.out;
+  EXPECT_NE(amb.out.find(ref_a + "  label " + ref_b.substr(0, 8)), std::string::npos) << amb.out;
+  EXPECT_NE(amb.out.find(ref_b + "  offered"), std::string::npos) << amb.out;
+  // The receiving agency labels the case its own way.
+  WaitFor(kShelterA, {"cases", "--json"}, ref_b);
+  Cli mine = Run(kShelterA, {"relabel", ref_b, "room-4"});
+  ASSERT_EQ(mine.code, 0) << mine.out;
+  EXPECT_NE(Run(kShelterA, {"timeline", "room-4"}).out.find(ref_b), std::string::npos);
+}
+
 }  // namespace
 }  // namespace nrm

@@ -40,7 +40,8 @@ const std::vector<std::string> kServed = {"inbox",
                                           "complete-return",
                                           "followup",
                                           "counselling-notes",
-                                          "revoke-consent"};
+                                          "revoke-consent",
+                                          "relabel"};
 
 struct Ran {
   int code = -1;
@@ -142,7 +143,7 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
   EXPECT_EQ(s.valued, (std::set<std::string>{"to", "file", "case", "label", "override", "handling",
                                              "reason", "outcome", "note", "family-found",
                                              "reception-agency", "date", "border-point"}));
-  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "preview"}));
+  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "preview", "new-case"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",
                                              "timeout", "in", "out"}));
