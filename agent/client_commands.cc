@@ -171,8 +171,12 @@ int CallAgent(const AgentConfig& config, std::vector<std::string> words) {
                     "); start it with: nrm-agent --config FILE run",
                 1);
   }
+  if (words.size() > 1 && words[0] == "import" && !words[1].starts_with("-")) {
+    std::error_code ec;  // the daemon has another working directory
+    words[1] = std::filesystem::absolute(words[1], ec).string();
+  }
   for (size_t i = 0; i + 1 < words.size(); ++i) {
-    if (words[i] == "--file") {  // the daemon has another working directory
+    if (words[i] == "--file" || words[i] == "--out") {  // the daemon's directory is another
       std::error_code ec;
       words[i + 1] = std::filesystem::absolute(words[i + 1], ec).string();
     }

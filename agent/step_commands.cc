@@ -139,7 +139,8 @@ Status RefuseSamePerson(const CommandContext& ctx, ByteView payload, const Args&
 CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind) {
   auto to = args.Require("to");
   if (!to.ok()) return Usage(to.status().message());
-  Result<Bytes> payload = ReadCaseFile(ctx, args, true, kind);
+  // Without --file, a case held here is offered with its own data (e.g. imported).
+  Result<Bytes> payload = ReadCaseFile(ctx, args, !args.Get("case"), kind);
   if (!payload.ok()) return Usage(payload.status().message());
   Result<wire::Handling> handling = HandlingOf(args);
   if (!handling.ok()) return Usage(handling.status().message());
@@ -150,6 +151,16 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
     if (!found.ok()) return Refused(found.status());
     c = *found;
     if (!c.timeline.empty()) in_reply_to = c.timeline.back().message_id;
+    if (payload->empty()) {
+      if (c.payload.empty()) return Usage("case " + *key + " holds no data: give --file");
+      Result<std::string> text = wire::PayloadToJson(c.payload);
+      if (!text.ok()) return Refused(text.status());
+      ValidateOptions options;
+      options.kind = kind;
+      options.consent_override = args.Get("override").has_value();
+      payload = CaseFromJson(*text, "case " + c.ref, ctx.agent.directory(), options);
+      if (!payload.ok()) return Usage(payload.status().message());
+    }
   } else {
     // A new case: a random reference, which says nothing about the person. Every party
     // learns it from the envelope, so the case has the same reference everywhere.
@@ -377,7 +388,9 @@ const std::vector<CommandSpec>& StepCommands() {
        "--to AGENCY --file case.json [--case CASE] [--label L] [--override REASON]",
        "Offer a case to an agency (referral_offer): a new case, or with --case one already here.",
        {kTo,
-        {"--file case.json", "the case file: the JSON form of schemas/payload.fbs (required)"},
+        {"--file case.json",
+         "the case file: the JSON form of schemas/payload.fbs (required for a new case; default "
+         "with --case: the case's data)"},
         kCase,
         kLabel,
         kNewCase,

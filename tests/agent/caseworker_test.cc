@@ -3,6 +3,7 @@
 // fix (issue 18); the data people write comes back as they wrote it (Thai, Khmer, Burmese...).
 #include <gtest/gtest.h>
 
+#include "common/json/json.h"
 #include "tests/testing/agent_fixture.h"
 
 namespace nrm {
@@ -259,6 +260,68 @@ TEST_F(CaseworkerTest, LabelsAreUniqueAndAnAmbiguousReferenceListsTheCandidates)
   Cli mine = Run(kShelterA, {"relabel", ref_b, "room-4"});
   ASSERT_EQ(mine.code, 0) << mine.out;
   EXPECT_NE(Run(kShelterA, {"timeline", "room-4"}).out.find(ref_b), std::string::npos);
+}
+
+TEST_F(CaseworkerTest, ExportAndImportHtcdsAndPrimeroTransitions) {
+  StartAgent(kPolice);
+  StartAgent(kShelterA);
+  Cli o = Run(kPolice, {"offer", "--to", kShelterA, "--file",
+                        OfferFile("CanaryVictor", "\"nationality\": \"MM\"",
+                                  "\"nationality\": \"MM\", \"birth_date\": \"2009\""),
+                        "--label", "victor", "--json"});
+  ASSERT_EQ(o.code, 0) << o.out;
+  const std::string id = Field(o.out, "message_id");
+  WaitFor(kShelterA, {"inbox", "--json"}, id);
+  ASSERT_EQ(Run(kShelterA, {"decline", id, "--reason", "lack_of_capacity"}).code, 0);
+  WaitFor(kPolice, {"cases", "--json"}, "\"state\":\"rejected\"");
+
+  const std::string out = tmp_.path() + "/victor.htcds.json";
+  Cli ex = Run(kPolice, {"export", "victor", "--format", "htcds", "--out", out});
+  ASSERT_EQ(ex.code, 0) << ex.out;
+  Result<std::string> exported = ReadFile(out);
+  ASSERT_TRUE(exported.ok());
+  for (const char* field : {"\"standard\": \"HTCDS\"", "\"prs_FirstName\": \"CanaryVictor\"",
+                            "\"cas_Status\": \"Active\"", "\"con_Consent\": true"}) {
+    EXPECT_NE(exported->find(field), std::string::npos) << field << "\n" << *exported;
+  }
+  // Imported again (the same person: --new-case), it is the same case.
+  Cli im = Run(kPolice, {"import", out, "--format", "htcds", "--label", "victor-2", "--json"});
+  EXPECT_EQ(im.code, 1) << "the same person has an open case here\n" << im.out;
+  im = Run(kPolice,
+           {"import", out, "--format", "htcds", "--label", "victor-2", "--new-case", "--json"});
+  ASSERT_EQ(im.code, 0) << im.out;
+  EXPECT_NE(im.out.find("\"consent\":\"recorded\""), std::string::npos) << im.out;
+  Cli again = Run(kPolice, {"export", "victor-2", "--format", "htcds"});
+  ASSERT_EQ(again.code, 0) << again.out;
+  Result<json::Json> a = json::Parse(*exported), b = json::Parse(again.out);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (json::Json* doc : {&*a, &*b}) {
+    doc->erase("case_reference");
+    doc->erase("exported_at");
+  }
+  EXPECT_EQ(a->dump(), b->dump());
+  // The imported case is offered with its own data.
+  Cli offer = Run(kPolice, {"offer", "--case", "victor-2", "--to", kShelterA, "--json"});
+  EXPECT_EQ(offer.code, 0) << offer.out;
+
+  // The referral's history as Primero transitions.
+  Cli pr = Run(kPolice, {"export", "victor", "--format", "primero"});
+  ASSERT_EQ(pr.code, 0) << pr.out;
+  Result<json::Json> t = json::Parse(pr.out);
+  ASSERT_TRUE(t.ok()) << pr.out;
+  const json::Json& first = (*t)["transitions"][0];
+  EXPECT_EQ(first["type"], "referral");
+  EXPECT_EQ(first["status"], "rejected");
+  EXPECT_EQ(first["rejected_reason"], "lack_of_capacity");
+  EXPECT_EQ(first["transitioned_to_agency"], kShelterA);
+  EXPECT_EQ(first["consent_overridden"], false);
+
+  // A file with a wrong value is refused with its path in the file.
+  const std::string bad = WriteJson("bad.htcds.json", R"({"standard": "HTCDS", "version": "2.0",
+    "person": {"prs_FirstName": "A", "prs_Gender": "female"}})");
+  Cli refused = Run(kPolice, {"import", bad, "--format", "htcds"});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.out.find("person.prs_Gender = \"female\""), std::string::npos) << refused.out;
 }
 
 }  // namespace

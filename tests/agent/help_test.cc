@@ -41,7 +41,9 @@ const std::vector<std::string> kServed = {"inbox",
                                           "followup",
                                           "counselling-notes",
                                           "revoke-consent",
-                                          "relabel"};
+                                          "relabel",
+                                          "export",
+                                          "import"};
 
 struct Ran {
   int code = -1;
@@ -140,9 +142,10 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
   for (const std::string& cmd : kServed) EXPECT_TRUE(agent::IsServed(cmd)) << cmd;
   for (const std::string& cmd : kLocal) EXPECT_FALSE(agent::IsServed(cmd)) << cmd;
   const agent::OptionNames s = agent::ServedOptions();
-  EXPECT_EQ(s.valued, (std::set<std::string>{"to", "file", "case", "label", "override", "handling",
-                                             "reason", "outcome", "note", "family-found",
-                                             "reception-agency", "date", "border-point"}));
+  EXPECT_EQ(s.valued,
+            (std::set<std::string>{"to", "file", "case", "label", "override", "handling", "reason",
+                                   "outcome", "note", "family-found", "reception-agency", "date",
+                                   "border-point", "format", "out"}));
   EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "preview", "new-case"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",
