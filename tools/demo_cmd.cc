@@ -26,6 +26,7 @@
 #include "common/file_util.h"
 #include "common/json/json.h"
 #include "tools/commands.h"
+#include "tools/demo_cases.h"
 #include "tools/process.h"
 #include "tools/scenario.h"
 #include "tools/stats.h"
@@ -486,39 +487,14 @@ class Demo {
 
   // --- payloads ------------------------------------------------------------------------------
 
-  // A referral offer; the person's name is a fresh canary that must never reach the broker.
+  // A case file (demo_cases.h) whose person's name is a fresh canary, remembered.
   std::string CaseJson(const std::string& name, const std::string& who) {
-    const std::string canary = name + "-" + ToHex(crypto::RandomBytes(6));
-    canaries_.push_back(canary);
-    const bool child = who.starts_with("child");
-    std::string json = R"({"case": {"status": "Active", "referral_date": "2026-11-29", )";
-    json += R"("reason_for_referral": "Presumed victim identified in a raid, )" + who + "\"},";
-    json += R"( "person": {"first_name": ")" + canary + R"(", "gender": "Feminine", )";
-    json += R"("nationality": "MM", "languages": ["my", "th"], "is_child": )";
-    json += std::string(child ? "true" : "false") + R"(},)";
-    json += R"( "context": {"recruitment_methods": ["ThroughFriendsOrSocialEvents"], )"
-            R"("control_methods": ["DebtBondage", "FalsePromises"], )"
-            R"("exploitation_types": ["ForcedLabour"], )"
-            R"("trafficking_status": "PossibleVictimOfTrafficking"},)"
-            R"( "needs": {"immediate_needs": ["Medical", "Interpretation"], )"
-            R"("risk_to_person": "High"},)"
-            R"( "consent": {"share_sections": ["case", "person", "context", "needs"], )"
-            R"("share_with_roles": ["shelter"], "purpose": "protection", "date": "2026-11-29", )"
-            R"("recorded_by": "case officer"},)"
-            R"( "investigation": {"perpetrator_roles": ["RecruiterOrIntermediary"], )"
-            R"("evidence_refs": ["CRI-2026-0412"], "testimony_available": true}})";
-    return json;
+    canaries_.push_back(name + "-" + ToHex(crypto::RandomBytes(6)));
+    return DemoOffer(canaries_.back(), who);
   }
-
   std::string RepatriationJson(const std::string& name, const std::string& origin) {
-    const std::string canary = name + "-" + ToHex(crypto::RandomBytes(6));
-    canaries_.push_back(canary);
-    return R"({"person": {"first_name": ")" + canary + R"(", "nationality": "KH"},
-  "repatriation": {"origin_address": ")" +
-           origin + R"(", "reception_needs": "family mediation"},
-  "consent": {"share_sections": ["person", "repatriation"], "share_with_roles": ["ngo",
-              "immigration"], "purpose": "family tracing and return", "date": "2026-11-29",
-              "recorded_by": "return case worker"}})";
+    canaries_.push_back(name + "-" + ToHex(crypto::RandomBytes(6)));
+    return DemoRepatriationRequest(canaries_.back(), origin);
   }
 
   // --- output --------------------------------------------------------------------------------
