@@ -1,6 +1,7 @@
 #include "agent/case_commands.h"
 
 #include "agent/case_data.h"
+#include "agent/erasure.h"
 #include "agent/htcds.h"
 #include "agent/primero.h"
 #include "common/clock.h"
@@ -126,6 +127,19 @@ CommandOutput Import(const CommandContext& ctx, const Args& args) {
           ""};
 }
 
+// erase CASE --reason TEXT
+CommandOutput Erase(const CommandContext& ctx, const Args& args) {
+  if (args.positional().size() != 2) return Usage("give the case: erase CASE --reason TEXT");
+  auto reason = args.Require("reason");
+  if (!reason.ok()) return Usage("missing --reason TEXT (why the law requires the erasure)");
+  Result<CaseRecord> c = FindCase(ctx.store, args.positional()[1]);
+  if (!c.ok()) return Refused(c.status());
+  Result<Tombstone> t = EraseCase(ctx.agent, ctx.store, ctx.outbox, *c,
+                                  "caseworker of " + ctx.agent.agency(), *reason);
+  if (!t.ok()) return Refused(t.status());
+  return {0, ctx.json ? JsonLine(TombstoneJson(*t)) : DescribeTombstone(*t), ""};
+}
+
 }  // namespace
 
 const std::vector<CommandSpec>& CaseCommands() {
@@ -152,6 +166,14 @@ const std::vector<CommandSpec>& CaseCommands() {
         kJsonOption},
        Import,
        "Then: offer --case CASE --to AGENCY (the case's data is the offer's file)."},
+      {"erase",
+       "CASE --reason TEXT",
+       "Erase a case: destroy its key, delete its records, ask every party to do the same.",
+       {{"--reason TEXT", "why (required): e.g. the person's request under PDPA s.33"},
+        kJsonOption},
+       Erase,
+       "Leaves a tombstone (reference, when, who, why). `timeline CASE` then shows which\n"
+       "parties confirmed the erasure with a signed receipt and which have not yet."},
   };
   return kCommands;
 }

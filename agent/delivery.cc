@@ -7,6 +7,7 @@
 
 #include "agent/case_data.h"
 #include "agent/consent.h"
+#include "agent/erasure.h"
 #include "agent/words.h"
 #include "agent/workflow.h"
 #include "common/clock.h"
@@ -27,6 +28,9 @@ Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
   }
   NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> seen, store.GetMessage(id));
   if (seen) return agent.Acknowledge(r.message_id);  // a repeat: stored already
+  // An erasure request, or anything for a case erased here (agent/erasure.h).
+  NRM_ASSIGN_OR_RETURN(bool erasure, HandleErasure(agent, store, outbox, r));
+  if (erasure) return Status::Ok();
   MessageRecord m;
   m.id = id;
   m.direction = "in";

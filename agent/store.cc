@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <sstream>
 
 #include "common/config/toml_util.h"
@@ -102,6 +103,12 @@ MessageRecord MessageFromToml(const toml::table& t) {
   return m;
 }
 
+}  // namespace
+
+std::string ToTomlText(const MessageRecord& m) { return Serialize(ToToml(m)); }
+
+namespace {
+
 toml::table ToToml(const CaseRecord& c) {
   toml::table t{{"ref", c.ref},
                 {"label", c.label},
@@ -165,9 +172,12 @@ CaseRecord CaseFromToml(const toml::table& t) {
   return c;
 }
 
-Result<toml::table> ParseRecord(const crypto::SecretBytes& key, const std::string& sealed,
+// Opens a stored value (AgentStore::OpenValue), for the templates below.
+using Opener = std::function<Result<crypto::SecretBytes>(const std::string&)>;
+
+Result<toml::table> ParseRecord(const Opener& open, const std::string& sealed,
                                 const std::string& what) {
-  NRM_ASSIGN_OR_RETURN(crypto::SecretBytes plain, crypto::SecretBoxOpen(key, AsBytes(sealed)));
+  NRM_ASSIGN_OR_RETURN(crypto::SecretBytes plain, open(sealed));
   Result<config::TomlDoc> doc = config::ParseToml(AsChars(plain.view()), what);
   if (!doc.ok()) return Corruption(what + " does not parse: " + doc.status().message());
   return std::move(doc->root);
@@ -176,7 +186,7 @@ Result<toml::table> ParseRecord(const crypto::SecretBytes& key, const std::strin
 // One record of either kind: `sealed` as read (absent: nullopt), opened and converted.
 template <typename Record>
 Result<std::optional<Record>> OneRecord(Result<std::optional<std::string>> sealed,
-                                        const crypto::SecretBytes& key, const std::string& what,
+                                        const Opener& key, const std::string& what,
                                         Record (*from_toml)(const toml::table&)) {
   NRM_RETURN_IF_ERROR(sealed.status());
   if (!*sealed) return std::optional<Record>();
@@ -186,8 +196,8 @@ Result<std::optional<Record>> OneRecord(Result<std::optional<std::string>> seale
 
 // Every record of a scan, in scan order.
 template <typename Record>
-Result<std::vector<Record>> AllRecords(Result<std::vector<std::string>> sealed,
-                                       const crypto::SecretBytes& key, const std::string& what,
+Result<std::vector<Record>> AllRecords(Result<std::vector<std::string>> sealed, const Opener& key,
+                                       const std::string& what,
                                        Record (*from_toml)(const toml::table&)) {
   NRM_RETURN_IF_ERROR(sealed.status());
   std::vector<Record> out;
@@ -274,8 +284,10 @@ Result<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& data_dir
   NRM_RETURN_IF_ERROR(FromRocks(
       rocksdb::DB::Open(options, data_dir + "/store", &raw),
       "cannot open the agent store " + data_dir + "/store (is another nrm-agent run using it?)"));
-  return std::unique_ptr<AgentStore>(
+  std::unique_ptr<AgentStore> store(
       new AgentStore(std::unique_ptr<rocksdb::DB>(raw), std::move(key)));
+  NRM_RETURN_IF_ERROR(store->FinishErasures());  // a crash between an erasure and compaction
+  return store;
 }
 
 Status AgentStore::Close() {
@@ -305,40 +317,54 @@ Result<std::vector<std::string>> AgentStore::Scan(const std::string& prefix, boo
 }
 
 Result<std::optional<MessageRecord>> AgentStore::GetMessage(const std::string& id) {
-  return OneRecord(Get("m/" + id), key_, "message " + id, MessageFromToml);
+  return OneRecord(
+      Get("m/" + id), [this](const std::string& v) { return OpenValue(v); }, "message " + id,
+      MessageFromToml);
 }
 
 Result<std::optional<CaseRecord>> AgentStore::GetCase(const std::string& ref) {
-  return OneRecord(Get("c/" + ref), key_, "case " + ref, CaseFromToml);
+  return OneRecord(
+      Get("c/" + ref), [this](const std::string& v) { return OpenValue(v); }, "case " + ref,
+      CaseFromToml);
 }
 
 Status AgentStore::Write(const std::vector<MessageRecord>& messages,
                          const std::vector<CaseRecord>& cases) {
   rocksdb::WriteBatch batch;
-  auto put = [&](const std::string& key, const toml::table& t) {
-    const Bytes sealed = crypto::SecretBoxSeal(key_, AsBytes(Serialize(t)));
-    return batch.Put(key,
-                     rocksdb::Slice(reinterpret_cast<const char*>(sealed.data()), sealed.size()));
+  for (const CaseRecord& c : cases) {
+    NRM_ASSIGN_OR_RETURN(std::optional<std::string> erased, Get("t/" + c.ref));
+    if (erased) return InvalidArgument("case " + c.ref + " was erased; it cannot be written");
+  }
+  auto put = [&](const std::string& key, const std::string& case_ref, const toml::table& t) {
+    Result<std::string> sealed = SealValue(case_ref, Serialize(t), batch);
+    if (!sealed.ok()) return sealed.status();
+    return FromRocks(batch.Put(key, *sealed), "batch");
   };
   for (const MessageRecord& m : messages) {
-    NRM_RETURN_IF_ERROR(FromRocks(put("m/" + m.id, ToToml(m)), "batch"));
+    NRM_RETURN_IF_ERROR(put("m/" + m.id, m.case_ref, ToToml(m)));
     if (m.direction == "out" && m.state == "pending") {
       NRM_RETURN_IF_ERROR(FromRocks(batch.Put("o/" + m.id, ""), "batch"));
     } else {
       NRM_RETURN_IF_ERROR(FromRocks(batch.Delete("o/" + m.id), "batch"));
     }
   }
-  for (const CaseRecord& c : cases) {
-    NRM_RETURN_IF_ERROR(FromRocks(put("c/" + c.ref, ToToml(c)), "batch"));
-  }
+  for (const CaseRecord& c : cases) NRM_RETURN_IF_ERROR(put("c/" + c.ref, c.ref, ToToml(c)));
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  return FromRocks(db_->Write(sync, &batch), "write the agent store");
+  Status s = FromRocks(db_->Write(sync, &batch), "write the agent store");
+  // A case key made for this batch exists only if the batch does.
+  if (!s.ok()) {
+    for (const std::string& ref : fresh_keys_) case_keys_.erase(ref);
+  }
+  fresh_keys_.clear();
+  return s;
 }
 
 Result<std::vector<MessageRecord>> AgentStore::Messages() {
   NRM_ASSIGN_OR_RETURN(std::vector<MessageRecord> out,
-                       AllRecords(Scan("m/", true), key_, "a message record", MessageFromToml));
+                       AllRecords(
+                           Scan("m/", true), [this](const std::string& v) { return OpenValue(v); },
+                           "a message record", MessageFromToml));
   std::stable_sort(out.begin(), out.end(), [](const MessageRecord& a, const MessageRecord& b) {
     return a.created_at_ms < b.created_at_ms;
   });
@@ -346,7 +372,9 @@ Result<std::vector<MessageRecord>> AgentStore::Messages() {
 }
 
 Result<std::vector<CaseRecord>> AgentStore::Cases() {
-  return AllRecords(Scan("c/", true), key_, "a case record", CaseFromToml);
+  return AllRecords(
+      Scan("c/", true), [this](const std::string& v) { return OpenValue(v); }, "a case record",
+      CaseFromToml);
 }
 
 Result<std::vector<std::string>> AgentStore::PendingOutbox() { return Scan("o/", false); }

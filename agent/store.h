@@ -7,14 +7,24 @@
 //
 //   m/<message id>  MessageRecord: every message sent (the outbox) or received (the inbox)
 //   o/<message id>  (empty) the outbox index: sent messages the broker has not yet accepted
-//   c/<case ref>    CaseRecord: label, workflow state, parties, consent, timeline
+//   c/<case ref>    CaseRecord: label, workflow state, parties, consent, timeline, the case's data
+//   k/<case ref>    the case key (32 random bytes) sealed under the local key
+//   t/<case ref>    Tombstone of an erased case (agent/erasure.h): who, when, why, confirmations
+//
+// Erasure by destroying keys: a case's records (c/ and the m/ of its messages) are sealed under
+// its own case key, not the local key ("C" || case ref || ":" || secretbox), so deleting k/<ref>
+// and compacting leaves nothing anyone can read, in any file (AgentStore::Erase). Records of no
+// case, and the few written after a case was erased (its erasure request and receipts, which
+// carry no personal data), are sealed under the local key ("L" || secretbox).
 //
 // Thread-compatible: one thread (the daemon's) uses a store.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/consent.h"
@@ -24,7 +34,8 @@
 
 namespace rocksdb {
 class DB;
-}
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace nrm::agent {
 
@@ -61,6 +72,18 @@ struct TimelineStep {
   std::string message_id, kind, from, to, state, note;
 };
 
+// What is left of an erased case: metadata only, never personal data.
+struct Tombstone {
+  std::string ref;        // hex
+  int64_t at_ms = 0;      // when it was erased here
+  std::string erased_by;  // this agency's caseworker command, a party's request, or retention
+  std::string reason;
+  std::vector<std::string> asked;      // the agencies sent an erasure request
+  std::vector<std::string> confirmed;  // "AGENCY at TIME": their signed erasure receipts
+  std::vector<std::string> requests;   // ids of the erasure requests sent
+  bool compacted = false;              // no table file holds the erased records any more
+};
+
 struct CaseRecord {
   std::string ref;    // hex
   std::string label;  // the caseworker's local label; never sent
@@ -83,6 +106,10 @@ struct CaseRecord {
 Result<crypto::SecretBytes> LoadOrCreateLocalKey(const std::string& data_dir,
                                                  const std::string& passphrase);
 
+// Test seam: kills the process (SIGKILL) at `point` when NRM_AGENT_CRASH_AT names it, so that
+// tests see what a crash there leaves. Does nothing otherwise.
+void CrashPointForTesting(std::string_view point);
+
 class AgentStore {
  public:
   // Opens (creating) <data_dir>/store. kIOError when another process holds it.
@@ -99,6 +126,23 @@ class AgentStore {
   Result<std::vector<CaseRecord>> Cases();
   // Ids of sent messages the broker has not yet accepted.
   Result<std::vector<std::string>> PendingOutbox();
+
+  // store_erase.cc: erasure. The tombstone of case `ref`, or nullopt when it was not erased.
+  Result<std::optional<Tombstone>> GetTombstone(const std::string& ref);
+  Result<std::vector<Tombstone>> Tombstones();
+  // Erases case `t.ref` in one synced batch: its key, its record, every message of it and
+  // their outbox entries go; the tombstone `t` and `messages` (erasure requests, which must hold
+  // no personal data: they are sealed under the local key) come. Then Compact(), and the
+  // tombstone is marked compacted. A crash before the batch leaves the case whole; after it,
+  // erased (Open compacts again what a crash left uncompacted).
+  Status Erase(const Tombstone& t, const std::vector<MessageRecord>& messages);
+  // Writes `t` again (e.g. a confirmation), and `messages` (of the erased case) with it.
+  Status WriteTombstone(const Tombstone& t, const std::vector<MessageRecord>& messages);
+  // Compacts and marks compacted the tombstones a crash left uncompacted; Open calls it.
+  Status FinishErasures();
+  // Flushes the memtable and compacts every table file (bottommost level too), so that no file
+  // holds a deleted record; the write-ahead logs they were in are deleted by the flush.
+  Status Compact();
   // Flushes and closes; reports what went wrong.
   Status Close();
 
@@ -106,9 +150,21 @@ class AgentStore {
   AgentStore(std::unique_ptr<rocksdb::DB> db, crypto::SecretBytes key);
   Result<std::optional<std::string>> Get(const std::string& key);
   Result<std::vector<std::string>> Scan(const std::string& prefix, bool values);
+  // store_erase.cc: the case keys. `plaintext` sealed under the key of case `case_ref` (made,
+  // and added to `batch`, for a case that has none and was not erased) or the local key.
+  Result<std::string> SealValue(const std::string& case_ref, std::string_view plaintext,
+                                rocksdb::WriteBatch& batch);
+  Result<crypto::SecretBytes> OpenValue(const std::string& value);
+  // The key of `ref`, read from k/<ref> (cached); nullptr when it has none.
+  Result<const crypto::SecretBytes*> CaseKey(const std::string& ref);
+  Result<std::vector<std::pair<std::string, std::string>>> ScanPairs(const std::string& prefix);
+  Status AddTombstone(rocksdb::WriteBatch& batch, const Tombstone& t,
+                      const std::vector<MessageRecord>& messages);
 
   std::unique_ptr<rocksdb::DB> db_;
   crypto::SecretBytes key_;
+  std::map<std::string, crypto::SecretBytes> case_keys_;  // unsealed case keys, by case ref
+  std::vector<std::string> fresh_keys_;                   // made for the batch being written
 };
 
 }  // namespace nrm::agent

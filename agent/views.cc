@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "agent/disclosure.h"
+#include "agent/erasure.h"
 #include "agent/words.h"
 #include "agent/workflow.h"
 #include "common/clock.h"
@@ -146,6 +147,12 @@ CommandOutput ListCases(const CommandContext& ctx, const Args&) {
 CommandOutput ShowTimeline(const CommandContext& ctx, const Args& args) {
   if (args.positional().size() != 2) return Usage("give the case: timeline CASE");
   Result<CaseRecord> c = FindCase(ctx.store, args.positional()[1]);
+  if (!c.ok() && c.status().code() == Code::kNotFound) {  // erased here: its tombstone
+    Result<std::optional<Tombstone>> t = FindTombstone(ctx.store, args.positional()[1]);
+    if (t.ok() && *t) {
+      return {0, ctx.json ? JsonLine(TombstoneJson(**t)) : DescribeTombstone(**t), ""};
+    }
+  }
   if (!c.ok()) return Refused(c.status());
   if (ctx.json) {
     Json steps = Json::array();

@@ -115,6 +115,11 @@ class Broker {
   // Records the case's parties after an accepted message (`known`: what they were before).
   void RecordCase(const wire::EnvelopeView& env, const CaseParties* known);
 
+  // erasure.cc: after an erasure_request is accepted, drops what its recipients' queues still
+  // hold of the case (the envelopes are ciphertext the recipients would only erase) and audits
+  // case_erased, metadata only.
+  void DropErasedCase(const wire::EnvelopeView& env, const std::vector<std::string>& recipients);
+
   // delivery.cc: queues to sessions, and acknowledgements.
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);

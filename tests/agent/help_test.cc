@@ -43,7 +43,8 @@ const std::vector<std::string> kServed = {"inbox",
                                           "revoke-consent",
                                           "relabel",
                                           "export",
-                                          "import"};
+                                          "import",
+                                          "erase"};
 
 struct Ran {
   int code = -1;
