@@ -15,22 +15,15 @@
 #include "common/file_util.h"
 
 namespace nrm::agent {
-namespace {
 
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::Ok();
-  std::string m = std::string(what) + ": " + s.ToString();
-  if (s.IsCorruption()) return Corruption(std::move(m));
-  return IOError(std::move(m));
-}
-
-toml::array Array(const std::vector<std::string>& v) {
+// Shared with store_erase.cc.
+toml::array TomlArray(const std::vector<std::string>& v) {
   toml::array a;
   for (const std::string& s : v) a.push_back(s);
   return a;
 }
 
-std::vector<std::string> Strings(const toml::table& t, std::string_view key) {
+std::vector<std::string> TomlStrings(const toml::table& t, std::string_view key) {
   std::vector<std::string> out;
   if (const toml::array* a = t[key].as_array()) {
     for (const toml::node& n : *a) {
@@ -38,6 +31,15 @@ std::vector<std::string> Strings(const toml::table& t, std::string_view key) {
     }
   }
   return out;
+}
+
+namespace {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string m = std::string(what) + ": " + s.ToString();
+  if (s.IsCorruption()) return Corruption(std::move(m));
+  return IOError(std::move(m));
 }
 
 std::string Text(const toml::table& t, std::string_view key) {
@@ -60,7 +62,7 @@ toml::table ToToml(const MessageRecord& m) {
                      {"direction", m.direction},
                      {"kind", m.kind},
                      {"from", m.from},
-                     {"to", Array(m.to)},
+                     {"to", TomlArray(m.to)},
                      {"case_ref", m.case_ref},
                      {"in_reply_to", m.in_reply_to},
                      {"created_at_ms", m.created_at_ms},
@@ -72,10 +74,10 @@ toml::table ToToml(const MessageRecord& m) {
                      {"payload", ToHex(m.payload)},
                      {"broker_receipt", m.broker_receipt},
                      {"broker_head", ToHex(m.broker_head)},
-                     {"receipts", Array(m.receipts)},
+                     {"receipts", TomlArray(m.receipts)},
                      {"prev_state", m.prev_state},
-                     {"sections", Array(m.sections)},
-                     {"withheld", Array(m.withheld)}};
+                     {"sections", TomlArray(m.sections)},
+                     {"withheld", TomlArray(m.withheld)}};
 }
 
 MessageRecord MessageFromToml(const toml::table& t) {
@@ -84,7 +86,7 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.direction = Text(t, "direction");
   m.kind = Text(t, "kind");
   m.from = Text(t, "from");
-  m.to = Strings(t, "to");
+  m.to = TomlStrings(t, "to");
   m.case_ref = Text(t, "case_ref");
   m.in_reply_to = Text(t, "in_reply_to");
   m.created_at_ms = Int(t, "created_at_ms");
@@ -96,10 +98,10 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.payload = HexBytes(t, "payload");
   m.broker_receipt = Text(t, "broker_receipt");
   m.broker_head = HexBytes(t, "broker_head");
-  m.receipts = Strings(t, "receipts");
+  m.receipts = TomlStrings(t, "receipts");
   m.prev_state = Text(t, "prev_state");
-  m.sections = Strings(t, "sections");
-  m.withheld = Strings(t, "withheld");
+  m.sections = TomlStrings(t, "sections");
+  m.withheld = TomlStrings(t, "withheld");
   return m;
 }
 
@@ -113,14 +115,14 @@ toml::table ToToml(const CaseRecord& c) {
   toml::table t{{"ref", c.ref},
                 {"label", c.label},
                 {"state", c.state},
-                {"parties", Array(c.parties)},
+                {"parties", TomlArray(c.parties)},
                 {"payload", ToHex(c.payload)},
-                {"person_keys", Array(c.person_keys)}};
+                {"person_keys", TomlArray(c.person_keys)}};
   if (c.consent) {
     const ConsentRecord& r = *c.consent;
-    t.insert("consent", toml::table{{"share_sections", Array(r.share_sections)},
-                                    {"share_with_roles", Array(r.share_with_roles)},
-                                    {"share_with_agencies", Array(r.share_with_agencies)},
+    t.insert("consent", toml::table{{"share_sections", TomlArray(r.share_sections)},
+                                    {"share_with_roles", TomlArray(r.share_with_roles)},
+                                    {"share_with_agencies", TomlArray(r.share_with_agencies)},
                                     {"purpose", r.purpose},
                                     {"date", r.date},
                                     {"recorded_by", r.recorded_by},
@@ -146,14 +148,14 @@ CaseRecord CaseFromToml(const toml::table& t) {
   c.ref = Text(t, "ref");
   c.label = Text(t, "label");
   c.state = Text(t, "state");
-  c.parties = Strings(t, "parties");
+  c.parties = TomlStrings(t, "parties");
   c.payload = HexBytes(t, "payload");
-  c.person_keys = Strings(t, "person_keys");
+  c.person_keys = TomlStrings(t, "person_keys");
   if (const toml::table* r = t["consent"].as_table()) {
     ConsentRecord k;
-    k.share_sections = Strings(*r, "share_sections");
-    k.share_with_roles = Strings(*r, "share_with_roles");
-    k.share_with_agencies = Strings(*r, "share_with_agencies");
+    k.share_sections = TomlStrings(*r, "share_sections");
+    k.share_with_roles = TomlStrings(*r, "share_with_roles");
+    k.share_with_agencies = TomlStrings(*r, "share_with_agencies");
     k.purpose = Text(*r, "purpose");
     k.date = Text(*r, "date");
     k.recorded_by = Text(*r, "recorded_by");

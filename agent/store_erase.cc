@@ -14,6 +14,11 @@
 #include "common/rocks.h"
 
 namespace nrm::agent {
+
+// store.cc: lists in the store's TOML records.
+toml::array TomlArray(const std::vector<std::string>& v);
+std::vector<std::string> TomlStrings(const toml::table& t, std::string_view key);
+
 namespace {
 
 using rocks::FromRocks;
@@ -22,31 +27,15 @@ constexpr size_t kRefHexBytes = 32;
 
 std::string Boxed(const Bytes& b) { return std::string(AsChars(b)); }
 
-toml::array Array(const std::vector<std::string>& v) {
-  toml::array a;
-  for (const std::string& s : v) a.push_back(s);
-  return a;
-}
-
-std::vector<std::string> Strings(const toml::table& t, std::string_view key) {
-  std::vector<std::string> out;
-  if (const toml::array* a = t[key].as_array()) {
-    for (const toml::node& n : *a) {
-      if (auto s = n.value<std::string>()) out.push_back(*s);
-    }
-  }
-  return out;
-}
-
 std::string TombstoneText(const Tombstone& t) {
   std::ostringstream out;
   out << toml::table{{"ref", t.ref},
                      {"at_ms", t.at_ms},
                      {"erased_by", t.erased_by},
                      {"reason", t.reason},
-                     {"asked", Array(t.asked)},
-                     {"confirmed", Array(t.confirmed)},
-                     {"requests", Array(t.requests)},
+                     {"asked", TomlArray(t.asked)},
+                     {"confirmed", TomlArray(t.confirmed)},
+                     {"requests", TomlArray(t.requests)},
                      {"compacted", t.compacted}};
   return out.str();
 }
@@ -57,9 +46,9 @@ Tombstone TombstoneFrom(const toml::table& t) {
   x.at_ms = t["at_ms"].value_or(int64_t{0});
   x.erased_by = t["erased_by"].value_or(std::string());
   x.reason = t["reason"].value_or(std::string());
-  x.asked = Strings(t, "asked");
-  x.confirmed = Strings(t, "confirmed");
-  x.requests = Strings(t, "requests");
+  x.asked = TomlStrings(t, "asked");
+  x.confirmed = TomlStrings(t, "confirmed");
+  x.requests = TomlStrings(t, "requests");
   x.compacted = t["compacted"].value_or(false);
   return x;
 }
