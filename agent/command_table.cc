@@ -97,7 +97,8 @@ std::string Indent(std::string_view text, std::string_view indent) {
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kAll = [] {
     std::vector<CommandSpec> all = LocalCommands();
-    for (const auto* part : {&ViewCommands(), &StepCommands(), &CaseCommands(), &LowLevelCommands()}) {
+    for (const auto* part :
+         {&ViewCommands(), &StepCommands(), &CaseCommands(), &LowLevelCommands()}) {
       all.insert(all.end(), part->begin(), part->end());
     }
     return all;
