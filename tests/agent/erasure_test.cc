@@ -10,6 +10,7 @@
 #include "agent/store.h"
 #include "audit/audit_reader.h"
 #include "common/crypto/crypto.h"
+#include "common/json/json.h"
 #include "tests/testing/agent_fixture.h"
 
 namespace nrm {
@@ -192,6 +193,50 @@ TEST_F(ErasureTest, TheBrokerDropsWhatItQueuedOfTheCase) {
   EXPECT_EQ(Run(kShelterB, {"inbox", "--all", "--json"}).out.find(offer), std::string::npos);
   StopAgent(kShelterB);
   EXPECT_TRUE(FilesHolding(DataDir(kShelterB), canary).empty());
+}
+
+// The erasure request is a step of the outbox like any other (agent/step_state.h): submitted
+// once, at the broker, then delivered by the shelter's erasure receipt; never submitted again
+// after confirm_after. The shelter's erasure receipt goes through its outbox too.
+TEST_F(ErasureTest, TheRequestIsAStepOfTheOutboxDeliveredByTheErasureReceipt) {
+  AddToAgentConfig(kPolice, "answer_timeout_s = 1\nconfirm_after_s = 1\n");
+  for (const std::string& id : {kPolice, kShelterA}) StartAgent(id);
+  const std::string o = Offer(kShelterA, "CanaryZulu4410", "zulu");
+  const std::string ref = Field(o, "case"), offer = Field(o, "message_id");
+  WaitFor(kShelterA, {"inbox", "--json"}, offer);
+  ASSERT_EQ(Run(kPolice, {"erase", "zulu", "--reason", "entered by mistake"}).code, 0);
+  WaitFor(kPolice, {"timeline", ref}, kShelterA + ": erased, signed receipt");
+  // The outbox's erasure_request: delivered, confirmed by the shelter, submitted once.
+  auto request = [&]() -> json::Json {
+    Result<json::Json> all = json::Parse(Run(kPolice, {"outbox", "--json"}).out);
+    if (!all.ok() || !all->is_array()) return json::Json();
+    for (const json::Json& m : *all) {
+      if (m.value("kind", "") == "erasure_request") return m;
+    }
+    return json::Json();
+  };
+  json::Json r;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        r = request();
+        return r.is_object() && r.value("status", "") == "delivered";
+      },
+      15000))
+      << r.dump();
+  EXPECT_EQ(r["case"], ref);
+  EXPECT_EQ(r["confirmed_by"], json::Json::array({kShelterA})) << r.dump();
+  EXPECT_EQ(r["attempts"], 1) << r.dump();
+  // Well past confirm_after: nothing asked again, nothing submitted again.
+  ::usleep(3500 * 1000);
+  r = request();
+  EXPECT_EQ(r.value("status", ""), "delivered") << r.dump();
+  EXPECT_EQ(r["attempts"], 1) << r.dump();
+  // The shelter's erasure receipt went through its outbox and is done once at the broker.
+  Cli receipts = Run(kShelterA, {"outbox", "--all", "--json"});
+  EXPECT_NE(receipts.out.find("\"status\":\"at the broker\""), std::string::npos) << receipts.out;
+  EXPECT_NE(receipts.out.find("\"note\":\"erased here: signed receipt for erasure_request"),
+            std::string::npos)
+      << receipts.out;
 }
 
 TEST_F(ErasureTest, Kill9DuringErasureLeavesTheCaseWholeOrErased) {
