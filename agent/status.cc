@@ -136,7 +136,7 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
 CommandOutput Backup(const CommandContext& ctx, const Args& args) {
   const std::string dest = args.Get("out").value_or("");
   if (dest.empty() || dest.front() != '/') {
-    return {2, "", "backup needs --out DEST, an absolute path (the running agent writes it)\n"};
+    return {2, "", "backup needs --out DEST (a new folder the running agent may write)\n"};
   }
   if (std::filesystem::exists(dest)) {
     return {1, "", "backup: " + dest + " exists: a backup goes to a new folder\n"};
@@ -183,7 +183,7 @@ const std::vector<CommandSpec>& StatusCommands() {
       {"backup",
        "--out DEST",
        "A consistent copy of this agency's store while the agent runs.",
-       {{"--out DEST", "a new folder the agent may write (absolute path)"}, kJsonOption},
+       {{"--out DEST", "a new folder the running agent may write"}, kJsonOption},
        Backup,
        "Writes DEST/store (a RocksDB checkpoint), DEST/local.key (the key the records are\n"
        "sealed under: keep the backup as safe as the agent) and DEST/manifest.json. To restore:\n"
