@@ -45,6 +45,7 @@ const std::vector<std::string> kServed = {"inbox",
                                           "export",
                                           "import",
                                           "erase",
+                                          "retention",
                                           "status",
                                           "backup"};
 
