@@ -17,6 +17,8 @@ constexpr const char* kUsage =
     "  audit       verify | checkpoint | prove | check-proof | consistency | status | stats of a\n"
     "              broker's audit log\n"
     "  witness     run a witness that cosigns brokers' checkpoints (C2SP tlog-witness)\n"
+    "  backup      a checked copy of a running broker's store\n"
+    "  restore     a broker data directory from a backup\n"
     "  demo        run the GMS referral scenario on real processes\n"
     "  bench       measure throughput, latency and memory of the whole system\n";
 
@@ -51,6 +53,8 @@ int main(int argc, char** argv) try {
   if (cmd == "directory") return nrm::tools::DirectoryCommand(rest, std::cout, std::cerr);
   if (cmd == "bench") return nrm::tools::BenchCommand(rest, std::cout, std::cerr);
   if (cmd == "policy") return nrm::tools::PolicyCommand(rest, std::cout, std::cerr);
+  if (cmd == "backup") return nrm::tools::BackupCommand(rest, std::cout, std::cerr);
+  if (cmd == "restore") return nrm::tools::RestoreCommand(rest, std::cout, std::cerr);
   if (cmd == "demo") return nrm::tools::DemoCommand(rest, std::cout, std::cerr);
   if (cmd == "witness") return nrm::tools::WitnessCommand(rest, std::cout, std::cerr);
   if (cmd == "audit" && !rest.empty() && rest[0] == "stats") {
