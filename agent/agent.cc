@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "agent/key_file.h"
+#include "agent/web/web_config_parse.h"
 #include "audit/tree_head.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
@@ -28,7 +29,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   NRM_RETURN_IF_ERROR(
       config::CheckKnownKeys(t,
                              {"agency", "key_file", "directory", "policy", "authority_key",
-                              "broker", "broker_endpoint_file", "data_dir"},
+                              "broker", "broker_endpoint_file", "data_dir", "web"},
                              path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -61,6 +62,12 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
     return s.WithContext(config::Where(path, *t.get("agency")));
   }
   c.data_dir = resolve(data_dir.value_or(c.agency + "-data"));
+  if (const toml::node* web = t.get("web")) {
+    if (!web->is_table()) {
+      return InvalidArgument(config::Where(path, *web) + ": 'web' must be a table ([web])");
+    }
+    NRM_ASSIGN_OR_RETURN(c.web, web::ParseWebConfig(*web->as_table(), path, resolve));
+  }
   return c;
 }
 

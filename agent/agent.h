@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/web/web_config.h"
 #include "common/clock.h"
 #include "common/identity/identity.h"
 #include "common/transport/transport.h"
@@ -31,6 +32,8 @@ struct AgentConfig {
   // Never in the file: the passphrase of a protected key file (agent/key_file.h), which
   // nrm-agent takes from NRM_AGENT_PASSPHRASE. Empty: the key file must be unprotected.
   std::string key_passphrase;
+  // [web]: the web inbox the running agent serves (agent/web/web_config.h); none without it.
+  std::optional<web::WebConfig> web;
 };
 
 // kInvalidArgument naming file, line and what was expected. Relative paths are taken relative
@@ -140,6 +143,8 @@ class Agent {
 
   const identity::Directory& directory() const { return directory_; }
   const std::string& agency() const { return keys_.id; }
+  const std::string& role() const { return role_; }
+  const policy::Policy& policy() const { return policy_; }
 
  private:
   // Checks the receipt frames of an ACCEPTED answer and records them in `out`.

@@ -39,6 +39,11 @@ struct CommandContext {
   AgentStore& store;
   Outbox& outbox;
   bool json;  // --json: machine-readable output
+  // Given by a caller in the agent's own process (the web inbox, agent/web/) rather than in
+  // words: the step's payload, taken where --file would be read (empty: none), and the person
+  // who takes the step, recorded in the case's timeline.
+  ByteView payload = {};
+  std::string by = {};
 };
 
 using CommandHandler = CommandOutput (*)(const CommandContext& ctx, const Args& args);

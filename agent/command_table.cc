@@ -4,6 +4,7 @@
 
 #include "agent/step_commands.h"
 #include "agent/views.h"
+#include "agent/web/users.h"
 
 namespace nrm::agent {
 namespace {
@@ -86,6 +87,7 @@ const std::vector<CommandSpec>& Commands() {
     for (const auto* part : {&ViewCommands(), &StepCommands()}) {
       all.insert(all.end(), part->begin(), part->end());
     }
+    all.push_back(web::UserCommand());
     return all;
   }();
   return kAll;
@@ -103,6 +105,21 @@ bool IsServed(std::string_view name) {
 }
 
 OptionNames ServedOptions() { return OptionsOf(true); }
+
+CommandOutput Dispatch(const std::vector<std::string>& words, CommandContext ctx) {
+  static const OptionNames kOptions = ServedOptions();
+  Result<Args> args = Args::Parse(words, kOptions.valued, kOptions.flags);
+  if (!args.ok()) return Usage(args.status().message());
+  if (args->positional().empty()) return Usage("no command");
+  const std::string& name = args->positional()[0];
+  const CommandSpec* command = FindCommand(name);
+  if (command == nullptr || command->handler == nullptr) {
+    return Usage("unknown command '" + name + "'");
+  }
+  if (args->help()) return {0, CommandHelp(*command), ""};
+  ctx.json = std::find(words.begin(), words.end(), "--json") != words.end();
+  return command->handler(ctx, *args);
+}
 OptionNames LocalOptions() { return OptionsOf(false); }
 
 std::string Overview() {

@@ -30,6 +30,7 @@ Status Survivable(const Status& s) {
 }  // namespace
 
 Daemon::~Daemon() {
+  web_.reset();  // its threads read the store
   if (store_) (void)store_->Close();
 }
 
@@ -41,23 +42,17 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const AgentConfig& config,
                        AgentStore::Open(config.data_dir, std::move(key)));
   NRM_ASSIGN_OR_RETURN(std::unique_ptr<transport::ControlServer> control,
                        transport::ControlServer::Bind(ControlPath(config)));
-  return std::unique_ptr<Daemon>(
-      new Daemon(std::move(agent), std::move(store), std::move(control)));
+  auto daemon =
+      std::unique_ptr<Daemon>(new Daemon(std::move(agent), std::move(store), std::move(control)));
+  if (config.web) {
+    NRM_ASSIGN_OR_RETURN(daemon->web_, web::WebServer::Start(*config.web, config.data_dir,
+                                                             *daemon->agent_, *daemon->store_));
+  }
+  return daemon;
 }
 
 CommandOutput Daemon::Handle(const std::vector<std::string>& words) {
-  static const OptionNames kOptions = ServedOptions();
-  Result<Args> args = Args::Parse(words, kOptions.valued, kOptions.flags);
-  if (!args.ok()) return Usage(args.status().message());
-  if (args->positional().empty()) return Usage("no command");
-  const std::string& name = args->positional()[0];
-  const CommandSpec* command = FindCommand(name);
-  if (command == nullptr || command->handler == nullptr) {
-    return Usage("unknown command '" + name + "'");
-  }
-  if (args->help()) return {0, CommandHelp(*command), ""};
-  const bool json = std::find(words.begin(), words.end(), "--json") != words.end();
-  return command->handler(CommandContext{*agent_, *store_, outbox_, json}, *args);
+  return Dispatch(words, CommandContext{*agent_, *store_, outbox_, false});
 }
 
 Status Daemon::Run(const std::atomic<bool>& stop) {
@@ -81,6 +76,7 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
       NRM_RETURN_IF_ERROR(control_->Reply({transport::Frame(std::to_string(o.code)),
                                            transport::Frame(o.out), transport::Frame(o.err)}));
     }
+    if (web_) web_->RunPending(outbox_);  // the steps people took in the browser
     if (!agent_->connected()) continue;
     Result<std::optional<Received>> got = agent_->ReceiveQuietly(20);
     if (got.ok() && *got) {
@@ -97,6 +93,7 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
       next_resend = SteadyClock::now() + kResendEvery;
     }
   }
+  if (web_) web_->Stop();
   return store_->Close();
 }
 

@@ -14,6 +14,10 @@
 // one code path). The daemon answers with an exit code, standard output and standard error
 // (agent/command.h); the commands themselves are in the table of agent/command_table.h.
 //
+// With a [web] section in its config, the daemon also serves the agency's web inbox
+// (agent/web/web_server.h): its threads read the store, and hand the steps people take in the
+// browser to the daemon's thread, which runs them between two turns of its loop.
+//
 // Thread-compatible: Run() uses the daemon from one thread; the flag that stops it may be set
 // from a signal handler.
 #pragma once
@@ -27,6 +31,7 @@
 #include "agent/command.h"
 #include "agent/outbox.h"
 #include "agent/store.h"
+#include "agent/web/web_server.h"
 #include "common/transport/control.h"
 
 namespace nrm::agent {
@@ -34,7 +39,8 @@ namespace nrm::agent {
 class Daemon {
  public:
   // Loads keys, directory and policy, opens the store with the local key (protected by
-  // `passphrase` when not empty) and binds the control socket. Does not need the broker.
+  // `passphrase` when not empty), binds the control socket and, with [web], starts the web
+  // inbox. Does not need the broker.
   static Result<std::unique_ptr<Daemon>> Open(const AgentConfig& config,
                                               const std::string& passphrase);
   ~Daemon();
@@ -45,6 +51,9 @@ class Daemon {
 
   // Runs one command (the words after --config FILE). Exposed for the control socket.
   CommandOutput Handle(const std::vector<std::string>& words);
+
+  // The web inbox's address ("http://127.0.0.1:8470"), or "" without [web].
+  std::string WebUrl() const { return web_ ? web_->Url() : ""; }
 
  private:
   Daemon(std::unique_ptr<Agent> agent, std::unique_ptr<AgentStore> store,
@@ -58,6 +67,7 @@ class Daemon {
   std::unique_ptr<AgentStore> store_;
   std::unique_ptr<transport::ControlServer> control_;
   Outbox outbox_;
+  std::unique_ptr<web::WebServer> web_;  // last: stopped before the store closes
 };
 
 }  // namespace nrm::agent

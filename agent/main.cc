@@ -16,6 +16,7 @@
 #include "agent/client_commands.h"
 #include "agent/command_table.h"
 #include "agent/daemon.h"
+#include "agent/web/users.h"
 #include "common/args.h"
 
 namespace {
@@ -37,6 +38,9 @@ int RunDaemon(const nrm::agent::AgentConfig& config) {
   sigaction(SIGINT, &sa, nullptr);
   std::cerr << "nrm-agent: " << config.agency << " running; control socket "
             << nrm::agent::ControlPath(config) << "\n";
+  if (const std::string url = (*daemon)->WebUrl(); !url.empty()) {
+    std::cerr << "nrm-agent: web inbox at " << url << "\n";
+  }
   Status s = (*daemon)->Run(g_stop);
   if (!s.ok()) return Fail(s.ToString(), 1);
   return 0;
@@ -61,7 +65,13 @@ int main(int argc, char** argv) try {
     if (!config_path) return Fail(Overview(), 2);
     auto config = nrm::agent::LoadAgentConfig(*config_path);
     if (!config) return Fail(config.status().message(), 2);
-    return nrm::agent::CallAgent(*config, {command, words.end()});
+    std::vector<std::string> served(command, words.end());
+    if (served[0] == "user") {  // the password is asked here and only its hash is passed on
+      if (Status s = nrm::agent::web::PrepareUserCommand(served); !s.ok()) {
+        return Fail(s.message(), 2);
+      }
+    }
+    return nrm::agent::CallAgent(*config, std::move(served));
   }
   nrm::agent::OptionNames options = nrm::agent::LocalOptions();
   options.valued.insert("config");

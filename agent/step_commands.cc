@@ -57,7 +57,8 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
   return {refused ? 1 : 0, out.str(), ""};
 }
 
-Result<Bytes> ReadCaseFile(const Args& args, bool required) {
+Result<Bytes> ReadCaseFile(const CommandContext& ctx, const Args& args, bool required) {
+  if (!ctx.payload.empty()) return Bytes(ctx.payload.begin(), ctx.payload.end());
   std::optional<std::string> file = args.Get("file");
   if (!file) {
     if (required) return InvalidArgument("missing --file FILE.json");
@@ -75,7 +76,7 @@ Result<wire::Handling> HandlingOf(const Args& args) {
 CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind) {
   auto to = args.Require("to");
   if (!to.ok()) return Usage(to.status().message());
-  Result<Bytes> payload = ReadCaseFile(args, true);
+  Result<Bytes> payload = ReadCaseFile(ctx, args, true);
   if (!payload.ok()) return Usage(payload.status().message());
   Result<wire::Handling> handling = HandlingOf(args);
   if (!handling.ok()) return Usage(handling.status().message());
@@ -99,6 +100,7 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
   r.in_reply_to = in_reply_to;
   r.override_reason = args.Get("override").value_or("");
   r.handling = *handling;
+  r.by = ctx.by;
   Result<std::vector<MessageRecord>> sent = ctx.outbox.TakeStep(c, std::move(r));
   if (!sent.ok()) return Refused(sent.status());
   return Done(ctx, c, *sent);
@@ -110,7 +112,7 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
 CommandOutput Step(const CommandContext& ctx, const Args& args, wire::Kind kind, CaseRecord c,
                    std::vector<std::string> to, std::string in_reply_to,
                    std::optional<std::string> note, const Fill& fill) {
-  Result<Bytes> base = ReadCaseFile(args, false);
+  Result<Bytes> base = ReadCaseFile(ctx, args, false);
   if (!base.ok()) return Usage(base.status().message());
   Status filled = Status::Ok();
   Result<Bytes> payload = EditPayload(*base, [&](payload::PayloadT& t) { filled = fill(args, t); });
@@ -125,6 +127,7 @@ CommandOutput Step(const CommandContext& ctx, const Args& args, wire::Kind kind,
   r.in_reply_to = std::move(in_reply_to);
   r.override_reason = args.Get("override").value_or("");
   r.handling = *handling;
+  r.by = ctx.by;
   if (note) {
     r.note = *note;
   } else if (Result<payload::Payload const*> p = wire::VerifyPayload(r.payload);

@@ -8,13 +8,19 @@
 //   m/<message id>  MessageRecord: every message sent (the outbox) or received (the inbox)
 //   o/<message id>  (empty) the outbox index: sent messages the broker has not yet accepted
 //   c/<case ref>    CaseRecord: label, workflow state, parties, consent, timeline
+//   w/...           the web inbox's own records (agent/web/): its users and the access log
 //
-// Thread-compatible: one thread (the daemon's) uses a store.
+// Thread-compatible: one thread (the daemon's) writes records with Write(). Reads (Get*,
+// Messages, Cases, GetLocal, ScanLocal) and PutLocal may also come from other threads (the web
+// inbox's), since RocksDB is thread-safe; every such thread must have stopped before Close().
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/consent.h"
@@ -56,6 +62,7 @@ struct MessageRecord {
 struct TimelineStep {
   int64_t at_ms = 0;
   std::string message_id, kind, from, to, state, note;
+  std::string by = {};  // who took the step here (a web inbox user); empty otherwise
 };
 
 struct CaseRecord {
@@ -90,6 +97,18 @@ class AgentStore {
   Result<std::vector<CaseRecord>> Cases();
   // Ids of sent messages the broker has not yet accepted.
   Result<std::vector<std::string>> PendingOutbox();
+
+  // Called after every successful Write(), on the writing thread, with what was written (the
+  // web inbox keeps its index with it). Set it before other threads use the store.
+  using WriteObserver =
+      std::function<void(const std::vector<MessageRecord>&, const std::vector<CaseRecord>&)>;
+  void SetWriteObserver(WriteObserver observer) { observer_ = std::move(observer); }
+
+  // The web inbox's records, sealed like the rest: `key` must start with "w/". PutLocal is one
+  // synced write; ScanLocal returns (key, value) pairs under `prefix`, in key order.
+  Status PutLocal(const std::string& key, std::string_view value);
+  Result<std::optional<std::string>> GetLocal(const std::string& key);
+  Result<std::vector<std::pair<std::string, std::string>>> ScanLocal(const std::string& prefix);
   // Flushes and closes; reports what went wrong.
   Status Close();
 
@@ -100,6 +119,7 @@ class AgentStore {
 
   std::unique_ptr<rocksdb::DB> db_;
   crypto::SecretBytes key_;
+  WriteObserver observer_;
 };
 
 }  // namespace nrm::agent

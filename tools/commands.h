@@ -16,6 +16,8 @@ using Words = std::vector<std::string>;
 int KeygenCommand(const Words& args, std::ostream& out, std::ostream& err);
 int DirectoryCommand(const Words& args, std::ostream& out, std::ostream& err);
 int DemoCommand(const Words& args, std::ostream& out, std::ostream& err);
+// nrm demo --web (tools/demo_web.cc), which DemoCommand hands --web to.
+int DemoWebCommand(const Words& args, std::ostream& out, std::ostream& err);
 int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
 int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);

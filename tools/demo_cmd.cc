@@ -8,6 +8,7 @@
 //   5. the oversight body verifies the audit log and draws monthly counts from metadata only.
 // Then checks that no person's name (canary strings) appears anywhere at the broker.
 // Exit 0 only if every expected outcome happened.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -37,7 +38,15 @@ constexpr const char* kUsage =
     "only if every expected outcome happened.\n"
     "  --workdir DIR  keep every key, directory, config, data directory and log in DIR\n"
     "                 (default: a temporary directory, removed afterwards)\n"
-    "  --json         print the outcome as one JSON object instead of the timeline\n";
+    "  --json         print the outcome as one JSON object instead of the timeline\n"
+    "\n"
+    "usage: nrm demo --web [--workdir DIR] [--port-base N] [--idle-logout S] [--json]\n"
+    "Starts the broker and one agent per agency, each serving its web inbox, creates one user\n"
+    "per agency with a one-time password, prints each inbox's URL, and runs until Ctrl-C.\n"
+    "  --port-base N    the first agency's inbox on 127.0.0.1:N, the next on N+1, ...\n"
+    "                   (default 8470; 0: any free ports)\n"
+    "  --idle-logout S  sessions end after S seconds without a request (default 900)\n"
+    "  --json           print the URLs, users and passwords as one JSON line\n";
 
 const std::string kPolice = "TH.POLICE.CRI-ATU";
 const std::string kShelter = "TH.SHELTER.KREDTRAKARN";
@@ -470,6 +479,9 @@ int DemoCommand(const Words& words, std::ostream& out, std::ostream& err) {
   if (WantsHelp(words)) {
     out << kUsage;
     return 0;
+  }
+  if (std::find(words.begin(), words.end(), "--web") != words.end()) {
+    return DemoWebCommand(words, out, err);
   }
   auto a = Args::Parse(words, {"workdir"}, {"json"});
   if (!a || !a->positional().empty()) {

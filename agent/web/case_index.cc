@@ -1,0 +1,139 @@
+#include "agent/web/case_index.h"
+
+#include <algorithm>
+
+#include "schemas/wire/envelope.h"
+#include "schemas/wire/payload.h"
+
+namespace nrm::agent::web {
+namespace {
+
+std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+std::string Fold(std::string s) {
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  size_t start = 0;
+  while (start < s.size() && s[start] == ' ') ++start;
+  s = s.substr(start);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) {
+    return static_cast<char>(ch < 0x80 ? std::tolower(ch) : ch);
+  });
+  return s;
+}
+
+}  // namespace
+
+CaseIndex::CaseIndex() : person_key_(crypto::SecretBytes::FromBytes(crypto::RandomBytes(32))) {}
+
+std::string CaseIndex::PersonKey(const std::string& first, const std::string& second,
+                                 const std::string& birth_date) const {
+  if (Fold(first).empty() || birth_date.empty()) return "";
+  const crypto::Hash h = crypto::KeyedHash(
+      person_key_, AsBytes(Fold(first) + "\n" + Fold(second) + "\n" + birth_date));
+  return ToHex(ByteView(h.data(), h.size()));
+}
+
+Status CaseIndex::Build(AgentStore& store) {
+  NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> cases, store.Cases());
+  NRM_ASSIGN_OR_RETURN(std::vector<MessageRecord> messages, store.Messages());
+  std::lock_guard<std::mutex> lock(mu_);
+  cases_.clear();
+  ApplyLocked(messages, cases);
+  return Status::Ok();
+}
+
+void CaseIndex::Apply(const std::vector<MessageRecord>& messages,
+                      const std::vector<CaseRecord>& cases) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ApplyLocked(messages, cases);
+}
+
+void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
+                            const std::vector<CaseRecord>& cases) {
+  ++version_;
+  for (const CaseRecord& c : cases) {
+    CaseInfo& info = cases_[c.ref];
+    info.ref = c.ref;
+    info.label = c.label;
+    info.state = c.state;
+    info.parties = c.parties;
+    info.consent_revoked = c.consent && c.consent->revoked;
+    for (const TimelineStep& s : c.timeline) info.last_ms = std::max(info.last_ms, s.at_ms);
+  }
+  for (const MessageRecord& m : messages) {
+    if (m.case_ref.empty()) continue;
+    CaseInfo& info = cases_[m.case_ref];
+    info.ref = m.case_ref;
+    MessageInfo mi;
+    mi.id = m.id;
+    mi.direction = m.direction;
+    mi.kind = m.kind;
+    mi.from = m.from;
+    mi.to = m.to;
+    mi.at_ms = m.created_at_ms;
+    mi.state = m.state;
+    mi.note = m.note;
+    mi.delivery = DeliveryOf(m);
+    if (Result<wire::EnvelopeView> env = wire::DecodeEnvelope(m.frame); env.ok()) {
+      mi.handling = std::string(wire::HandlingName(env->handling()));
+    }
+    if (Result<const payload::Payload*> p = wire::VerifyPayload(m.payload); p.ok()) {
+      if (const payload::PersonSection* person = (*p)->person()) {
+        mi.person = true;
+        const std::string key = PersonKey(Str(person->first_name()), Str(person->second_name()),
+                                          Str(person->birth_date()));
+        if (!key.empty()) info.person_key = key;
+      }
+      if ((*p)->needs() && (*p)->needs()->risk_to_person() &&
+          (info.messages.empty() || m.created_at_ms >= info.messages.back().at_ms)) {
+        info.risk = (*p)->needs()->risk_to_person()->str();
+      }
+    }
+    auto it = std::find_if(info.messages.begin(), info.messages.end(),
+                           [&](const MessageInfo& x) { return x.id == m.id; });
+    if (it != info.messages.end()) {
+      *it = std::move(mi);
+    } else {
+      auto at = std::upper_bound(info.messages.begin(), info.messages.end(), mi.at_ms,
+                                 [](int64_t t, const MessageInfo& x) { return t < x.at_ms; });
+      info.messages.insert(at, std::move(mi));
+    }
+    info.last_ms = std::max(info.last_ms, m.created_at_ms);
+  }
+}
+
+uint64_t CaseIndex::version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return version_;
+}
+
+size_t CaseIndex::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cases_.size();
+}
+
+void CaseIndex::ForEach(const std::function<void(const CaseInfo&)>& f) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [ref, info] : cases_) f(info);
+}
+
+std::optional<CaseInfo> CaseIndex::Find(const std::string& ref) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cases_.find(ref);
+  if (it == cases_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> CaseIndex::SamePerson(const std::string& first, const std::string& second,
+                                               const std::string& birth_date) const {
+  const std::string key = PersonKey(first, second, birth_date);
+  std::vector<std::string> out;
+  if (key.empty()) return out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [ref, info] : cases_) {
+    if (info.person_key == key && info.state != "done") out.push_back(ref);
+  }
+  return out;
+}
+
+}  // namespace nrm::agent::web

@@ -1,0 +1,79 @@
+// What the inbox lists, in memory: a summary of every case and of every message of it (kind,
+// parties, times, delivery state, handling code, risk level), so that the inbox and its search
+// are served without opening the whole store (which holds every message sealed) on each request.
+// It is built from the store when the web inbox starts and kept in step by the store's write
+// observer (agent/store.h), whichever thread writes. Names are not in it: a search by name
+// opens the messages of the cases on request; a duplicate check compares keyed hashes of name
+// and birth date (under a key made for this process only).
+//
+// Thread-safe (one mutex).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/store.h"
+#include "agent/web/delivery_state.h"
+#include "common/crypto/crypto.h"
+
+namespace nrm::agent::web {
+
+struct MessageInfo {
+  std::string id, direction, kind, from;
+  std::vector<std::string> to;
+  int64_t at_ms = 0;
+  std::string state;  // the record's: new, read (in); pending, accepted, refused (out)
+  std::string note;
+  Delivery delivery = Delivery::kReceived;
+  std::string handling;  // H0..H3
+  bool person = false;   // it carries a person section
+};
+
+struct CaseInfo {
+  std::string ref, label, state;
+  std::vector<std::string> parties;
+  bool consent_revoked = false;
+  std::string risk;        // needs.risk_to_person, from the latest message that has it
+  std::string person_key;  // keyed hash of name and birth date; empty when unknown
+  int64_t last_ms = 0;
+  std::vector<MessageInfo> messages;  // oldest first
+};
+
+class CaseIndex {
+ public:
+  CaseIndex();
+
+  // Reads every case and message of `store`. Errors are the store's.
+  Status Build(AgentStore& store);
+  // What a write stored (the store's WriteObserver).
+  void Apply(const std::vector<MessageRecord>& messages, const std::vector<CaseRecord>& cases);
+
+  // Changes with every Apply (for the inbox's live updates).
+  uint64_t version() const;
+  size_t size() const;
+  // Calls `f` on every case, under the index's lock (keep `f` short; copy what you keep).
+  void ForEach(const std::function<void(const CaseInfo&)>& f) const;
+  std::optional<CaseInfo> Find(const std::string& ref) const;
+
+  // The references of the cases not done whose person has this name and birth date.
+  std::vector<std::string> SamePerson(const std::string& first, const std::string& second,
+                                      const std::string& birth_date) const;
+
+ private:
+  std::string PersonKey(const std::string& first, const std::string& second,
+                        const std::string& birth_date) const;
+  void ApplyLocked(const std::vector<MessageRecord>& messages,
+                   const std::vector<CaseRecord>& cases);
+
+  const crypto::SecretBytes person_key_;
+  mutable std::mutex mu_;
+  std::map<std::string, CaseInfo> cases_;
+  uint64_t version_ = 0;
+};
+
+}  // namespace nrm::agent::web

@@ -1,0 +1,61 @@
+// The languages of the web inbox. Every text people read is an English msgid looked up in a
+// gettext catalog (agent/web/po/<lang>.po, compiled by Debian's msgfmt into the .mo format read
+// here); a msgid the catalog lacks is shown as it is. Templates mark text with {{t "..."}}, C++
+// with Tr(lang, "..."). Country names come from Debian's iso-codes, translated by the same
+// catalogs. Immutable after Load; thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/web/assets.h"
+#include "common/status.h"
+
+namespace nrm::agent::web {
+
+// The languages a user may pick: code and name in that language.
+struct Language {
+  std::string_view code, name;
+};
+const std::vector<Language>& Languages();
+bool IsLanguage(std::string_view code);
+std::string LanguageCodes();  // "en, th"
+
+// One compiled catalog (GNU .mo). Parse refuses anything malformed (kInvalidArgument).
+class Catalog {
+ public:
+  static Result<Catalog> Parse(std::string_view mo);
+  // The translation, or nullptr.
+  const std::string* Find(std::string_view msgid) const;
+  size_t size() const { return entries_.size(); }
+
+ private:
+  std::map<std::string, std::string, std::less<>> entries_;
+};
+
+struct Country {
+  std::string code;  // ISO 3166-1 alpha-2
+  std::string name;  // English (the msgid of its translations)
+};
+
+class Translator {
+ public:
+  // The catalogs (po/<lang>.mo) and the country list (iso_3166-1.json) of `assets`.
+  static Result<Translator> Load(const Assets& assets);
+  // `msgid` in `lang`: its translation, or `msgid` itself.
+  std::string_view Tr(std::string_view lang, std::string_view msgid) const;
+  // The catalog of `lang`, or nullptr (English has none: the msgids are English).
+  const Catalog* CatalogOf(std::string_view lang) const;
+
+  // Every country, sorted by code; nullptr for an unknown code.
+  const std::vector<Country>& countries() const { return countries_; }
+  const Country* FindCountry(std::string_view code) const;
+
+ private:
+  std::map<std::string, Catalog, std::less<>> catalogs_;
+  std::vector<Country> countries_;
+};
+
+}  // namespace nrm::agent::web

@@ -1,0 +1,230 @@
+#include "agent/web/site.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "agent/command_table.h"
+#include "common/clock.h"
+#include "common/crypto/crypto.h"
+
+namespace nrm::agent::web {
+namespace {
+
+using json::Json;
+
+constexpr int kStepTimeoutMs = 60000;  // a step waits this long for the daemon to take it up
+
+// True when the policy has a rule that lets `role` send `kind` to anyone.
+bool MaySend(const policy::Policy& p, const std::string& role, const std::string& kind) {
+  for (const policy::Rule& r : p.rules()) {
+    if (std::find(r.from.begin(), r.from.end(), role) != r.from.end() &&
+        std::find(r.kinds.begin(), r.kinds.end(), kind) != r.kinds.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Site::Site(const WebConfig& config, Agent& agent, AgentStore& store, Assets assets,
+           Templates templates, Translator translator, TimeZone zone)
+    : config_(config),
+      agent_(agent),
+      store_(store),
+      assets_(std::move(assets)),
+      templates_(std::move(templates)),
+      translator_(std::move(translator)),
+      zone_(std::move(zone)),
+      sessions_(SystemClock::Get(), config.idle_logout_s * 1000),
+      throttle_(SystemClock::Get()) {
+  // One cookie name per agency, so that two agents' inboxes open in one browser (cookies do
+  // not tell ports apart) never take each other's session; __Host- under TLS.
+  const crypto::Hash h = crypto::Sha256(AsBytes(agent.agency()));
+  cookie_name_ = std::string(config.tls() ? "__Host-" : "") + "nrm-" + ToHex(ByteView(h.data(), 4));
+}
+
+Response Site::Page(const Visit* visit, std::string_view lang, std::string_view tmpl, Json data,
+                    int status) const {
+  data["lang"] = std::string(lang);
+  const identity::Agency* self = agent_.directory().Find(agent_.agency());
+  data["agency"] = {{"id", agent_.agency()},
+                    {"name", self ? self->name : agent_.agency()},
+                    {"role", Tr(lang, RoleWords(agent_.role()))}};
+  Json languages = Json::array();
+  for (const Language& l : Languages()) {
+    languages.push_back({{"code", std::string(l.code)},
+                         {"name", std::string(l.name)},
+                         {"selected", l.code == lang}});
+  }
+  data["languages"] = languages;
+  if (visit != nullptr) {
+    data["user"] = {
+        {"name", visit->session.user},
+        {"role", Tr(lang, visit->session.role == "supervisor" ? "supervisor" : "caseworker")},
+        {"supervisor", visit->supervisor()}};
+    data["csrf_logout"] = SessionTable::CsrfToken(visit->session, "/logout");
+    data["csrf_language"] = SessionTable::CsrfToken(visit->session, "/language");
+    data["can_refer"] =
+        !visit->session.must_change && MaySend(agent_.policy(), agent_.role(), "referral_offer");
+    data["can_repatriate"] = !visit->session.must_change &&
+                             MaySend(agent_.policy(), agent_.role(), "repatriation_request");
+    data["live"] = true;
+  }
+  Response r;
+  r.status = status;
+  Result<std::string> content = templates_.Render(tmpl, data, translator_, lang);
+  if (!content.ok()) return Response::Text(500, content.status().message());
+  data["content"] = std::move(*content);
+  Result<std::string> page = templates_.Render("layout", data, translator_, lang);
+  if (!page.ok()) return Response::Text(500, page.status().message());
+  r.body = std::move(*page);
+  return r;
+}
+
+Response Site::Problem(const Visit* visit, std::string_view lang, int status,
+                       const std::string& what) const {
+  return Page(visit, lang, "problem", {{"title", Tr(lang, "Not done")}, {"what", what}}, status);
+}
+
+std::string Site::Today() const { return LocalDate(SystemClock::Get().NowMillis(), zone_); }
+
+std::string Site::AgencyName(const std::string& id) const {
+  const identity::Agency* a = agent_.directory().Find(id);
+  return a ? a->name : id;
+}
+
+Json Site::AgencyJson(const std::string& id) const {
+  return {{"id", id}, {"name", AgencyName(id)}};
+}
+
+std::string_view Site::KindWords(std::string_view kind) {
+  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+      {"referral_offer", "Referral offer"},
+      {"referral_accept", "Referral accepted"},
+      {"referral_decline", "Referral declined"},
+      {"handover_confirmed", "Handover confirmed"},
+      {"referral_revoke", "Referral withdrawn"},
+      {"case_close", "Case closed"},
+      {"repatriation_request", "Repatriation request"},
+      {"repatriation_response", "Repatriation response"},
+      {"travel_documents", "Travel documents"},
+      {"return_scheduled", "Return scheduled"},
+      {"return_completed", "Return completed"},
+      {"reintegration_followup", "Reintegration follow-up"},
+      {"status_update", "Case shared"},
+      {"counselling_notes", "Counselling notes"},
+      {"interview_request", "Interview request"},
+      {"consent_revoke", "Consent withdrawn"},
+      {"h2_approval", "H2 approval"},
+      {"receipt", "Signed receipt"},
+  };
+  for (const auto& [k, w] : kWords) {
+    if (k == kind) return w;
+  }
+  return kind;
+}
+
+std::string_view Site::StateWords(std::string_view state) {
+  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+      {"new", "new"},
+      {"offered", "offered"},
+      {"rejected", "declined"},
+      {"revoked", "withdrawn"},
+      {"accepted", "accepted"},
+      {"handover_confirmed", "handed over"},
+      {"requested", "repatriation requested"},
+      {"responded", "repatriation answered"},
+      {"travel_documents", "travel documents exchanged"},
+      {"return_scheduled", "return scheduled"},
+      {"return_completed", "returned"},
+      {"reintegration_followup", "in reintegration follow-up"},
+      {"done", "closed"},
+  };
+  for (const auto& [k, w] : kWords) {
+    if (k == state) return w;
+  }
+  return state;
+}
+
+std::string_view Site::RoleWords(std::string_view role) {
+  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+      {"police", "police"},
+      {"shelter", "shelter"},
+      {"ngo", "NGO"},
+      {"ministry", "ministry"},
+      {"immigration", "immigration"},
+      {"io", "international organisation"},
+      {"monitor", "oversight body"},
+  };
+  for (const auto& [k, w] : kWords) {
+    if (k == role) return w;
+  }
+  return role;
+}
+
+std::string_view Site::SectionWords(std::string_view section) {
+  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+      {"case", "Case"},
+      {"person", "Person"},
+      {"context", "Victim context"},
+      {"needs", "Needs and risk"},
+      {"consent", "Consent"},
+      {"investigation", "Investigation"},
+      {"repatriation", "Repatriation"},
+      {"counselling", "Counselling and health"},
+      {"decision", "Decision"},
+  };
+  for (const auto& [k, w] : kWords) {
+    if (k == section) return w;
+  }
+  return section;
+}
+
+Result<CommandOutput> Site::Command(const Visit& visit, std::vector<std::string> words,
+                                    ByteView payload) {
+  words.push_back("--json");
+  CommandOutput out;
+  const Bytes copy(payload.begin(), payload.end());
+  const std::string by = visit.session.user;
+  const bool ran = daemon_.Run(
+      [&](Outbox& outbox) {
+        out = Dispatch(words, CommandContext{agent_, store_, outbox, true, copy, by});
+      },
+      kStepTimeoutMs);
+  if (!ran) {
+    return Unavailable(
+        "the agent did not take the step up in time; nothing was sent. Try again in a moment.");
+  }
+  return out;
+}
+
+void Site::Access(const std::string& case_ref, const std::string& user, const std::string& what) {
+  const int64_t now = SystemClock::Get().NowMillis();
+  char at[32];
+  std::snprintf(at, sizeof(at), "%016lld", static_cast<long long>(now));
+  const Json entry = {{"at_ms", now}, {"user", user}, {"what", what}};
+  const std::string key = "w/a/" + case_ref + "/" + at + "-" + ToHex(crypto::RandomBytes(4));
+  if (Status s = store_.PutLocal(key, entry.dump()); !s.ok()) {
+    std::fprintf(stderr, "nrm-agent web: the access log: %s\n", s.ToString().c_str());
+  }
+}
+
+std::vector<AccessEntry> Site::AccessLog(const std::string& case_ref) {
+  std::vector<AccessEntry> out;
+  Result<std::vector<std::pair<std::string, std::string>>> all =
+      store_.ScanLocal("w/a/" + case_ref + "/");
+  if (!all.ok()) return out;
+  for (const auto& [key, text] : *all) {
+    Result<Json> j = json::Parse(text);
+    if (!j.ok() || !j->is_object()) continue;
+    AccessEntry e;
+    e.at_ms = j->value("at_ms", int64_t{0});
+    e.user = j->value("user", std::string());
+    e.what = j->value("what", std::string());
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace nrm::agent::web
