@@ -6,8 +6,10 @@
 #include "agent/web/case_view.h"
 #include "agent/web/forms.h"
 #include "agent/web/pages.h"
+#include "agent/words.h"
 #include "common/clock.h"
 #include "common/crypto/crypto.h"
+#include "schemas/wire/payload.h"
 
 namespace nrm::agent::web {
 namespace {
@@ -89,6 +91,13 @@ Json SectionsOf(Site& site, std::string_view lang, const Json& merged) {
   return out;
 }
 
+// "A, B" for the comma-separated agency ids of a timeline step.
+std::string Names(Site& site, const std::string& ids) {
+  std::string out;
+  for (const std::string& id : Split(ids)) out += (out.empty() ? "" : ", ") + site.AgencyName(id);
+  return out;
+}
+
 std::string Fingerprint(const Bytes& frame) {
   const crypto::Hash h = crypto::Sha256(frame);
   const std::string hex = ToHex(ByteView(h.data(), h.size()));
@@ -138,13 +147,13 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
                  {"kind", site.Tr(lang, Site::KindWords(s.kind))},
                  {"receipt_step", s.kind == "receipt"},
                  {"from", site.AgencyName(s.from)},
-                 {"to", site.AgencyName(s.to)},
+                 {"to", Names(site, s.to)},
                  {"state", site.Tr(lang, Site::StateWords(s.state))},
-                 {"note", s.note},
+                 {"note", site.Tr(lang, ChoiceWords(s.note))},
                  {"by", s.by},
                  {"id", s.message_id.substr(0, 12)}};
     if (s.from == "broker") step["from"] = site.Tr(lang, "the broker");
-    if (m != nullptr) {
+    if (m != nullptr && s.kind != "receipt") {
       const Delivery d = DeliveryOf(*m);
       step["delivery"] = site.Tr(lang, DeliveryWords(d));
       step["delivery_class"] = std::string(DeliveryClass(d));
@@ -156,6 +165,11 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
                             {"fingerprint", r ? Fingerprint(r->frame) : rid.substr(0, 16)}});
       }
       step["receipts"] = receipts;
+      // The other side's note on its decision (the timeline's note is its reason).
+      if (Result<const payload::Payload*> p = wire::VerifyPayload(m->payload);
+          p.ok() && (*p)->decision() && (*p)->decision()->note() && s.kind != "receipt") {
+        step["detail"] = (*p)->decision()->note()->str();
+      }
       if (m->consent_override) {
         overrides.push_back({{"time", site.When(m->created_at_ms, lang)},
                              {"kind", site.Tr(lang, Site::KindWords(m->kind))},
@@ -164,17 +178,14 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
       if (Result<wire::EnvelopeView> env = wire::DecodeEnvelope(m->frame); env.ok()) {
         handling = std::string(wire::HandlingName(env->handling()));
       }
-      if (s.kind != "receipt") {
-        handover_steps.push_back(
-            {{"time", step["time"]},
-             {"kind", step["kind"]},
-             {"from", step["from"]},
-             {"to", step["to"]},
-             {"delivery",
-              m->direction == "in" ? Json(site.Tr(lang, "received")) : step["delivery"]},
-             {"fingerprint", Fingerprint(m->frame)},
-             {"receipts", receipts}});
-      }
+      handover_steps.push_back(
+          {{"time", step["time"]},
+           {"kind", step["kind"]},
+           {"from", step["from"]},
+           {"to", step["to"]},
+           {"delivery", m->direction == "in" ? Json(site.Tr(lang, "received")) : step["delivery"]},
+           {"fingerprint", Fingerprint(m->frame)},
+           {"receipts", receipts}});
     }
     timeline.push_back(std::move(step));
   }
