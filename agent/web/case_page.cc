@@ -40,7 +40,7 @@ std::string Show(Site& site, std::string_view lang, const FieldSpec* f, const Js
     }
   };
   if (v.is_string()) return one(v.get<std::string>());
-  if (v.is_boolean()) return site.Tr(lang, v.get<bool>() ? "yes" : "no");
+  if (v.is_boolean()) return site.Tr(lang, v.get<bool>() ? Msg("yes") : Msg("no"));
   if (v.is_array()) {
     std::string out;
     for (const Json& item : v) {
@@ -117,7 +117,8 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
   }
   const CaseView& c = *loaded;
   const bool printing = req.Query("print") == "1";
-  site.Access(ref, visit.session.user, printing ? "printed the handover record" : "opened");
+  site.Access(ref, visit.session.user,
+              printing ? Msg("printed the handover record") : Msg("opened"));
 
   // What came in and was not yet seen by a person is read now (on the daemon's thread, which
   // owns the message records).
@@ -216,7 +217,8 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
   Json access = Json::array();
   if (visit.supervisor()) {
     for (const AccessEntry& e : site.AccessLog(ref)) {
-      access.push_back({{"time", site.When(e.at_ms, lang)}, {"user", e.user}, {"what", e.what}});
+      access.push_back(
+          {{"time", site.When(e.at_ms, lang)}, {"user", e.user}, {"what", site.Tr(lang, e.what)}});
     }
   }
   const std::string title =

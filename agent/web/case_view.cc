@@ -89,45 +89,45 @@ std::vector<CaseAction> ActionsFor(Site& site, const CaseView& c) {
       offer_in && (!offer_out || offer_in->created_at_ms > offer_out->created_at_ms);
   const bool we_offered = offer_out && !offered_to_us;
   if (state == "offered" && offered_to_us) {
-    add("accept", "referral_accept", "Accept", true);
-    add("decline", "referral_decline", "Decline", false);
+    add("accept", "referral_accept", Msg("Accept"), true);
+    add("decline", "referral_decline", Msg("Decline"), false);
   }
   if (state == "accepted" && offered_to_us) {
-    add("confirm_handover", "handover_confirmed", "Confirm handover", true);
+    add("confirm_handover", "handover_confirmed", Msg("Confirm handover"), true);
   }
   if (In(state, {"offered", "accepted"}) && we_offered) {
-    add("revoke", "referral_revoke", "Withdraw the offer", false);
+    add("revoke", "referral_revoke", Msg("Withdraw the offer"), false);
   }
   if (In(state, {"rejected", "revoked"}) && we_offered) {
-    add("reoffer", "referral_offer", "Offer to another agency", true,
+    add("reoffer", "referral_offer", Msg("Offer to another agency"), true,
         "/new/referral_offer?case=" + c.record.ref);
   }
   if (In(state, {"new", "handover_confirmed"})) {
-    add("request_repatriation", "repatriation_request", "Request repatriation", false,
+    add("request_repatriation", "repatriation_request", Msg("Request repatriation"), false,
         "/new/repatriation_request?case=" + c.record.ref);
   }
   const MessageRecord* request_in = c.Latest("repatriation_request", "in");
   if (state == "requested" && request_in && !c.Latest("repatriation_request", "out")) {
-    add("respond", "repatriation_response", "Answer the repatriation request", true);
+    add("respond", "repatriation_response", Msg("Answer the repatriation request"), true);
   }
   if (In(state, {"responded", "travel_documents"})) {
-    add("travel_documents", "travel_documents", "Send travel documents", true);
+    add("travel_documents", "travel_documents", Msg("Send travel documents"), true);
   }
   if (state == "travel_documents") {
-    add("schedule_return", "return_scheduled", "Schedule the return", true);
+    add("schedule_return", "return_scheduled", Msg("Schedule the return"), true);
   }
   if (state == "return_scheduled") {
-    add("complete_return", "return_completed", "Confirm the return", true);
+    add("complete_return", "return_completed", Msg("Confirm the return"), true);
   }
   if (In(state, {"return_completed", "reintegration_followup"})) {
-    add("followup", "reintegration_followup", "Report on reintegration", true);
+    add("followup", "reintegration_followup", Msg("Report on reintegration"), true);
   }
   if (In(state, {"handover_confirmed", "return_completed", "reintegration_followup"})) {
-    add("close", "case_close", "Close the case", false);
+    add("close", "case_close", Msg("Close the case"), false);
   }
-  if (state != "done") add("share", "status_update", "Share the case with an agency", false);
+  if (state != "done") add("share", "status_update", Msg("Share the case with an agency"), false);
   if (c.record.consent && !c.record.consent->revoked && state != "done") {
-    add("revoke_consent", "consent_revoke", "The person withdrew consent", false);
+    add("revoke_consent", "consent_revoke", Msg("The person withdrew consent"), false);
   }
   return out;
 }

@@ -1,5 +1,7 @@
 #include "agent/web/delivery_state.h"
 
+#include "agent/web/i18n.h"
+
 namespace nrm::agent::web {
 
 Delivery DeliveryOf(const MessageRecord& m) {
@@ -15,15 +17,15 @@ Delivery DeliveryOf(const MessageRecord& m) {
 std::string_view DeliveryWords(Delivery d) {
   switch (d) {
     case Delivery::kReceived:
-      return "received";
+      return Msg("received");
     case Delivery::kWaiting:
-      return "waiting to send";
+      return Msg("waiting to send");
     case Delivery::kAtBroker:
-      return "at the broker";
+      return Msg("at the broker");
     case Delivery::kDelivered:
-      return "delivered";
+      return Msg("delivered");
     case Delivery::kActionNeeded:
-      return "not delivered: action needed";
+      return Msg("not delivered: action needed");
   }
   return "";
 }
@@ -31,13 +33,13 @@ std::string_view DeliveryWords(Delivery d) {
 std::string_view DeliveryClass(Delivery d) {
   switch (d) {
     case Delivery::kReceived:
-      return "received";
+      return Msg("received");
     case Delivery::kWaiting:
       return "waiting";
     case Delivery::kAtBroker:
       return "broker";
     case Delivery::kDelivered:
-      return "delivered";
+      return Msg("delivered");
     case Delivery::kActionNeeded:
       return "action";
   }

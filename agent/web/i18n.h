@@ -15,6 +15,10 @@
 
 namespace nrm::agent::web {
 
+// Marks English text as a msgid where it is written (for xgettext, tests/web/i18n_test.py)
+// without translating it there: it is translated where it is shown (Translator::Tr).
+constexpr const char* Msg(const char* text) { return text; }
+
 // The languages a user may pick: code and name in that language.
 struct Language {
   std::string_view code, name;

@@ -78,10 +78,10 @@ class Inbox {
     const MessageInfo* offer = LatestOf(c, "referral_offer");
     const MessageInfo* request = LatestOf(c, "repatriation_request");
     if (c.state == "offered" && offer && offer->direction == "in") {
-      out.push_back({&c, offer, "Offer waiting for your decision", offer->at_ms});
+      out.push_back({&c, offer, Msg("Offer waiting for your decision"), offer->at_ms});
     }
     if (c.state == "accepted" && offer && offer->direction == "in") {
-      out.push_back({&c, offer, "Handover to confirm", offer->at_ms});
+      out.push_back({&c, offer, Msg("Handover to confirm"), offer->at_ms});
     }
     if ((c.state == "rejected" || c.state == "revoked") && offer && offer->direction == "out") {
       const MessageInfo* answer = c.messages.empty() ? offer : &c.messages.back();
@@ -91,17 +91,17 @@ class Inbox {
           break;
         }
       }
-      out.push_back({&c, answer, "Declined: offer the person elsewhere", answer->at_ms});
+      out.push_back({&c, answer, Msg("Declined: offer the person elsewhere"), answer->at_ms});
     }
     if (c.state == "requested" && request && request->direction == "in") {
-      out.push_back({&c, request, "Repatriation request to answer", request->at_ms});
+      out.push_back({&c, request, Msg("Repatriation request to answer"), request->at_ms});
     }
     for (const MessageInfo& m : c.messages) {
       if (m.direction == "out" && m.kind != "receipt" && m.delivery == Delivery::kActionNeeded) {
-        out.push_back({&c, &m, "Not delivered: action needed", m.at_ms});
+        out.push_back({&c, &m, Msg("Not delivered: action needed"), m.at_ms});
       }
       if (m.direction == "in" && m.kind == "consent_revoke" && m.state == "new") {
-        out.push_back({&c, &m, "Consent withdrawn", m.at_ms});
+        out.push_back({&c, &m, Msg("Consent withdrawn"), m.at_ms});
       }
     }
     return out;

@@ -73,7 +73,7 @@ class NewCase {
     std::vector<FieldError> errors = CheckPayload(kind_, payload, site_.translator());
     const std::string to = req_.Form("to");
     if (to.empty() || site_.agent().directory().Find(to) == nullptr) {
-      errors.push_back({"to", to, "Choose the agency it goes to."});
+      errors.push_back({"to", to, Msg("Choose the agency it goes to.")});
     }
     if (!errors.empty()) return Form(values, errors, 400);
     if (action == "send") return Send(payload, to);
@@ -134,8 +134,9 @@ class NewCase {
                                           ", " + a->country + ")"},
                             {"selected", id == to}});
     }
-    return {{"title", site_.Tr(lang_, kind_ == "referral_offer" ? "New referral"
-                                                                : "New repatriation request")},
+    const char* title =
+        kind_ == "referral_offer" ? Msg("New referral") : Msg("New repatriation request");
+    return {{"title", site_.Tr(lang_, title)},
             {"kind", kind_},
             {"action", path},
             {"csrf", SessionTable::CsrfToken(visit_.session, path)},

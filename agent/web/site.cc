@@ -59,12 +59,13 @@ Response Site::Page(const Visit* visit, std::string_view lang, std::string_view 
   }
   data["languages"] = languages;
   if (visit != nullptr) {
-    data["user"] = {
-        {"name", visit->session.user},
-        {"role", Tr(lang, visit->session.role == "supervisor" ? "supervisor" : "caseworker")},
-        {"supervisor", visit->supervisor()}};
+    data["user"] = {{"name", visit->session.user},
+                    {"role", Tr(lang, visit->session.role == "supervisor" ? Msg("supervisor")
+                                                                          : Msg("caseworker"))},
+                    {"supervisor", visit->supervisor()}};
     data["csrf_logout"] = SessionTable::CsrfToken(visit->session, "/logout");
     data["csrf_language"] = SessionTable::CsrfToken(visit->session, "/language");
+    data["here"] = visit->here;
     data["can_refer"] =
         !visit->session.must_change && MaySend(agent_.policy(), agent_.role(), "referral_offer");
     data["can_repatriate"] = !visit->session.must_change &&
@@ -100,24 +101,24 @@ Json Site::AgencyJson(const std::string& id) const {
 
 std::string_view Site::KindWords(std::string_view kind) {
   static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
-      {"referral_offer", "Referral offer"},
-      {"referral_accept", "Referral accepted"},
-      {"referral_decline", "Referral declined"},
-      {"handover_confirmed", "Handover confirmed"},
-      {"referral_revoke", "Referral withdrawn"},
-      {"case_close", "Case closed"},
-      {"repatriation_request", "Repatriation request"},
-      {"repatriation_response", "Repatriation response"},
-      {"travel_documents", "Travel documents"},
-      {"return_scheduled", "Return scheduled"},
-      {"return_completed", "Return completed"},
-      {"reintegration_followup", "Reintegration follow-up"},
-      {"status_update", "Case shared"},
-      {"counselling_notes", "Counselling notes"},
-      {"interview_request", "Interview request"},
-      {"consent_revoke", "Consent withdrawn"},
+      {"referral_offer", Msg("Referral offer")},
+      {"referral_accept", Msg("Referral accepted")},
+      {"referral_decline", Msg("Referral declined")},
+      {"handover_confirmed", Msg("Handover confirmed")},
+      {"referral_revoke", Msg("Referral withdrawn")},
+      {"case_close", Msg("Case closed")},
+      {"repatriation_request", Msg("Repatriation request")},
+      {"repatriation_response", Msg("Repatriation response")},
+      {"travel_documents", Msg("Travel documents")},
+      {"return_scheduled", Msg("Return scheduled")},
+      {"return_completed", Msg("Return completed")},
+      {"reintegration_followup", Msg("Reintegration follow-up")},
+      {"status_update", Msg("Case shared")},
+      {"counselling_notes", Msg("Counselling notes")},
+      {"interview_request", Msg("Interview request")},
+      {"consent_revoke", Msg("Consent withdrawn")},
       {"h2_approval", "H2 approval"},
-      {"receipt", "Signed receipt"},
+      {"receipt", Msg("Signed receipt")},
   };
   for (const auto& [k, w] : kWords) {
     if (k == kind) return w;
@@ -127,19 +128,19 @@ std::string_view Site::KindWords(std::string_view kind) {
 
 std::string_view Site::StateWords(std::string_view state) {
   static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
-      {"new", "new"},
-      {"offered", "offered"},
-      {"rejected", "declined"},
-      {"revoked", "withdrawn"},
-      {"accepted", "accepted"},
-      {"handover_confirmed", "handed over"},
-      {"requested", "repatriation requested"},
-      {"responded", "repatriation answered"},
-      {"travel_documents", "travel documents exchanged"},
-      {"return_scheduled", "return scheduled"},
-      {"return_completed", "returned"},
-      {"reintegration_followup", "in reintegration follow-up"},
-      {"done", "closed"},
+      {"new", Msg("new")},
+      {"offered", Msg("offered")},
+      {"rejected", Msg("declined")},
+      {"revoked", Msg("withdrawn")},
+      {"accepted", Msg("accepted")},
+      {"handover_confirmed", Msg("handed over")},
+      {"requested", Msg("repatriation requested")},
+      {"responded", Msg("repatriation answered")},
+      {"travel_documents", Msg("travel documents exchanged")},
+      {"return_scheduled", Msg("return scheduled")},
+      {"return_completed", Msg("returned")},
+      {"reintegration_followup", Msg("in reintegration follow-up")},
+      {"done", Msg("closed")},
   };
   for (const auto& [k, w] : kWords) {
     if (k == state) return w;
@@ -149,13 +150,13 @@ std::string_view Site::StateWords(std::string_view state) {
 
 std::string_view Site::RoleWords(std::string_view role) {
   static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
-      {"police", "police"},
-      {"shelter", "shelter"},
-      {"ngo", "NGO"},
-      {"ministry", "ministry"},
-      {"immigration", "immigration"},
-      {"io", "international organisation"},
-      {"monitor", "oversight body"},
+      {"police", Msg("police")},
+      {"shelter", Msg("shelter")},
+      {"ngo", Msg("NGO")},
+      {"ministry", Msg("ministry")},
+      {"immigration", Msg("immigration")},
+      {"io", Msg("international organisation")},
+      {"monitor", Msg("oversight body")},
   };
   for (const auto& [k, w] : kWords) {
     if (k == role) return w;
@@ -165,15 +166,15 @@ std::string_view Site::RoleWords(std::string_view role) {
 
 std::string_view Site::SectionWords(std::string_view section) {
   static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
-      {"case", "Case"},
-      {"person", "Person"},
-      {"context", "Victim context"},
-      {"needs", "Needs and risk"},
-      {"consent", "Consent"},
-      {"investigation", "Investigation"},
-      {"repatriation", "Repatriation"},
-      {"counselling", "Counselling and health"},
-      {"decision", "Decision"},
+      {"case", Msg("Case")},
+      {"person", Msg("Person")},
+      {"context", Msg("Victim context")},
+      {"needs", Msg("Needs and risk")},
+      {"consent", Msg("Consent")},
+      {"investigation", Msg("Investigation")},
+      {"repatriation", Msg("Repatriation")},
+      {"counselling", Msg("Counselling and health")},
+      {"decision", Msg("Decision")},
   };
   for (const auto& [k, w] : kWords) {
     if (k == section) return w;

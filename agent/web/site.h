@@ -31,6 +31,7 @@ namespace nrm::agent::web {
 struct Visit {
   std::string token;  // the session cookie's value
   Session session;
+  std::string here;  // the page's path, to come back to after changing the language
   const std::string& lang() const { return session.language; }
   bool supervisor() const { return session.role == "supervisor"; }
 };

@@ -41,101 +41,101 @@ const std::vector<StepSpec>& Steps() {
       {"accept",
        "accept",
        "referral_accept",
-       "Accept the referral",
+       Msg("Accept the referral"),
        true,
-       {{"note", "Note for the other agency", T::kTextArea}},
+       {{"note", Msg("Note for the other agency"), T::kTextArea}},
        {}},
       {"decline",
        "decline",
        "referral_decline",
-       "Decline the referral",
+       Msg("Decline the referral"),
        true,
-       {{"reason", "Reason", T::kChoice, kDecline},
-        {"note", "Note (needed for other)", T::kTextArea}},
+       {{"reason", Msg("Reason"), T::kChoice, kDecline},
+        {"note", Msg("Note (needed for other)"), T::kTextArea}},
        {"reason"}},
       {"confirm_handover",
        "confirm-handover",
        "handover_confirmed",
-       "Confirm the handover",
+       Msg("Confirm the handover"),
        true,
-       {{"note", "Note for the other agency", T::kTextArea}},
+       {{"note", Msg("Note for the other agency"), T::kTextArea}},
        {}},
       {"revoke",
        "revoke",
        "referral_revoke",
-       "Withdraw the offer",
+       Msg("Withdraw the offer"),
        true,
-       {{"reason", "Why the offer is withdrawn", T::kText}},
+       {{"reason", Msg("Why the offer is withdrawn"), T::kText}},
        {"reason"}},
       {"respond",
        "respond",
        "repatriation_response",
-       "Answer the repatriation request",
+       Msg("Answer the repatriation request"),
        true,
-       {{"family-found", "Was the family found?", T::kChoice, {"yes", "no"}},
-        {"reception-agency", "Agency that receives the person", T::kAgency},
-        {"note", "Note for the other agency", T::kTextArea}},
+       {{"family-found", Msg("Was the family found?"), T::kChoice, {"yes", "no"}},
+        {"reception-agency", Msg("Agency that receives the person"), T::kAgency},
+        {"note", Msg("Note for the other agency"), T::kTextArea}},
        {"family-found"}},
       {"travel_documents",
        "travel-documents",
        "travel_documents",
-       "Send travel documents",
+       Msg("Send travel documents"),
        false,
-       {{"to", "To", T::kAgency},
-        {"documents", "Travel documents (one a line)", T::kList},
-        {"include-person", "Include the person section", T::kBool},
-        {"note", "Note", T::kTextArea}},
+       {{"to", Msg("To"), T::kAgency},
+        {"documents", Msg("Travel documents (one a line)"), T::kList},
+        {"include-person", Msg("Include the person section"), T::kBool},
+        {"note", Msg("Note"), T::kTextArea}},
        {"to", "documents"}},
       {"schedule_return",
        "schedule-return",
        "return_scheduled",
-       "Schedule the return",
+       Msg("Schedule the return"),
        false,
-       {{"to", "To", T::kAgencies},
-        {"date", "Date of return", T::kDate},
-        {"border-point", "Border crossing", T::kText}},
+       {{"to", Msg("To"), T::kAgencies},
+        {"date", Msg("Date of return"), T::kDate},
+        {"border-point", Msg("Border crossing"), T::kText}},
        {"to", "date", "border-point"}},
       {"complete_return",
        "complete-return",
        "return_completed",
-       "Confirm the return",
+       Msg("Confirm the return"),
        false,
-       {{"to", "To", T::kAgencies}, {"note", "Note", T::kTextArea}},
+       {{"to", Msg("To"), T::kAgencies}, {"note", Msg("Note"), T::kTextArea}},
        {"to"}},
       {"followup",
        "followup",
        "reintegration_followup",
-       "Report on reintegration",
+       Msg("Report on reintegration"),
        false,
-       {{"to", "To", T::kAgency}, {"note", "How the person is doing", T::kTextArea}},
+       {{"to", Msg("To"), T::kAgency}, {"note", Msg("How the person is doing"), T::kTextArea}},
        {"to", "note"}},
       {"close",
        "close",
        "case_close",
-       "Close the case",
+       Msg("Close the case"),
        false,
-       {{"outcome", "Outcome", T::kChoice, kOutcome},
-        {"reason", "Reason (when not a success)", T::kTextArea},
-        {"to", "Tell these agencies", T::kAgencies}},
+       {{"outcome", Msg("Outcome"), T::kChoice, kOutcome},
+        {"reason", Msg("Reason (when not a success)"), T::kTextArea},
+        {"to", Msg("Tell these agencies"), T::kAgencies}},
        {"outcome", "to"}},
       {"share",
        "share",
        "status_update",
-       "Share the case with an agency",
+       Msg("Share the case with an agency"),
        false,
-       {{"to", "To", T::kAgency},
+       {{"to", Msg("To"), T::kAgency},
         {"sections",
-         "Sections to pass on",
+         Msg("Sections to pass on"),
          T::kChoices,
          {"person", "context", "needs", "repatriation", "counselling"}},
-        {"note", "Note", T::kTextArea}},
+        {"note", Msg("Note"), T::kTextArea}},
        {"to"}},
       {"revoke_consent",
        "revoke-consent",
        "consent_revoke",
-       "The person withdrew consent",
+       Msg("The person withdrew consent"),
        false,
-       {{"reason", "What the person said", T::kTextArea}},
+       {{"reason", Msg("What the person said"), T::kTextArea}},
        {"reason"}},
   };
   return kSteps;
@@ -193,27 +193,29 @@ class Step {
   std::vector<FieldError> Check(const FormValueList& values) const {
     std::vector<FieldError> errors;
     for (std::string_view r : spec_.required) {
-      if (All(values, r).empty()) errors.push_back({std::string(r), "", "This field is required."});
+      if (All(values, r).empty())
+        errors.push_back({std::string(r), "", Msg("This field is required.")});
     }
     for (const FieldSpec& f : spec_.fields) {
       for (const std::string& v : All(values, f.path)) {
         if (v.size() > kMaxFieldChars * 4) {
           errors.push_back(
-              {std::string(f.path), v, "This text is too long (at most 20,000 characters)."});
+              {std::string(f.path), v, Msg("This text is too long (at most 20,000 characters).")});
         } else if ((f.type == T::kChoice || f.type == T::kChoices) &&
                    std::find(f.choices.begin(), f.choices.end(), v) == f.choices.end()) {
-          errors.push_back({std::string(f.path), v, "Choose one of the values listed."});
+          errors.push_back({std::string(f.path), v, Msg("Choose one of the values listed.")});
         } else if (f.type == T::kDate && !IsDate(v)) {
-          errors.push_back({std::string(f.path), v, "Write a date that exists, as YYYY-MM-DD."});
+          errors.push_back(
+              {std::string(f.path), v, Msg("Write a date that exists, as YYYY-MM-DD.")});
         } else if ((f.type == T::kAgency || f.type == T::kAgencies) &&
                    site_.agent().directory().Find(v) == nullptr) {
-          errors.push_back({std::string(f.path), v, "Choose the agency it goes to."});
+          errors.push_back({std::string(f.path), v, Msg("Choose the agency it goes to.")});
         }
       }
     }
     if (spec_.action == "decline" && One(values, "reason") == "other" &&
         One(values, "note").empty()) {
-      errors.push_back({"note", "", "Say why in the note."});
+      errors.push_back({"note", "", Msg("Say why in the note.")});
     }
     return errors;
   }
@@ -228,10 +230,6 @@ class Step {
     Json fields = Json::array();
     for (const FieldSpec& f : spec_.fields) {
       Json field = FieldJson(site_, lang_, f, values, errors, options);
-      if (f.path == "family-found") {
-        for (Json& o : field["options"])
-          o["label"] = site_.Tr(lang_, o["value"].get<std::string>());
-      }
       fields.push_back(std::move(field));
     }
     Json data = {{"title", site_.Tr(lang_, spec_.title)},

@@ -139,7 +139,7 @@ class Router {
       site_.sessions().End(token);
       return std::nullopt;
     }
-    return Visit{token, std::move(*s)};
+    return Visit{token, std::move(*s), req.method == "GET" ? req.path : "/inbox"};
   }
 
   Response LoginPage(const Request& req, const std::string& lang, const std::string& error,

@@ -323,6 +323,18 @@ def scenario2():
     thb.wait_text("repatriation answered")
     thb.wait_text("The family was found")
     thb.shot("case-answered")
+
+    # The same page in Thai: every text from the catalog, dates in the Buddhist era.
+    thb.choose("lang-select", "th")
+    thb.follow(thb.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+    body = thb.text()
+    check("กล่องข้อความ" in body and "ลำดับเหตุการณ์" in body, "the case page in Thai")
+    year = time.gmtime().tm_year + 543
+    check(str(year) in body, "dates in the Buddhist era (%d)" % year)
+    thb.shot("case-answered-th")
+    thb.go(th["url"] + "/inbox")
+    check("ความเคลื่อนไหวล่าสุด" in thb.text(), "the inbox in Thai")
+    thb.shot("inbox-th")
     check(demo.stop() == 0, "every process stopped cleanly")
     privacy(demo, [canary])
     print("browser_test scenario2: OK")
