@@ -12,8 +12,8 @@ packages=(
   python3-nacl python3-flatbuffers python3-zmq  # the Python interop agent (tests/interop)
   # the web inbox (agent/web): HTTP server, catalogs, country names, time zones
   libmicrohttpd-dev gettext iso-codes tzdata
-  # its browser tests (tests/web): headless Chromium, and fonts for Thai, Khmer, Burmese, Lao
-  chromium chromium-driver python3-selenium fonts-thai-tlwg fonts-khmeros fonts-noto-core
+  # its tests (tests/web): headless Chromium, fonts for Thai, Khmer, Burmese, Lao; a TLS cert
+  chromium chromium-driver python3-selenium fonts-thai-tlwg fonts-khmeros fonts-noto-core openssl
 )
 missing=()
 for p in "${packages[@]}"; do

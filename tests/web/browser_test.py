@@ -197,6 +197,13 @@ def scenario1():
     ref = police.d.current_url.split("/case/")[1].split("?")[0]
     police.shot("case-offered")
 
+    # The same person again (name and birth date): the review warns of the open case.
+    police.go(police_info["url"] + "/new/referral_offer")
+    fill_referral(police, SHELTER_B, "victim-2-again", canary, "2002-03-14")
+    police.click("review")
+    check("victim-2" in police.by_id("duplicate").text, "a warning: the person already has an open case")
+    police.shot("review-duplicate")
+
     # The first shelter sees it in its inbox and declines for lack of capacity.
     shelters.login(a_info, "shelter-a-password-1")
     shelters.wait_text("Offer waiting for your decision")
@@ -273,6 +280,10 @@ def scenario1():
     police.shot("case-timeline")
     police.go(police_info["url"] + "/inbox")
     police.shot("inbox-activity")
+    police.type("name", canary[:-2])
+    police.follow(police.d.find_elements(By.CSS_SELECTOR, ".search button")[1])
+    check("victim-2" in police.el("#activity").text and canary not in police.d.current_url,
+          "a search by the person's name finds the case (and the name is in no URL)")
 
     check(demo.stop() == 0, "every process stopped cleanly")
     privacy(demo, [canary])
@@ -335,9 +346,61 @@ def scenario2():
     thb.go(th["url"] + "/inbox")
     check("ความเคลื่อนไหวล่าสุด" in thb.text(), "the inbox in Thai")
     thb.shot("inbox-th")
+    rest_of_scenario2(demo, ref, th_password="th-ngo-password-1")
     check(demo.stop() == 0, "every process stopped cleanly")
     privacy(demo, [canary])
     print("browser_test scenario2: OK")
+
+
+def step(client, ref, action, fields):
+    """Takes a step through its form (as a browser would post it); returns the case page."""
+    path = "/case/%s/step/%s" % (ref, action)
+    fields = dict(fields, csrf=client.csrf(path))
+    r = client.post(path, fields)
+    if r.status != 303:
+        raise AssertionError("%s: %d %s" % (action, r.status, webtest.text_of(r.text)[:500]))
+    return client.get(r.getheader("Location")).text
+
+
+def state_of(client, ref):
+    page = client.get("/case/" + ref).text
+    return page.split('<span class="state">')[1].split("<")[0] if '<span class="state">' in page else ""
+
+
+def rest_of_scenario2(demo, ref, th_password):
+    """The rest of scenario 2 through the forms: the Thai NGO brings Thai immigration in; the two
+    immigration offices exchange travel documents; the return is scheduled and completed; the
+    Cambodian NGO reports on reintegration."""
+    TH_IMM, KH_IMM = "TH.IMMIGRATION.BKK", "KH.IMMIGRATION.POIPET"
+    def login(id_, password=None):
+        a = demo.agency(id_)
+        c = webtest.Client(a["url"])
+        c.login(a["user"], password or a["password"], None if password else "pw-" + id_)
+        c.post("/language", {"csrf": c.csrf("/inbox", "/language"), "lang": "en", "next": "/inbox"})
+        return c
+    th, kh = login(TH_NGO, th_password), login(KH_NGO, "kh-ngo-password-1")
+    thi, khi = login(TH_IMM), login(KH_IMM)
+    step(th, ref, "share", {"to": TH_IMM, "sections": ["person"], "note": "please issue documents"})
+    webtest.poll(lambda: state_of(thi, ref) == "repatriation answered", "Thai immigration to join")
+    check(True, "Thai immigration joined the case through a share")
+    page = step(thi, ref, "travel_documents", {"to": KH_IMM, "documents": "TD-2026-0042",
+                                               "include-person": "yes", "note": "issued"})
+    check("travel documents exchanged" in page, "Thai immigration sent the travel documents")
+    webtest.poll(lambda: state_of(khi, ref) == "travel documents exchanged", "Cambodian immigration")
+    page = step(khi, ref, "schedule_return", {"to": [TH_IMM], "date": "2026-12-15",
+                                              "border-point": "Aranyaprathet-Poipet"})
+    check("return scheduled" in page, "Cambodian immigration scheduled the return")
+    webtest.poll(lambda: state_of(thi, ref) == "return scheduled", "Thai immigration to see it")
+    page = step(thi, ref, "complete_return", {"to": [KH_IMM, TH_NGO], "note": "crossed at 10:00"})
+    check("returned" in page, "Thai immigration confirmed the return")
+    webtest.poll(lambda: state_of(th, ref) == "returned", "the Thai NGO to see the return")
+    step(th, ref, "share", {"to": KH_NGO, "note": "returned today"})
+    webtest.poll(lambda: state_of(kh, ref) == "returned", "the Cambodian NGO to see the return")
+    page = step(kh, ref, "followup", {"to": TH_NGO, "note": "back at school"})
+    check("in reintegration follow-up" in page, "the Cambodian NGO reported on reintegration")
+    webtest.poll(lambda: "back at school" in th.get("/case/" + ref).text, "the follow-up in Thailand")
+    page = th.get("/case/" + ref).text
+    check("Reintegration follow-up" in page and "Return completed" in page, "the Thai NGO's timeline")
 
 
 if __name__ == "__main__":
