@@ -21,6 +21,8 @@ int DemoWebCommand(const Words& args, std::ostream& out, std::ostream& err);
 int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
 int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);
+// nrm bench --web (tools/bench_web.cc), which BenchCommand hands --web to.
+int BenchWebCommand(const Words& args, std::ostream& out, std::ostream& err);
 
 // The opening of a directory draft: authority, serial, expiry and the broker's keys.
 std::string DirectoryDraftHeader(const std::string& authority, int64_t serial, int64_t expires_ms,

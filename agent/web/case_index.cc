@@ -112,9 +112,9 @@ size_t CaseIndex::size() const {
   return cases_.size();
 }
 
-void CaseIndex::ForEach(const std::function<void(const CaseInfo&)>& f) const {
+void CaseIndex::Read(const std::function<void(const std::map<std::string, CaseInfo>&)>& f) const {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [ref, info] : cases_) f(info);
+  f(cases_);
 }
 
 std::optional<CaseInfo> CaseIndex::Find(const std::string& ref) const {

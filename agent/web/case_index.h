@@ -56,8 +56,9 @@ class CaseIndex {
   // Changes with every Apply (for the inbox's live updates).
   uint64_t version() const;
   size_t size() const;
-  // Calls `f` on every case, under the index's lock (keep `f` short; copy what you keep).
-  void ForEach(const std::function<void(const CaseInfo&)>& f) const;
+  // Calls `f` with every case, by reference, under the index's lock: `f` must not keep a
+  // pointer past its return, and should be quick (the daemon's writes wait for it).
+  void Read(const std::function<void(const std::map<std::string, CaseInfo>&)>& f) const;
   std::optional<CaseInfo> Find(const std::string& ref) const;
 
   // The references of the cases not done whose person has this name and birth date.

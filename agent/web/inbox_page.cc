@@ -11,7 +11,7 @@ namespace {
 
 using json::Json;
 
-constexpr size_t kPageRows = 25;
+constexpr size_t kPageRows = 25;  // rows a page, in each list
 
 std::string Fold(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) {
@@ -30,7 +30,7 @@ const MessageInfo* LatestOf(const CaseInfo& c, std::string_view kind) {
 struct Row {
   const CaseInfo* c = nullptr;
   const MessageInfo* m = nullptr;
-  std::string why;  // msgid; empty in the activity list
+  const char* why = nullptr;  // msgid; none in the activity list
   int64_t at_ms = 0;
 };
 
@@ -47,7 +47,7 @@ class Inbox {
               {"state", site_.Tr(lang_, Site::StateWords(c.state))},
               {"risk", c.risk.empty() ? "" : site_.Tr(lang_, c.risk)},
               {"risk_class", Fold(c.risk)},
-              {"why", r.why.empty() ? "" : site_.Tr(lang_, r.why)},
+              {"why", r.why == nullptr ? "" : site_.Tr(lang_, r.why)},
               {"time", site_.When(r.at_ms, lang_)}};
     if (r.m != nullptr) {
       const std::string other = r.m->direction == "in" ? r.m->from
@@ -72,9 +72,8 @@ class Inbox {
     return j;
   }
 
-  // What waits for this agency, most urgent kinds first, oldest first within a kind.
-  std::vector<Row> NeedsAction(const CaseInfo& c) const {
-    std::vector<Row> out;
+  // Appends to `out` what waits for this agency on case `c`.
+  static void NeedsAction(const CaseInfo& c, std::vector<Row>& out) {
     const MessageInfo* offer = LatestOf(c, "referral_offer");
     const MessageInfo* request = LatestOf(c, "repatriation_request");
     if (c.state == "offered" && offer && offer->direction == "in") {
@@ -104,81 +103,121 @@ class Inbox {
         out.push_back({&c, &m, Msg("Consent withdrawn"), m.at_ms});
       }
     }
+  }
+
+  // One page of `rows` (newest or oldest first): only that page's rows are sorted.
+  Json Page(std::vector<Row>& rows, size_t page, bool newest_first) const {
+    const auto from = static_cast<long>(std::min(rows.size(), (page - 1) * kPageRows));
+    const auto to = static_cast<long>(std::min(rows.size(), page * kPageRows));
+    auto before = [&](const Row& x, const Row& y) {
+      return newest_first ? x.at_ms > y.at_ms : x.at_ms < y.at_ms;
+    };
+    if (from > 0) std::nth_element(rows.begin(), rows.begin() + from, rows.end(), before);
+    if (to < static_cast<long>(rows.size())) {
+      std::nth_element(rows.begin() + from, rows.begin() + to, rows.end(), before);
+    }
+    std::sort(rows.begin() + from, rows.begin() + to, before);
+    Json out = Json::array();
+    for (long i = from; i < to; ++i) out.push_back(RowJson(rows[static_cast<size_t>(i)]));
     return out;
+  }
+
+  static size_t Pages(size_t n) { return std::max<size_t>(1, (n + kPageRows - 1) / kPageRows); }
+  static size_t PageOf(const std::string& asked, size_t pages) {
+    const long n = std::atol(asked.c_str());
+    return std::min<size_t>(pages, static_cast<size_t>(std::max(1L, n)));
   }
 
   Response Render(const Visit& visit, const Request& req) {
     const std::string q = Fold(req.Query("q"));
     const std::string name = req.method == "POST" ? req.Form("name") : "";
-    const long page = std::max(1L, std::atol(req.Query("page").c_str()));
-    std::vector<Row> action, activity, found;
     const uint64_t version = site_.index().version();
-    // Copies of the cases that matter, taken under the index's lock.
-    std::vector<CaseInfo> cases;
-    site_.index().ForEach([&](const CaseInfo& c) {
-      if (!q.empty() && Fold(c.label).find(q) == std::string::npos && !c.ref.starts_with(q)) {
-        return;
+    Json action_rows, rows;
+    size_t page = 1, pages = 1, apage = 1, apages = 1, waiting = 0;
+    std::vector<std::pair<std::string, std::vector<std::string>>> with_person;
+    // Everything from the index under its lock: rows point into it until the JSON is built.
+    site_.index().Read([&](const std::map<std::string, CaseInfo>& all) {
+      std::vector<Row> action, activity;
+      for (const auto& [ref, c] : all) {
+        if (!q.empty() && Fold(c.label).find(q) == std::string::npos && !ref.starts_with(q)) {
+          continue;
+        }
+        if (!name.empty()) {
+          // Opened outside the lock: the messages that carry a person section.
+          std::vector<std::string> ids;
+          for (const MessageInfo& m : c.messages) {
+            if (m.person) ids.push_back(m.id);
+          }
+          if (!ids.empty()) with_person.emplace_back(ref, std::move(ids));
+          continue;
+        }
+        NeedsAction(c, action);
+        for (const MessageInfo& m : c.messages) {
+          if (m.kind != "receipt") activity.push_back({&c, &m, nullptr, m.at_ms});
+        }
       }
-      cases.push_back(c);
+      waiting = action.size();
+      apages = Pages(action.size());
+      apage = PageOf(req.Query("apage"), apages);
+      action_rows = Page(action, apage, false);
+      pages = Pages(activity.size());
+      page = PageOf(req.Query("page"), pages);
+      rows = Page(activity, page, true);
     });
-    for (const CaseInfo& c : cases) {
-      if (!name.empty()) {
-        if (HoldsName(c, Fold(name))) found.push_back({&c, nullptr, "", c.last_ms});
-        continue;
+    if (!name.empty()) {
+      // The cases whose messages name the person, newest first, on one page.
+      std::vector<std::string> found;
+      const std::string folded = Fold(name);
+      for (const auto& [ref, ids] : with_person) {
+        if (HoldsName(ids, folded)) found.push_back(ref);
       }
-      for (Row& r : NeedsAction(c)) action.push_back(r);
-      for (const MessageInfo& m : c.messages) {
-        if (m.kind != "receipt") activity.push_back({&c, &m, "", m.at_ms});
+      std::vector<CaseInfo> cases;
+      for (const std::string& ref : found) {
+        if (std::optional<CaseInfo> c = site_.index().Find(ref)) cases.push_back(std::move(*c));
       }
+      std::vector<Row> list;
+      for (const CaseInfo& c : cases) list.push_back({&c, nullptr, nullptr, c.last_ms});
+      rows = Page(list, 1, true);
     }
-    std::sort(action.begin(), action.end(),
-              [](const Row& a, const Row& b) { return a.at_ms < b.at_ms; });
-    auto newest_first = [](const Row& a, const Row& b) { return a.at_ms > b.at_ms; };
-    const size_t total = name.empty() ? activity.size() : found.size();
-    std::vector<Row>& list = name.empty() ? activity : found;
-    const size_t pages = std::max<size_t>(1, (total + kPageRows - 1) / kPageRows);
-    const size_t p = std::min<size_t>(static_cast<size_t>(page), pages);
-    const size_t from = (p - 1) * kPageRows, to = std::min(total, p * kPageRows);
-    std::partial_sort(list.begin(), list.begin() + static_cast<long>(to), list.end(), newest_first);
-    Json action_rows = Json::array(), rows = Json::array();
-    for (const Row& r : action) action_rows.push_back(RowJson(r));
-    for (size_t i = from; i < to; ++i) rows.push_back(RowJson(list[i]));
-    auto link = [&](size_t n) {
-      return "/inbox?page=" + std::to_string(n) + (q.empty() ? "" : "&q=" + Escape(q));
+    auto link = [&](const char* key, size_t n, size_t other) {
+      return "/inbox?" + std::string(key) + "=" + std::to_string(n) + "&" +
+             (std::string(key) == "page" ? "apage" : "page") + "=" + std::to_string(other) +
+             (q.empty() ? "" : "&q=" + Escape(q));
     };
     Json data = {{"title", site_.Tr(lang_, "Inbox")},
                  {"q", req.Query("q")},
                  {"name", name},
                  {"searching_name", !name.empty()},
                  {"action", action_rows},
+                 {"waiting", std::to_string(waiting)},
+                 {"apage", std::to_string(apage)},
+                 {"apages", std::to_string(apages)},
+                 {"aprev", apage > 1 ? link("apage", apage - 1, page) : ""},
+                 {"anext", apage < apages ? link("apage", apage + 1, page) : ""},
                  {"rows", rows},
-                 {"page", std::to_string(p)},
+                 {"page", std::to_string(page)},
                  {"pages", std::to_string(pages)},
-                 {"prev", p > 1 ? link(p - 1) : ""},
-                 {"next", p < pages ? link(p + 1) : ""},
+                 {"prev", page > 1 ? link("page", page - 1, apage) : ""},
+                 {"next", page < pages ? link("page", page + 1, apage) : ""},
                  {"version", std::to_string(version)},
                  {"csrf_search", SessionTable::CsrfToken(visit.session, "/inbox")}};
     return site_.Page(&visit, lang_, "inbox", std::move(data));
   }
 
  private:
-  // Opens the messages of `c` that carry a person section and compares the names.
-  bool HoldsName(const CaseInfo& c, const std::string& folded) const {
-    for (const MessageInfo& m : c.messages) {
-      if (!m.person) continue;
-      Result<std::optional<MessageRecord>> r = site_.store().GetMessage(m.id);
+  // Opens the messages `ids` (they carry a person section) and compares the names.
+  bool HoldsName(const std::vector<std::string>& ids, const std::string& folded) const {
+    for (const std::string& id : ids) {
+      Result<std::optional<MessageRecord>> r = site_.store().GetMessage(id);
       if (!r.ok() || !*r) continue;
       Result<const payload::Payload*> p = wire::VerifyPayload((**r).payload);
       if (!p.ok() || (*p)->person() == nullptr) continue;
       const payload::PersonSection& person = *(*p)->person();
+      std::string full;
       for (const flatbuffers::String* s : {person.first_name(), person.second_name()}) {
-        if (s != nullptr && Fold(s->str()).find(folded) != std::string::npos) return true;
+        if (s != nullptr) full += (full.empty() ? "" : " ") + s->str();
       }
-      if (person.first_name() && person.second_name() &&
-          Fold(person.first_name()->str() + " " + person.second_name()->str()).find(folded) !=
-              std::string::npos) {
-        return true;
-      }
+      if (Fold(full).find(folded) != std::string::npos) return true;
     }
     return false;
   }
