@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/web/i18n.h"
 #include "schemas/wire/envelope.h"
 #include "schemas/wire/payload.h"
 
@@ -9,6 +10,13 @@ namespace nrm::agent::web {
 namespace {
 
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+const MessageInfo* LatestOf(const CaseInfo& c, std::string_view kind) {
+  for (auto it = c.messages.rbegin(); it != c.messages.rend(); ++it) {
+    if (it->kind == kind) return &*it;
+  }
+  return nullptr;
+}
 
 std::string Fold(std::string s) {
   while (!s.empty() && s.back() == ' ') s.pop_back();
@@ -100,6 +108,58 @@ void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
     }
     info.last_ms = std::max(info.last_ms, m.created_at_ms);
   }
+}
+
+void CaseIndex::List(const CaseInfo& c, std::vector<Listed>& action,
+                     std::vector<Listed>& activity) {
+  const MessageInfo* offer = LatestOf(c, "referral_offer");
+  const MessageInfo* request = LatestOf(c, "repatriation_request");
+  if (c.state == "offered" && offer && offer->direction == "in") {
+    action.push_back({&c, offer, Msg("Offer waiting for your decision"), offer->at_ms});
+  }
+  if (c.state == "accepted" && offer && offer->direction == "in") {
+    action.push_back({&c, offer, Msg("Handover to confirm"), offer->at_ms});
+  }
+  if ((c.state == "rejected" || c.state == "revoked") && offer && offer->direction == "out") {
+    const MessageInfo* answer = c.messages.empty() ? offer : &c.messages.back();
+    for (auto it = c.messages.rbegin(); it != c.messages.rend(); ++it) {
+      if (it->kind == "referral_decline" || it->kind == "referral_revoke") {
+        answer = &*it;
+        break;
+      }
+    }
+    action.push_back({&c, answer, Msg("Declined: offer the person elsewhere"), answer->at_ms});
+  }
+  if (c.state == "requested" && request && request->direction == "in") {
+    action.push_back({&c, request, Msg("Repatriation request to answer"), request->at_ms});
+  }
+  for (const MessageInfo& m : c.messages) {
+    if (m.direction == "out" && m.kind != "receipt" && m.delivery == Delivery::kActionNeeded) {
+      action.push_back({&c, &m, Msg("Not delivered: action needed"), m.at_ms});
+    }
+    if (m.direction == "in" && m.kind == "consent_revoke" && m.state == "new") {
+      action.push_back({&c, &m, Msg("Consent withdrawn"), m.at_ms});
+    }
+  }
+  for (const MessageInfo& m : c.messages) {
+    if (m.kind != "receipt") activity.push_back({&c, &m, nullptr, m.at_ms});
+  }
+}
+
+void CaseIndex::ReadLists(const std::function<void(const std::vector<Listed>& action,
+                                                   const std::vector<Listed>& activity)>& f) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (lists_version_ != version_) {
+    action_.clear();
+    activity_.clear();
+    for (const auto& [ref, c] : cases_) List(c, action_, activity_);
+    std::sort(action_.begin(), action_.end(),
+              [](const Listed& a, const Listed& b) { return a.at_ms < b.at_ms; });
+    std::sort(activity_.begin(), activity_.end(),
+              [](const Listed& a, const Listed& b) { return a.at_ms > b.at_ms; });
+    lists_version_ = version_;
+  }
+  f(action_, activity_);
 }
 
 uint64_t CaseIndex::version() const {

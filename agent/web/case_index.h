@@ -44,6 +44,15 @@ struct CaseInfo {
   std::vector<MessageInfo> messages;  // oldest first
 };
 
+// One row of the inbox: a message of a case (or a case, in a search by name), and why it needs
+// this agency's action (a msgid; nullptr in the activity list).
+struct Listed {
+  const CaseInfo* c = nullptr;
+  const MessageInfo* m = nullptr;
+  const char* why = nullptr;
+  int64_t at_ms = 0;
+};
+
 class CaseIndex {
  public:
   CaseIndex();
@@ -61,6 +70,16 @@ class CaseIndex {
   void Read(const std::function<void(const std::map<std::string, CaseInfo>&)>& f) const;
   std::optional<CaseInfo> Find(const std::string& ref) const;
 
+  // Appends what case `c` puts in the inbox: what waits for this agency's action (offers to
+  // decide, handovers to confirm, declined offers to place elsewhere, repatriation requests to
+  // answer, steps not delivered, consent withdrawn) to `action`, and its messages (receipts left
+  // out) to `activity`.
+  static void List(const CaseInfo& c, std::vector<Listed>& action, std::vector<Listed>& activity);
+  // Calls `f` under the lock with the lists of every case: `action` oldest first, `activity`
+  // newest first, sorted once after each write and kept (the inbox without a search).
+  void ReadLists(const std::function<void(const std::vector<Listed>& action,
+                                          const std::vector<Listed>& activity)>& f) const;
+
   // The references of the cases not done whose person has this name and birth date.
   std::vector<std::string> SamePerson(const std::string& first, const std::string& second,
                                       const std::string& birth_date) const;
@@ -75,6 +94,9 @@ class CaseIndex {
   mutable std::mutex mu_;
   std::map<std::string, CaseInfo> cases_;
   uint64_t version_ = 0;
+  // ReadLists' lists, pointing into cases_, for version lists_version_.
+  mutable std::vector<Listed> action_, activity_;
+  mutable uint64_t lists_version_ = ~uint64_t{0};
 };
 
 }  // namespace nrm::agent::web

@@ -20,19 +20,7 @@ std::string Fold(std::string s) {
   return s;
 }
 
-const MessageInfo* LatestOf(const CaseInfo& c, std::string_view kind) {
-  for (auto it = c.messages.rbegin(); it != c.messages.rend(); ++it) {
-    if (it->kind == kind) return &*it;
-  }
-  return nullptr;
-}
-
-struct Row {
-  const CaseInfo* c = nullptr;
-  const MessageInfo* m = nullptr;
-  const char* why = nullptr;  // msgid; none in the activity list
-  int64_t at_ms = 0;
-};
+using Row = Listed;
 
 class Inbox {
  public:
@@ -72,41 +60,18 @@ class Inbox {
     return j;
   }
 
-  // Appends to `out` what waits for this agency on case `c`.
-  static void NeedsAction(const CaseInfo& c, std::vector<Row>& out) {
-    const MessageInfo* offer = LatestOf(c, "referral_offer");
-    const MessageInfo* request = LatestOf(c, "repatriation_request");
-    if (c.state == "offered" && offer && offer->direction == "in") {
-      out.push_back({&c, offer, Msg("Offer waiting for your decision"), offer->at_ms});
-    }
-    if (c.state == "accepted" && offer && offer->direction == "in") {
-      out.push_back({&c, offer, Msg("Handover to confirm"), offer->at_ms});
-    }
-    if ((c.state == "rejected" || c.state == "revoked") && offer && offer->direction == "out") {
-      const MessageInfo* answer = c.messages.empty() ? offer : &c.messages.back();
-      for (auto it = c.messages.rbegin(); it != c.messages.rend(); ++it) {
-        if (it->kind == "referral_decline" || it->kind == "referral_revoke") {
-          answer = &*it;
-          break;
-        }
-      }
-      out.push_back({&c, answer, Msg("Declined: offer the person elsewhere"), answer->at_ms});
-    }
-    if (c.state == "requested" && request && request->direction == "in") {
-      out.push_back({&c, request, Msg("Repatriation request to answer"), request->at_ms});
-    }
-    for (const MessageInfo& m : c.messages) {
-      if (m.direction == "out" && m.kind != "receipt" && m.delivery == Delivery::kActionNeeded) {
-        out.push_back({&c, &m, Msg("Not delivered: action needed"), m.at_ms});
-      }
-      if (m.direction == "in" && m.kind == "consent_revoke" && m.state == "new") {
-        out.push_back({&c, &m, Msg("Consent withdrawn"), m.at_ms});
-      }
-    }
+  // Rows [from, to) of `rows` (sorted), as the template shows them.
+  Json Slice(const std::vector<Row>& rows, size_t page) const {
+    const size_t from = std::min(rows.size(), (page - 1) * kPageRows);
+    const size_t to = std::min(rows.size(), page * kPageRows);
+    Json out = Json::array();
+    for (size_t i = from; i < to; ++i) out.push_back(RowJson(rows[i]));
+    return out;
   }
 
-  // One page of `rows` (newest or oldest first): only that page's rows are sorted.
-  Json Page(std::vector<Row>& rows, size_t page, bool newest_first) const {
+  // Sorts `rows` as far as page `page` needs (newest or oldest first): the rows before the page
+  // are left in some order, those after it too.
+  static void SortFor(std::vector<Row>& rows, size_t page, bool newest_first) {
     const auto from = static_cast<long>(std::min(rows.size(), (page - 1) * kPageRows));
     const auto to = static_cast<long>(std::min(rows.size(), page * kPageRows));
     auto before = [&](const Row& x, const Row& y) {
@@ -117,9 +82,6 @@ class Inbox {
       std::nth_element(rows.begin() + from, rows.begin() + to, rows.end(), before);
     }
     std::sort(rows.begin() + from, rows.begin() + to, before);
-    Json out = Json::array();
-    for (long i = from; i < to; ++i) out.push_back(RowJson(rows[static_cast<size_t>(i)]));
-    return out;
   }
 
   static size_t Pages(size_t n) { return std::max<size_t>(1, (n + kPageRows - 1) / kPageRows); }
@@ -135,35 +97,50 @@ class Inbox {
     Json action_rows, rows;
     size_t page = 1, pages = 1, apage = 1, apages = 1, waiting = 0;
     std::vector<std::pair<std::string, std::vector<std::string>>> with_person;
-    // Everything from the index under its lock: rows point into it until the JSON is built.
-    site_.index().Read([&](const std::map<std::string, CaseInfo>& all) {
-      std::vector<Row> action, activity;
-      for (const auto& [ref, c] : all) {
-        if (!q.empty() && Fold(c.label).find(q) == std::string::npos && !ref.starts_with(q)) {
-          continue;
-        }
-        if (!name.empty()) {
-          // Opened outside the lock: the messages that carry a person section.
-          std::vector<std::string> ids;
-          for (const MessageInfo& m : c.messages) {
-            if (m.person) ids.push_back(m.id);
-          }
-          if (!ids.empty()) with_person.emplace_back(ref, std::move(ids));
-          continue;
-        }
-        NeedsAction(c, action);
-        for (const MessageInfo& m : c.messages) {
-          if (m.kind != "receipt") activity.push_back({&c, &m, nullptr, m.at_ms});
-        }
-      }
+    // REQUIRES: the pages asked for are sorted.
+    auto pages_of = [&](const std::vector<Row>& action, const std::vector<Row>& activity) {
       waiting = action.size();
-      apages = Pages(action.size());
+      action_rows = Slice(action, apage);
+      rows = Slice(activity, page);
+    };
+    auto choose_pages = [&](size_t actions, size_t activities) {
+      apages = Pages(actions);
       apage = PageOf(req.Query("apage"), apages);
-      action_rows = Page(action, apage, false);
-      pages = Pages(activity.size());
+      pages = Pages(activities);
       page = PageOf(req.Query("page"), pages);
-      rows = Page(activity, page, true);
-    });
+    };
+    if (q.empty() && name.empty()) {
+      // The lists as the index keeps them, sorted once after each write.
+      site_.index().ReadLists(
+          [&](const std::vector<Row>& action, const std::vector<Row>& activity) {
+            choose_pages(action.size(), activity.size());
+            pages_of(action, activity);
+          });
+    } else {
+      // Everything from the index under its lock: rows point into it until the JSON is built.
+      site_.index().Read([&](const std::map<std::string, CaseInfo>& all) {
+        std::vector<Row> action, activity;
+        for (const auto& [ref, c] : all) {
+          if (!q.empty() && Fold(c.label).find(q) == std::string::npos && !ref.starts_with(q)) {
+            continue;
+          }
+          if (!name.empty()) {
+            // Opened outside the lock: the messages that carry a person section.
+            std::vector<std::string> ids;
+            for (const MessageInfo& m : c.messages) {
+              if (m.person) ids.push_back(m.id);
+            }
+            if (!ids.empty()) with_person.emplace_back(ref, std::move(ids));
+            continue;
+          }
+          CaseIndex::List(c, action, activity);
+        }
+        choose_pages(action.size(), activity.size());
+        SortFor(action, apage, false);
+        SortFor(activity, page, true);
+        pages_of(action, activity);
+      });
+    }
     if (!name.empty()) {
       // The cases whose messages name the person, newest first, on one page.
       std::vector<std::string> found;
@@ -177,7 +154,8 @@ class Inbox {
       }
       std::vector<Row> list;
       for (const CaseInfo& c : cases) list.push_back({&c, nullptr, nullptr, c.last_ms});
-      rows = Page(list, 1, true);
+      SortFor(list, 1, true);
+      rows = Slice(list, 1);
     }
     auto link = [&](const char* key, size_t n, size_t other) {
       return "/inbox?" + std::string(key) + "=" + std::to_string(n) + "&" +

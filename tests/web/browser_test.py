@@ -263,6 +263,7 @@ def scenario1():
     police.choose("f-outcome", "success")
     police.click("take-step")
     check("closed" in police.el("h1 .state").text, "the police closed the case")
+    police.shot("case-closed", full=False)
 
     # Every step the police took was delivered, each with a signed receipt.
     def all_delivered():
