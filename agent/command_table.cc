@@ -106,6 +106,8 @@ bool IsServed(std::string_view name) {
 
 OptionNames ServedOptions() { return OptionsOf(true); }
 
+OptionNames LocalOptions() { return OptionsOf(false); }
+
 CommandOutput Dispatch(const std::vector<std::string>& words, CommandContext ctx) {
   static const OptionNames kOptions = ServedOptions();
   Result<Args> args = Args::Parse(words, kOptions.valued, kOptions.flags);
@@ -120,7 +122,6 @@ CommandOutput Dispatch(const std::vector<std::string>& words, CommandContext ctx
   ctx.json = std::find(words.begin(), words.end(), "--json") != words.end();
   return command->handler(ctx, *args);
 }
-OptionNames LocalOptions() { return OptionsOf(false); }
 
 std::string Overview() {
   std::string out =

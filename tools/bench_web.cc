@@ -226,15 +226,10 @@ int BenchWebCommand(const Words& words, std::ostream& out, std::ostream& err) {
   const uint16_t port = static_cast<uint16_t>(std::atoi(url->substr(url->rfind(':') + 1).c_str()));
 
   // A supervisor, logged in (a one-time password, then their own).
-  Result<pid_t> add = Spawn({SelfDirectory() + "/nrm-agent", "--config", s->AgentConfig(kShelter),
-                             "user", "add", "bench", "--role", "supervisor", "--one-time-password"},
-                            dir + "/logs/user.out");
-  if (!add.ok() || !WaitExit(*add, 30000).ok()) return finish(fail(Internal("user add failed")));
-  Result<std::string> user_log = ReadFile(dir + "/logs/user.out");
-  const std::string user_out = user_log.ok() ? *user_log : "";
-  const std::string mark = "one-time password for bench: ";
-  const std::string password = user_out.substr(user_out.find(mark) + mark.size(), 19);
-  Result<HttpAnswer> login = Http(port, "POST", "/login", "", "user=bench&password=" + password);
+  Result<std::string> password =
+      AddInboxUser(s->AgentConfig(kShelter), "bench", "supervisor", dir + "/logs/user.out");
+  if (!password.ok()) return finish(fail(password.status()));
+  Result<HttpAnswer> login = Http(port, "POST", "/login", "", "user=bench&password=" + *password);
   if (!login.ok()) return finish(fail(login.status()));
   const std::string set = Header(*login, "Set-Cookie");
   const std::string cookie = set.substr(0, set.find(';'));
@@ -243,7 +238,7 @@ int BenchWebCommand(const Words& words, std::ostream& out, std::ostream& err) {
   const std::string fresh = "bench-password-1";
   Result<HttpAnswer> changed =
       Http(port, "POST", "/password", cookie,
-           "csrf=" + Csrf(form->body, "/password") + "&current_password=" + password +
+           "csrf=" + Csrf(form->body, "/password") + "&current_password=" + *password +
                "&new_password=" + fresh + "&new_password_again=" + fresh);
   if (!changed.ok() || changed->status != 303) {
     return finish(fail(Internal("could not log in to the inbox")));

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,14 @@ int DirectoryCommand(const Words& args, std::ostream& out, std::ostream& err);
 int DemoCommand(const Words& args, std::ostream& out, std::ostream& err);
 // nrm demo --web (tools/demo_web.cc), which DemoCommand hands --web to.
 int DemoWebCommand(const Words& args, std::ostream& out, std::ostream& err);
+// The demo's folder: `workdir` made absolute (kInvalidArgument unless new or empty), or a new
+// temporary folder /tmp/PREFIX-XXXXXX (kIOError when it cannot be made).
+Result<std::string> DemoWorkdir(const std::optional<std::string>& workdir,
+                                const std::string& prefix);
+// Adds a web inbox user with a one-time password to the running agent of `config` (nrm-agent
+// user add ... --one-time-password, its output appended to `log`); returns the password.
+Result<std::string> AddInboxUser(const std::string& config, const std::string& user,
+                                 const std::string& role, const std::string& log);
 int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
 int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);

@@ -475,6 +475,20 @@ class Demo {
 
 }  // namespace
 
+Result<std::string> DemoWorkdir(const std::optional<std::string>& workdir,
+                                const std::string& prefix) {
+  if (workdir) {
+    const std::string dir = fs::absolute(*workdir).string();
+    if (fs::exists(dir) && !fs::is_empty(dir)) {
+      return InvalidArgument(dir + " is not empty; give a new or empty directory");
+    }
+    return dir;
+  }
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) return IOError("cannot create a temporary directory");
+  return tmpl;
+}
+
 int DemoCommand(const Words& words, std::ostream& out, std::ostream& err) {
   if (WantsHelp(words)) {
     out << kUsage;
@@ -489,21 +503,12 @@ int DemoCommand(const Words& words, std::ostream& out, std::ostream& err) {
     return 2;
   }
   const bool keep = a->Get("workdir").has_value();
-  std::string dir;
-  if (keep) {
-    dir = fs::absolute(*a->Get("workdir")).string();
-    if (fs::exists(dir) && !fs::is_empty(dir)) {
-      err << "nrm demo: " << dir << " is not empty; give a new or empty directory\n";
-      return 2;
-    }
-  } else {
-    char tmpl[] = "/tmp/nrm-demo-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      err << "nrm demo: cannot create a temporary directory\n";
-      return 1;
-    }
-    dir = tmpl;
+  Result<std::string> workdir = DemoWorkdir(a->Get("workdir"), "nrm-demo");
+  if (!workdir.ok()) {
+    err << "nrm demo: " << workdir.status().message() << "\n";
+    return workdir.status().code() == Code::kInvalidArgument ? 2 : 1;
   }
+  const std::string dir = *workdir;
   Status s;
   bool ok = false;
   {

@@ -167,19 +167,8 @@ class WebDemo {
 
   Status AddUser(Inbox& box) {
     box.user = "supervisor";
-    const std::string log = Log(box, "user");
-    NRM_ASSIGN_OR_RETURN(pid_t pid, Spawn({SelfDirectory() + "/nrm-agent", "--config",
-                                           scenario_.AgentConfig(box.agency.id), "user", "add",
-                                           box.user, "--role", "supervisor", "--one-time-password"},
-                                          log));
-    NRM_ASSIGN_OR_RETURN(int code, WaitExit(pid, 30000));
-    NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(log));
-    const std::string mark = "one-time password for " + box.user + ": ";
-    const size_t at = text.find(mark);
-    if (code != 0 || at == std::string::npos) {
-      return Internal("could not add a user to " + box.agency.id + ": " + text);
-    }
-    box.password = text.substr(at + mark.size(), text.find('\n', at) - at - mark.size());
+    NRM_ASSIGN_OR_RETURN(box.password, AddInboxUser(scenario_.AgentConfig(box.agency.id), box.user,
+                                                    "supervisor", Log(box, "user")));
     return Status::Ok();
   }
 
@@ -192,6 +181,21 @@ class WebDemo {
 };
 
 }  // namespace
+
+Result<std::string> AddInboxUser(const std::string& config, const std::string& user,
+                                 const std::string& role, const std::string& log) {
+  NRM_ASSIGN_OR_RETURN(pid_t pid, Spawn({SelfDirectory() + "/nrm-agent", "--config", config, "user",
+                                         "add", user, "--role", role, "--one-time-password"},
+                                        log));
+  NRM_ASSIGN_OR_RETURN(int code, WaitExit(pid, 30000));
+  NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(log));
+  const std::string mark = "one-time password for " + user + ": ";
+  const size_t at = text.find(mark);
+  if (code != 0 || at == std::string::npos) {
+    return Internal("could not add the user " + user + " (" + config + "): " + text);
+  }
+  return text.substr(at + mark.size(), text.find('\n', at) - at - mark.size());
+}
 
 int DemoWebCommand(const Words& words, std::ostream& out, std::ostream& err) {
   auto a = Args::Parse(words, {"workdir", "port-base", "idle-logout"}, {"web", "json"});
@@ -207,21 +211,12 @@ int DemoWebCommand(const Words& words, std::ostream& out, std::ostream& err) {
     return 2;
   }
   const bool keep = a->Get("workdir").has_value();
-  std::string dir;
-  if (keep) {
-    dir = fs::absolute(*a->Get("workdir")).string();
-    if (fs::exists(dir) && !fs::is_empty(dir)) {
-      err << "nrm demo: " << dir << " is not empty; give a new or empty directory\n";
-      return 2;
-    }
-  } else {
-    char tmpl[] = "/tmp/nrm-demo-web-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      err << "nrm demo: cannot create a temporary directory\n";
-      return 1;
-    }
-    dir = tmpl;
+  Result<std::string> workdir = DemoWorkdir(a->Get("workdir"), "nrm-demo-web");
+  if (!workdir.ok()) {
+    err << "nrm demo --web: " << workdir.status().message() << "\n";
+    return workdir.status().code() == Code::kInvalidArgument ? 2 : 1;
   }
+  const std::string dir = *workdir;
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);

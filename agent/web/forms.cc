@@ -139,7 +139,7 @@ const FieldSpec* FindField(std::string_view path) {
 }
 
 std::string_view ChoiceWords(std::string_view value) {
-  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+  static const WordTable kWords = {
       {"Active", Msg("Active")},
       {"FollowUp", Msg("Follow-up")},
       {"Closed", Msg("Closed")},
@@ -222,10 +222,7 @@ std::string_view ChoiceWords(std::string_view value) {
       {"unable_to_contact_client", Msg("Unable to contact the person")},
       {"unable_to_contact_referred_to_organization", Msg("Unable to contact the agency")},
   };
-  for (const auto& [k, w] : kWords) {
-    if (k == value) return w;
-  }
-  return value;
+  return WordsFor(kWords, value);
 }
 
 Json PayloadFromForm(const Request& req, const std::vector<std::string>& sections) {
@@ -249,18 +246,8 @@ Json PayloadFromForm(const Request& req, const std::vector<std::string>& section
           break;
         }
         case T::kList: {
-          Json list = Json::array();
-          std::string text = req.Form(name);
-          size_t start = 0;
-          while (start <= text.size()) {
-            size_t nl = text.find('\n', start);
-            if (nl == std::string::npos) nl = text.size();
-            std::string item = text.substr(start, nl - start);
-            while (!item.empty() && (item.back() == '\r' || item.back() == ' ')) item.pop_back();
-            if (!item.empty()) list.push_back(item);
-            start = nl + 1;
-          }
-          if (!list.empty()) value = list;
+          const std::vector<std::string> lines = Lines(req.Form(name));
+          if (!lines.empty()) value = lines;
           break;
         }
         case T::kBool:
@@ -337,6 +324,18 @@ std::vector<std::pair<std::string, std::string>> FormValues(const Json& payload)
         out.emplace_back(name, v->get<std::string>());
       }
     }
+  }
+  return out;
+}
+
+std::vector<std::string> Lines(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? "" : text.substr(nl + 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (!line.empty()) out.emplace_back(line);
   }
   return out;
 }

@@ -72,6 +72,10 @@ std::vector<std::pair<std::string, std::string>> FormValues(const json::Json& pa
 std::vector<FieldError> CheckPayload(std::string_view kind, const json::Json& payload,
                                      const Translator& tr);
 
+// The lines of `text` that are not empty, without their trailing spaces and carriage returns
+// (a list typed one item a line).
+std::vector<std::string> Lines(std::string_view text);
+
 // A date YYYY-MM-DD that exists.
 bool IsDate(std::string_view s);
 

@@ -6,6 +6,13 @@
 
 namespace nrm::agent::web {
 
+std::string_view WordsFor(const WordTable& table, std::string_view key) {
+  for (const auto& [k, words] : table) {
+    if (k == key) return words;
+  }
+  return key;
+}
+
 const std::vector<Language>& Languages() {
   static const std::vector<Language> kLanguages = {{"en", "English"}, {"th", "ไทย"}};
   return kLanguages;

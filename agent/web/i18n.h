@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/web/assets.h"
@@ -18,6 +19,11 @@ namespace nrm::agent::web {
 // Marks English text as a msgid where it is written (for xgettext, tests/web/i18n_test.py)
 // without translating it there: it is translated where it is shown (Translator::Tr).
 constexpr const char* Msg(const char* text) { return text; }
+
+// Pairs of a stable name ("referral_offer") and its words for people (a msgid), and the words
+// for `key` in `table`, or `key` itself when the table does not have it.
+using WordTable = std::vector<std::pair<std::string_view, std::string_view>>;
+std::string_view WordsFor(const WordTable& table, std::string_view key);
 
 // The languages a user may pick: code and name in that language.
 struct Language {

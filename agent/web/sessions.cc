@@ -32,7 +32,11 @@ std::string SessionTable::Create(Session s) {
   return token;
 }
 
-std::optional<Session> SessionTable::Touch(const std::string& token) {
+std::optional<Session> SessionTable::Touch(const std::string& token) { return Find(token, true); }
+
+std::optional<Session> SessionTable::Peek(const std::string& token) { return Find(token, false); }
+
+std::optional<Session> SessionTable::Find(const std::string& token, bool touch) {
   if (token.size() != 64) return std::nullopt;
   const std::string key = KeyOf(token);
   std::lock_guard<std::mutex> lock(mu_);
@@ -43,7 +47,7 @@ std::optional<Session> SessionTable::Touch(const std::string& token) {
     sessions_.erase(it);
     return std::nullopt;
   }
-  it->second.last_ms = now;
+  if (touch) it->second.last_ms = now;
   return it->second;
 }
 

@@ -43,6 +43,9 @@ class SessionTable {
   // The live session of cookie `token`, its idle time restarted; nullopt when unknown or idle
   // for too long (then it is gone).
   std::optional<Session> Touch(const std::string& token);
+  // The same without restarting the idle time: what a page asks by itself (live updates) must
+  // not keep an unattended session alive.
+  std::optional<Session> Peek(const std::string& token);
   // Changes the live session of `token` (language, must_change); no-op when unknown.
   void Update(const std::string& token, const Session& s);
   void End(const std::string& token);
@@ -56,6 +59,7 @@ class SessionTable {
 
  private:
   static std::string KeyOf(const std::string& token);
+  std::optional<Session> Find(const std::string& token, bool touch);
 
   const Clock& clock_;
   const int64_t idle_ms_;

@@ -100,7 +100,7 @@ Json Site::AgencyJson(const std::string& id) const {
 }
 
 std::string_view Site::KindWords(std::string_view kind) {
-  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+  static const WordTable kWords = {
       {"referral_offer", Msg("Referral offer")},
       {"referral_accept", Msg("Referral accepted")},
       {"referral_decline", Msg("Referral declined")},
@@ -120,14 +120,11 @@ std::string_view Site::KindWords(std::string_view kind) {
       {"h2_approval", "H2 approval"},
       {"receipt", Msg("Signed receipt")},
   };
-  for (const auto& [k, w] : kWords) {
-    if (k == kind) return w;
-  }
-  return kind;
+  return WordsFor(kWords, kind);
 }
 
 std::string_view Site::StateWords(std::string_view state) {
-  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+  static const WordTable kWords = {
       {"new", Msg("new")},
       {"offered", Msg("offered")},
       {"rejected", Msg("declined")},
@@ -142,14 +139,11 @@ std::string_view Site::StateWords(std::string_view state) {
       {"reintegration_followup", Msg("in reintegration follow-up")},
       {"done", Msg("closed")},
   };
-  for (const auto& [k, w] : kWords) {
-    if (k == state) return w;
-  }
-  return state;
+  return WordsFor(kWords, state);
 }
 
 std::string_view Site::RoleWords(std::string_view role) {
-  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+  static const WordTable kWords = {
       {"police", Msg("police")},
       {"shelter", Msg("shelter")},
       {"ngo", Msg("NGO")},
@@ -158,14 +152,11 @@ std::string_view Site::RoleWords(std::string_view role) {
       {"io", Msg("international organisation")},
       {"monitor", Msg("oversight body")},
   };
-  for (const auto& [k, w] : kWords) {
-    if (k == role) return w;
-  }
-  return role;
+  return WordsFor(kWords, role);
 }
 
 std::string_view Site::SectionWords(std::string_view section) {
-  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+  static const WordTable kWords = {
       {"case", Msg("Case")},
       {"person", Msg("Person")},
       {"context", Msg("Victim context")},
@@ -176,10 +167,7 @@ std::string_view Site::SectionWords(std::string_view section) {
       {"counselling", Msg("Counselling and health")},
       {"decision", Msg("Decision")},
   };
-  for (const auto& [k, w] : kWords) {
-    if (k == section) return w;
-  }
-  return section;
+  return WordsFor(kWords, section);
 }
 
 Result<CommandOutput> Site::Command(const Visit& visit, std::vector<std::string> words,

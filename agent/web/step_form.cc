@@ -263,15 +263,7 @@ class Step {
       if (One(values, "include-person") == "yes") sections.push_back("person");
       Json docs = Json::array();
       for (const std::string& d : All(values, "documents")) {
-        size_t start = 0;
-        while (start <= d.size()) {
-          size_t nl = d.find('\n', start);
-          if (nl == std::string::npos) nl = d.size();
-          std::string line = d.substr(start, nl - start);
-          while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-          if (!line.empty()) docs.push_back(line);
-          start = nl + 1;
-        }
+        for (const std::string& line : Lines(d)) docs.push_back(line);
       }
       p["repatriation"]["travel_documents"] = docs;
     }

@@ -71,7 +71,7 @@ class Router {
     if (!is_new && !is_case && !is_step && kPages.count(req.path) == 0) {
       return Response::Text(404, "not found");
     }
-    std::optional<Visit> visit = Authenticate(req);
+    std::optional<Visit> visit = Authenticate(req, /*touch=*/req.path != "/updates");
     if (!visit) {
       const std::string lang = PickLanguage(req, site_.config().language);
       const bool had = !req.Cookie(site_.cookie_name()).empty();
@@ -129,9 +129,10 @@ class Router {
     return r;
   }
 
-  std::optional<Visit> Authenticate(const Request& req) {
+  // The visit of the session named by the request's cookie; `touch` restarts its idle time.
+  std::optional<Visit> Authenticate(const Request& req, bool touch) {
     const std::string token = req.Cookie(site_.cookie_name());
-    std::optional<Session> s = site_.sessions().Touch(token);
+    std::optional<Session> s = touch ? site_.sessions().Touch(token) : site_.sessions().Peek(token);
     if (!s) return std::nullopt;
     // A user disabled since logging in is out at once.
     Result<std::optional<User>> u = LoadUser(site_.store(), s->user);

@@ -227,7 +227,12 @@ def main():
     idle.login(police_info["user"], "police-password-1")
     token = idle.csrf("/new/referral_offer")
     count = activity(idle)
-    time.sleep(IDLE + 1.5)
+    # The page's own live updates do not keep an unattended session alive.
+    end = time.time() + IDLE + 1.5
+    while time.time() < end:
+        idle.get("/updates")
+        time.sleep(0.5)
+    check(idle.get("/updates").status == 401, "live updates did not keep the session alive")
     r = idle.post("/new/referral_offer", referral(token, "send", "CanaryExpired"))
     check(r.status == 401, "a referral sent after the idle logout: 401")
     check(idle.get("/inbox").status == 401, "the inbox after the idle logout: 401")

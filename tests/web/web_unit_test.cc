@@ -257,7 +257,10 @@ TEST_F(WebUnitTest, SessionsEndAfterIdleTimeAndTokensArePerSessionAndForm) {
   EXPECT_TRUE(sessions.Touch(token)) << "a request restarts the idle time";
   clock.Advance(14 * 60 * 1000);
   EXPECT_TRUE(sessions.Touch(token));
-  clock.Advance(15 * 60 * 1000 + 1);
+  clock.Advance(10 * 60 * 1000);
+  EXPECT_TRUE(sessions.Peek(token)) << "a live update sees the session";
+  clock.Advance(5 * 60 * 1000 + 1);
+  EXPECT_FALSE(sessions.Peek(token)) << "but does not keep it alive";
   EXPECT_FALSE(sessions.Touch(token)) << "idle for more than 15 minutes";
   EXPECT_FALSE(sessions.Touch(token)) << "and gone";
   EXPECT_FALSE(sessions.Touch("not a token"));

@@ -25,15 +25,21 @@
       el.addEventListener("change", function () { check(el); });
     });
 
+  // Every page of a session asks now and then whether the inbox changed (without keeping the
+  // session alive): the inbox reloads when it did, and any page leaves for the login page as
+  // soon as the session has ended, so that no case stays on an unattended screen.
   var main = document.getElementById("main");
   var inbox = document.querySelector(".inbox[data-version]");
-  if (main && main.dataset.live && inbox) {
-    var seen = inbox.dataset.version;
+  if (main && main.dataset.live) {
+    var seen = inbox ? inbox.dataset.version : null;
     setInterval(function () {
       fetch("/updates", { credentials: "same-origin", cache: "no-store" })
-        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (r) {
+          if (r.status === 401) { location.href = "/login"; return null; }
+          return r.ok ? r.json() : null;
+        })
         .then(function (j) {
-          if (!j || j.version === seen) return;
+          if (!j || !inbox || j.version === seen) return;
           var active = document.activeElement;
           if (active && (active.tagName === "INPUT" || active.tagName === "TEXTAREA")) return;
           location.reload();
