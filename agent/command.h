@@ -33,16 +33,20 @@ struct CommandOutput {
 inline CommandOutput Usage(const std::string& what) { return {2, "", what + "\n"}; }
 inline CommandOutput Refused(const Status& s) { return {1, "", s.message() + "\n"}; }
 
+class BrokerLink;  // agent/connection.h
+
 // What a handler works with.
 struct CommandContext {
   Agent& agent;
   AgentStore& store;
   Outbox& outbox;
-  bool json;  // --json: machine-readable output
+  bool json;                         // --json: machine-readable output
+  const BrokerLink* link = nullptr;  // the broker link, for `status` (null outside the daemon)
   // Given by a caller in the agent's own process (the web inbox, agent/web/) rather than in
-  // words: the step's payload, taken where --file would be read (empty: none), and the person
-  // who takes the step, recorded in the case's timeline.
-  ByteView payload = {};
+  // words: the step's case data as JSON, taken where --file would be read and checked the same
+  // way (agent/validate.h; empty: none), and the person who takes the step, recorded in the
+  // case's timeline.
+  std::string_view payload = {};
   std::string by = {};
 };
 
@@ -83,5 +87,7 @@ Result<MessageRecord> FindMessage(AgentStore& store, const std::string& id);
 Result<CaseRecord> FindCase(AgentStore& store, const std::string& key);
 // "label (short ref)" or "short ref", for people.
 std::string CaseName(AgentStore& store, const std::string& ref);
+// The case's local label, or "".
+std::string CaseLabel(AgentStore& store, const std::string& ref);
 
 }  // namespace nrm::agent

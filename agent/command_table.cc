@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/status.h"
 #include "agent/step_commands.h"
 #include "agent/views.h"
 #include "agent/web/users.h"
@@ -40,9 +41,10 @@ const std::vector<CommandSpec>& LocalCommands() {
        "The long-running agent: owns the store and answers the commands for people.",
        {},
        nullptr,
-       "It keeps the store in data_dir (outbox, inbox, cases), resends until the broker\n"
-       "accepts, stores before acknowledging. NRM_AGENT_PASSPHRASE, when set, protects the\n"
-       "store's local key (crypto_pwhash)."},
+       "It keeps the store in data_dir (outbox, inbox, cases), submits each step until every\n"
+       "recipient's signed receipt arrives, stores before acknowledging, and logs each event to\n"
+       "standard error. SIGHUP reloads the directory file. NRM_AGENT_PASSPHRASE, when set,\n"
+       "protects the store's local key (crypto_pwhash)."},
   };
   return kCommands;
 }
@@ -84,7 +86,7 @@ std::string Indent(std::string_view text, std::string_view indent) {
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kAll = [] {
     std::vector<CommandSpec> all = LocalCommands();
-    for (const auto* part : {&ViewCommands(), &StepCommands()}) {
+    for (const auto* part : {&StatusCommands(), &ViewCommands(), &StepCommands()}) {
       all.insert(all.end(), part->begin(), part->end());
     }
     all.push_back(web::UserCommand());
@@ -108,7 +110,7 @@ OptionNames ServedOptions() { return OptionsOf(true); }
 
 OptionNames LocalOptions() { return OptionsOf(false); }
 
-CommandOutput Dispatch(const std::vector<std::string>& words, CommandContext ctx) {
+CommandOutput RunCommand(const std::vector<std::string>& words, CommandContext ctx) {
   static const OptionNames kOptions = ServedOptions();
   Result<Args> args = Args::Parse(words, kOptions.valued, kOptions.flags);
   if (!args.ok()) return Usage(args.status().message());

@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "common/file_util.h"
 
 namespace nrm::agent {
@@ -62,6 +65,28 @@ Status ProtectKeyFile(const std::string& in, const std::string& out,
   return WriteFileAtomic(
       out, std::string(kMagic) + "salt = " + ToHex(salt) + "\nsealed = " + ToHex(sealed) + "\n",
       0600);
+}
+
+namespace {
+
+Result<std::string> ReadPassphraseFile(const std::string& path) {
+  NRM_RETURN_IF_ERROR(CheckPrivateFile(path));
+  NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.empty()) return InvalidArgument(path + " holds no passphrase");
+  return text;
+}
+
+}  // namespace
+
+Result<std::string> ReadPassphrase(const AgentConfig& config) {
+  if (const char* env = std::getenv("NRM_AGENT_PASSPHRASE")) return std::string(env);
+  if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY"); creds != nullptr && *creds) {
+    const std::string path = std::string(creds) + "/passphrase";
+    if (std::filesystem::exists(path)) return ReadPassphraseFile(path);
+  }
+  if (!config.passphrase_file.empty()) return ReadPassphraseFile(config.passphrase_file);
+  return std::string();
 }
 
 }  // namespace nrm::agent

@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "agent/agent.h"
 #include "common/identity/identity.h"
 
 namespace nrm::agent {
@@ -23,5 +24,13 @@ Result<identity::KeySet> LoadAgencyKeys(const std::string& path, const std::stri
 // Writes `out` (mode 0600): the key file `in` protected by `passphrase` (not empty). `in` must
 // load as a key file; it is left as it is (delete it once the protected file works).
 Status ProtectKeyFile(const std::string& in, const std::string& out, const std::string& passphrase);
+
+// The passphrase of the agency's protected key file, from the first of: the environment
+// variable NRM_AGENT_PASSPHRASE (for tests and one-off commands: it is visible to the process's
+// user and may end up in a shell history or a unit file); a systemd credential
+// `$CREDENTIALS_DIRECTORY/passphrase` (LoadCredential=passphrase:FILE in the unit); the
+// config's `passphrase_file`, refused (kPermissionDenied) when group or others may read it.
+// Empty when none is given. A trailing newline in a file is not part of the passphrase.
+Result<std::string> ReadPassphrase(const AgentConfig& config);
 
 }  // namespace nrm::agent

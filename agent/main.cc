@@ -16,6 +16,8 @@
 #include "agent/client_commands.h"
 #include "agent/command_table.h"
 #include "agent/daemon.h"
+#include "agent/key_file.h"
+#include "agent/log.h"
 #include "agent/web/users.h"
 #include "common/args.h"
 
@@ -26,22 +28,27 @@ using nrm::agent::Fail;
 using nrm::agent::Overview;
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 void OnSignal(int) { g_stop.store(true); }
+void OnHangup(int) { g_reload.store(true); }  // reload the directory file
 
 int RunDaemon(const nrm::agent::AgentConfig& config) {
-  const char* pass = std::getenv("NRM_AGENT_PASSPHRASE");
-  auto daemon = nrm::agent::Daemon::Open(config, pass ? pass : "");
+  auto daemon = nrm::agent::Daemon::Open(config, config.key_passphrase);
   if (!daemon) return Fail(daemon.status().ToString(), 2);
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  std::cerr << "nrm-agent: " << config.agency << " running; control socket "
-            << nrm::agent::ControlPath(config) << "\n";
+  struct sigaction hup {};
+  hup.sa_handler = OnHangup;
+  sigaction(SIGHUP, &hup, nullptr);
+  nrm::agent::LogEvent(
+      config.agency + " running; control socket " + nrm::agent::ControlPath(config) + "; broker " +
+      (config.broker.empty() ? "from " + config.broker_endpoint_file : config.broker));
   if (const std::string url = (*daemon)->WebUrl(); !url.empty()) {
-    std::cerr << "nrm-agent: web inbox at " << url << "\n";
+    nrm::agent::LogEvent("web inbox at " + url);
   }
-  Status s = (*daemon)->Run(g_stop);
+  Status s = (*daemon)->Run(g_stop, g_reload);
   if (!s.ok()) return Fail(s.ToString(), 1);
   return 0;
 }
@@ -87,7 +94,9 @@ int main(int argc, char** argv) try {
   if (!nrm::crypto::InitCrypto().ok()) return Fail("libsodium failed to start", 1);
   auto config = nrm::agent::LoadAgentConfig(*config_path);
   if (!config) return Fail(config.status().message(), 2);
-  if (const char* pass = std::getenv("NRM_AGENT_PASSPHRASE")) config->key_passphrase = pass;
+  auto passphrase = nrm::agent::ReadPassphrase(*config);
+  if (!passphrase) return Fail(passphrase.status().ToString(), 2);
+  config->key_passphrase = std::move(*passphrase);
   if (command == "run") return RunDaemon(*config);
   auto agent = nrm::agent::Agent::Open(*config, nrm::SystemClock::Get());
   if (!agent) {

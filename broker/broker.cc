@@ -6,8 +6,11 @@
 #include "broker/broker.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "broker/worker_pool.h"
@@ -20,14 +23,59 @@ namespace {
 // The first bytes of a key, for logs: enough to tell keys apart, never a secret.
 std::string Fingerprint(ByteView key) { return ToHex(key.first(std::min<size_t>(8, key.size()))); }
 
+// Raises the soft limit on open descriptors to the hard one (systemd's LimitNOFILE) and returns
+// the soft limit in force.
+Result<uint64_t> RaiseDescriptorLimit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) {
+    return Internal(std::string("getrlimit(RLIMIT_NOFILE): ") + std::strerror(errno));
+  }
+  const rlim_t soft = r.rlim_cur;
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
+      spdlog::warn("cannot raise the descriptor limit from {} to {}: {}", soft, r.rlim_max,
+                   std::strerror(errno));
+      r.rlim_cur = soft;
+    }
+  }
+  return static_cast<uint64_t>(r.rlim_cur == RLIM_INFINITY ? (1u << 20) : r.rlim_cur);
+}
+
+// The server's connection limits from the configuration and the descriptor limit: every
+// connection fits under the limit with `descriptor_reserve` left for the store and the rest.
+Result<transport::ConnectionLimits> ConnectionLimitsFor(const BrokerConfig& c,
+                                                        uint64_t descriptors) {
+  const int64_t room = static_cast<int64_t>(descriptors) - c.descriptor_reserve;
+  if (c.max_connections > 0 && room < 16) {
+    return InvalidArgument("the descriptor limit (" + std::to_string(descriptors) +
+                           ") leaves fewer than 16 connections after descriptor_reserve (" +
+                           std::to_string(c.descriptor_reserve) +
+                           "); raise LimitNOFILE (docs/OPERATIONS.md)");
+  }
+  transport::ConnectionLimits l;
+  l.max_connections = static_cast<size_t>(std::min(c.max_connections, std::max<int64_t>(room, 0)));
+  l.max_pending = static_cast<size_t>(c.max_unauthenticated);
+  if (l.max_connections > 0 && l.max_pending > 0) {
+    l.max_pending = std::min(l.max_pending, std::max<size_t>(1, l.max_connections / 2));
+  }
+  l.max_pending_per_address = static_cast<size_t>(c.max_unauthenticated_per_address);
+  l.max_per_agency = static_cast<size_t>(c.max_connections_per_agency);
+  l.first_message_timeout_ms = c.first_message_timeout_ms;
+  return l;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const Clock& clock) {
   auto b = std::unique_ptr<Broker>(new Broker(config, clock));
+  NRM_ASSIGN_OR_RETURN(const uint64_t descriptors, RaiseDescriptorLimit());
+  NRM_ASSIGN_OR_RETURN(const transport::ConnectionLimits limits,
+                       ConnectionLimitsFor(config, descriptors));
   NRM_ASSIGN_OR_RETURN(b->keys_, identity::LoadSecretKeyFile(config.key_file));
-  NRM_ASSIGN_OR_RETURN(
-      identity::Directory dir,
-      identity::Directory::Load(config.directory, config.authority_key, clock.NowMillis()));
+  NRM_ASSIGN_OR_RETURN(auto read, b->ReadDirectory());
+  identity::Directory& dir = read.first;
+  b->directory_text_ = std::move(read.second);
   if (dir.broker().sign_key != b->keys_.sign_public ||
       dir.broker().curve_key != b->keys_.curve_public) {
     return InvalidArgument(config.key_file + ": these keys are not the broker's keys in " +
@@ -63,6 +111,13 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   so.curve_public = b->keys_.curve_public;
   so.curve_secret = b->keys_.curve_secret.Clone();
   so.max_message_bytes = static_cast<size_t>(config.max_message_bytes);
+  so.handshake_timeout_ms = static_cast<int>(config.handshake_timeout_ms);
+  so.heartbeat_ivl_ms = static_cast<int>(config.heartbeat_ms);
+  so.heartbeat_timeout_ms = static_cast<int>(config.heartbeat_timeout_ms);
+  so.limits = limits;
+  // ZeroMQ's queue per connection (each way), to match the delivery window: deliveries in
+  // flight are bounded by it, the rest is for replies (and never more than 10,000).
+  so.high_water_mark = static_cast<int>(std::min<int64_t>(config.delivery_window + 1024, 10000));
   Broker* raw = b.get();
   so.authorize = [raw](ByteView key, std::string_view address) -> std::optional<std::string> {
     auto current = raw->directory();
@@ -92,6 +147,11 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   spdlog::info("broker {} listening on {} with directory serial {} ({} agencies), policy {}",
                b->keys_.id, b->server_->endpoint(), b->directory_->serial(),
                b->directory_->agencies().size(), b->policy_->hash().substr(0, 16));
+  spdlog::info(
+      "descriptor limit {}: up to {} connections ({} unauthenticated, {} from one address, {} "
+      "per agency; 0 = no limit), {} descriptors kept in reserve",
+      descriptors, limits.max_connections, limits.max_pending, limits.max_pending_per_address,
+      limits.max_per_agency, config.descriptor_reserve);
   return b;
 }
 
@@ -105,6 +165,7 @@ std::shared_ptr<const identity::Directory> Broker::directory() const {
 
 Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
   int64_t next_expiry_scan = 0;
+  int64_t next_stall_scan = 0;
   while (!stop.load()) {
     if (reload.exchange(false)) {
       if (Status s = ReloadDirectory(); !s.ok()) {
@@ -126,6 +187,12 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       }
       for (audit::AuditRecord& r : refused) Audit(std::move(r));
     }
+    TakeConnectionEvents();
+    if (const int64_t now = clock_.NowMillis(); now >= next_stall_scan) {
+      CloseStalled();
+      next_stall_scan = now + 1000;
+    }
+    FlushCounted();
     NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(100));
     if (!first) {
       // Idle: write what is still pending (e.g. the audit of the last deliveries) under a
@@ -146,6 +213,8 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     for (size_t i = 0; i < gathered_.size(); ++i) Handle(gathered_[i], &prechecked_[i]);
     NRM_RETURN_IF_ERROR(CommitBatch());
   }
+  TakeConnectionEvents();
+  FlushCounted(/*now=*/true);
   NRM_RETURN_IF_ERROR(CommitBatch(/*sign=*/true));
   spdlog::info(
       "broker stopping: {} accepted, {} refused, {} delivered, {} acknowledged, {} synced writes "

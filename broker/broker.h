@@ -7,16 +7,20 @@
 // admission.cc accepts or refuses a SEND; delivery.cc delivers queues on sessions (sessions.h)
 // and takes acknowledgements; expiry.cc turns expired messages into notices; commit.cc writes
 // each batch (group commit, signed tree heads) and then answers; reload.cc reloads the policy
-// and the directory. WorkerPool (worker_pool.h) checks a batch's signatures on every core.
+// and the directory; queries.cc answers a sender's QUERY about its message (the receipt again)
+// and an agent's DIRECTORY request (the signed directory in force). WorkerPool (worker_pool.h)
+// checks a batch's signatures on every core.
 //
 // Thread-safety: Run() owns the routing thread; Stop() may be called from any thread (or a
 // signal handler via the flag it sets).
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "audit/audit_log.h"
 #include "broker/config.h"
@@ -31,6 +35,10 @@
 namespace nrm::broker {
 
 class WorkerPool;  // worker_pool.h: checks signatures of one gathered batch on every core
+
+// The answer to a SEND of an agency over its refusal rate.
+inline constexpr const char* kThrottledReason =
+    "too many refused requests from this agency; slow down and resend later";
 
 struct BrokerStats {
   uint64_t accepted = 0;
@@ -90,9 +98,9 @@ class Broker {
   // Handles one incoming message; appends store writes to batch_ and answers to replies_.
   // `pre` is this message's Precheck result, or null.
   void Handle(transport::Incoming& in, const Prechecked* pre = nullptr);
-  // Refuses and audits the refusal. `env` is null when the envelope did not decode.
-  void Refuse(const Bytes& routing_id, ByteView message_id, const Status& why,
-              const wire::EnvelopeView* env = nullptr, const std::string& sender = "");
+  // Refuses `in` and audits the refusal. `env` is null when the envelope did not decode.
+  void Refuse(const transport::Incoming& in, ByteView message_id, const Status& why,
+              const wire::EnvelopeView* env = nullptr);
 
   // admission.cc: accepting a SEND, or refusing it.
   // Checks, in parallel, the signatures of the SENDs in `in` against the agencies their
@@ -115,10 +123,23 @@ class Broker {
   // Records the case's parties after an accepted message (`known`: what they were before).
   void RecordCase(const wire::EnvelopeView& env, const CaseParties* known);
 
+  // queries.cc: what an agent may ask besides sending.
+  // QUERY, message_id: STATUS, message_id, "accepted" with the receipt (leaf and signed head) when
+  // the replay memory holds it for this sender, else "unknown" (send it again).
+  void HandleQuery(const transport::Incoming& in);
+  // DIRECTORY: DIRECTORY, serial (be64), the signed directory file in force.
+  void HandleDirectoryRequest(const transport::Incoming& in);
+  // The directory's serial as a frame (be64), for WELCOME and DIRECTORY.
+  Bytes SerialFrame() const;
+  // Reads and verifies the directory file: the directory and the text it was read from.
+  Result<std::pair<identity::Directory, std::string>> ReadDirectory() const;
+
   // delivery.cc: queues to sessions, and acknowledgements.
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);
   void HandleAck(const transport::Incoming& in);
+  // Closes connections that hold deliveries and acknowledged none for delivery_timeout.
+  void CloseStalled();
 
   // expiry.cc
   // Moves messages whose time-to-live ran out to expiry notices for their senders.
@@ -139,11 +160,28 @@ class Broker {
 
   // reload.cc: ReloadPolicy() and ReloadDirectory() above.
 
+  // limits.cc: what the broker does against floods: counted audit records, the refusal rate
+  // per agency, and the connections the server closed or lost.
+  // Counts one event for the record of (event, agency, rule) written at the next second.
+  void CountEvent(audit::AuditEvent event, const std::string& agency, const std::string& rule,
+                  const std::string& reason);
+  // Writes the counted records when a second has passed since the last (or `now`).
+  void FlushCounted(bool now = false);
+  // Takes a refusal of `agency` from its budget: true while the agency is under its refusal
+  // rate (its refusals of envelopes are then audited one by one).
+  bool ChargeRefusal(const std::string& agency);
+  // True while the agency has spent its refusal budget: its SENDs are refused unchecked.
+  bool Throttled(const std::string& agency);
+  // Audits the connections the server closed under its limits and forgets the sessions of
+  // connections that are gone.
+  void TakeConnectionEvents();
+
   BrokerConfig config_;
   const Clock& clock_;
   identity::KeySet keys_;
   mutable std::mutex directory_mu_;  // the ZAP thread reads the directory too
   std::shared_ptr<const identity::Directory> directory_;
+  std::string directory_text_;  // the signed file of directory_, served to agents (routing thread)
   std::unique_ptr<policy::Policy> policy_;
   std::unique_ptr<MessageStore> store_;
   std::unique_ptr<audit::AuditLog> audit_;
@@ -161,6 +199,7 @@ class Broker {
   static constexpr size_t kMaxBatch = 256;
   static constexpr int64_t kHeadEveryMs = 1000;
   uint64_t signed_size_ = 0;  // audit records the last signed head covers
+  Bytes last_head_;           // that head, encoded: the head of every receipt sent
   int64_t signed_at_ms_ = 0;
   std::vector<Bytes> batch_ids_;  // message ids accepted in batch_, for in-batch replays
   std::vector<Reply> replies_;    // sent only after batch_ is durable
@@ -172,6 +211,24 @@ class Broker {
     bool low = false;             // for logging the change only
   } disk_;
   int64_t store_error_logged_ms_ = 0;
+  // Events counted into one record per key and second: (event, agency, rule) -> count and the
+  // first reason.
+  struct Counted {
+    uint64_t count = 0;
+    std::string reason;
+  };
+  std::map<std::tuple<audit::AuditEvent, std::string, std::string>, Counted> counted_;
+  int64_t counted_since_ms_ = 0;
+  // Each agency's refusal budget (a token bucket of refusals_per_second, burst ten times that).
+  struct RefusalBudget {
+    double tokens = 0;
+    int64_t at_ms = 0;
+  };
+  std::map<std::string, RefusalBudget> refusal_budget_;
+  // Connections went away holding deliveries: return the freed memory to the system (glibc
+  // keeps it otherwise), at most every few seconds.
+  bool memory_to_trim_ = false;
+  int64_t trimmed_at_ms_ = 0;
   BrokerStats stats_;
 };
 

@@ -81,9 +81,23 @@ Status CheckPrivateFile(const std::string& path) {
 }
 
 Status MakeDirs(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return IOError("cannot create directory " + path + ": " + ec.message());
+  // Component by component, so that each directory made here is 0700 whatever the umask
+  // (std::filesystem::create_directories makes them 0777 less the umask: 0755 as a rule).
+  std::filesystem::path so_far;
+  for (const std::filesystem::path& part : std::filesystem::path(path)) {
+    so_far /= part;
+    if (part.empty() || part == "/" || part == "." || part == "..") continue;
+    if (::mkdir(so_far.c_str(), 0700) == 0) {
+      if (::chmod(so_far.c_str(), 0700) != 0) {  // the umask may have taken bits away
+        return IOError("cannot set the mode of " + so_far.string() + ": " + std::strerror(errno));
+      }
+    } else if (errno != EEXIST) {
+      return IOError("cannot create directory " + so_far.string() + ": " + std::strerror(errno));
+    } else if (!std::filesystem::is_directory(so_far)) {
+      return IOError("cannot create directory " + path + ": " + so_far.string() +
+                     " exists and is not a directory");
+    }
+  }
   return Status::Ok();
 }
 

@@ -18,6 +18,7 @@
 #include <regex>
 
 #include "agent/agent.h"
+#include "agent/step_state.h"
 #include "agent/store.h"
 #include "common/args.h"
 #include "common/clock.h"
@@ -104,17 +105,21 @@ Status FillStore(const Scenario& s, int cases, std::ostream& err) {
   std::vector<agent::MessageRecord> messages;
   std::vector<agent::CaseRecord> records;
   for (int i = 0; i < cases; ++i) {
-    const std::string json =
-        R"({"case": {"status": "Active", "reason_for_referral": "identified in a raid"},
-            "person": {"first_name": "Bench)" +
-        std::to_string(i) +
-        R"(", "birth_date": "2001-02-03", "nationality": "MM", "languages": ["my"]},
-            "needs": {"immediate_needs": ["Medical"], "risk_to_person": ")" +
-        kRisk[i % 3] +
-        R"("},
-            "consent": {"share_sections": ["person", "needs"], "share_with_roles": ["shelter"],
-                        "purpose": "protection", "date": "2026-11-29", "recorded_by": "bench"}})";
-    NRM_ASSIGN_OR_RETURN(Bytes payload, wire::PayloadFromJson(json));
+    const json::Json j = {
+        {"case", {{"status", "Active"}, {"reason_for_referral", "identified in a raid"}}},
+        {"person",
+         {{"first_name", "Bench" + std::to_string(i)},
+          {"birth_date", "2001-02-03"},
+          {"nationality", "MM"},
+          {"languages", {"my"}}}},
+        {"needs", {{"immediate_needs", {"Medical"}}, {"risk_to_person", kRisk[i % 3]}}},
+        {"consent",
+         {{"share_sections", {"person", "needs"}},
+          {"share_with_roles", {"shelter"}},
+          {"purpose", "protection"},
+          {"date", "2026-11-29"},
+          {"recorded_by", "bench"}}}};
+    NRM_ASSIGN_OR_RETURN(Bytes payload, wire::PayloadFromJson(j.dump()));
     const Bytes ref = crypto::RandomBytes(16);
     NRM_ASSIGN_OR_RETURN(std::vector<wire::Sealed> sealed,
                          police->SealStep({kShelter}, wire::Kind::ReferralOffer, ref,
@@ -128,7 +133,8 @@ Status FillStore(const Scenario& s, int cases, std::ostream& err) {
     offer.to = {kShelter};
     offer.case_ref = ToHex(ref);
     offer.created_at_ms = at;
-    offer.state = i % 7 == 0 ? "new" : "read";
+    offer.state = std::string(i % 7 == 0 ? agent::kNew : agent::kRead);
+    offer.received_at_ms = at;
     offer.frame = sealed[0].frame;
     offer.payload = payload;
     agent::MessageRecord receipt = offer;
@@ -138,7 +144,7 @@ Status FillStore(const Scenario& s, int cases, std::ostream& err) {
     receipt.from = kShelter;
     receipt.to = {kPolice};
     receipt.in_reply_to = offer.id;
-    receipt.state = "accepted";
+    receipt.state = std::string(agent::kAtTheBroker);  // a receipt is done once the broker holds it
     receipt.broker_receipt = "audit leaf " + std::to_string(2 * i + 1);
     receipt.payload.clear();
     agent::CaseRecord c;
@@ -176,13 +182,13 @@ int BenchWebCommand(const Words& words, std::ostream& out, std::ostream& err) {
     err << "nrm bench --web: --cases and --requests take positive numbers\n";
     return 2;
   }
-  std::string dir = a->Get("workdir").value_or("");
-  const bool temporary = dir.empty();
-  if (temporary) {
-    char tmpl[] = "/tmp/nrm-bench-web-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) return 1;
-    dir = tmpl;
+  const bool temporary = !a->Get("workdir").has_value();
+  Result<std::string> workdir = DemoWorkdir(a->Get("workdir"), "nrm-bench-web");
+  if (!workdir.ok()) {
+    err << "nrm bench --web: " << workdir.status().message() << "\n";
+    return workdir.status().code() == Code::kInvalidArgument ? 2 : 1;
   }
+  const std::string dir = *workdir;
   auto fail = [&](const Status& s) {
     err << "nrm bench --web: " << s.ToString() << " (kept in " << dir << ")\n";
     return 1;

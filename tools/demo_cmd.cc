@@ -1,4 +1,4 @@
-// nrm demo: every scenario of DOMAIN.md on real processes. One nrm-broker and one nrm-agent
+// nrm demo: every scenario of docs/DOMAIN.md on real processes. One nrm-broker and one nrm-agent
 // process per step, for ten agencies across TH, KH, MM (and a VN shelter, and an oversight
 // body); the shipped GMS policy; real CURVE sockets on 127.0.0.1 and real RocksDB.
 //   1. a handover with a decline and a re-offer; both handovers confirmed;

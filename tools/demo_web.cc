@@ -103,6 +103,7 @@ class WebDemo {
       }
       out << json::Json({{"workdir", dir_},
                          {"broker_data", scenario_.broker_data},
+                         {"broker_pid", broker_},
                          {"logs", dir_ + "/logs"},
                          {"agencies", list}})
                  .dump()

@@ -2,11 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -23,18 +24,52 @@ std::string SelfDirectory() {
 }
 
 Result<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  // Everything the child needs is prepared before fork: between fork and exec it makes only
+  // async-signal-safe calls.
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return IOError("cannot start " + argv[0] + ": " + std::strerror(rc));
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log < 0) return IOError("cannot open " + log_path + ": " + std::strerror(errno));
+  const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null < 0) {
+    ::close(log);
+    return IOError(std::string("cannot open /dev/null: ") + std::strerror(errno));
+  }
+  // A close-on-exec pipe tells the parent whether exec failed: it closes empty when exec works.
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
+    ::close(log);
+    ::close(null);
+    return IOError(std::string("cannot make a pipe: ") + std::strerror(errno));
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // No orphans: the child is killed when the thread that started it ends (the parent died,
+    // however it died), and if the parent is already gone it does not start at all.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(127);
+    if (::dup2(null, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) ::_exit(127);
+    ::execve(args[0], args.data(), environ);
+    const int exec_errno = errno;
+    (void)!::write(status_pipe[1], &exec_errno, sizeof exec_errno);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(log);
+  ::close(null);
+  ::close(status_pipe[1]);
+  int exec_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(status_pipe[0], &exec_errno, sizeof exec_errno);
+  } while (n < 0 && errno == EINTR);
+  ::close(status_pipe[0]);
+  if (pid < 0) return IOError("cannot start " + argv[0] + ": " + std::strerror(fork_errno));
+  if (n == static_cast<ssize_t>(sizeof exec_errno)) {
+    ::waitpid(pid, nullptr, 0);
+    return IOError("cannot start " + argv[0] + ": " + std::strerror(exec_errno));
+  }
   return pid;
 }
 

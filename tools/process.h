@@ -14,7 +14,10 @@ namespace nrm::tools {
 // The directory holding the running executable (where nrm-broker and nrm-agent are).
 std::string SelfDirectory();
 
-// Starts argv[0] with `argv`, stdout and stderr appended to `log_path`.
+// Starts argv[0] with `argv`, stdout and stderr appended to `log_path`. The child gets SIGKILL
+// when the calling thread ends (PR_SET_PDEATHSIG), so a test or a demo that dies, even by
+// kill -9, leaves no broker or agent behind: call it from a thread that outlives the child.
+// kIOError when argv[0] cannot be executed.
 Result<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log_path);
 
 // The exit code, or kUnavailable when it has not exited within `timeout_ms`. A process

@@ -8,7 +8,7 @@ namespace nrm::tools {
 
 const std::vector<ScenarioAgency>& GmsAgencies() {
   // Illustrative agencies (not real organisations) across TH, KH and MM, with a VN shelter for
-  // DOMAIN.md's denied MM -> VN route and an oversight body. The first two are the police unit
+  // docs/DOMAIN.md's denied MM -> VN route and an oversight body. The first two are the police unit
   // and the shelter of the first handover.
   static const std::vector<ScenarioAgency> kAgencies = {
       {"TH.POLICE.CRI-ATU", "police", "TH", "Chiang Rai",

@@ -17,7 +17,7 @@ struct ScenarioAgency {
 // policy/rules/gms.toml, compiled in.
 extern const char* const kGmsPolicy;
 
-// The agencies of the default GMS scenario (DOMAIN.md).
+// The agencies of the default GMS scenario (docs/DOMAIN.md).
 const std::vector<ScenarioAgency>& GmsAgencies();
 
 struct Scenario {

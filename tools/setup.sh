@@ -10,8 +10,8 @@ packages=(
   libzmq3-dev cppzmq-dev libsodium-dev flatbuffers-compiler libflatbuffers-dev
   librocksdb-dev rocksdb-tools libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libgtest-dev
   python3-nacl python3-flatbuffers python3-zmq  # the Python interop agent (tests/interop)
-  # the web inbox (agent/web): HTTP server, catalogs, country names, time zones
-  libmicrohttpd-dev gettext iso-codes tzdata
+  # the web inbox (agent/web): HTTP server, catalogs, time zones
+  libmicrohttpd-dev gettext tzdata
   # its tests (tests/web): headless Chromium, fonts for Thai, Khmer, Burmese, Lao; a TLS cert
   chromium chromium-driver python3-selenium fonts-thai-tlwg fonts-khmeros fonts-noto-core openssl
 )

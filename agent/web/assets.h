@@ -1,6 +1,6 @@
 // What the web inbox serves besides its pages: the templates (agent/web/templates/*.html), the
 // static files (templates/static/: style sheets, the one script), the compiled catalogs
-// (po/*.po, compiled with Debian's msgfmt) and the ISO 3166 country list (Debian's iso-codes).
+// (po/*.po, compiled with Debian's msgfmt).
 // All are built into the binary; a config may name a folder of templates to read instead (for
 // development), read once at start. Nothing is ever read from disk per request, so a URL cannot
 // name a file. Immutable after Load; thread-safe.

@@ -66,6 +66,7 @@ void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
     info.state = c.state;
     info.parties = c.parties;
     info.consent_revoked = c.consent && c.consent->revoked;
+    info.attention = c.attention;
     for (const TimelineStep& s : c.timeline) info.last_ms = std::max(info.last_ms, s.at_ms);
   }
   for (const MessageRecord& m : messages) {
@@ -81,6 +82,7 @@ void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
     mi.at_ms = m.created_at_ms;
     mi.state = m.state;
     mi.note = m.note;
+    mi.detail = m.detail;
     mi.delivery = DeliveryOf(m);
     if (Result<wire::EnvelopeView> env = wire::DecodeEnvelope(m.frame); env.ok()) {
       mi.handling = std::string(wire::HandlingName(env->handling()));
@@ -93,8 +95,9 @@ void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
         if (!key.empty()) info.person_key = key;
       }
       if ((*p)->needs() && (*p)->needs()->risk_to_person() &&
-          (info.messages.empty() || m.created_at_ms >= info.messages.back().at_ms)) {
+          (info.risk.empty() || m.created_at_ms >= info.risk_at_ms)) {
         info.risk = (*p)->needs()->risk_to_person()->str();
+        info.risk_at_ms = m.created_at_ms;
       }
     }
     auto it = std::find_if(info.messages.begin(), info.messages.end(),
@@ -110,8 +113,26 @@ void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
   }
 }
 
+bool ActionFirst(const Listed& a, const Listed& b) {
+  return a.rank != b.rank ? a.rank < b.rank : a.at_ms < b.at_ms;
+}
+
 void CaseIndex::List(const CaseInfo& c, std::vector<Listed>& action,
                      std::vector<Listed>& activity) {
+  // First what did not get through.
+  bool held = false;
+  for (const MessageInfo& m : c.messages) {
+    if (m.kind == "receipt" || !NeedsAction(m.delivery)) continue;
+    const bool out = m.direction == "out";
+    held = held || !out;
+    action.push_back(
+        {&c, &m, out ? Msg("Not delivered: action needed") : Msg("Waiting for an earlier step"),
+         m.at_ms, 0});
+  }
+  if (!c.attention.empty() && !held) {
+    action.push_back({&c, c.messages.empty() ? nullptr : &c.messages.back(), Msg("Needs attention"),
+                      c.last_ms, 0});
+  }
   const MessageInfo* offer = LatestOf(c, "referral_offer");
   const MessageInfo* request = LatestOf(c, "repatriation_request");
   if (c.state == "offered" && offer && offer->direction == "in") {
@@ -134,10 +155,7 @@ void CaseIndex::List(const CaseInfo& c, std::vector<Listed>& action,
     action.push_back({&c, request, Msg("Repatriation request to answer"), request->at_ms});
   }
   for (const MessageInfo& m : c.messages) {
-    if (m.direction == "out" && m.kind != "receipt" && m.delivery == Delivery::kActionNeeded) {
-      action.push_back({&c, &m, Msg("Not delivered: action needed"), m.at_ms});
-    }
-    if (m.direction == "in" && m.kind == "consent_revoke" && m.state == "new") {
+    if (m.direction == "in" && m.kind == "consent_revoke" && m.delivery == Delivery::kNew) {
       action.push_back({&c, &m, Msg("Consent withdrawn"), m.at_ms});
     }
   }
@@ -153,8 +171,7 @@ void CaseIndex::ReadLists(const std::function<void(const std::vector<Listed>& ac
     action_.clear();
     activity_.clear();
     for (const auto& [ref, c] : cases_) List(c, action_, activity_);
-    std::sort(action_.begin(), action_.end(),
-              [](const Listed& a, const Listed& b) { return a.at_ms < b.at_ms; });
+    std::sort(action_.begin(), action_.end(), ActionFirst);
     std::sort(activity_.begin(), activity_.end(),
               [](const Listed& a, const Listed& b) { return a.at_ms > b.at_ms; });
     lists_version_ = version_;

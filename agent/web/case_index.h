@@ -27,9 +27,10 @@ struct MessageInfo {
   std::string id, direction, kind, from;
   std::vector<std::string> to;
   int64_t at_ms = 0;
-  std::string state;  // the record's: new, read (in); pending, accepted, refused (out)
-  std::string note;
-  Delivery delivery = Delivery::kReceived;
+  std::string state;   // the record's (agent/step_state.h)
+  std::string note;    // the step's own note
+  std::string detail;  // why it is where it is, and what to do (a sent step not delivered)
+  Delivery delivery = Delivery::kNew;
   std::string handling;  // H0..H3
   bool person = false;   // it carries a person section
 };
@@ -38,7 +39,11 @@ struct CaseInfo {
   std::string ref, label, state;
   std::vector<std::string> parties;
   bool consent_revoked = false;
+  // What needs a person on the case, in the agent's words (a step waiting too long for an
+  // earlier one); empty when nothing.
+  std::string attention;
   std::string risk;        // needs.risk_to_person, from the latest message that has it
+  int64_t risk_at_ms = 0;  // that message's time
   std::string person_key;  // keyed hash of name and birth date; empty when unknown
   int64_t last_ms = 0;
   std::vector<MessageInfo> messages;  // oldest first
@@ -51,7 +56,13 @@ struct Listed {
   const MessageInfo* m = nullptr;
   const char* why = nullptr;
   int64_t at_ms = 0;
+  // 0: a step that did not get through (not delivered, waiting for an earlier step), listed
+  // before 1: a decision or an answer the workflow waits for.
+  int rank = 1;
 };
+
+// The order of the list of what needs action: rank, then oldest first.
+bool ActionFirst(const Listed& a, const Listed& b);
 
 class CaseIndex {
  public:
@@ -70,13 +81,15 @@ class CaseIndex {
   void Read(const std::function<void(const std::map<std::string, CaseInfo>&)>& f) const;
   std::optional<CaseInfo> Find(const std::string& ref) const;
 
-  // Appends what case `c` puts in the inbox: what waits for this agency's action (offers to
-  // decide, handovers to confirm, declined offers to place elsewhere, repatriation requests to
-  // answer, steps not delivered, consent withdrawn) to `action`, and its messages (receipts left
-  // out) to `activity`.
+  // Appends what case `c` puts in the inbox: what waits for this agency's action (steps not
+  // delivered, steps received that wait for an earlier one, the case's attention; then offers
+  // to decide, handovers to confirm, declined offers to place elsewhere, repatriation requests
+  // to answer, consent withdrawn) to `action`, and its messages (receipts left out) to
+  // `activity`.
   static void List(const CaseInfo& c, std::vector<Listed>& action, std::vector<Listed>& activity);
-  // Calls `f` under the lock with the lists of every case: `action` oldest first, `activity`
-  // newest first, sorted once after each write and kept (the inbox without a search).
+  // Calls `f` under the lock with the lists of every case: `action` in ActionFirst order,
+  // `activity` newest first, sorted once after each write and kept (the inbox without a
+  // search).
   void ReadLists(const std::function<void(const std::vector<Listed>& action,
                                           const std::vector<Listed>& activity)>& f) const;
 

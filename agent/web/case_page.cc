@@ -3,6 +3,7 @@
 // access log for supervisors; and, for printing, a one-page handover record.
 #include <algorithm>
 
+#include "agent/step_state.h"
 #include "agent/web/case_view.h"
 #include "agent/web/forms.h"
 #include "agent/web/pages.h"
@@ -124,15 +125,15 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
   // owns the message records).
   std::vector<std::string> unread;
   for (const MessageRecord& m : c.messages) {
-    if (m.direction == "in" && m.state == "new") unread.push_back(m.id);
+    if (m.direction == "in" && m.state == kNew) unread.push_back(m.id);
   }
   if (!unread.empty()) {
     AgentStore& store = site.store();
     site.daemon().Post([&store, unread](Outbox&) {
       for (const std::string& id : unread) {
         Result<std::optional<MessageRecord>> m = store.GetMessage(id);
-        if (!m.ok() || !*m || (**m).state != "new") continue;
-        (**m).state = "read";
+        if (!m.ok() || !*m || (**m).state != kNew) continue;
+        (**m).state = std::string(kRead);
         (void)store.Write({**m}, {});
       }
     });
@@ -150,14 +151,22 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
                  {"from", site.AgencyName(s.from)},
                  {"to", Names(site, s.to)},
                  {"state", site.Tr(lang, Site::StateWords(s.state))},
-                 {"note", site.Tr(lang, ChoiceWords(s.note))},
+                 // A receipt's note repeats its line in the agent's words ("signed receipt from
+                 // ID for KIND ID"): the line says it.
+                 {"note", s.kind == "receipt" ? "" : site.Tr(lang, ChoiceWords(s.note))},
                  {"by", s.by},
                  {"id", s.message_id.substr(0, 12)}};
     if (s.from == "broker") step["from"] = site.Tr(lang, "the broker");
     if (m != nullptr && s.kind != "receipt") {
+      // Where the step is, in the words of `nrm-agent show`: every step sent; a step received
+      // only when it waits for an earlier one or was refused here.
       const Delivery d = DeliveryOf(*m);
-      step["delivery"] = site.Tr(lang, DeliveryWords(d));
-      step["delivery_class"] = std::string(DeliveryClass(d));
+      if (m->direction == "out" || d == Delivery::kHeld || d == Delivery::kRefusedHere) {
+        step["delivery"] = site.Tr(lang, DeliveryWords(d));
+        step["delivery_class"] = std::string(DeliveryClass(d));
+      }
+      // Why it did not get through and what to do, in the agent's words.
+      if (d == Delivery::kActionNeeded || d == Delivery::kRefusedHere) step["why"] = m->detail;
       step["broker_receipt"] = m->broker_receipt;
       Json receipts = Json::array();
       for (const std::string& rid : m->receipts) {
@@ -184,7 +193,8 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
            {"kind", step["kind"]},
            {"from", step["from"]},
            {"to", step["to"]},
-           {"delivery", m->direction == "in" ? Json(site.Tr(lang, "received")) : step["delivery"]},
+           {"delivery", m->direction == "in" ? Json(site.Tr(lang, "received"))
+                                             : Json(site.Tr(lang, DeliveryWords(d)))},
            {"fingerprint", Fingerprint(m->frame)},
            {"receipts", receipts}});
     }
@@ -227,6 +237,7 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
                {"ref", ref},
                {"label", c.record.label},
                {"state", site.Tr(lang, Site::StateWords(c.record.state))},
+               {"attention", c.record.attention},
                {"handling", handling},
                {"parties", parties},
                {"sections", SectionsOf(site, lang, c.merged)},

@@ -62,7 +62,7 @@ Result<CaseView> LoadCase(Site& site, const std::string& ref) {
 }
 
 bool MaySend(Site& site, std::string_view kind) {
-  const std::string& role = site.agent().role();
+  const std::string role = site.role();
   for (const policy::Rule& r : site.agent().policy().rules()) {
     if (std::find(r.from.begin(), r.from.end(), role) != r.from.end() &&
         std::find(r.kinds.begin(), r.kinds.end(), kind) != r.kinds.end()) {

@@ -1,9 +1,10 @@
-// The delivery state of a step, as the inbox shows it: one function, so that the states of
-// issue 14 (delivery guarantees: `waiting to send`, `at the broker`, `delivered`, `not
-// delivered: action needed`) replace what it reads today in one place. Today it reads the
-// outbox's record: pending (waiting to send), accepted by the broker (at the broker), accepted
-// and confirmed by a signed receipt from every recipient (delivered), refused by the broker or
-// expired before a recipient took it (not delivered: action needed). Pure; thread-safe.
+// Where a step is, as the web inbox shows it: the words of agent/step_state.h, the same as
+// `nrm-agent inbox`, `outbox`, `show` and --json give (their Thai in the catalogs), with a class
+// for the style sheet and whether the step needs a person. A step sent is waiting to send, at the
+// broker, delivered (every recipient's signed receipt) or not delivered: action needed; a step
+// received is new, read, waiting for an earlier step (held until the sender's previous step on
+// the case arrives) or refused (this agency could not accept it and told the sender). Pure;
+// thread-safe.
 #pragma once
 
 #include <string_view>
@@ -13,17 +14,23 @@
 namespace nrm::agent::web {
 
 enum class Delivery {
-  kReceived,      // a message that came in: nothing to deliver
-  kWaiting,       // waiting to send
-  kAtBroker,      // at the broker
-  kDelivered,     // delivered (signed receipts)
-  kActionNeeded,  // not delivered: action needed
+  kWaiting,       // sent: waiting to send
+  kAtBroker,      // sent: at the broker
+  kDelivered,     // sent: delivered
+  kActionNeeded,  // sent: not delivered: action needed
+  kNew,           // received: new
+  kRead,          // received: read
+  kHeld,          // received: waiting for an earlier step
+  kRefusedHere,   // received: refused
 };
 
 Delivery DeliveryOf(const MessageRecord& m);
-// The English words (msgids): "waiting to send", "at the broker", ...
+// The words (msgids): agent/step_state.h's, "waiting to send", "at the broker", ...
 std::string_view DeliveryWords(Delivery d);
-// A short stable name for style sheets and tests: "waiting", "broker", "delivered", "action".
+// A short stable name for style sheets and tests: "waiting", "broker", "delivered", "action",
+// "new", "read", "held", "refused".
 std::string_view DeliveryClass(Delivery d);
+// A person must act: a step not delivered, or one received that waits for an earlier step.
+bool NeedsAction(Delivery d);
 
 }  // namespace nrm::agent::web

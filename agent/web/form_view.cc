@@ -93,7 +93,8 @@ Json FieldJson(Site& site, std::string_view lang, const FieldSpec& spec,
       const bool any = options.any_agency.count(name) > 0;
       const std::vector<std::string> ids =
           options.kind.empty() || any ? std::vector<std::string>() : Recipients(site, options.kind);
-      for (const identity::Agency& a : site.agent().directory().agencies()) {
+      const std::shared_ptr<const identity::Directory> dir = site.directory();
+      for (const identity::Agency& a : dir->agencies()) {
         if (a.revoked || a.role == "monitor" || (a.id == site.agent().agency() && !any)) continue;
         if (!ids.empty() && std::find(ids.begin(), ids.end(), a.id) == ids.end()) continue;
         choices.emplace_back(a.id, a.name + " (" + a.id + ")");
@@ -148,7 +149,8 @@ Json ErrorsJson(Site& site, std::string_view lang, const std::vector<FieldError>
 
 std::vector<std::string> Recipients(Site& site, std::string_view kind) {
   std::vector<std::string> out;
-  const identity::Directory& dir = site.agent().directory();
+  const std::shared_ptr<const identity::Directory> held = site.directory();
+  const identity::Directory& dir = *held;
   const identity::Agency* self = dir.Find(site.agent().agency());
   if (self == nullptr) return out;
   const std::string today = UtcDate();

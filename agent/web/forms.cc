@@ -1,7 +1,9 @@
 #include "agent/web/forms.h"
 
 #include <algorithm>
-#include <charconv>
+
+#include "agent/vocabulary.h"
+#include "schemas/wire/envelope.h"
 
 namespace nrm::agent::web {
 namespace {
@@ -11,12 +13,13 @@ using T = FieldType;
 
 const std::vector<std::string_view> kRoles = {"police",   "shelter",     "ngo",
                                               "ministry", "immigration", "io"};
-const std::vector<std::string_view> kRisk = {"Low", "Medium", "High"};
-const std::vector<std::string_view> kStages = {"recruitment", "transit", "exploitation"};
+// The languages of the region and English: ISO 639-1 codes, as the validation wants them.
+const std::vector<std::string_view> kLanguages = {"my", "th", "km", "lo", "vi", "zh", "en"};
 
-size_t Utf8Length(std::string_view s) {
-  return static_cast<size_t>(std::count_if(
-      s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xc0) != 0x80; }));
+// The values of enumeration `name` (agent/vocabulary.h).
+std::vector<std::string_view> Values(std::string_view name) {
+  const Enumeration* e = FindEnumeration(name);
+  return e ? e->values : std::vector<std::string_view>();
 }
 
 // Splits "a.b.c" into its parts.
@@ -37,48 +40,35 @@ bool IsPlace(std::string_view path) { return path.starts_with("context.places.")
 const std::vector<SectionSpec>& FormSections() {
   static const std::vector<SectionSpec> kSections = {
       {"case",
-       {{"case.status",
-         Msg("Case status"),
-         T::kChoice,
-         {"Active", "FollowUp", "Closed", "ClosedReferred"}},
+       {{"case.status", Msg("Case status"), T::kChoice, Values("case_status")},
         {"case.reason_for_referral", Msg("Reason for referral (no names)"), T::kTextArea},
         {"case.referral_date", Msg("Referral date"), T::kDate},
-        {"case.referring_organisation", Msg("Referring organisation"), T::kText},
+        {"case.referring_organisation", Msg("Referring organisation"), T::kAgency},
         {"case.referring_case_worker", Msg("Referring case worker"), T::kText}}},
       {"person",
        {{"person.first_name", Msg("First name"), T::kText},
         {"person.second_name", Msg("Second name"), T::kText},
+        {"person.alias", Msg("Alias (when the name is not known)"), T::kText},
         {"person.birth_date", Msg("Birth date (or year)"), T::kYearOrDate},
-        {"person.gender", Msg("Gender"), T::kChoice, {"female", "male", "other", "unknown"}},
+        {"person.gender", Msg("Gender"), T::kChoice, Values("gender")},
         {"person.nationality", Msg("Nationality"), T::kCountry},
+        {"person.identity_number", Msg("Identity document number"), T::kText},
         {"person.phone", Msg("Phone"), T::kText},
-        {"person.languages",
-         Msg("Languages spoken"),
-         T::kChoices,
-         {"my", "th", "km", "lo", "vi", "zh", "shn", "kar", "en"}},
+        {"person.languages", Msg("Languages spoken"), T::kChoices, kLanguages},
         {"person.is_child", Msg("The person is a child"), T::kBool},
         {"person.best_interests_assessment", Msg("Best interests assessment (child)"),
          T::kTextArea},
         {"person.guardian", Msg("Guardian (child)"), T::kText}}},
       {"context",
-       {{"context.recruitment_methods",
-         Msg("Methods of recruitment"),
-         T::kChoices,
-         {"FalsePromise", "FalseJobOffer", "Deception", "Abduction", "SoldByFamily", "Online"}},
-        {"context.control_methods",
-         Msg("Methods of control"),
-         T::kChoices,
-         {"DebtBondage", "WithholdsDocuments", "WithholdsWages", "Threats", "PhysicalViolence",
-          "SexualViolence", "Isolation", "Confinement", "Drugs"}},
-        {"context.exploitation_types",
-         Msg("Types of exploitation"),
-         T::kChoices,
-         {"Labour", "Sexual", "ForcedMarriage", "Begging", "Criminality", "OrganRemoval"}},
-        {"context.labour_sector",
-         Msg("Labour sector"),
-         T::kChoice,
-         {"Fishing", "Agriculture", "Construction", "Domestic", "Manufacturing", "Entertainment",
-          "Other"}},
+       {{"context.trafficking_status", Msg("Trafficking status"), T::kChoice,
+         Values("trafficking_status")},
+        {"context.recruitment_methods", Msg("Methods of recruitment"), T::kChoices,
+         Values("recruitment_method")},
+        {"context.control_methods", Msg("Methods of control"), T::kChoices,
+         Values("control_method")},
+        {"context.exploitation_types", Msg("Types of exploitation"), T::kChoices,
+         Values("exploitation_type")},
+        {"context.labour_sector", Msg("Labour sector"), T::kChoice, Values("labour_sector")},
         {"context.places.recruitment.location", Msg("Place of recruitment"), T::kText},
         {"context.places.recruitment.country", Msg("Country of recruitment"), T::kCountry},
         {"context.places.recruitment.date", Msg("Date of recruitment"), T::kDate},
@@ -89,19 +79,14 @@ const std::vector<SectionSpec>& FormSections() {
         {"context.places.exploitation.country", Msg("Country of exploitation"), T::kCountry},
         {"context.places.exploitation.date", Msg("Date of exploitation"), T::kDate}}},
       {"needs",
-       {{"needs.immediate_needs",
-         Msg("Immediate needs"),
-         T::kChoices,
-         {"Medical", "Psychosocial", "Legal", "Interpretation", "Shelter", "FamilyTracing"}},
-        {"needs.risk_to_person", Msg("Risk to the person"), T::kChoice, kRisk},
-        {"needs.risk_to_family", Msg("Risk to the family"), T::kChoice, kRisk},
+       {{"needs.immediate_needs", Msg("Immediate needs"), T::kChoices, Values("immediate_need")},
+        {"needs.risk_to_person", Msg("Risk to the person"), T::kChoice, Values("risk_level")},
+        {"needs.risk_to_family", Msg("Risk to the family"), T::kChoice, Values("risk_level")},
         {"needs.risk_from", Msg("Risk from whom (a role, never a name)"), T::kText},
         {"needs.transport_constraints", Msg("Safety constraints for transport"), T::kTextArea}}},
       {"investigation",
-       {{"investigation.perpetrator_roles",
-         Msg("Perpetrator roles"),
-         T::kChoices,
-         {"Recruiter", "Transporter", "Exploiter", "Controller", "Financier"}},
+       {{"investigation.perpetrator_roles", Msg("Perpetrator roles"), T::kChoices,
+         Values("perpetrator_role")},
         {"investigation.evidence_refs", Msg("Evidence references (one a line)"), T::kList},
         {"investigation.testimony_available", Msg("Testimony available"), T::kBool}}},
       {"repatriation",
@@ -136,93 +121,6 @@ const FieldSpec* FindField(std::string_view path) {
     }
   }
   return nullptr;
-}
-
-std::string_view ChoiceWords(std::string_view value) {
-  static const WordTable kWords = {
-      {"Active", Msg("Active")},
-      {"FollowUp", Msg("Follow-up")},
-      {"Closed", Msg("Closed")},
-      {"ClosedReferred", Msg("Closed, referred")},
-      {"female", Msg("female")},
-      {"male", Msg("male")},
-      {"other", Msg("other")},
-      {"unknown", Msg("unknown")},
-      {"yes", Msg("yes")},
-      {"no", Msg("no")},
-      {"my", Msg("Burmese")},
-      {"th", Msg("Thai")},
-      {"km", Msg("Khmer")},
-      {"lo", Msg("Lao")},
-      {"vi", Msg("Vietnamese")},
-      {"zh", Msg("Chinese")},
-      {"shn", Msg("Shan")},
-      {"kar", Msg("Karen")},
-      {"en", Msg("English")},
-      {"FalsePromise", Msg("False promise")},
-      {"FalseJobOffer", Msg("False job offer")},
-      {"Deception", Msg("Deception")},
-      {"Abduction", Msg("Abduction")},
-      {"SoldByFamily", Msg("Sold by family")},
-      {"Online", Msg("Online recruitment")},
-      {"DebtBondage", Msg("Debt bondage")},
-      {"WithholdsDocuments", Msg("Withholds documents")},
-      {"WithholdsWages", Msg("Withholds wages")},
-      {"Threats", Msg("Threats")},
-      {"PhysicalViolence", Msg("Physical violence")},
-      {"SexualViolence", Msg("Sexual violence")},
-      {"Isolation", Msg("Isolation")},
-      {"Confinement", Msg("Confinement")},
-      {"Drugs", Msg("Drugs")},
-      {"Labour", Msg("Labour")},
-      {"Sexual", Msg("Sexual")},
-      {"ForcedMarriage", Msg("Forced marriage")},
-      {"Begging", Msg("Begging")},
-      {"Criminality", Msg("Forced criminality")},
-      {"OrganRemoval", Msg("Organ removal")},
-      {"Fishing", Msg("Fishing")},
-      {"Agriculture", Msg("Agriculture")},
-      {"Construction", Msg("Construction")},
-      {"Domestic", Msg("Domestic work")},
-      {"Manufacturing", Msg("Manufacturing")},
-      {"Entertainment", Msg("Entertainment")},
-      {"Other", Msg("Other")},
-      {"Medical", Msg("Medical")},
-      {"Psychosocial", Msg("Psychosocial")},
-      {"Legal", Msg("Legal")},
-      {"Interpretation", Msg("Interpretation")},
-      {"Shelter", Msg("Shelter")},
-      {"FamilyTracing", Msg("Family tracing")},
-      {"Low", Msg("Low")},
-      {"Medium", Msg("Medium")},
-      {"High", Msg("High")},
-      {"Recruiter", Msg("Recruiter")},
-      {"Transporter", Msg("Transporter")},
-      {"Exploiter", Msg("Exploiter")},
-      {"Controller", Msg("Controller")},
-      {"Financier", Msg("Financier")},
-      {"person", Msg("Person")},
-      {"context", Msg("Victim context")},
-      {"needs", Msg("Needs and risk")},
-      {"investigation", Msg("Investigation")},
-      {"repatriation", Msg("Repatriation")},
-      {"counselling", Msg("Counselling and health")},
-      {"police", Msg("police")},
-      {"shelter", Msg("shelter")},
-      {"ngo", Msg("NGO")},
-      {"ministry", Msg("ministry")},
-      {"immigration", Msg("immigration")},
-      {"io", Msg("international organisation")},
-      {"lack_of_capacity", Msg("Lack of capacity")},
-      {"not_eligible", Msg("Not eligible")},
-      {"client_refused", Msg("The person refused")},
-      {"success", Msg("Success")},
-      {"client_refused_services", Msg("The person refused services")},
-      {"services_no_longer_needed", Msg("Services no longer needed")},
-      {"unable_to_contact_client", Msg("Unable to contact the person")},
-      {"unable_to_contact_referred_to_organization", Msg("Unable to contact the agency")},
-  };
-  return WordsFor(kWords, value);
 }
 
 Json PayloadFromForm(const Request& req, const std::vector<std::string>& sections) {
@@ -271,7 +169,7 @@ Json PayloadFromForm(const Request& req, const std::vector<std::string>& section
     }
     if (!places.empty()) {
       Json list = Json::array();
-      for (std::string_view stage : kStages) {
+      for (std::string_view stage : Values("place_stage")) {
         if (!places.contains(std::string(stage))) continue;
         Json p = places[std::string(stage)];
         p["stage"] = std::string(stage);
@@ -340,85 +238,45 @@ std::vector<std::string> Lines(std::string_view text) {
   return out;
 }
 
-bool IsDate(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-  int y = 0, m = 0, d = 0;
-  auto num = [&](size_t at, size_t n, int& out) {
-    auto [p, ec] = std::from_chars(s.data() + at, s.data() + at + n, out);
-    return ec == std::errc() && p == s.data() + at + n;
+std::vector<FieldError> CheckForm(std::string_view kind, const Json& payload,
+                                  const identity::Directory& dir, bool consent_override,
+                                  int64_t now_ms) {
+  ValidateOptions options;
+  Result<wire::Kind> k = wire::KindFromName(kind);
+  options.kind = k.ok() ? *k : wire::Kind::StatusUpdate;
+  options.consent_override = consent_override;
+  options.now_ms = now_ms;
+  std::vector<FieldError> errors = ValidateCase(payload, dir, options);
+  // The field of the form a missing section is filled in by.
+  static const std::vector<std::pair<std::string_view, std::string_view>> kFirstField = {
+      {"person", "person.first_name"},
+      {"needs", "needs.immediate_needs"},
+      {"repatriation", "repatriation.origin_address"},
+      {"consent", "consent.share_sections"},
   };
-  if (!num(0, 4, y) || !num(5, 2, m) || !num(8, 2, d)) return false;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1) return false;
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
-}
-
-std::vector<FieldError> CheckPayload(std::string_view kind, const Json& payload,
-                                     const Translator& tr) {
-  std::vector<FieldError> errors;
-  const std::vector<std::pair<std::string, std::string>> values = FormValues(payload);
-  auto value_of = [&](std::string_view path) {
-    for (const auto& [k, v] : values) {
-      if (k == path) return v;
+  for (FieldError& e : errors) {
+    std::string& path = e.path;
+    for (const auto& [section, field] : kFirstField) {
+      if (path == section) path = std::string(field);
     }
-    return std::string();
-  };
-  for (const auto& [path, value] : values) {
-    const FieldSpec* f = FindField(path);
-    if (f == nullptr) continue;
-    auto error = [&](std::string_view message) {
-      errors.push_back({path, value, std::string(message)});
-    };
-    if (Utf8Length(value) > kMaxFieldChars) {
-      error(Msg("This text is too long (at most 20,000 characters)."));
-      continue;
+    // context.places[N].field: the place of the stage the form wrote at N.
+    if (path.starts_with("context.places[")) {
+      const size_t close = path.find(']');
+      const size_t n = std::strtoul(path.c_str() + 15, nullptr, 10);
+      const Json* places = payload.contains("context") ? &payload["context"] : nullptr;
+      if (places != nullptr && places->is_object() && places->contains("places")) {
+        places = &(*places)["places"];
+      } else {
+        places = nullptr;
+      }
+      if (places != nullptr && places->is_array() && n < places->size() &&
+          (*places)[n].is_object() && close != std::string::npos) {
+        const std::string stage = (*places)[n].value("stage", std::string());
+        path = "context.places." + stage + path.substr(close + 1);
+      }
+    } else if (const size_t bracket = path.find('['); bracket != std::string::npos) {
+      path = path.substr(0, bracket);  // an item of a list: the list's field
     }
-    switch (f->type) {
-      case T::kDate:
-        if (!IsDate(value)) error(Msg("Write a date that exists, as YYYY-MM-DD."));
-        break;
-      case T::kYearOrDate:
-        if (!IsDate(value) && !(value.size() == 4 && IsDate(value + "-01-01"))) {
-          error(Msg("Write a year (YYYY) or a date that exists (YYYY-MM-DD)."));
-        }
-        break;
-      case T::kCountry:
-        if (tr.FindCountry(value) == nullptr) error(Msg("Choose a country from the list."));
-        break;
-      case T::kChoice:
-      case T::kChoices:
-        if (std::find(f->choices.begin(), f->choices.end(), value) == f->choices.end()) {
-          error(Msg("Choose one of the values listed."));
-        }
-        break;
-      default:
-        break;
-    }
-  }
-  // What each kind needs.
-  std::vector<std::string_view> required;
-  if (kind == "referral_offer") {
-    required = {"person.first_name", "person.nationality", "case.reason_for_referral",
-                "needs.risk_to_person"};
-  } else if (kind == "repatriation_request") {
-    required = {"person.first_name", "person.nationality", "repatriation.origin_address"};
-  }
-  const bool consent = !value_of("consent.share_with_roles").empty() ||
-                       !value_of("consent.share_with_agencies").empty() ||
-                       !value_of("consent.share_sections").empty();
-  if (consent) {
-    for (std::string_view p : {"consent.share_sections", "consent.purpose", "consent.date"}) {
-      required.push_back(p);
-    }
-    if (value_of("consent.share_with_roles").empty() &&
-        value_of("consent.share_with_agencies").empty()) {
-      errors.push_back(
-          {"consent.share_with_roles", "", Msg("Say with whom the person agreed to share.")});
-    }
-  }
-  for (std::string_view p : required) {
-    if (value_of(p).empty()) errors.push_back({std::string(p), "", Msg("This field is required.")});
   }
   return errors;
 }

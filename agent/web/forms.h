@@ -1,20 +1,19 @@
-// Forms instead of JSON: the payload's sections (schemas/payload.fbs) as fields people fill in,
-// and the checks a form passes on the server (the browser checks the same as people type: the
-// fields carry `required`, `pattern` and date types). A field is named by its JSON path in the
-// payload ("person.birth_date"), so a form's values are a payload's JSON form, checked by the
-// schema's own parser (wire::PayloadFromJson) after these checks.
-//
-// CheckPayload is the seam for issue 18's validation (agent/validate.h: errors with JSON path,
-// value and message): until it lands, it checks what the schema's comments require (dates,
-// ISO 3166 countries, enumerations, the fields each kind needs). Pure; thread-safe.
+// Forms instead of JSON: the payload's sections (schemas/payload.fbs) as fields people fill in.
+// A field is named by its JSON path in the payload ("person.birth_date"), so a form's values are
+// a payload's JSON form; its choices are the values the case data validation accepts
+// (agent/vocabulary.h), and the form is checked on the server by that same validation
+// (agent/validate.h, as `nrm-agent offer --file` is), its errors placed next to their fields.
+// The browser checks what it can as people type (dates, required fields). Pure; thread-safe.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "agent/validate.h"
 #include "agent/web/http.h"
 #include "agent/web/i18n.h"
+#include "common/identity/identity.h"
 #include "common/json/json.h"
 
 namespace nrm::agent::web {
@@ -24,7 +23,7 @@ enum class FieldType {
   kTextArea,
   kDate,        // YYYY-MM-DD
   kYearOrDate,  // YYYY or YYYY-MM-DD (a birth date only the year of which is known)
-  kCountry,     // ISO 3166-1 alpha-2, chosen from a list with names
+  kCountry,     // ISO 3166-1 alpha-2 (agent/vocabulary.h), chosen from a list with names
   kChoice,      // one of `choices`
   kChoices,     // any of `choices` (a list in the payload)
   kBool,
@@ -48,17 +47,15 @@ struct SectionSpec {
 // Every section people fill in, with its fields, in schema order.
 const std::vector<SectionSpec>& FormSections();
 const FieldSpec* FindField(std::string_view path);
-// The words (msgid) for an enumeration value, e.g. "lack_of_capacity" -> "Lack of capacity".
+// The words (msgid) for a value people choose, e.g. "lack_of_capacity" -> "Lack of capacity",
+// "Feminine" -> "Female" (choice_words.cc).
 std::string_view ChoiceWords(std::string_view value);
 
-// The longest text a field takes.
-inline constexpr size_t kMaxFieldChars = 20000;
+// The longest text a field takes: the case data validation's limit, in bytes.
+inline constexpr size_t kMaxFieldBytes = kMaxTextBytes;
 
-struct FieldError {
-  std::string path;     // JSON path, e.g. "person.birth_date"
-  std::string value;    // what was given
-  std::string message;  // msgid
-};
+// An error of a form is the validation's (agent/validate.h): `path` names the form's field,
+// `message` is a msgid or the validation's own words.
 
 // The payload's JSON form from the fields of `req` that belong to `sections` (empty fields left
 // out; an empty section left out).
@@ -67,16 +64,18 @@ json::Json PayloadFromForm(const Request& req, const std::vector<std::string>& s
 // through the review page): (name, value) pairs, several for a list.
 std::vector<std::pair<std::string, std::string>> FormValues(const json::Json& payload);
 
-// Checks every field of `payload` (dates real, countries known, values among the choices, no
-// text longer than kMaxFieldChars) and the fields `kind` needs. Returns every error.
-std::vector<FieldError> CheckPayload(std::string_view kind, const json::Json& payload,
-                                     const Translator& tr);
+// Checks `payload` for a step of `kind` ("referral_offer", ...) with the case data validation
+// every step goes through (agent/validate.h), and returns every error with its path made the
+// name of the form's field it concerns: "context.places[1].country" becomes
+// "context.places.transit.country", "person.languages[0]" "person.languages", a missing
+// section ("person") its first field that would fill it. `consent_override`: the form gives a
+// reason to share without consent.
+std::vector<FieldError> CheckForm(std::string_view kind, const json::Json& payload,
+                                  const identity::Directory& dir, bool consent_override,
+                                  int64_t now_ms);
 
 // The lines of `text` that are not empty, without their trailing spaces and carriage returns
 // (a list typed one item a line).
 std::vector<std::string> Lines(std::string_view text);
-
-// A date YYYY-MM-DD that exists.
-bool IsDate(std::string_view s);
 
 }  // namespace nrm::agent::web

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/vocabulary.h"
 #include "common/json/json.h"
 
 namespace nrm::agent::web {
@@ -87,15 +88,8 @@ Result<Translator> Translator::Load(const Assets& assets) {
     if (!c.ok()) return c.status().WithContext(name);
     t.catalogs_.emplace(lang, std::move(*c));
   }
-  const std::string* iso = assets.Find("iso_3166-1.json");
-  if (iso == nullptr) return NotFound("the ISO 3166 country list is not built in");
-  NRM_ASSIGN_OR_RETURN(json::Json doc, json::Parse(*iso));
-  const json::Json* list = doc.contains("3166-1") ? &doc["3166-1"] : nullptr;
-  if (list == nullptr || !list->is_array()) return InvalidArgument("iso_3166-1.json: no list");
-  for (const json::Json& e : *list) {
-    if (!e.is_object() || !e.contains("alpha_2") || !e.contains("name")) continue;
-    if (!e["alpha_2"].is_string() || !e["name"].is_string()) continue;
-    t.countries_.push_back({e["alpha_2"].get<std::string>(), e["name"].get<std::string>()});
+  for (const CodeNames& c : IsoCountries()) {
+    t.countries_.push_back({std::string(c.code), std::string(CountryName(c.code))});
   }
   std::sort(t.countries_.begin(), t.countries_.end(),
             [](const Country& a, const Country& b) { return a.code < b.code; });

@@ -1,8 +1,8 @@
 // The languages of the web inbox. Every text people read is an English msgid looked up in a
 // gettext catalog (agent/web/po/<lang>.po, compiled by Debian's msgfmt into the .mo format read
 // here); a msgid the catalog lacks is shown as it is. Templates mark text with {{t "..."}}, C++
-// with Tr(lang, "..."). Country names come from Debian's iso-codes, translated by the same
-// catalogs. Immutable after Load; thread-safe.
+// with Tr(lang, "..."). Country names are those of the case data's ISO 3166 list
+// (agent/vocabulary.h), translated by the same catalogs. Immutable after Load; thread-safe.
 #pragma once
 
 #include <map>
@@ -52,7 +52,7 @@ struct Country {
 
 class Translator {
  public:
-  // The catalogs (po/<lang>.mo) and the country list (iso_3166-1.json) of `assets`.
+  // The catalogs (po/<lang>.mo) of `assets`, and the countries of IsoCountries().
   static Result<Translator> Load(const Assets& assets);
   // `msgid` in `lang`: its translation, or `msgid` itself.
   std::string_view Tr(std::string_view lang, std::string_view msgid) const;

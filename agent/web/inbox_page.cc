@@ -22,6 +22,11 @@ std::string Fold(std::string s) {
 
 using Row = Listed;
 
+// What the inbox shows changes with this: the index's version, and whether the broker answers.
+std::string InboxVersion(Site& site) {
+  return std::to_string(site.index().version()) + (site.link().connected ? "-c" : "-n");
+}
+
 class Inbox {
  public:
   Inbox(Site& site, const Visit& visit) : site_(site), lang_(visit.lang()) {}
@@ -38,17 +43,26 @@ class Inbox {
               {"why", r.why == nullptr ? "" : site_.Tr(lang_, r.why)},
               {"time", site_.When(r.at_ms, lang_)}};
     if (r.m != nullptr) {
-      const std::string other = r.m->direction == "in" ? r.m->from
-                                : r.m->to.empty()      ? ""
-                                                       : r.m->to.front();
-      j["other"] = site_.AgencyName(other);
+      std::string other;  // the sender, or every recipient
+      for (const std::string& id :
+           r.m->direction == "in" ? std::vector<std::string>{r.m->from} : r.m->to) {
+        other += (other.empty() ? "" : ", ") + site_.AgencyName(id);
+      }
+      j["other"] = other;
       j["kind"] = site_.Tr(lang_, Site::KindWords(r.m->kind));
       j["handling"] = r.m->handling;
       j["incoming"] = r.m->direction == "in";
-      j["new"] = r.m->direction == "in" && r.m->state == "new";
-      if (r.m->direction == "out") {
+      j["new"] = r.m->delivery == Delivery::kNew;
+      // Where the step is, in the words of `nrm-agent inbox` (a step received that was simply
+      // read needs none: the activity list is of steps that arrived).
+      if (r.m->direction == "out" || r.m->delivery == Delivery::kHeld ||
+          r.m->delivery == Delivery::kRefusedHere) {
         j["delivery"] = site_.Tr(lang_, DeliveryWords(r.m->delivery));
         j["delivery_class"] = std::string(DeliveryClass(r.m->delivery));
+      }
+      if (r.why != nullptr && r.rank == 0) {
+        // Why, and what to do, in the agent's words.
+        j["detail"] = r.m->delivery == Delivery::kActionNeeded ? r.m->detail : c.attention;
       }
     } else {
       std::string parties;
@@ -69,13 +83,13 @@ class Inbox {
     return out;
   }
 
-  // Sorts `rows` as far as page `page` needs (newest or oldest first): the rows before the page
-  // are left in some order, those after it too.
+  // Sorts `rows` as far as page `page` needs (newest first, or what needs action in
+  // ActionFirst order): the rows before the page are left in some order, those after it too.
   static void SortFor(std::vector<Row>& rows, size_t page, bool newest_first) {
     const auto from = static_cast<long>(std::min(rows.size(), (page - 1) * kPageRows));
     const auto to = static_cast<long>(std::min(rows.size(), page * kPageRows));
     auto before = [&](const Row& x, const Row& y) {
-      return newest_first ? x.at_ms > y.at_ms : x.at_ms < y.at_ms;
+      return newest_first ? x.at_ms > y.at_ms : ActionFirst(x, y);
     };
     if (from > 0) std::nth_element(rows.begin(), rows.begin() + from, rows.end(), before);
     if (to < static_cast<long>(rows.size())) {
@@ -93,7 +107,7 @@ class Inbox {
   Response Render(const Visit& visit, const Request& req) {
     const std::string q = Fold(req.Query("q"));
     const std::string name = req.method == "POST" ? req.Form("name") : "";
-    const uint64_t version = site_.index().version();
+    const std::string version = InboxVersion(site_);
     Json action_rows, rows;
     size_t page = 1, pages = 1, apage = 1, apages = 1, waiting = 0;
     std::vector<std::pair<std::string, std::vector<std::string>>> with_person;
@@ -177,7 +191,7 @@ class Inbox {
                  {"pages", std::to_string(pages)},
                  {"prev", page > 1 ? link("page", page - 1, apage) : ""},
                  {"next", page < pages ? link("page", page + 1, apage) : ""},
-                 {"version", std::to_string(version)},
+                 {"version", version},
                  {"csrf_search", SessionTable::CsrfToken(visit.session, "/inbox")}};
     return site_.Page(&visit, lang_, "inbox", std::move(data));
   }
@@ -229,7 +243,7 @@ Response InboxPage(Site& site, const Visit& visit, const Request& req) {
 Response UpdatesJson(Site& site, const Visit&) {
   Response r;
   r.content_type = "application/json";
-  r.body = "{\"version\":\"" + std::to_string(site.index().version()) + "\"}";
+  r.body = json::Json({{"version", InboxVersion(site)}}).dump();
   return r;
 }
 

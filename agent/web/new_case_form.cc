@@ -9,6 +9,7 @@
 #include "agent/web/case_view.h"
 #include "agent/web/form_view.h"
 #include "agent/web/pages.h"
+#include "common/clock.h"
 #include "schemas/wire/payload.h"
 
 namespace nrm::agent::web {
@@ -23,7 +24,7 @@ std::vector<std::string> SectionsFor(Site& site, const std::string& kind) {
           ? std::vector<std::string>{"case",  "person",        "context",
                                      "needs", "investigation", "consent"}
           : std::vector<std::string>{"case", "person", "needs", "repatriation", "consent"};
-  const std::vector<std::string> may = site.agent().SectionsFor(site.agent().role());
+  const std::vector<std::string> may = site.agent().SectionsFor(site.role());
   std::vector<std::string> out;
   for (const std::string& s : wanted) {
     if (std::find(may.begin(), may.end(), s) != may.end()) out.push_back(s);
@@ -49,7 +50,12 @@ std::vector<std::string> Strings(const Json& j, const char* section, const char*
 class NewCase {
  public:
   NewCase(Site& site, const Visit& visit, const Request& req, std::string kind)
-      : site_(site), visit_(visit), req_(req), kind_(std::move(kind)), lang_(visit.lang()) {}
+      : site_(site),
+        visit_(visit),
+        req_(req),
+        kind_(std::move(kind)),
+        lang_(visit.lang()),
+        dir_(site.directory()) {}
 
   Response Serve() {
     if (!MaySend(site_, kind_)) {
@@ -70,9 +76,12 @@ class NewCase {
     const FormValueList values = Values();
     if (action == "edit") return Form(values, {}, 200);
     Json payload = PayloadFromForm(req_, sections_);
-    std::vector<FieldError> errors = CheckPayload(kind_, payload, site_.translator());
+    if (payload.contains("consent")) payload["consent"]["recorded_by"] = visit_.session.user;
+    // The validation every step's case data goes through, the command's included.
+    std::vector<FieldError> errors = CheckForm(
+        kind_, payload, *dir_, !req_.Form("override").empty(), SystemClock::Get().NowMillis());
     const std::string to = req_.Form("to");
-    if (to.empty() || site_.agent().directory().Find(to) == nullptr) {
+    if (to.empty() || dir_->Find(to) == nullptr) {
       errors.push_back({"to", to, Msg("Choose the agency it goes to.")});
     }
     if (!errors.empty()) return Form(values, errors, 400);
@@ -99,7 +108,7 @@ class NewCase {
     } else {
       v = {{"case.status", "Active"},
            {"case.referral_date", site_.Today()},
-           {"case.referring_organisation", site_.AgencyName(site_.agent().agency())},
+           {"case.referring_organisation", site_.agent().agency()},
            {"case.referring_case_worker", visit_.session.user},
            {"consent.date", site_.Today()}};
     }
@@ -128,7 +137,7 @@ class NewCase {
         const MessageRecord* decline = existing_->Latest("referral_decline", "in");
         if (decline && decline->from == id) continue;
       }
-      const identity::Agency* a = site_.agent().directory().Find(id);
+      const identity::Agency* a = dir_->Find(id);
       recipients.push_back({{"value", id},
                             {"label", a->name + " (" + site_.Tr(lang_, Site::RoleWords(a->role)) +
                                           ", " + a->country + ")"},
@@ -154,13 +163,12 @@ class NewCase {
     FieldOptions options;
     options.kind = kind_;
     options.readonly = {"consent.recorded_by"};
-    options.any_agency = {"repatriation.reception_agency", "consent.share_with_agencies"};
-    if (kind_ == "referral_offer") {
-      options.required = {"person.first_name", "person.nationality", "case.reason_for_referral",
-                          "needs.risk_to_person"};
-    } else {
-      options.required = {"person.first_name", "person.nationality", "repatriation.origin_address"};
-    }
+    options.any_agency = {"repatriation.reception_agency", "consent.share_with_agencies",
+                          "case.referring_organisation"};
+    // What the validation needs whatever else is given (agent/validate.h); the person may be
+    // named by an alias instead, and consent may be overridden, so those are checked on the
+    // server only.
+    if (kind_ == "referral_offer") options.required = {"case.reason_for_referral"};
     data["sections"] = SectionsJson(site_, lang_, sections_, values, errors, options);
     data["errors"] = ErrorsJson(site_, lang_, errors);
     for (const FieldError& e : errors) {
@@ -172,7 +180,7 @@ class NewCase {
   Response Review(const Json& payload, const FormValueList& values, const std::string& to) {
     Json data = Common(values);
     data["hidden"] = HiddenJson(values);
-    const identity::Agency* a = site_.agent().directory().Find(to);
+    const identity::Agency* a = dir_->Find(to);
     std::vector<std::string> present;
     for (auto& [section, body] : payload.items()) present.push_back(section);
     const std::vector<std::string> may = site_.agent().SectionsFor(a->role);
@@ -194,11 +202,11 @@ class NewCase {
       consent = existing_->record.consent;
     }
     const Status covered = CheckConsent(consent, sent, to, a->role);
-    policy::RouteQuery q{{site_.agent().agency(), site_.agent().role(),
-                          site_.agent().directory().Find(site_.agent().agency())->country},
-                         {a->id, a->role, a->country},
-                         kind_,
-                         site_.Today()};
+    policy::RouteQuery q{
+        {site_.agent().agency(), site_.role(), dir_->Find(site_.agent().agency())->country},
+        {a->id, a->role, a->country},
+        kind_,
+        site_.Today()};
     const policy::Decision route = site_.agent().policy().Route(q);
     Json duplicates = Json::array();
     for (const std::string& ref : site_.index().SamePerson(Text(payload, "person", "first_name"),
@@ -225,12 +233,7 @@ class NewCase {
     return site_.Page(&visit_, lang_, "review", std::move(data));
   }
 
-  Response Send(Json payload, const std::string& to) {
-    if (payload.contains("consent")) payload["consent"]["recorded_by"] = visit_.session.user;
-    Result<Bytes> bytes = wire::PayloadFromJson(payload.dump());
-    if (!bytes.ok()) {
-      return Form(Values(), {{"to", "", bytes.status().message()}}, 400);
-    }
+  Response Send(const Json& payload, const std::string& to) {
     std::vector<std::string> words = {kind_ == "referral_offer" ? "offer" : "request-repatriation",
                                       "--to", to};
     const std::string handling = req_.Form("handling");
@@ -242,7 +245,7 @@ class NewCase {
     if (const std::string o = req_.Form("override"); !o.empty()) {
       words.insert(words.end(), {"--override", o});
     }
-    Result<CommandOutput> out = site_.Command(visit_, words, *bytes);
+    Result<CommandOutput> out = site_.Command(visit_, words, payload.dump());
     if (!out.ok()) return site_.Problem(&visit_, lang_, 503, out.status().message());
     Result<Json> answer = json::Parse(out->out);
     if (out->code != 0 && (!answer.ok() || !answer->contains("case"))) {
@@ -260,6 +263,8 @@ class NewCase {
   const Request& req_;
   const std::string kind_;
   const std::string lang_;
+  // The directory in force when the request came, for the whole request.
+  const std::shared_ptr<const identity::Directory> dir_;
   std::string case_ref_;
   std::optional<CaseView> existing_;
   std::vector<std::string> sections_;

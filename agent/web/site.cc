@@ -32,6 +32,8 @@ Site::Site(const WebConfig& config, Agent& agent, AgentStore& store, Assets asse
     : config_(config),
       agent_(agent),
       store_(store),
+      directory_(std::make_shared<const identity::Directory>(agent.directory())),
+      role_(agent.role()),
       assets_(std::move(assets)),
       templates_(std::move(templates)),
       translator_(std::move(translator)),
@@ -44,13 +46,41 @@ Site::Site(const WebConfig& config, Agent& agent, AgentStore& store, Assets asse
   cookie_name_ = std::string(config.tls() ? "__Host-" : "") + "nrm-" + ToHex(ByteView(h.data(), 4));
 }
 
+std::shared_ptr<const identity::Directory> Site::directory() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return directory_;
+}
+
+std::string Site::role() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return role_;
+}
+
+LinkStatus Site::link() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return link_;
+}
+
+void Site::Refresh(const BrokerLink& link) {
+  LinkStatus now = LinkStatusOf(link, agent_);
+  const bool new_directory = directory()->serial() != agent_.directory().serial();
+  auto dir =
+      new_directory ? std::make_shared<const identity::Directory>(agent_.directory()) : nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  link_ = std::move(now);
+  if (dir) {
+    directory_ = std::move(dir);
+    role_ = agent_.role();
+  }
+}
+
 Response Site::Page(const Visit* visit, std::string_view lang, std::string_view tmpl, Json data,
                     int status) const {
   data["lang"] = std::string(lang);
-  const identity::Agency* self = agent_.directory().Find(agent_.agency());
+  const std::string role = this->role();
   data["agency"] = {{"id", agent_.agency()},
-                    {"name", self ? self->name : agent_.agency()},
-                    {"role", Tr(lang, RoleWords(agent_.role()))}};
+                    {"name", AgencyName(agent_.agency())},
+                    {"role", Tr(lang, RoleWords(role))}};
   Json languages = Json::array();
   for (const Language& l : Languages()) {
     languages.push_back({{"code", std::string(l.code)},
@@ -67,10 +97,16 @@ Response Site::Page(const Visit* visit, std::string_view lang, std::string_view 
     data["csrf_language"] = SessionTable::CsrfToken(visit->session, "/language");
     data["here"] = visit->here;
     data["can_refer"] =
-        !visit->session.must_change && MaySend(agent_.policy(), agent_.role(), "referral_offer");
-    data["can_repatriate"] = !visit->session.must_change &&
-                             MaySend(agent_.policy(), agent_.role(), "repatriation_request");
+        !visit->session.must_change && MaySend(agent_.policy(), role, "referral_offer");
+    data["can_repatriate"] =
+        !visit->session.must_change && MaySend(agent_.policy(), role, "repatriation_request");
     data["live"] = true;
+    // Whether the agent reaches its broker, as `nrm-agent status` says it.
+    const LinkStatus link = this->link();
+    data["link"] = {{"connected", link.connected},
+                    {"never", !link.connected && !link.ever_connected},
+                    {"since", When(link.since_ms, lang)},
+                    {"class", link.connected ? "up" : "down"}};
   }
   Response r;
   r.status = status;
@@ -91,7 +127,7 @@ Response Site::Problem(const Visit* visit, std::string_view lang, int status,
 std::string Site::Today() const { return LocalDate(SystemClock::Get().NowMillis(), zone_); }
 
 std::string Site::AgencyName(const std::string& id) const {
-  const identity::Agency* a = agent_.directory().Find(id);
+  const identity::Agency* a = directory()->Find(id);
   return a ? a->name : id;
 }
 
@@ -171,14 +207,16 @@ std::string_view Site::SectionWords(std::string_view section) {
 }
 
 Result<CommandOutput> Site::Command(const Visit& visit, std::vector<std::string> words,
-                                    ByteView payload) {
+                                    std::string_view payload_json) {
   words.push_back("--json");
   CommandOutput out;
-  const Bytes copy(payload.begin(), payload.end());
   const std::string by = visit.session.user;
   const bool ran = daemon_.Run(
       [&](Outbox& outbox) {
-        out = Dispatch(words, CommandContext{agent_, store_, outbox, true, copy, by});
+        CommandContext ctx{agent_, store_, outbox, true};
+        ctx.payload = payload_json;
+        ctx.by = by;
+        out = RunCommand(words, ctx);
       },
       kStepTimeoutMs);
   if (!ran) {

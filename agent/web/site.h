@@ -1,18 +1,21 @@
-// What every page of the web inbox works with: the agent (its directory and policy, read-only
-// from the web's threads), the store (read from the web's threads; steps go through the daemon's
-// thread, DaemonQueue), the case index, the sessions, the templates and catalogs, the agency's
-// time zone; and the helpers pages share (rendering in the layout, words for kinds and states,
-// local times, the access log). Owned by the WebServer (web_server.h). Thread-safe: its parts
-// are immutable or guard themselves.
+// What every page of the web inbox works with: the agent (its policy, read-only from the web's
+// threads), copies of what the daemon's thread may change (the directory in force, this agency's
+// role in it, the broker link's status: renewed by Refresh), the store (read from the web's
+// threads; steps go through the daemon's thread, DaemonQueue), the case index, the sessions, the
+// templates and catalogs, the agency's time zone; and the helpers pages share (rendering in the
+// layout, words for kinds and states, local times, the access log). Owned by the WebServer
+// (web_server.h). Thread-safe: its parts are immutable or guard themselves.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "agent/agent.h"
 #include "agent/command.h"
+#include "agent/status.h"
 #include "agent/store.h"
 #include "agent/web/assets.h"
 #include "agent/web/case_index.h"
@@ -48,6 +51,14 @@ class Site {
 
   const WebConfig& config() const { return config_; }
   Agent& agent() { return agent_; }
+  // The directory in force and this agency's role in it, as the daemon's thread last saw them: a
+  // page holds its copy for the whole request, whatever the daemon adopts meanwhile.
+  std::shared_ptr<const identity::Directory> directory() const;
+  std::string role() const;
+  // The broker link, as `nrm-agent status` gives it.
+  LinkStatus link() const;
+  // The daemon's thread, between two turns of its loop: renews the copies above.
+  void Refresh(const BrokerLink& link);
   AgentStore& store() { return store_; }
   CaseIndex& index() { return index_; }
   SessionTable& sessions() { return sessions_; }
@@ -82,10 +93,11 @@ class Site {
   static std::string_view SectionWords(std::string_view section);
 
   // Runs the served command `words` on the daemon's thread, for the person of `visit`, with
-  // `payload` taken where --file would be read; the same code path as `nrm-agent COMMAND`.
-  // kUnavailable when the agent did not take it up in time.
+  // the case data `payload_json` taken where --file would be read (and checked the same way);
+  // the same code path as `nrm-agent COMMAND`. kUnavailable when the agent did not take it up
+  // in time.
   Result<CommandOutput> Command(const Visit& visit, std::vector<std::string> words,
-                                ByteView payload = {});
+                                std::string_view payload_json = {});
 
   // The access log of a case: who opened it (or printed it) and when. Written from the web's
   // threads (records of their own, "w/a/<case>/<time>").
@@ -98,6 +110,10 @@ class Site {
   const WebConfig config_;
   Agent& agent_;
   AgentStore& store_;
+  mutable std::mutex mu_;  // guards directory_, role_, link_
+  std::shared_ptr<const identity::Directory> directory_;
+  std::string role_;
+  LinkStatus link_;
   Assets assets_;
   Templates templates_;
   Translator translator_;

@@ -198,17 +198,18 @@ class Step {
     }
     for (const FieldSpec& f : spec_.fields) {
       for (const std::string& v : All(values, f.path)) {
-        if (v.size() > kMaxFieldChars * 4) {
+        // The case data validation's own checks (agent/validate.h), as the payload gets them.
+        if (v.size() > kMaxFieldBytes) {
           errors.push_back(
-              {std::string(f.path), v, Msg("This text is too long (at most 20,000 characters).")});
+              {std::string(f.path), v, "longer than " + std::to_string(kMaxFieldBytes) + " bytes"});
         } else if ((f.type == T::kChoice || f.type == T::kChoices) &&
                    std::find(f.choices.begin(), f.choices.end(), v) == f.choices.end()) {
           errors.push_back({std::string(f.path), v, Msg("Choose one of the values listed.")});
-        } else if (f.type == T::kDate && !IsDate(v)) {
-          errors.push_back(
-              {std::string(f.path), v, Msg("Write a date that exists, as YYYY-MM-DD.")});
+        } else if (const std::string date = f.type == T::kDate ? CheckDate(v, false) : "";
+                   !date.empty()) {
+          errors.push_back({std::string(f.path), v, date});
         } else if ((f.type == T::kAgency || f.type == T::kAgencies) &&
-                   site_.agent().directory().Find(v) == nullptr) {
+                   site_.directory()->Find(v) == nullptr) {
           errors.push_back({std::string(f.path), v, Msg("Choose the agency it goes to.")});
         }
       }
@@ -254,8 +255,9 @@ class Step {
     return case_.Latest("referral_offer", "in");
   }
 
-  // The payload some steps carry: what this agency holds on the case, in the sections asked.
-  Result<Bytes> Payload(const FormValueList& values) const {
+  // The case data some steps carry (JSON): what this agency holds on the case, in the sections
+  // asked; "" for none.
+  std::string Payload(const FormValueList& values) const {
     Json p = Json::object();
     std::vector<std::string> sections;
     if (spec_.action == "share") sections = All(values, "sections");
@@ -270,8 +272,7 @@ class Step {
     for (const std::string& s : sections) {
       if (case_.merged.contains(s)) p[s] = case_.merged[s];
     }
-    if (p.empty()) return Bytes();
-    return wire::PayloadFromJson(p.dump());
+    return p.empty() ? "" : p.dump();
   }
 
   Response Take(const FormValueList& values) {
@@ -301,9 +302,7 @@ class Step {
     if (const std::string o = One(values, "override"); !o.empty()) {
       words.insert(words.end(), {"--override", o});
     }
-    Result<Bytes> payload = Payload(values);
-    if (!payload.ok()) return Form(values, {}, payload.status().message(), 400);
-    Result<CommandOutput> out = site_.Command(visit_, words, *payload);
+    Result<CommandOutput> out = site_.Command(visit_, words, Payload(values));
     if (!out.ok()) return site_.Problem(&visit_, lang_, 503, out.status().message());
     if (out->code != 0 && out->out.empty()) {
       return Form(values, {}, out->err, out->code == 2 ? 400 : 409);

@@ -309,8 +309,10 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(const WebConfig& config,
   return server;
 }
 
-void WebServer::RunPending(Outbox& outbox) {
-  if (site_) site_->daemon().RunPending(outbox);
+void WebServer::RunPending(Outbox& outbox, const BrokerLink& link) {
+  if (!site_) return;
+  site_->Refresh(link);
+  site_->daemon().RunPending(outbox);
 }
 
 void WebServer::Stop() {

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "agent/agent.h"
+#include "agent/connection.h"
 #include "agent/outbox.h"
 #include "agent/store.h"
 #include "agent/web/web_config.h"
@@ -40,8 +41,9 @@ class WebServer {
                                                   AgentStore& store);
   ~WebServer();  // stops serving, and waits for every request in progress
 
-  // The daemon's thread, between two turns of its loop: takes the steps people asked for.
-  void RunPending(Outbox& outbox);
+  // The daemon's thread, between two turns of its loop: takes the steps people asked for, and
+  // notes the broker link's status and the directory in force for the pages.
+  void RunPending(Outbox& outbox, const BrokerLink& link);
   // Stops serving (idempotent); pending steps are refused.
   void Stop();
 

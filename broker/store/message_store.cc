@@ -12,8 +12,8 @@
 #include <cstring>
 #include <limits>
 
-#include "common/rocks.h"
 #include "common/file_util.h"
+#include "common/rocks.h"
 
 namespace nrm::broker {
 namespace {
@@ -66,6 +66,9 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
   options.paranoid_checks = true;
   options.max_log_file_size = 1 << 20;
   options.keep_log_file_num = 3;
+  // Bounded descriptors: table files beyond this are opened when read and closed again, so the
+  // store stays within the broker's descriptor reserve (docs/OPERATIONS.md).
+  options.max_open_files = 128;
   // Bounded memory whatever waits on disk (a recipient offline for days): small memtables
   // under one budget for all column families, and a small block cache. Queued envelopes are
   // read back at most once, when delivered.
@@ -143,6 +146,21 @@ Result<bool> MessageStore::Seen(ByteView message_id) const {
   return true;
 }
 
+Result<std::optional<AcceptedMessage>> MessageStore::Accepted(ByteView message_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), seen_, ToSlice(message_id), &value);
+  if (s.IsNotFound()) return std::optional<AcceptedMessage>();
+  NRM_RETURN_IF_ERROR(FromRocks(s, "cannot read the replay memory"));
+  if (value.size() < 8) return Corruption("broker store: malformed replay memory entry");
+  AcceptedMessage m;
+  m.created_at_ms = static_cast<int64_t>(GetBigEndian64(value));
+  if (value.size() >= 16) {
+    m.leaf = GetBigEndian64(std::string_view(value).substr(8));
+    m.sender = value.substr(16);
+  }
+  return std::optional<AcceptedMessage>(std::move(m));
+}
+
 void MessageStore::AddEntry(rocksdb::WriteBatch& batch, const std::string& recipient,
                             ByteView message_id, EntryType type, ByteView data,
                             int64_t expires_at_ms, const std::string& sender) {
@@ -163,9 +181,13 @@ void MessageStore::AddEntry(rocksdb::WriteBatch& batch, const std::string& recip
 void MessageStore::AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id,
                                int64_t created_at_ms, const std::string& sender,
                                const std::vector<std::string>& recipients, ByteView frame,
-                               int64_t expires_at_ms) {
+                               int64_t expires_at_ms, std::optional<uint64_t> leaf) {
   std::string when;
   PutBigEndian64(when, static_cast<uint64_t>(created_at_ms));
+  if (leaf) {
+    PutBigEndian64(when, *leaf);
+    when += sender;
+  }
   batch.Put(seen_, ToSlice(message_id), when);
   for (const std::string& r : recipients) {
     AddEntry(batch, r, message_id, EntryType::kEnvelope, frame, expires_at_ms, sender);
@@ -234,7 +256,10 @@ Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch
              std::numeric_limits<int64_t>::max(), sender);
     out.push_back({std::move(recipient), std::move(sender), id, seq});
   }
-  NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the expiry index"));
+  Status read = FromRocks(it->status(), "cannot read the expiry index");
+  // Short of resources part way: what was added is consistent (each removal with its notice);
+  // the next scan takes the rest.
+  if (!read.ok() && !(read.code() == Code::kResourceExhausted && !out.empty())) return read;
   return out;
 }
 
@@ -358,6 +383,16 @@ Status MessageStore::Commit(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync && sync_;
   Status s = FromRocks(db_->Write(wo, &batch), "cannot write the broker store");
+  if (s.code() == Code::kResourceExhausted) {
+    // A full descriptor table or disk: nothing of the batch was applied, and RocksDB may hold
+    // the error and refuse writes until resumed. When it resumes, the broker refuses this batch
+    // and goes on. RocksDB 7.8 makes some of these errors fatal to the open DB (a new log that
+    // could not be created): then only reopening recovers, and the broker must restart.
+    if (rocksdb::Status r = db_->Resume(); !r.ok()) {
+      s = IOError(s.message() + "; RocksDB cannot resume from it (" + r.ToString() +
+                  "): the store must be reopened");
+    }
+  }
   if (s.ok() && wo.sync && synced_fd_ >= 0) {
     // Rewrites the file's existing 24 bytes: no block to allocate, so even a full disk takes it.
     // Should it still fail, detection is weaker until the next commit; nothing is lost.
@@ -384,8 +419,10 @@ Status MessageStore::Commit(rocksdb::WriteBatch& batch, bool sync) {
 }
 
 Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& recipient,
-                                                         uint64_t after, size_t limit) const {
+                                                         uint64_t after, size_t limit,
+                                                         size_t max_bytes) const {
   std::vector<QueuedMessage> out;
+  size_t bytes = 0;
   const std::string prefix = recipient + std::string(1, '\0');
   const std::string end = QueueEnd(recipient);
   const rocksdb::Slice upper(end);
@@ -393,7 +430,8 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
   ro.verify_checksums = true;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, queue_));
-  for (it->Seek(QueueKey(recipient, after + 1)); it->Valid() && out.size() < limit; it->Next()) {
+  for (it->Seek(QueueKey(recipient, after + 1));
+       it->Valid() && out.size() < limit && (out.empty() || bytes < max_bytes); it->Next()) {
     std::string_view key = it->key().ToStringView();
     if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) break;
     std::string_view value = it->value().ToStringView();
@@ -402,6 +440,7 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
     }
     out.push_back({GetBigEndian64(key.substr(prefix.size())), ToBytes(value.substr(0, kIdBytes)),
                    static_cast<EntryType>(value[kIdBytes]), ToBytes(value.substr(kEntryHeader))});
+    bytes += out.back().data.size();
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
   return out;

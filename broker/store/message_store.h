@@ -4,7 +4,9 @@
 //
 // Column families: "queue"  recipient || 0x00 || be64 seq -> entry (see Entry below)
 //                  "expiry" be64 expires_at_ms || be64 seq -> recipient || 0x00 || sender
-//                  "seen"   message_id -> be64 created_at_ms (replay memory)
+//                  "seen"   message_id -> be64 created_at_ms || be64 leaf || sender (replay
+//                           memory; leaf: the index of the "accepted" audit record, for the
+//                           sender's receipt; values of 8 bytes, written before, have neither)
 //                  "cases"  case_ref -> the parties on the case (for H2 onward-sharing rules)
 // Every change goes into a WriteBatch that Commit() writes with fsync. Nothing per message is
 // kept in memory (the queues may hold millions while a recipient is offline): only a count per
@@ -16,6 +18,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -52,6 +55,13 @@ struct CaseParties {
   bool operator==(const CaseParties&) const = default;
 };
 
+// What the replay memory holds of an accepted message.
+struct AcceptedMessage {
+  int64_t created_at_ms = 0;
+  std::optional<uint64_t> leaf;  // its "accepted" audit record; absent in older entries
+  std::string sender;            // empty in older entries
+};
+
 struct ExpiredMessage {
   std::string recipient;
   std::string sender;
@@ -77,12 +87,15 @@ class MessageStore {
 
   // True when `message_id` was accepted before (survives restarts).
   Result<bool> Seen(ByteView message_id) const;
+  // What the replay memory holds of `message_id`, or nullopt when it was never accepted here.
+  Result<std::optional<AcceptedMessage>> Accepted(ByteView message_id) const;
 
-  // Adds to `batch`: the message id to the replay memory and the frame to each recipient's
-  // queue, to expire at `expires_at_ms`.
+  // Adds to `batch`: the message id to the replay memory (with `leaf`, its audit record) and the
+  // frame to each recipient's queue, to expire at `expires_at_ms`.
   void AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id, int64_t created_at_ms,
                    const std::string& sender, const std::vector<std::string>& recipients,
-                   ByteView frame, int64_t expires_at_ms);
+                   ByteView frame, int64_t expires_at_ms,
+                   std::optional<uint64_t> leaf = std::nullopt);
   // Adds to `batch` the removal of entry `seq` of `recipient`'s queue, which must hold
   // `message_id` (the broker knows the seq from the delivery). kNotFound when there is no such
   // entry: already acknowledged, expired or dropped.
@@ -109,6 +122,9 @@ class MessageStore {
   // failure nothing of it is applied, in memory or on disk. With `sync` false the write goes to
   // the WAL without fsync: it becomes durable with the next synced write, and a power cut
   // before that loses it (and everything after it) whole, never in part.
+  // kResourceExhausted when resources were short (a full disk, a full descriptor table) and
+  // RocksDB resumed: the store takes writes again once they return. kCorruption or kIOError
+  // otherwise (also a shortage RocksDB cannot resume from): the store cannot go on as it is.
   Status Commit(rocksdb::WriteBatch& batch, bool sync = true);
   // From now on, after every synced Commit, writes RocksDB's latest sequence number to `file`
   // (24 bytes, overwritten in place, not itself synced: it only ever names writes already
@@ -122,9 +138,10 @@ class MessageStore {
   // which must then see loss). Never called outside tests.
   void set_sync_for_testing(bool sync) { sync_ = sync; }
 
-  // Up to `limit` queued entries of `recipient` with seq > `after`, in order.
+  // Up to `limit` queued entries of `recipient` with seq > `after`, in order; it stops once
+  // their data reach `max_bytes` (the entry that crosses it included, so at least one).
   Result<std::vector<QueuedMessage>> Pending(const std::string& recipient, uint64_t after,
-                                             size_t limit) const;
+                                             size_t limit, size_t max_bytes = SIZE_MAX) const;
   // How many entries wait for `recipient`, and in all (counted in memory; no I/O).
   size_t PendingCount(const std::string& recipient) const;
   size_t PendingTotal() const;

@@ -14,7 +14,7 @@
 
 namespace nrm::identity {
 
-// The roles of DOMAIN.md, as they are spelled in files and on the wire.
+// The roles of docs/DOMAIN.md, as they are spelled in files and on the wire.
 inline constexpr std::string_view kRoles[] = {"police",      "shelter", "ngo",    "ministry",
                                               "immigration", "io",      "monitor"};
 bool IsRole(std::string_view role);

@@ -28,7 +28,7 @@ const std::vector<std::string> kServed = {
     "revoke",          "close",           "request-repatriation",
     "respond",         "share",           "travel-documents",
     "schedule-return", "complete-return", "followup",
-    "revoke-consent"};
+    "revoke-consent",  "status"};
 // The people of the web inbox (agent/web/users.h).
 const std::vector<std::string> kServedUsers = {"user"};
 
@@ -132,11 +132,12 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
   for (const std::string& cmd : all_served) EXPECT_TRUE(agent::IsServed(cmd)) << cmd;
   for (const std::string& cmd : kLocal) EXPECT_FALSE(agent::IsServed(cmd)) << cmd;
   const agent::OptionNames s = agent::ServedOptions();
-  EXPECT_EQ(s.valued, (std::set<std::string>{"to", "file", "case", "label", "override", "handling",
-                                             "reason", "outcome", "note", "family-found",
-                                             "reception-agency", "date", "border-point",
-                                             // user add|password
-                                             "role", "password-hash"}));
+  EXPECT_EQ(s.valued,
+            (std::set<std::string>{"to", "file", "case", "label", "override", "handling", "reason",
+                                   "outcome", "note", "family-found", "reception-agency", "date",
+                                   "border-point", "max-offline",
+                                   // user add|password
+                                   "role", "password-hash"}));
   EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "one-time-password"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",

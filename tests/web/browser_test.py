@@ -6,7 +6,10 @@ python3-selenium), against real agents and a real broker (`nrm demo --web`).
                               of capacity; the police offer the person to a second shelter,
                               which accepts and confirms the handover; the police print the
                               handover record and close the case; every step is delivered
-                              with a signed receipt
+                              with a signed receipt. Then the broker stops answering: every
+                              page says the agent is not connected, and a referral made
+                              meanwhile waits to send, first in the inbox, until the broker is
+                              back and it is delivered
   browser_test.py scenario2   a Thai NGO asks a Cambodian NGO to trace a family; the Cambodian
                               NGO answers
 
@@ -16,6 +19,8 @@ any log, and in the agents' data directories only encrypted."""
 import base64
 import os
 import secrets
+import signal
+import subprocess
 import sys
 import time
 
@@ -129,13 +134,13 @@ def fill_referral(b, to, label, name, birth):
     b.type("f-person.first_name", name)
     b.type("f-person.second_name", "Aung")
     b.type("f-person.birth_date", birth)
-    b.choose("f-person.gender", "female")
+    b.choose("f-person.gender", "Feminine")
     b.choose("f-person.nationality", "MM")
     b.tick("f-person.languages", "my")
-    b.tick("f-person.languages", "shn")
-    b.tick("f-context.recruitment_methods", "FalseJobOffer")
+    b.tick("f-person.languages", "th")
+    b.tick("f-context.recruitment_methods", "ThroughFriendsOrSocialEvents")
     b.tick("f-context.control_methods", "DebtBondage")
-    b.tick("f-context.exploitation_types", "Sexual")
+    b.tick("f-context.exploitation_types", "SexualExploitation")
     b.tick("f-needs.immediate_needs", "Medical")
     b.tick("f-needs.immediate_needs", "Interpretation")
     b.choose("f-needs.risk_to_person", "High")
@@ -286,9 +291,56 @@ def scenario1():
     check("victim-2" in police.el("#activity").text and canary not in police.d.current_url,
           "a search by the person's name finds the case (and the name is in no URL)")
 
+    outage(demo, police, police_info, canary)
     check(demo.stop() == 0, "every process stopped cleanly")
     privacy(demo, [canary])
     print("browser_test scenario1: OK")
+
+
+def outage(demo, police, police_info, canary):
+    """The broker stops answering (SIGSTOP): the inbox says the agent is not connected since
+    when, as `nrm-agent status` does; a referral taken meanwhile waits to send and is listed
+    first among what was sent; once the broker answers again (SIGCONT) it is delivered."""
+    broker = demo.info["broker_pid"]
+    os.kill(broker, signal.SIGSTOP)
+    try:
+        police.go(police_info["url"] + "/inbox")
+        police.wait_text("Not connected to the broker since", timeout=30)
+        police.go(police_info["url"] + "/new/referral_offer")
+        fill_referral(police, SHELTER_A, "victim-3", canary + "b", "1999-01-02")
+        police.click("review")
+        police.click("send")
+        check("waiting to send" in police.el("#timeline").text,
+              "a referral taken while the broker is away waits to send")
+        police.go(police_info["url"] + "/inbox")
+        first = police.el("#activity tbody tr")
+        check("victim-3" in first.text and "waiting to send" in first.text,
+              "the inbox lists it first, waiting to send: " + first.text)
+        police.shot("inbox-not-connected")
+        status = subprocess.run([os.path.join(webtest.BIN, "nrm-agent"), "--config",
+                                 police_info["config"], "status"], capture_output=True, text=True)
+        check("NOT CONNECTED since" in status.stdout and "waiting to send 1" in status.stdout,
+              "nrm-agent status says the same: " + status.stdout.splitlines()[0])
+        police.choose("lang-select", "th")
+        police.follow(police.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+        body = police.text()
+        check("ไม่ได้เชื่อมต่อกับตัวกลางตั้งแต่" in body and "รอส่ง" in body,
+              "the same in Thai: not connected, waiting to send")
+        police.shot("inbox-not-connected-th")
+        police.choose("lang-select", "en")
+        police.follow(police.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+    finally:
+        os.kill(broker, signal.SIGCONT)
+    police.wait_text("Connected to the broker since", timeout=30)
+
+    def delivered():
+        row = police.el("#activity tbody tr").text
+        if "victim-3" in row and "delivered" in row:
+            return True
+        police.d.refresh()
+        return False
+    webtest.poll(delivered, "the referral delivered once the broker is back", timeout=40, every=0.5)
+    police.shot("inbox-delivered-after-outage")
 
 
 def scenario2():

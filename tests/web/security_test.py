@@ -24,9 +24,9 @@ def referral(csrf, action, value, hostile_choices=False):
     """A referral form with `value` in every free-text field."""
     f = {"csrf": csrf, "action": action, "to": SHELTER, "label": value, "handling": "H1",
          "case.status": "Active", "case.reason_for_referral": value, "case.referral_date": "2026-12-01",
-         "case.referring_organisation": value, "case.referring_case_worker": value,
+         "case.referring_organisation": POLICE, "case.referring_case_worker": value,
          "person.first_name": value, "person.second_name": value, "person.birth_date": "2001-04-05",
-         "person.gender": "female", "person.nationality": "MM", "person.phone": value,
+         "person.gender": "Feminine", "person.nationality": "MM", "person.phone": value,
          "person.languages": ["my"], "person.best_interests_assessment": value, "person.guardian": value,
          "context.places.recruitment.location": value, "context.places.transit.location": value,
          "context.places.exploitation.location": value, "needs.risk_to_person": "High",
@@ -36,7 +36,7 @@ def referral(csrf, action, value, hostile_choices=False):
          "consent.purpose": value, "consent.date": "2026-12-01", "override": ""}
     if hostile_choices:
         for k in ("case.status", "person.gender", "person.nationality", "needs.risk_to_person",
-                  "person.languages", "consent.share_with_roles"):
+                  "person.languages", "consent.share_with_roles", "case.referring_organisation"):
             f[k] = value
     return f
 
@@ -120,11 +120,22 @@ def main():
     check(police_cookie != name, "each agency's inbox has its own cookie name")
 
     # Hostile text in every field: shown as text.
-    script, img, long = "<script>alert('x')</script>", '"><img src=x onerror=alert(1)>', "Q" * 10000
+    script, img = "<script>alert('x')</script>", '"><img src=x onerror=alert(1)>'
+    # The longest text the case data validation lets a field hold, and one far longer.
+    long, too_long = "Q" * 4000, "Q" * 10000
     token = police.csrf("/new/referral_offer")
     r = police.post("/new/referral_offer", referral(token, "review", script, hostile_choices=True))
     check(r.status == 400, "hostile values in lists and choices: the form again, 400 (%d: %s)" % (r.status, webtest.text_of(r.text)[:600]))
     check(script not in r.text and "&lt;script&gt;" in r.text, "the form shows them as text")
+    check("not an ISO 3166-1 alpha-2 country code" in r.text and "is not a value of HTCDS" in r.text,
+          "with the case data validation's errors, next to the fields")
+    for action in ("review", "send"):
+        token = police.csrf("/new/referral_offer")
+        r = police.post("/new/referral_offer", referral(token, action, too_long))
+        check(r.status == 400 and r.text.count(too_long) >= 10 and "longer than 4000 bytes" in r.text,
+              "10,000-character strings (%s): the form again, each shown whole as text, refused by "
+              "the case data validation (%d)" % (action, r.status))
+    check(activity(police) == before, "none of them was sent")
     sent = []
     for value in (script, img, long, "ทดสอบ ភាសាខ្មែរ မြန်မာ ພາສາລາວ " + img):
         token = police.csrf("/new/referral_offer")
@@ -144,9 +155,9 @@ def main():
     check(img not in page and "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page,
           "the shelter's case page shows the <img onerror> as text")
     ref = sent[2].split("/")[-1]
-    page = webtest.poll(lambda: (lambda t: t if "Q" * 10000 in t else None)(
-        shelter.get("/case/" + ref).text), "the 10,000-character strings at the shelter")
-    check(page.count("Q" * 10000) >= 10, "10,000-character strings are shown whole, as text")
+    page = webtest.poll(lambda: (lambda t: t if long in t else None)(
+        shelter.get("/case/" + ref).text), "the 4,000-character strings at the shelter")
+    check(page.count(long) >= 10, "4,000-character strings are shown whole, as text")
     ref = sent[3].split("/")[-1]
     page = webtest.poll(lambda: (lambda t: t if "ภาสาลาว" in t or "ພາສາລາວ" in t else None)(
         shelter.get("/case/" + ref).text), "the Thai, Khmer, Burmese and Lao text at the shelter")

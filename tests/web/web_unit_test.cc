@@ -8,7 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agent/step_state.h"
+#include "agent/vocabulary.h"
 #include "agent/web/assets.h"
+#include "agent/web/case_index.h"
 #include "agent/web/delivery_state.h"
 #include "agent/web/forms.h"
 #include "agent/web/html.h"
@@ -19,6 +22,8 @@
 #include "agent/web/web_config_parse.h"
 #include "common/config/toml_util.h"
 #include "common/crypto/crypto.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/scenario.h"
 
 namespace nrm::agent::web {
 namespace {
@@ -41,6 +46,23 @@ Fixture Builtin() {
   Result<Translator> t = Translator::Load(*a);
   EXPECT_TRUE(t.ok()) << t.status().ToString();
   return {std::move(*a), std::move(*t)};
+}
+
+// A directory with the agencies of scenarios 1 and 2, signed by a fresh authority.
+const identity::Directory& Dir() {
+  static const identity::Directory* dir = [] {
+    if (!crypto::InitCrypto().ok()) std::abort();
+    testing::TempDir tmp;
+    Result<tools::Scenario> s = tools::CreateScenario(
+        tmp.path(), {{"TH.POLICE.CRI-ATU", "police", "TH", "Chiang Rai", "ATU"},
+                     {"TH.SHELTER.KREDTRAKARN", "shelter", "TH", "Nonthaburi", "Kredtrakarn"}});
+    if (!s.ok()) std::abort();
+    Result<identity::Directory> d = identity::Directory::Load(
+        tmp.path() + "/directory.toml", s->authority.sign_public, SystemClock::Get().NowMillis());
+    if (!d.ok()) std::abort();
+    return new identity::Directory(std::move(*d));
+  }();
+  return *dir;
 }
 
 Result<std::string> RenderText(const std::string& text, const Json& data,
@@ -120,9 +142,10 @@ TEST_F(WebUnitTest, BuiltInTemplatesCompileAndStaticFilesAreThere) {
   EXPECT_EQ(f.assets.Find("static/../../etc/passwd"), nullptr);
 }
 
-TEST_F(WebUnitTest, CountriesComeFromIsoCodes) {
+TEST_F(WebUnitTest, CountriesAreThoseOfTheCaseData) {
   Fixture f = Builtin();
   ASSERT_GT(f.tr.countries().size(), 240u);
+  EXPECT_EQ(f.tr.countries().size(), IsoCountries().size());
   for (const char* code : {"TH", "KH", "MM", "LA", "VN", "CN"}) {
     EXPECT_NE(f.tr.FindCountry(code), nullptr) << code;
   }
@@ -208,33 +231,102 @@ TEST_F(WebUnitTest, FormsBecomePayloadsAndBack) {
   EXPECT_FALSE(PayloadFromForm(r, {"needs"}).contains("person"));
 }
 
-TEST_F(WebUnitTest, ChecksNameThePathTheValueAndWhatIsWrong) {
-  Fixture f = Builtin();
-  EXPECT_TRUE(IsDate("2024-02-29"));
-  EXPECT_FALSE(IsDate("2023-02-29"));
-  EXPECT_FALSE(IsDate("2023-13-01"));
-  EXPECT_FALSE(IsDate("23-01-01"));
-  Json p = {
-      {"person", {{"first_name", "Mya"}, {"birth_date", "2003-02-30"}, {"nationality", "XX"}}},
-      {"needs", {{"risk_to_person", "Extreme"}}},
-      {"consent", {{"share_with_roles", {"shelter"}}}}};
-  std::vector<FieldError> errors = CheckPayload("referral_offer", p, f.tr);
-  auto has = [&](const std::string& path, const std::string& value) {
-    return std::any_of(errors.begin(), errors.end(), [&](const FieldError& e) {
-      return e.path == path && e.value == value && !e.message.empty();
-    });
-  };
-  EXPECT_TRUE(has("person.birth_date", "2003-02-30"));
-  EXPECT_TRUE(has("person.nationality", "XX"));
-  EXPECT_TRUE(has("needs.risk_to_person", "Extreme"));
-  EXPECT_TRUE(has("case.reason_for_referral", ""));
-  EXPECT_TRUE(has("consent.purpose", ""));
+// The errors at `path` of `errors`.
+std::vector<FieldError> At(const std::vector<FieldError>& errors, const std::string& path) {
+  std::vector<FieldError> out;
+  for (const FieldError& e : errors) {
+    if (e.path == path) out.push_back(e);
+  }
+  return out;
+}
+
+TEST_F(WebUnitTest, FormsAreCheckedByTheCaseDataValidation) {
+  const int64_t now = 1796601600000;  // 2026-12-07
+  Json p = {{"person",
+             {{"first_name", "Mya"},
+              {"birth_date", "2003-02-30"},
+              {"nationality", "XX"},
+              {"languages", {"my", "Burmese"}}}},
+            {"context",
+             {{"places",
+               {{{"stage", "recruitment"}, {"country", "MM"}},
+                {{"stage", "transit"}, {"country", "Laos"}}}}}},
+            {"needs", {{"risk_to_person", "Extreme"}}},
+            {"consent", {{"share_with_roles", {"shelter"}}}}};
+  const std::vector<FieldError> errors = CheckForm("referral_offer", p, Dir(), false, now);
+  // Every error of the validation, each at the form's field it concerns.
+  ValidateOptions o;
+  o.kind = wire::Kind::ReferralOffer;
+  o.now_ms = now;
+  const std::vector<FieldError> same = ValidateCase(p, Dir(), o);
+  ASSERT_EQ(errors.size(), same.size());
+  for (size_t i = 0; i < errors.size(); ++i) EXPECT_EQ(errors[i].message, same[i].message);
+  for (const char* path : {"person.birth_date", "person.nationality", "person.languages",
+                           "context.places.transit.country", "needs.risk_to_person",
+                           "case.reason_for_referral", "consent.share_sections", "consent.date"}) {
+    EXPECT_EQ(At(errors, path).size(), 1u) << path;
+  }
+  EXPECT_NE(At(errors, "context.places.transit.country")[0].message.find("LA"), std::string::npos)
+      << "the fix is spelled out: " << At(errors, "context.places.transit.country")[0].message;
+  EXPECT_TRUE(At(errors, "context.places.recruitment.country").empty());
+  // A missing section is shown at the field that fills it.
+  const std::vector<FieldError> empty =
+      CheckForm("repatriation_request", Json::object(), Dir(), false, now);
+  for (const char* path :
+       {"person.first_name", "repatriation.origin_address", "consent.share_sections"}) {
+    EXPECT_EQ(At(empty, path).size(), 1u) << path;
+  }
+  EXPECT_TRUE(At(CheckForm("repatriation_request", Json::object(), Dir(), true, now),
+                 "consent.share_sections")
+                  .empty())
+      << "a reason to share without consent";
+
   Json good = {{"case", {{"reason_for_referral", "a raid"}}},
                {"person", {{"first_name", "Mya"}, {"birth_date", "2003"}, {"nationality", "MM"}}},
-               {"needs", {{"risk_to_person", "High"}}}};
-  EXPECT_TRUE(CheckPayload("referral_offer", good, f.tr).empty());
-  good["person"]["second_name"] = std::string(kMaxFieldChars + 1, 'x');
-  EXPECT_FALSE(CheckPayload("referral_offer", good, f.tr).empty());
+               {"needs", {{"immediate_needs", {"Shelter"}}, {"risk_to_person", "High"}}},
+               {"consent",
+                {{"share_sections", {"person", "needs"}},
+                 {"share_with_roles", {"shelter"}},
+                 {"date", "2026-12-01"},
+                 {"recorded_by", "nok"}}}};
+  EXPECT_TRUE(CheckForm("referral_offer", good, Dir(), false, now).empty());
+  good["person"]["second_name"] = std::string(kMaxFieldBytes + 1, 'x');
+  EXPECT_EQ(At(CheckForm("referral_offer", good, Dir(), false, now), "person.second_name").size(),
+            1u);
+}
+
+TEST_F(WebUnitTest, EveryChoiceIsAValueTheValidationAcceptsAndHasWords) {
+  Fixture f = Builtin();
+  for (const SectionSpec& s : FormSections()) {
+    for (const FieldSpec& field : s.fields) {
+      if (field.type != FieldType::kChoice && field.type != FieldType::kChoices) continue;
+      EXPECT_FALSE(field.choices.empty()) << field.path;
+      for (std::string_view v : field.choices) {
+        Request r;
+        r.method = "POST";
+        r.form[std::string(field.path)] = {std::string(v)};
+        const Json p = PayloadFromForm(r, {std::string(s.name)});
+        EXPECT_TRUE(CheckForm("status_update", p, Dir(), false, 0).empty())
+            << field.path << " = " << v;
+        // Words of their own ("Feminine" -> "Female"), which the Thai catalog translates.
+        EXPECT_NE(f.tr.Tr("th", ChoiceWords(v)), ChoiceWords(v))
+            << field.path << " = " << v << " has no words in Thai";
+      }
+    }
+  }
+}
+
+TEST_F(WebUnitTest, TheValidationsMessagesForMissingFieldsAreInThai) {
+  Fixture f = Builtin();
+  for (const char* kind : {"referral_offer", "repatriation_request"}) {
+    for (const FieldError& e : CheckForm(kind, Json::object(), Dir(), false, 0)) {
+      EXPECT_NE(f.tr.Tr("th", e.message), e.message) << e.message;
+    }
+    Json consent = {{"consent", {{"purpose", "care"}}}};
+    for (const FieldError& e : CheckForm(kind, consent, Dir(), false, 0)) {
+      EXPECT_NE(f.tr.Tr("th", e.message), e.message) << e.message;
+    }
+  }
 }
 
 TEST_F(WebUnitTest, SessionsEndAfterIdleTimeAndTokensArePerSessionAndForm) {
@@ -332,22 +424,84 @@ TEST_F(WebUnitTest, DeliveryStatesOfAStep) {
   MessageRecord m;
   m.direction = "out";
   m.to = {"A", "B"};
-  m.state = "pending";
-  EXPECT_EQ(DeliveryOf(m), Delivery::kWaiting);
-  m.state = "accepted";
-  EXPECT_EQ(DeliveryOf(m), Delivery::kAtBroker);
-  m.receipts = {"r1"};
-  EXPECT_EQ(DeliveryOf(m), Delivery::kAtBroker) << "one of two recipients confirmed";
-  m.receipts = {"r1", "r2"};
-  EXPECT_EQ(DeliveryOf(m), Delivery::kDelivered);
-  m.note = "EXPIRED: never acknowledged by B";
-  EXPECT_EQ(DeliveryOf(m), Delivery::kActionNeeded);
-  m.note.clear();
-  m.state = "refused";
-  EXPECT_EQ(DeliveryOf(m), Delivery::kActionNeeded);
-  EXPECT_EQ(DeliveryWords(Delivery::kActionNeeded), "not delivered: action needed");
+  const std::pair<std::string_view, Delivery> sent[] = {
+      {kWaitingToSend, Delivery::kWaiting}, {kAtTheBroker, Delivery::kAtBroker},
+      {kDelivered, Delivery::kDelivered},   {kNotDelivered, Delivery::kActionNeeded},
+      {"pending", Delivery::kWaiting},  // a record of an earlier version
+      {"accepted", Delivery::kAtBroker},    {"refused", Delivery::kActionNeeded}};
+  for (const auto& [state, d] : sent) {
+    m.state = std::string(state);
+    EXPECT_EQ(DeliveryOf(m), d) << state;
+  }
+  // The words are agent/step_state.h's, as every command gives them.
+  for (std::string_view state : kSentStates) {
+    m.state = std::string(state);
+    EXPECT_EQ(DeliveryWords(DeliveryOf(m)), state);
+  }
+  EXPECT_TRUE(NeedsAction(Delivery::kActionNeeded));
+  EXPECT_FALSE(NeedsAction(Delivery::kAtBroker));
   m.direction = "in";
-  EXPECT_EQ(DeliveryOf(m), Delivery::kReceived);
+  for (std::string_view state : {kNew, kRead, kHeld, kRefusedHere}) {
+    m.state = std::string(state);
+    EXPECT_EQ(DeliveryWords(DeliveryOf(m)), state);
+  }
+  m.state = std::string(kHeld);
+  EXPECT_TRUE(NeedsAction(DeliveryOf(m))) << "a step waiting for an earlier one";
+  Fixture f = Builtin();
+  for (Delivery d :
+       {Delivery::kWaiting, Delivery::kAtBroker, Delivery::kDelivered, Delivery::kActionNeeded,
+        Delivery::kNew, Delivery::kRead, Delivery::kHeld, Delivery::kRefusedHere}) {
+    EXPECT_NE(f.tr.Tr("th", DeliveryWords(d)), DeliveryWords(d)) << "Thai for " << DeliveryWords(d);
+  }
+}
+
+TEST_F(WebUnitTest, WhatDidNotGetThroughIsListedFirst) {
+  CaseInfo c;
+  c.ref = "c1";
+  c.state = "offered";
+  auto message = [](std::string id, std::string direction, std::string kind, int64_t at,
+                    std::string_view state) {
+    MessageRecord r;
+    r.id = std::move(id);
+    r.direction = std::move(direction);
+    r.kind = std::move(kind);
+    r.state = std::string(state);
+    MessageInfo m;
+    m.id = r.id;
+    m.direction = r.direction;
+    m.kind = r.kind;
+    m.at_ms = at;
+    m.state = r.state;
+    m.delivery = DeliveryOf(r);
+    return m;
+  };
+  c.messages = {message("offer", "in", "referral_offer", 100, kRead),
+                message("sent", "out", "status_update", 200, kNotDelivered),
+                message("held", "in", "referral_revoke", 300, kHeld),
+                message("ok", "out", "status_update", 50, kDelivered),
+                message("r", "in", "receipt", 60, kRead)};
+  std::vector<Listed> action, activity;
+  CaseIndex::List(c, action, activity);
+  std::sort(action.begin(), action.end(), ActionFirst);
+  ASSERT_EQ(action.size(), 3u);
+  EXPECT_EQ(action[0].m->id, "sent");
+  EXPECT_STREQ(action[0].why, "Not delivered: action needed");
+  EXPECT_EQ(action[1].m->id, "held");
+  EXPECT_STREQ(action[1].why, "Waiting for an earlier step");
+  EXPECT_EQ(action[2].m->id, "offer") << "then what the workflow waits for, although older";
+  EXPECT_STREQ(action[2].why, "Offer waiting for your decision");
+  EXPECT_EQ(activity.size(), 4u) << "every step but the receipt";
+
+  // The case's attention, when no step of it is listed for it.
+  CaseInfo quiet;
+  quiet.ref = "c2";
+  quiet.state = "accepted";
+  quiet.attention = "waiting for an earlier step: referral_accept 0a1b from X";
+  quiet.messages = {message("ok", "out", "referral_offer", 10, kDelivered)};
+  action.clear();
+  CaseIndex::List(quiet, action, activity);
+  ASSERT_EQ(action.size(), 1u);
+  EXPECT_STREQ(action[0].why, "Needs attention");
 }
 
 }  // namespace
