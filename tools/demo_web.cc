@@ -118,9 +118,9 @@ class WebDemo {
           << "\n";
     }
     out << "\nScenario 1 (docs/AGENT.md): log in as the police, make a new referral to the\n"
-           "Kredtrakarn shelter; log in as the shelter in another browser and decline it; the "
-           "police\n"
-           "offer it to the Baan Ping shelter, which accepts; the police confirm the handover.\n"
+           "Kredtrakarn shelter; log in as the shelter in another browser and decline it; the\n"
+           "police offer it to the Baan Ping shelter, which accepts and, when the person arrives,\n"
+           "confirms the handover; the police print the handover record and close the case.\n"
            "Everything is in "
         << dir_ << ". Ctrl-C stops every process.\n"
         << std::flush;
