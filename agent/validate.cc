@@ -415,9 +415,11 @@ class Validator {
   std::vector<FieldError> errors_;
 };
 
-// The error of json::Parse ("JSON: line L, column C: WHAT"), placed where the mistake is: a
-// missing comma or a comma too many shows only at the next token, which may be lines later.
-FieldError SyntaxError(std::string_view text, const std::string& message) {
+}  // namespace
+
+// json::Parse says "JSON: line L, column C: WHAT" at the token that stopped it: a missing comma
+// or a comma too many shows only at the next token, which may be lines later.
+FieldError JsonSyntaxError(std::string_view text, const std::string& message) {
   FieldError e;
   std::smatch m;
   static const std::regex kWhere(R"(line (\d+), column (\d+): (.*))");
@@ -459,8 +461,6 @@ FieldError SyntaxError(std::string_view text, const std::string& message) {
       "line " + std::to_string(e.line) + ", column " + std::to_string(e.column) + ": " + what;
   return e;
 }
-
-}  // namespace
 
 std::string RequiredSections(wire::Kind kind) {
   switch (kind) {
@@ -518,7 +518,7 @@ std::vector<FieldError> ValidateCase(const Json& value, const identity::Director
 std::vector<FieldError> ValidateCaseJson(std::string_view text, const identity::Directory& dir,
                                          const ValidateOptions& options) {
   Result<Json> parsed = json::Parse(text);
-  if (!parsed.ok()) return {SyntaxError(text, parsed.status().message())};
+  if (!parsed.ok()) return {JsonSyntaxError(text, parsed.status().message())};
   return ValidateCase(*parsed, dir, options);
 }
 

@@ -28,6 +28,7 @@
 #include "broker/store/message_store.h"
 #include "common/clock.h"
 #include "common/identity/identity.h"
+#include "common/transport/control.h"
 #include "common/transport/transport.h"
 #include "policy/policy.h"
 #include "schemas/wire/envelope.h"
@@ -133,6 +134,10 @@ class Broker {
   Bytes SerialFrame() const;
   // Reads and verifies the directory file: the directory and the text it was read from.
   Result<std::pair<identity::Directory, std::string>> ReadDirectory() const;
+  // erasure.cc: after an erasure_request is accepted, drops what its recipients' queues still
+  // hold of the case (the envelopes are ciphertext the recipients would only erase) and audits
+  // case_erased, metadata only.
+  void DropErasedCase(const wire::EnvelopeView& env, const std::vector<std::string>& recipients);
 
   // delivery.cc: queues to sessions, and acknowledgements.
   // Delivers queued messages to `agency` while its window has room.
@@ -159,6 +164,12 @@ class Broker {
                               const crypto::Hash* body_hash = nullptr) const;
 
   // reload.cc: ReloadPolicy() and ReloadDirectory() above.
+
+  // backup.cc: answers a request on the control socket, if one waits (BACKUP, DEST).
+  void ServeControl();
+  // Commits what is pending under a signed head, checkpoints the store to `dest`/store and
+  // writes `dest`/manifest.json; returns the manifest. `dest` must be absolute and new.
+  Result<std::string> TakeBackup(const std::string& dest);
 
   // limits.cc: what the broker does against floods: counted audit records, the refusal rate
   // per agency, and the connections the server closed or lost.
@@ -188,6 +199,7 @@ class Broker {
   std::mutex refused_mu_;  // handshakes the ZAP thread refused, audited by the routing thread
   std::vector<audit::AuditRecord> refused_handshakes_;
   std::unique_ptr<transport::Server> server_;
+  std::unique_ptr<transport::ControlServer> control_;  // ipc://<data_dir>/control; may be null
   std::unique_ptr<WorkerPool> pool_;
   std::vector<transport::Incoming> gathered_;  // one group commit's messages
   std::vector<Prechecked> prechecked_;

@@ -27,6 +27,9 @@ Result<std::string> DemoWorkdir(const std::optional<std::string>& workdir,
 // user add ... --one-time-password, its output appended to `log`); returns the password.
 Result<std::string> AddInboxUser(const std::string& config, const std::string& user,
                                  const std::string& role, const std::string& log);
+// nrm backup, nrm restore (tools/backup_cmd.cc).
+int BackupCommand(const Words& args, std::ostream& out, std::ostream& err);
+int RestoreCommand(const Words& args, std::ostream& out, std::ostream& err);
 int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
 int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);

@@ -183,6 +183,20 @@ class WebDemo {
 
 }  // namespace
 
+Result<std::string> DemoWorkdir(const std::optional<std::string>& workdir,
+                                const std::string& prefix) {
+  if (workdir) {
+    const std::string dir = fs::absolute(*workdir).string();
+    if (fs::exists(dir) && !fs::is_empty(dir)) {
+      return InvalidArgument(dir + " is not empty; give a new or empty directory");
+    }
+    return dir;
+  }
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) return IOError("cannot create a temporary directory");
+  return tmpl;
+}
+
 Result<std::string> AddInboxUser(const std::string& config, const std::string& user,
                                  const std::string& role, const std::string& log) {
   NRM_ASSIGN_OR_RETURN(pid_t pid, Spawn({SelfDirectory() + "/nrm-agent", "--config", config, "user",

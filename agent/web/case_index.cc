@@ -9,8 +9,6 @@
 namespace nrm::agent::web {
 namespace {
 
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
-
 const MessageInfo* LatestOf(const CaseInfo& c, std::string_view kind) {
   for (auto it = c.messages.rbegin(); it != c.messages.rend(); ++it) {
     if (it->kind == kind) return &*it;
@@ -18,34 +16,15 @@ const MessageInfo* LatestOf(const CaseInfo& c, std::string_view kind) {
   return nullptr;
 }
 
-std::string Fold(std::string s) {
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  size_t start = 0;
-  while (start < s.size() && s[start] == ' ') ++start;
-  s = s.substr(start);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) {
-    return static_cast<char>(ch < 0x80 ? std::tolower(ch) : ch);
-  });
-  return s;
-}
-
 }  // namespace
-
-CaseIndex::CaseIndex() : person_key_(crypto::SecretBytes::FromBytes(crypto::RandomBytes(32))) {}
-
-std::string CaseIndex::PersonKey(const std::string& first, const std::string& second,
-                                 const std::string& birth_date) const {
-  if (Fold(first).empty() || birth_date.empty()) return "";
-  const crypto::Hash h = crypto::KeyedHash(
-      person_key_, AsBytes(Fold(first) + "\n" + Fold(second) + "\n" + birth_date));
-  return ToHex(ByteView(h.data(), h.size()));
-}
 
 Status CaseIndex::Build(AgentStore& store) {
   NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> cases, store.Cases());
   NRM_ASSIGN_OR_RETURN(std::vector<MessageRecord> messages, store.Messages());
+  NRM_ASSIGN_OR_RETURN(std::vector<Tombstone> erased, store.Tombstones());
   std::lock_guard<std::mutex> lock(mu_);
   cases_.clear();
+  for (const Tombstone& t : erased) erased_.insert(t.ref);
   ApplyLocked(messages, cases);
   return Status::Ok();
 }
@@ -56,10 +35,18 @@ void CaseIndex::Apply(const std::vector<MessageRecord>& messages,
   ApplyLocked(messages, cases);
 }
 
+void CaseIndex::Erased(const std::string& ref) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++version_;
+  erased_.insert(ref);
+  cases_.erase(ref);
+}
+
 void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
                             const std::vector<CaseRecord>& cases) {
   ++version_;
   for (const CaseRecord& c : cases) {
+    if (erased_.count(c.ref) != 0) continue;
     CaseInfo& info = cases_[c.ref];
     info.ref = c.ref;
     info.label = c.label;
@@ -70,7 +57,7 @@ void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
     for (const TimelineStep& s : c.timeline) info.last_ms = std::max(info.last_ms, s.at_ms);
   }
   for (const MessageRecord& m : messages) {
-    if (m.case_ref.empty()) continue;
+    if (m.case_ref.empty() || erased_.count(m.case_ref) != 0) continue;
     CaseInfo& info = cases_[m.case_ref];
     info.ref = m.case_ref;
     MessageInfo mi;
@@ -88,12 +75,7 @@ void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
       mi.handling = std::string(wire::HandlingName(env->handling()));
     }
     if (Result<const payload::Payload*> p = wire::VerifyPayload(m.payload); p.ok()) {
-      if (const payload::PersonSection* person = (*p)->person()) {
-        mi.person = true;
-        const std::string key = PersonKey(Str(person->first_name()), Str(person->second_name()),
-                                          Str(person->birth_date()));
-        if (!key.empty()) info.person_key = key;
-      }
+      mi.person = (*p)->person() != nullptr;
       if ((*p)->needs() && (*p)->needs()->risk_to_person() &&
           (info.risk.empty() || m.created_at_ms >= info.risk_at_ms)) {
         info.risk = (*p)->needs()->risk_to_person()->str();
@@ -199,18 +181,6 @@ std::optional<CaseInfo> CaseIndex::Find(const std::string& ref) const {
   auto it = cases_.find(ref);
   if (it == cases_.end()) return std::nullopt;
   return it->second;
-}
-
-std::vector<std::string> CaseIndex::SamePerson(const std::string& first, const std::string& second,
-                                               const std::string& birth_date) const {
-  const std::string key = PersonKey(first, second, birth_date);
-  std::vector<std::string> out;
-  if (key.empty()) return out;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [ref, info] : cases_) {
-    if (info.person_key == key && info.state != "done") out.push_back(ref);
-  }
-  return out;
 }
 
 }  // namespace nrm::agent::web

@@ -3,8 +3,8 @@
 // are served without opening the whole store (which holds every message sealed) on each request.
 // It is built from the store when the web inbox starts and kept in step by the store's write
 // observer (agent/store.h), whichever thread writes. Names are not in it: a search by name
-// opens the messages of the cases on request; a duplicate check compares keyed hashes of name
-// and birth date (under a key made for this process only).
+// opens the messages of the cases on request (and the duplicate check is the agent's own,
+// agent/case_data.h). An erased case leaves it for good (the store's erase observer).
 //
 // Thread-safe (one mutex).
 #pragma once
@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,6 @@ struct CaseInfo {
   std::string attention;
   std::string risk;        // needs.risk_to_person, from the latest message that has it
   int64_t risk_at_ms = 0;  // that message's time
-  std::string person_key;  // keyed hash of name and birth date; empty when unknown
   int64_t last_ms = 0;
   std::vector<MessageInfo> messages;  // oldest first
 };
@@ -66,12 +66,12 @@ bool ActionFirst(const Listed& a, const Listed& b);
 
 class CaseIndex {
  public:
-  CaseIndex();
-
   // Reads every case and message of `store`. Errors are the store's.
   Status Build(AgentStore& store);
-  // What a write stored (the store's WriteObserver).
+  // What a write stored (the store's WriteObserver). Records of an erased case are left out.
   void Apply(const std::vector<MessageRecord>& messages, const std::vector<CaseRecord>& cases);
+  // Case `ref` was erased here (the store's EraseObserver): it leaves the index for good.
+  void Erased(const std::string& ref);
 
   // Changes with every Apply (for the inbox's live updates).
   uint64_t version() const;
@@ -93,19 +93,13 @@ class CaseIndex {
   void ReadLists(const std::function<void(const std::vector<Listed>& action,
                                           const std::vector<Listed>& activity)>& f) const;
 
-  // The references of the cases not done whose person has this name and birth date.
-  std::vector<std::string> SamePerson(const std::string& first, const std::string& second,
-                                      const std::string& birth_date) const;
-
  private:
-  std::string PersonKey(const std::string& first, const std::string& second,
-                        const std::string& birth_date) const;
   void ApplyLocked(const std::vector<MessageRecord>& messages,
                    const std::vector<CaseRecord>& cases);
 
-  const crypto::SecretBytes person_key_;
   mutable std::mutex mu_;
   std::map<std::string, CaseInfo> cases_;
+  std::set<std::string> erased_;  // their erasure requests and receipts are no inbox rows
   uint64_t version_ = 0;
   // ReadLists' lists, pointing into cases_, for version lists_version_.
   mutable std::vector<Listed> action_, activity_;

@@ -107,11 +107,32 @@ std::string Fingerprint(const Bytes& frame) {
   return out;
 }
 
+// "Person, Needs and risk" for payload sections; "nothing" when none.
+std::string SectionList(Site& site, std::string_view lang, const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v)
+    out += (out.empty() ? "" : ", ") + site.Tr(lang, Site::SectionWords(s));
+  return out.empty() ? site.Tr(lang, "nothing") : out;
+}
+
+// What the flash line says after a change on the case page.
+std::string DoneWords(Site& site, std::string_view lang, const std::string& done) {
+  if (done.empty()) return "";
+  if (done == "relabel") return site.Tr(lang, "The case has its new label.");
+  return site.Tr(lang, "The step was taken.");
+}
+
 }  // namespace
 
 Response CasePage(Site& site, const Visit& visit, const Request& req, const std::string& ref) {
   const std::string& lang = visit.lang();
   Result<CaseView> loaded = LoadCase(site, ref);
+  if (!loaded.ok() && loaded.status().code() == Code::kNotFound) {
+    // An erased case: what is left of it, its tombstone.
+    if (Result<std::optional<Tombstone>> t = site.store().GetTombstone(ref); t.ok() && *t) {
+      return ErasedCasePage(site, visit, req, **t);
+    }
+  }
   if (!loaded.ok()) {
     return site.Problem(&visit, lang, loaded.status().code() == Code::kNotFound ? 404 : 500,
                         site.Tr(lang, "This agency holds no such case."));
@@ -175,6 +196,11 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
                             {"fingerprint", r ? Fingerprint(r->frame) : rid.substr(0, 16)}});
       }
       step["receipts"] = receipts;
+      // What it carried to its recipients, and what the policy withheld (as `show` says).
+      if (m->direction == "out" && (!m->sections.empty() || !m->withheld.empty())) {
+        step["sent_sections"] = SectionList(site, lang, m->sections);
+        step["withheld_sections"] = SectionList(site, lang, m->withheld);
+      }
       // The other side's note on its decision (the timeline's note is its reason).
       if (Result<const payload::Payload*> p = wire::VerifyPayload(m->payload);
           p.ok() && (*p)->decision() && (*p)->decision()->note() && s.kind != "receipt") {
@@ -224,6 +250,13 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
     actions.push_back(
         {{"label", site.Tr(lang, a.label)}, {"href", a.href}, {"primary", a.primary}});
   }
+  // Erasure destroys the case here and asks every party to do the same: supervisors only.
+  if (visit.supervisor()) {
+    actions.push_back({{"label", site.Tr(lang, "Erase this case")},
+                       {"href", "/case/" + ref + "/erase"},
+                       {"primary", false},
+                       {"danger", true}});
+  }
   Json access = Json::array();
   if (visit.supervisor()) {
     for (const AccessEntry& e : site.AccessLog(ref)) {
@@ -233,25 +266,27 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
   }
   const std::string title =
       c.record.label.empty() ? site.Tr(lang, "Case") + " " + ref.substr(0, 8) : c.record.label;
-  Json data = {{"title", title},
-               {"ref", ref},
-               {"label", c.record.label},
-               {"state", site.Tr(lang, Site::StateWords(c.record.state))},
-               {"attention", c.record.attention},
-               {"handling", handling},
-               {"parties", parties},
-               {"sections", SectionsOf(site, lang, c.merged)},
-               {"consent", consent},
-               {"overrides", overrides},
-               {"timeline", timeline},
-               {"actions", actions},
-               {"supervisor", visit.supervisor()},
-               {"access", access},
-               {"printing", printing},
-               {"printed_at", site.When(SystemClock::Get().NowMillis(), lang)},
-               {"printed_by", visit.session.user},
-               {"handover_steps", handover_steps},
-               {"done", req.Query("done").empty() ? "" : site.Tr(lang, "The step was taken.")}};
+  Json data = {
+      {"title", title},
+      {"ref", ref},
+      {"label", c.record.label},
+      {"state", site.Tr(lang, Site::StateWords(c.record.state))},
+      {"attention", c.record.attention},
+      {"handling", handling},
+      {"parties", parties},
+      {"sections", SectionsOf(site, lang, c.merged)},
+      {"consent", consent},
+      {"overrides", overrides},
+      {"timeline", timeline},
+      {"actions", actions},
+      {"supervisor", visit.supervisor()},
+      {"relabel_csrf", SessionTable::CsrfToken(visit.session, "/case/" + ref + "/relabel")},
+      {"access", access},
+      {"printing", printing},
+      {"printed_at", site.When(SystemClock::Get().NowMillis(), lang)},
+      {"printed_by", visit.session.user},
+      {"handover_steps", handover_steps},
+      {"done", DoneWords(site, lang, req.Query("done"))}};
   return site.Page(&visit, lang, "case", std::move(data));
 }
 

@@ -45,18 +45,22 @@ Result<CaseView> LoadCase(Site& site, const std::string& ref) {
                    [](const MessageRecord& a, const MessageRecord& b) {
                      return a.created_at_ms < b.created_at_ms;
                    });
-  for (const MessageRecord& m : c.messages) {
-    if (m.kind == "receipt") continue;
-    Result<std::string> text = wire::PayloadToJson(m.payload);
-    if (!text.ok()) continue;
+  auto merge = [&](ByteView payload) {
+    Result<std::string> text = wire::PayloadToJson(payload);
+    if (!text.ok()) return;
     Result<Json> p = json::Parse(*text);
-    if (!p.ok() || !p->is_object()) continue;
+    if (!p.ok() || !p->is_object()) return;
     for (auto& [section, fields] : p->items()) {
       if (section == "decision" || !fields.is_object()) continue;
       Json& into = c.merged[section];
       if (!into.is_object()) into = Json::object();
       for (auto& [k, v] : fields.items()) into[k] = v;
     }
+  };
+  // The case's data as the agent keeps it (an imported case has no message), then each step's.
+  if (!c.record.payload.empty()) merge(c.record.payload);
+  for (const MessageRecord& m : c.messages) {
+    if (m.kind != "receipt") merge(m.payload);
   }
   return c;
 }

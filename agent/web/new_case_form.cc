@@ -1,11 +1,12 @@
 // A new referral or repatriation request as a form: the payload's sections this agency's role
 // may write, checked in the browser and again here; then a review page that says, for each
 // recipient, which sections it will receive and which the policy withholds, whether the person's
-// consent covers it, and whether the same person already has an open case; then the step,
-// through the same command as `nrm-agent offer` / `request-repatriation`.
+// consent covers it (`offer --preview`), and whether the same person already has an open case
+// here (then a new case needs an explicit choice, as --new-case); then the step, through the
+// same command as `nrm-agent offer` / `request-repatriation`.
 #include <algorithm>
 
-#include "agent/consent.h"
+#include "agent/case_data.h"
 #include "agent/web/case_view.h"
 #include "agent/web/form_view.h"
 #include "agent/web/pages.h"
@@ -36,15 +37,6 @@ std::string Text(const Json& j, const char* section, const char* field) {
   if (!j.contains(section) || !j[section].is_object()) return "";
   const Json& s = j[section];
   return s.contains(field) && s[field].is_string() ? s[field].get<std::string>() : "";
-}
-
-std::vector<std::string> Strings(const Json& j, const char* section, const char* field) {
-  std::vector<std::string> out;
-  if (!j.contains(section) || !j[section].is_object() || !j[section].contains(field)) return out;
-  for (const Json& v : j[section][field]) {
-    if (v.is_string()) out.push_back(v.get<std::string>());
-  }
-  return out;
 }
 
 class NewCase {
@@ -94,7 +86,10 @@ class NewCase {
   // one logged in.
   FormValueList Values() const {
     FormValueList v = RequestValues(req_);
-    std::erase_if(v, [](const auto& kv) { return kv.first == "consent.recorded_by"; });
+    // The review page asks for new_case anew each time.
+    std::erase_if(v, [](const auto& kv) {
+      return kv.first == "consent.recorded_by" || kv.first == "new_case";
+    });
     v.emplace_back("consent.recorded_by", visit_.session.user);
     return v;
   }
@@ -177,63 +172,9 @@ class NewCase {
     return site_.Page(&visit_, lang_, "new_case", std::move(data), status);
   }
 
-  Response Review(const Json& payload, const FormValueList& values, const std::string& to) {
-    Json data = Common(values);
-    data["hidden"] = HiddenJson(values);
-    const identity::Agency* a = dir_->Find(to);
-    std::vector<std::string> present;
-    for (auto& [section, body] : payload.items()) present.push_back(section);
-    const std::vector<std::string> may = site_.agent().SectionsFor(a->role);
-    Json receives = Json::array(), withheld = Json::array();
-    std::vector<std::string> sent;
-    for (const std::string& s : present) {
-      const bool ok = std::find(may.begin(), may.end(), s) != may.end();
-      (ok ? receives : withheld).push_back(site_.Tr(lang_, Site::SectionWords(s)));
-      if (ok) sent.push_back(s);
-    }
-    std::optional<ConsentRecord> consent;
-    if (payload.contains("consent")) {
-      ConsentRecord k;
-      k.share_sections = Strings(payload, "consent", "share_sections");
-      k.share_with_roles = Strings(payload, "consent", "share_with_roles");
-      k.share_with_agencies = Strings(payload, "consent", "share_with_agencies");
-      consent = k;
-    } else if (existing_ && existing_->record.consent) {
-      consent = existing_->record.consent;
-    }
-    const Status covered = CheckConsent(consent, sent, to, a->role);
-    policy::RouteQuery q{
-        {site_.agent().agency(), site_.role(), dir_->Find(site_.agent().agency())->country},
-        {a->id, a->role, a->country},
-        kind_,
-        site_.Today()};
-    const policy::Decision route = site_.agent().policy().Route(q);
-    Json duplicates = Json::array();
-    for (const std::string& ref : site_.index().SamePerson(Text(payload, "person", "first_name"),
-                                                           Text(payload, "person", "second_name"),
-                                                           Text(payload, "person", "birth_date"))) {
-      if (ref == case_ref_) continue;
-      std::optional<CaseInfo> other = site_.index().Find(ref);
-      duplicates.push_back(
-          {{"href", "/case/" + ref},
-           {"label", other && !other->label.empty() ? other->label : ref.substr(0, 8)}});
-    }
-    data["review"] = true;
-    data["to_name"] = a->name;
-    data["to_role"] = site_.Tr(lang_, Site::RoleWords(a->role));
-    data["receives"] = receives;
-    data["withheld"] = withheld;
-    data["consent_ok"] = covered.ok();
-    data["consent_problem"] = covered.ok() ? "" : covered.message();
-    data["route_ok"] = route.allowed;
-    data["route_problem"] = route.allowed ? "" : route.reason;
-    data["duplicates"] = duplicates;
-    data["person"] =
-        Text(payload, "person", "first_name") + " " + Text(payload, "person", "second_name");
-    return site_.Page(&visit_, lang_, "review", std::move(data));
-  }
-
-  Response Send(const Json& payload, const std::string& to) {
+  // The command's words for this form: `offer` / `request-repatriation`, with --preview for the
+  // review page (which shows the duplicates itself, hence --new-case there).
+  std::vector<std::string> CommandWords(const std::string& to, bool preview) const {
     std::vector<std::string> words = {kind_ == "referral_offer" ? "offer" : "request-repatriation",
                                       "--to", to};
     const std::string handling = req_.Form("handling");
@@ -245,7 +186,89 @@ class NewCase {
     if (const std::string o = req_.Form("override"); !o.empty()) {
       words.insert(words.end(), {"--override", o});
     }
-    Result<CommandOutput> out = site_.Command(visit_, words, payload.dump());
+    if (preview) words.insert(words.end(), {"--preview", "--new-case"});
+    if (!preview && case_ref_.empty() && req_.Form("new_case") == "1") {
+      words.push_back("--new-case");
+    }
+    return words;
+  }
+
+  // The open cases here of the same person (name and birth date, or identity document), for a
+  // new case: the agent's own check, which `offer` refuses without --new-case.
+  Json Duplicates(const Json& payload) {
+    Json out = Json::array();
+    if (!case_ref_.empty()) return out;
+    Result<Bytes> bytes = wire::PayloadFromJson(payload.dump());
+    if (!bytes.ok()) return out;
+    Result<std::vector<CaseRecord>> same = SamePerson(site_.store(), *bytes, "");
+    if (!same.ok()) return out;
+    for (const CaseRecord& c : *same) {
+      out.push_back({{"href", "/case/" + c.ref},
+                     {"label", c.label.empty() ? c.ref.substr(0, 8) : c.label},
+                     {"state", site_.Tr(lang_, Site::StateWords(c.state))}});
+    }
+    return out;
+  }
+
+  // The review: what each recipient will receive and what the policy withholds, whether the
+  // consent covers it (`offer --preview`: the words `outbox` and `show` keep), whether the
+  // policy allows the route, and the person's open cases here. `refused`: why sending did not
+  // happen (409).
+  Response Review(const Json& payload, const FormValueList& values, const std::string& to,
+                  const std::string& refused = "") {
+    Json data = Common(values);
+    data["hidden"] = HiddenJson(values);
+    Result<CommandOutput> preview = site_.Command(visit_, CommandWords(to, true), payload.dump());
+    if (!preview.ok()) return site_.Problem(&visit_, lang_, 503, preview.status().message());
+    Result<Json> answer = json::Parse(preview->out);
+    if (preview->code != 0 || !answer.ok() || !answer->contains("recipients")) {
+      data["refused"] = preview->err.empty() ? preview->out : preview->err;
+      return site_.Page(&visit_, lang_, "review", std::move(data), 409);
+    }
+    Json disclosure = Json::array();
+    for (const Json& r : (*answer)["recipients"]) {
+      auto words = [&](const char* key) {
+        Json out = Json::array();
+        for (const Json& s : r[key]) {
+          out.push_back(site_.Tr(lang_, Site::SectionWords(s.get<std::string>())));
+        }
+        return out;
+      };
+      const std::string consent = r.value("consent", std::string());
+      disclosure.push_back({{"name", site_.AgencyName(r.value("agency", std::string()))},
+                            {"role", site_.Tr(lang_, Site::RoleWords(r.value("role", "")))},
+                            {"receives", words("sections")},
+                            {"withheld", words("withheld")},
+                            {"consent_ok", consent == "covered"},
+                            {"consent_problem", consent == "covered" ? "" : consent}});
+    }
+    const identity::Agency* a = dir_->Find(to);
+    policy::RouteQuery q{
+        {site_.agent().agency(), site_.role(), dir_->Find(site_.agent().agency())->country},
+        {a->id, a->role, a->country},
+        kind_,
+        site_.Today()};
+    const policy::Decision route = site_.agent().policy().Route(q);
+    data["review"] = true;
+    data["disclosure"] = disclosure;
+    data["route_ok"] = route.allowed;
+    data["route_problem"] = route.allowed ? "" : route.reason;
+    data["duplicates"] = Duplicates(payload);
+    data["refused"] = refused;
+    data["person"] =
+        Text(payload, "person", "first_name") + " " + Text(payload, "person", "second_name");
+    return site_.Page(&visit_, lang_, "review", std::move(data), refused.empty() ? 200 : 409);
+  }
+
+  Response Send(const Json& payload, const std::string& to) {
+    // A person with an open case here gets another only when the caseworker chose it.
+    if (case_ref_.empty() && req_.Form("new_case") != "1" && !Duplicates(payload).empty()) {
+      return Review(payload, Values(), to,
+                    site_.Tr(lang_,
+                             "This person already has an open case here. Open that case to act "
+                             "on it, or choose to open a new case anyway."));
+    }
+    Result<CommandOutput> out = site_.Command(visit_, CommandWords(to, false), payload.dump());
     if (!out.ok()) return site_.Problem(&visit_, lang_, 503, out.status().message());
     Result<Json> answer = json::Parse(out->out);
     if (out->code != 0 && (!answer.ok() || !answer->contains("case"))) {

@@ -24,4 +24,13 @@ Response NewCaseForm(Site& site, const Visit& visit, const Request& req, const s
 Response StepForm(Site& site, const Visit& visit, const Request& req, const std::string& ref,
                   const std::string& action);
 
+// case_admin.cc. GET|POST /case/REF/erase (supervisors only): a reason, then a confirmation
+// that says what will happen, then `erase REF --reason R`.
+Response EraseForm(Site& site, const Visit& visit, const Request& req, const std::string& ref);
+// POST /case/REF/relabel: `relabel REF LABEL` (labels are unique here).
+Response Relabel(Site& site, const Visit& visit, const Request& req, const std::string& ref);
+// GET /case/REF of an erased case: its tombstone (who erased it, when, why; which parties
+// confirmed with a signed erasure receipt and which have not yet).
+Response ErasedCasePage(Site& site, const Visit& visit, const Request& req, const Tombstone& t);
+
 }  // namespace nrm::agent::web

@@ -182,7 +182,7 @@ const CommandSpec& UserCommand() {
       "user",
       "add NAME --role caseworker|supervisor | password NAME | disable NAME | enable NAME | list",
       "Manage the people who log in to the web inbox (passwords are asked on the terminal).",
-      {{"--role ROLE", "caseworker, or supervisor (also sees who opened which case)"},
+      {{"--role ROLE", "caseworker, or supervisor (also sees who opened which case; erases cases)"},
        {"--one-time-password", "make up a password, print it, and have it changed at first login"},
        {"--password-hash H", "set by nrm-agent after asking for the password; not for people"},
        kJsonOption},

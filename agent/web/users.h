@@ -1,8 +1,9 @@
 // The people who use the web inbox: one account each, never a shared login. A user has a name,
-// a role (caseworker: works on cases; supervisor: also sees who opened which case), a password
-// stored as crypto_pwhash_str (Argon2id) and, when an administrator set a one-time password,
-// the duty to choose a new one at the first login. Users are records of the agent's own store
-// (sealed under its local key, agent/store.h), written only by the daemon's thread.
+// a role (caseworker: works on cases; supervisor: also sees who opened which case, and erases
+// cases), a password stored as crypto_pwhash_str (Argon2id) and, when an administrator set a
+// one-time password, the duty to choose a new one at the first login. Users are records of the
+// agent's own store (sealed under its local key, agent/store.h), written only by the daemon's
+// thread.
 //
 // `nrm-agent --config FILE user add NAME --role caseworker|supervisor` asks for the password
 // twice on the terminal (or, with --one-time-password, makes one up and prints it), hashes it in

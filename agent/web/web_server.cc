@@ -62,13 +62,15 @@ class Router {
     static const std::regex kNew("^/new/(referral_offer|repatriation_request)$");
     static const std::regex kCase("^/case/([0-9a-f]{32})$");
     static const std::regex kStep("^/case/([0-9a-f]{32})/step/([a-z_]{1,40})$");
+    static const std::regex kAdmin("^/case/([0-9a-f]{32})/(erase|relabel)$");
     static const std::set<std::string> kPages = {"/",       "/inbox",    "/updates",
                                                  "/logout", "/password", "/language"};
     std::smatch m;
     const bool is_new = std::regex_match(req.path, m, kNew);
     const bool is_case = !is_new && std::regex_match(req.path, m, kCase);
     const bool is_step = !is_new && !is_case && std::regex_match(req.path, m, kStep);
-    if (!is_new && !is_case && !is_step && kPages.count(req.path) == 0) {
+    const bool is_admin = !is_new && !is_case && !is_step && std::regex_match(req.path, m, kAdmin);
+    if (!is_new && !is_case && !is_step && !is_admin && kPages.count(req.path) == 0) {
       return Response::Text(404, "not found");
     }
     std::optional<Visit> visit = Authenticate(req, /*touch=*/req.path != "/updates");
@@ -103,6 +105,8 @@ class Router {
     if (is_new) return NewCaseForm(site_, *visit, req, m[1]);
     if (is_case && req.method != "POST") return CasePage(site_, *visit, req, m[1]);
     if (is_step) return StepForm(site_, *visit, req, m[1], m[2]);
+    if (is_admin && m[2] == "erase") return EraseForm(site_, *visit, req, m[1]);
+    if (is_admin) return Relabel(site_, *visit, req, m[1]);
     return site_.Problem(&*visit, visit->lang(), 404,
                          site_.Tr(visit->lang(), "There is no such page."));
   }
@@ -300,6 +304,7 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(const WebConfig& config,
   NRM_RETURN_IF_ERROR(site->index().Build(store));
   store.SetWriteObserver([site](const std::vector<MessageRecord>& m,
                                 const std::vector<CaseRecord>& c) { site->index().Apply(m, c); });
+  store.SetEraseObserver([site](const std::string& ref) { site->index().Erased(ref); });
   auto router = std::make_shared<Router>(*site);
   NRM_ASSIGN_OR_RETURN(server->http_, HttpServer::Start(options, [router](const Request& req) {
                          return router->Handle(req);
@@ -320,6 +325,7 @@ void WebServer::Stop() {
   site_->daemon().Stop();  // a request waiting for a step hears "not done"
   http_.reset();           // waits for the requests in progress
   site_->store().SetWriteObserver(nullptr);
+  site_->store().SetEraseObserver(nullptr);
   site_.reset();
 }
 

@@ -21,14 +21,32 @@ namespace {
 
 // Every command of nrm-agent, written out independently of the table.
 const std::vector<std::string> kLocal = {"send", "receive", "protect-key", "run"};
-const std::vector<std::string> kServed = {
-    "inbox",           "outbox",          "show",
-    "cases",           "timeline",        "offer",
-    "accept",          "decline",         "confirm-handover",
-    "revoke",          "close",           "request-repatriation",
-    "respond",         "share",           "travel-documents",
-    "schedule-return", "complete-return", "followup",
-    "revoke-consent",  "status"};
+const std::vector<std::string> kServed = {"inbox",
+                                          "outbox",
+                                          "show",
+                                          "cases",
+                                          "timeline",
+                                          "offer",
+                                          "accept",
+                                          "decline",
+                                          "confirm-handover",
+                                          "revoke",
+                                          "close",
+                                          "request-repatriation",
+                                          "respond",
+                                          "share",
+                                          "travel-documents",
+                                          "schedule-return",
+                                          "complete-return",
+                                          "followup",
+                                          "counselling-notes",
+                                          "revoke-consent",
+                                          "relabel",
+                                          "export",
+                                          "import",
+                                          "erase",
+                                          "status",
+                                          "backup"};
 // The people of the web inbox (agent/web/users.h).
 const std::vector<std::string> kServedUsers = {"user"};
 
@@ -135,10 +153,11 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
   EXPECT_EQ(s.valued,
             (std::set<std::string>{"to", "file", "case", "label", "override", "handling", "reason",
                                    "outcome", "note", "family-found", "reception-agency", "date",
-                                   "border-point", "max-offline",
+                                   "border-point", "max-offline", "format", "out",
                                    // user add|password
                                    "role", "password-hash"}));
-  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "one-time-password"}));
+  EXPECT_EQ(s.flags,
+            (std::set<std::string>{"json", "all", "preview", "new-case", "one-time-password"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",
                                              "timeout", "in", "out"}));

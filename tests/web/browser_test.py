@@ -194,7 +194,7 @@ def scenario1():
     police.click("review")
     body = police.text()
     check("It will receive" in body and "Withheld by the policy" in body, "the review says what goes where")
-    withheld = police.el("#recipient-sections tr:nth-child(2)").text
+    withheld = police.el(".recipient-sections tr:nth-child(2)").text
     check("Investigation" in withheld, "the investigation is withheld from the shelter: " + withheld)
     police.shot("review")
     police.click("send")
@@ -207,7 +207,12 @@ def scenario1():
     fill_referral(police, SHELTER_B, "victim-2-again", canary, "2002-03-14")
     police.click("review")
     check("victim-2" in police.by_id("duplicate").text, "a warning: the person already has an open case")
+    check(police.by_id("new-case").get_attribute("type") == "checkbox",
+          "a new case for the same person needs an explicit choice")
     police.shot("review-duplicate")
+    police.click("send")
+    check("already has an open case here" in police.by_id("refused").text and
+          "/case/" not in police.d.current_url, "without it, nothing is sent")
 
     # The first shelter sees it in its inbox and declines for lack of capacity.
     shelters.login(a_info, "shelter-a-password-1")
@@ -264,6 +269,8 @@ def scenario1():
     pdf = police.print_pdf("handover-record")
     check(pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type/Page") <= 2,
           "the handover record prints (%d bytes)" % len(pdf))
+    check("The person withdrew consent" in police.el("#actions").text,
+          "the police, who recorded the consent, may withdraw it")
     police.link("Close the case")
     police.choose("f-outcome", "success")
     police.click("take-step")
@@ -283,6 +290,10 @@ def scenario1():
     for k in ("Referral offer", "Referral declined", "Referral accepted", "Handover confirmed",
               "Case closed"):
         check(k in kinds, "the timeline holds: " + k)
+    offer = [s for s in steps if s.text.startswith("Referral offer") or "Referral offer" in s.text.split("\n")[0]][0]
+    sent = offer.find_element(By.CSS_SELECTOR, ".sections").text
+    check("Person" in sent and "Investigation" in sent.split("Withheld by the policy")[1],
+          "each sent step says what it carried and what the policy withheld: " + sent)
     police.shot("case-timeline")
     police.go(police_info["url"] + "/inbox")
     police.shot("inbox-activity")
@@ -291,10 +302,37 @@ def scenario1():
     check("victim-2" in police.el("#activity").text and canary not in police.d.current_url,
           "a search by the person's name finds the case (and the name is in no URL)")
 
+    erase(police, police_info, ref)
     outage(demo, police, police_info, canary)
     check(demo.stop() == 0, "every process stopped cleanly")
     privacy(demo, [canary])
     print("browser_test scenario1: OK")
+
+
+def erase(police, police_info, ref):
+    """A supervisor of the police erases the case: a reason, a confirmation, then the tombstone,
+    on which both shelters' signed erasure receipts arrive."""
+    police.go(police_info["url"] + "/case/" + ref)
+    police.link("Erase this case")
+    police.type("f-reason", "the person's request under PDPA s.33")
+    police.click("erase-next")
+    confirm = police.by_id("erase-confirm").text
+    parties = police.d.find_elements(By.CSS_SELECTOR, "#erase-confirm .tag")
+    check("cannot be undone" in confirm and len(parties) == 2,
+          "erasing asks for confirmation and names the two shelters: " + confirm)
+    police.shot("erase-confirm")
+    police.click("erase")
+    check("erased" in police.el("h1 .state").text and "PDPA" in police.by_id("tombstone").text,
+          "the case page is the tombstone now")
+
+    def confirmed():
+        police.d.refresh()
+        rows = police.d.find_elements(By.CSS_SELECTOR, "#erasure-parties tbody tr")
+        return len(rows) == 2 and all("erased, signed receipt" in r.text for r in rows)
+    webtest.poll(confirmed, "both shelters to confirm the erasure", timeout=40, every=0.5)
+    police.shot("case-erased")
+    police.go(police_info["url"] + "/inbox")
+    check("victim-2" not in police.text(), "an erased case leaves the inbox")
 
 
 def outage(demo, police, police_info, canary):
@@ -454,6 +492,26 @@ def rest_of_scenario2(demo, ref, th_password):
     webtest.poll(lambda: "back at school" in th.get("/case/" + ref).text, "the follow-up in Thailand")
     page = th.get("/case/" + ref).text
     check("Reintegration follow-up" in page and "Return completed" in page, "the Thai NGO's timeline")
+    check("Erase this case" in page, "a supervisor is offered erasure")
+
+    # A caseworker is not: the page and the form are refused, and nothing changes.
+    a = demo.agency(TH_NGO)
+    out = subprocess.run([os.path.join(webtest.BIN, "nrm-agent"), "--config", a["config"], "user",
+                          "add", "somchai", "--role", "caseworker", "--one-time-password"],
+                         capture_output=True, text=True, check=True).stdout
+    password = out.split("one-time password for somchai: ")[1].split()[0]
+    cw = webtest.Client(a["url"])
+    cw.login("somchai", password, "pw-somchai-1")
+    check("Erase this case" not in cw.get("/case/" + ref).text, "a caseworker is not offered erasure")
+    r = cw.get("/case/%s/erase" % ref)
+    check(r.status == 403, "a caseworker's erasure page is refused (%d)" % r.status)
+    token = cw.csrf("/case/" + ref, "/case/%s/relabel" % ref)
+    r = cw.post("/case/%s/erase" % ref, {"csrf": token, "action": "erase", "reason": "x"})
+    check(r.status == 403 and "Reintegration" in th.get("/case/" + ref).text,
+          "and so is its POST; the case is whole (%d)" % r.status)
+    # Relabel from the case page.
+    r = cw.post("/case/%s/relabel" % ref, {"csrf": token, "label": "srey-kh-return"})
+    check(r.status == 303 and "srey-kh-return" in cw.get("/case/" + ref).text, "relabelled")
 
 
 if __name__ == "__main__":
