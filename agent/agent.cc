@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "agent/key_file.h"
+#include "agent/web/web_config_parse.h"
 #include "audit/tree_head.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
@@ -74,7 +75,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
       {"agency", "key_file", "directory", "policy", "authority_key", "broker",
        "broker_endpoint_file", "data_dir", "passphrase_file", "confirm_after_s", "answer_timeout_s",
        "earlier_step_wait_s", "max_step_age_s", "max_step_ahead_s", "retention_days_after_close",
-       "witnesses", "witnesses_required", "cosignature_delay_s", "checkpoint_max_age_s"},
+       "witnesses", "witnesses_required", "cosignature_delay_s", "checkpoint_max_age_s", "web"},
       path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -159,6 +160,12 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
     *ms = seconds * 1000;
   }
   NRM_RETURN_IF_ERROR(ReadRetention(t, path, c));
+  if (const toml::node* web = t.get("web")) {
+    if (!web->is_table()) {
+      return InvalidArgument(config::Where(path, *web) + ": 'web' must be a table ([web])");
+    }
+    NRM_ASSIGN_OR_RETURN(c.web, web::ParseWebConfig(*web->as_table(), path, resolve));
+  }
   return c;
 }
 

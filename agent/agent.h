@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/log_watch.h"
+#include "agent/web/web_config.h"
 #include "common/clock.h"
 #include "common/identity/identity.h"
 #include "common/transport/transport.h"
@@ -60,6 +61,8 @@ struct AgentConfig {
   static constexpr int64_t kMaxRetentionDays = 36500;  // 100 years: anything longer is a typo
   std::optional<int64_t> retention_days_after_close = kDefaultRetentionDays;
   bool retention_in_file = false;  // false: the default is in force
+  // [web]: the web inbox the running agent serves (agent/web/web_config.h); none without it.
+  std::optional<web::WebConfig> web;
 };
 
 // kInvalidArgument naming file, line and what was expected. Relative paths are taken relative
@@ -244,6 +247,7 @@ class Agent {
   const identity::Directory& directory() const { return directory_; }
   const std::string& agency() const { return keys_.id; }
   const std::string& role() const { return role_; }
+  const policy::Policy& policy() const { return policy_; }
   const AgentConfig& config() const { return config_; }
 
  private:

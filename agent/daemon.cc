@@ -54,6 +54,7 @@ Daemon::Daemon(const AgentConfig& config, std::unique_ptr<Agent> agent,
 }
 
 Daemon::~Daemon() {
+  web_.reset();  // its threads read the store
   if (store_) (void)store_->Close();
 }
 
@@ -71,29 +72,18 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const AgentConfig& config,
     Result<std::string> kept = ReadFile(KeptDirectory(config));
     if (kept.ok()) daemon->AdoptDirectory(*kept, KeptDirectory(config));
   }
+  if (config.web) {
+    NRM_ASSIGN_OR_RETURN(daemon->web_, web::WebServer::Start(*config.web, config.data_dir,
+                                                             *daemon->agent_, *daemon->store_));
+  }
   return daemon;
 }
 
 CommandOutput Daemon::Handle(const std::vector<std::string>& words) {
-  static const OptionNames kOptions = ServedOptions();
-  Result<Args> args = Args::Parse(words, kOptions.valued, kOptions.flags);
-  if (!args.ok()) return Usage(args.status().message());
-  if (args->positional().empty()) return Usage("no command");
-  const std::string& name = args->positional()[0];
-  const CommandSpec* command = FindCommand(name);
-  if (command == nullptr || command->handler == nullptr) {
-    return Usage("unknown command '" + name + "'");
-  }
-  if (args->help()) return {0, CommandHelp(*command), ""};
-  const bool json = std::find(words.begin(), words.end(), "--json") != words.end();
-  CommandContext ctx{*agent_,
-                     *store_,
-                     outbox_,
-                     json,
-                     &link_,
-                     [this](const transport::Frames& request, std::string_view verb, ByteView key,
-                            int timeout_ms) { return Ask(request, verb, key, timeout_ms); }};
-  return command->handler(ctx, *args);
+  CommandContext ctx{*agent_, *store_, outbox_, false, &link_};
+  ctx.ask = [this](const transport::Frames& request, std::string_view verb, ByteView key,
+                   int timeout_ms) { return Ask(request, verb, key, timeout_ms); };
+  return RunCommand(words, std::move(ctx));
 }
 
 Status Daemon::Serve(int ms) {
@@ -260,6 +250,7 @@ Status Daemon::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       NRM_RETURN_IF_ERROR(control_->Reply({transport::Frame(std::to_string(o.code)),
                                            transport::Frame(o.out), transport::Frame(o.err)}));
     }
+    if (web_) web_->RunPending(outbox_, link_);  // the steps people took in the browser
     NRM_RETURN_IF_ERROR(Serve(15));
     NRM_RETURN_IF_ERROR(Survivable(outbox_.Tick(link_.live())));
     NRM_RETURN_IF_ERROR(Survivable(log_checks_.Tick(link_.live())));
@@ -268,6 +259,7 @@ Status Daemon::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       next_check_held = Now() + kCheckHeldEveryMs;
     }
   }
+  if (web_) web_->Stop();
   return store_->Close();
 }
 

@@ -19,6 +19,10 @@
 // one code path). The daemon answers with an exit code, standard output and standard error
 // (agent/command.h); the commands themselves are in the table of agent/command_table.h.
 //
+// With a [web] section in its config, the daemon also serves the agency's web inbox
+// (agent/web/web_server.h): its threads read the store, and hand the steps people take in the
+// browser to the daemon's thread, which runs them between two turns of its loop.
+//
 // Thread-compatible: Run() uses the daemon from one thread; the flags that stop it and ask for a
 // reload may be set from a signal handler.
 #pragma once
@@ -35,6 +39,7 @@
 #include "agent/log_checks.h"
 #include "agent/outbox.h"
 #include "agent/store.h"
+#include "agent/web/web_server.h"
 #include "common/transport/control.h"
 
 namespace nrm::agent {
@@ -42,8 +47,8 @@ namespace nrm::agent {
 class Daemon {
  public:
   // Loads keys, directory (or the newer one kept in data_dir) and policy, opens the store with
-  // the local key (protected by `passphrase` when not empty) and binds the control socket. Does
-  // not need the broker.
+  // the local key (protected by `passphrase` when not empty), binds the control socket and,
+  // with [web], starts the web inbox. Does not need the broker.
   static Result<std::unique_ptr<Daemon>> Open(const AgentConfig& config,
                                               const std::string& passphrase);
   ~Daemon();
@@ -55,6 +60,9 @@ class Daemon {
 
   // Runs one command (the words after --config FILE). Exposed for the control socket.
   CommandOutput Handle(const std::vector<std::string>& words);
+
+  // The web inbox's address ("http://127.0.0.1:8470"), or "" without [web].
+  std::string WebUrl() const { return web_ ? web_->Url() : ""; }
 
  private:
   Daemon(const AgentConfig& config, std::unique_ptr<Agent> agent, std::unique_ptr<AgentStore> store,
@@ -83,6 +91,7 @@ class Daemon {
   std::string awaited_verb_;
   Bytes awaited_key_;
   std::optional<transport::Frames> awaited_;
+  std::unique_ptr<web::WebServer> web_;  // last: stopped before the store closes
 };
 
 }  // namespace nrm::agent

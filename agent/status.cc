@@ -52,22 +52,23 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
       last = m;
     }
   }
-  const bool connected = link.live();
-  const int64_t for_ms = now - link.since_ms();
+  const LinkStatus ls = LinkStatusOf(link, ctx.agent);
+  const bool connected = ls.connected;
+  const int64_t for_ms = now - ls.since_ms;
   const bool offline = !connected && for_ms > max_offline_s * 1000;
   const bool alarm = offline || ctx.agent.log_watch().alarmed();
   const identity::Directory& dir = ctx.agent.directory();
   std::string broker_line;
   if (connected) {
-    broker_line = "connected since " + FormatTimeUtc(link.since_ms()) + " (" + Duration(for_ms) +
-                  ") to " + link.broker_id() + " at " + ctx.agent.endpoint();
-  } else if (!link.ever_connected()) {
+    broker_line = "connected since " + FormatTimeUtc(ls.since_ms) + " (" + Duration(for_ms) +
+                  ") to " + ls.broker_id + " at " + ls.endpoint;
+  } else if (!ls.ever_connected) {
     broker_line = "NOT CONNECTED: never connected since the agent started " + Duration(for_ms) +
-                  " ago (" + ctx.agent.endpoint() +
-                  (link.last_error().empty() ? "" : ": " + link.last_error()) + ")";
+                  " ago (" + ls.endpoint + (ls.last_error.empty() ? "" : ": " + ls.last_error) +
+                  ")";
   } else {
-    broker_line = "NOT CONNECTED since " + FormatTimeUtc(link.since_ms()) + " (" +
-                  Duration(for_ms) + ") to " + link.broker_id() + " at " + ctx.agent.endpoint();
+    broker_line = "NOT CONNECTED since " + FormatTimeUtc(ls.since_ms) + " (" + Duration(for_ms) +
+                  ") to " + ls.broker_id + " at " + ls.endpoint;
   }
   if (ctx.json) {
     Json steps = Json::object();
@@ -171,6 +172,11 @@ CommandOutput Backup(const CommandContext& ctx, const Args& args) {
 }
 
 }  // namespace
+
+LinkStatus LinkStatusOf(const BrokerLink& link, const Agent& agent) {
+  return {link.live(),      link.ever_connected(), link.since_ms(),
+          link.broker_id(), agent.endpoint(),      link.last_error()};
+}
 
 const std::vector<CommandSpec>& StatusCommands() {
   static const std::vector<CommandSpec> kCommands = {

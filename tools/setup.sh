@@ -11,6 +11,10 @@ packages=(
   librocksdb-dev rocksdb-tools libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libgtest-dev
   libmicrohttpd-dev libcurl4-openssl-dev  # the witness (nrm witness) and the broker's submission
   python3-nacl python3-flatbuffers python3-zmq  # the Python interop agent (tests/interop)
+  # the web inbox (agent/web): HTTP server, catalogs, time zones
+  libmicrohttpd-dev gettext tzdata
+  # its tests (tests/web): headless Chromium, fonts for Thai, Khmer, Burmese, Lao; a TLS cert
+  chromium chromium-driver python3-selenium fonts-thai-tlwg fonts-khmeros fonts-noto-core openssl
 )
 missing=()
 for p in "${packages[@]}"; do
