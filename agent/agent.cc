@@ -70,13 +70,28 @@ Status ReadRetention(const toml::table& t, const std::string& path, AgentConfig&
 Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
   const toml::table& t = doc.root;
-  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
-      t,
-      {"agency", "key_file", "directory", "policy", "authority_key", "broker",
-       "broker_endpoint_file", "data_dir", "passphrase_file", "confirm_after_s", "answer_timeout_s",
-       "earlier_step_wait_s", "max_step_age_s", "max_step_ahead_s", "retention_days_after_close",
-       "witnesses", "witnesses_required", "cosignature_delay_s", "checkpoint_max_age_s", "web"},
-      path));
+  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(t,
+                                             {"agency",
+                                              "key_file",
+                                              "directory",
+                                              "policy",
+                                              "authority_key",
+                                              "broker",
+                                              "broker_endpoint_file",
+                                              "data_dir",
+                                              "passphrase_file",
+                                              "confirm_after_s",
+                                              "answer_timeout_s",
+                                              "earlier_step_wait_s",
+                                              "max_step_age_s",
+                                              "max_step_ahead_s",
+                                              "retention_days_after_close",
+                                              "witnesses",
+                                              "witnesses_required",
+                                              "cosignature_delay_s",
+                                              "checkpoint_max_age_s",
+                                              "web"},
+                                             path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
     return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
@@ -444,7 +459,14 @@ Result<Agent::ConsistencyAnswer> Agent::AskConsistency(uint64_t old_size, uint64
   if (!client_) return Unavailable("not connected to the broker");
   NRM_RETURN_IF_ERROR(client_->Send(ConsistencyRequest(old_size, size)));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  // The question is asked again every second: a connection the broker closed meanwhile (e.g.
+  // every session after a directory reload) loses it, and asking twice changes nothing.
+  auto again = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (std::chrono::steady_clock::now() < deadline) {
+    if (std::chrono::steady_clock::now() >= again) {
+      (void)client_->Send(ConsistencyRequest(old_size, size));  // a failure: asked again later
+      again = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
     NRM_ASSIGN_OR_RETURN(auto frames, client_->Receive(100));
     if (!frames || frames->empty()) continue;
     const std::string_view verb = FrameText((*frames)[0]);
