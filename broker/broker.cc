@@ -155,6 +155,8 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
     return a->id;
   };
   NRM_ASSIGN_OR_RETURN(b->server_, transport::Server::Start(std::move(so)));
+  b->started_at_ms_ = clock.NowMillis();
+  NRM_RETURN_IF_ERROR(b->StartMetrics());
   // The control socket, for `nrm backup`. A path too long for a Unix socket (about 100
   // bytes) leaves the broker without one: it routes as before, and says so.
   if (Result<std::unique_ptr<transport::ControlServer>> control =
@@ -221,6 +223,7 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     }
     FlushCounted();
     ServeControl();
+    if (metrics_server_ && clock_.NowMillis() - rendered_at_ms_ >= 1000) RenderMetrics();
     NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(100));
     if (!first) {
       // Idle: write what is still pending (e.g. the audit of the last deliveries) under a

@@ -60,6 +60,9 @@ void Broker::Refuse(const transport::Incoming& in, ByteView message_id, const St
   // A refusal of an envelope is audited on its own (it names the message) while the agency's
   // refusals stay under the rate; anything else, and everything over the rate, is counted into
   // one record per agency and code a second (limits.cc).
+  if (!in.frames.empty() && FrameText(in.frames[0]) == "SEND") {
+    CountSend(env != nullptr ? wire::KindName(env->kind()) : "unknown", CodeName(why.code()));
+  }
   if (ChargeRefusal(in.agency) && env != nullptr) {
     audit::AuditRecord r = RecordOf(audit::AuditEvent::kRefused, *env);
     r.decision = "deny";

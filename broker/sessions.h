@@ -70,6 +70,8 @@ class Sessions {
   bool Gone(const std::string& agency, int connection);
   // Connections holding deliveries without an acknowledgement for `timeout_ms`.
   std::vector<Stalled> StalledSince(int64_t now_ms, int64_t timeout_ms) const;
+  // Agencies with a session.
+  size_t Connected() const { return sessions_.size(); }
   // Forgets every session (all connections are being closed).
   void Clear() {
     sessions_.clear();
