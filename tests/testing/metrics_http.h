@@ -80,10 +80,10 @@ inline double MetricValue(const std::string& text, const std::string& series) {
 }
 
 // GET /metrics from 127.0.0.1:`port` until the sample `series` has `value` (they are rendered
-// once a second), for at most 10 s: the last text seen.
+// once a second, an agent's every 2 s), for at most 20 s: the last text seen.
 inline std::string MetricsWhen(uint16_t port, const std::string& series, double value) {
   std::string text;
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 100; ++i) {
     Result<HttpAnswer> a = HttpRequest(port, "GET", "/metrics");
     if (a.ok()) {
       EXPECT_EQ(a->status, 200);
