@@ -50,6 +50,11 @@ class Sessions {
   // message, or one from another connection): what was in flight on the old one is delivered
   // again on this one; the old one is retired while it holds deliveries.
   bool Connect(const std::string& agency, const Bytes& routing_id, int connection);
+  // True when a message from `routing_id` would start a new session (see Connect).
+  bool IsNew(const std::string& agency, const Bytes& routing_id) const {
+    auto it = sessions_.find(agency);
+    return it == sessions_.end() || it->second.routing_id != routing_id;
+  }
   // The agency's session, or null when it has none.
   Session* Find(const std::string& agency);
   // Bytes in flight to the agency on all its sessions, current and retired.
