@@ -82,8 +82,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const AgentConfig& config,
     NRM_ASSIGN_OR_RETURN(d->metrics_server_, ServeMetrics(config.metrics_listen, [d] {
                            return d->metrics_page_.Text();
                          }));
-    LogEvent("metrics on http://127.0.0.1:" + std::to_string(d->metrics_server_->port()) +
-             "/metrics");
+    const std::string& listen = config.metrics_listen;
+    LogEvent("metrics on http://" + listen.substr(0, listen.rfind(':')) + ":" +
+             std::to_string(d->metrics_server_->port()) + "/metrics");
   }
   return daemon;
 }

@@ -4,8 +4,8 @@
 
 #include "audit/checkpoint.h"
 #include "common/config/toml_util.h"
-#include "common/http/metrics.h"
 #include "common/crypto/crypto.h"
+#include "common/http/metrics.h"
 
 namespace nrm::broker {
 
