@@ -39,7 +39,7 @@ Json FieldJson(Site& site, std::string_view lang, const FieldSpec& spec,
             {"readonly", options.readonly.count(name) > 0}};
   std::string error;
   for (const FieldError& e : errors) {
-    if (e.path == name) error = site.Tr(lang, e.message);
+    if (e.path == name) error = ErrorText(site.translator(), lang, e);
   }
   f["error"] = error;
   auto option_list = [&](const std::vector<std::pair<std::string, std::string>>& choices) {
@@ -142,7 +142,7 @@ Json ErrorsJson(Site& site, std::string_view lang, const std::vector<FieldError>
     const FieldSpec* f = FindField(e.path);
     out.push_back({{"field", f ? site.Tr(lang, f->label) : e.path},
                    {"id", "f-" + e.path},
-                   {"message", site.Tr(lang, e.message)}});
+                   {"message", ErrorText(site.translator(), lang, e)}});
   }
   return out;
 }

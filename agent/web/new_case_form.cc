@@ -167,7 +167,7 @@ class NewCase {
     data["sections"] = SectionsJson(site_, lang_, sections_, values, errors, options);
     data["errors"] = ErrorsJson(site_, lang_, errors);
     for (const FieldError& e : errors) {
-      if (e.path == "to") data["to_error"] = site_.Tr(lang_, e.message);
+      if (e.path == "to") data["to_error"] = ErrorText(site_.translator(), lang_, e);
     }
     return site_.Page(&visit_, lang_, "new_case", std::move(data), status);
   }

@@ -141,6 +141,13 @@ const std::vector<StepSpec>& Steps() {
   return kSteps;
 }
 
+// An error of the case data validation's words (agent/validate.h).
+FieldError PhraseError(std::string_view path, const std::string& value, Phrase phrase) {
+  FieldError e{std::string(path), value, English(phrase)};
+  e.phrase = std::move(phrase);
+  return e;
+}
+
 const StepSpec* FindStep(std::string_view action) {
   for (const StepSpec& s : Steps()) {
     if (s.action == action) return &s;
@@ -200,14 +207,13 @@ class Step {
       for (const std::string& v : All(values, f.path)) {
         // The case data validation's own checks (agent/validate.h), as the payload gets them.
         if (v.size() > kMaxFieldBytes) {
-          errors.push_back(
-              {std::string(f.path), v, "longer than " + std::to_string(kMaxFieldBytes) + " bytes"});
+          errors.push_back(PhraseError(f.path, "", TooLongPhrase()));
         } else if ((f.type == T::kChoice || f.type == T::kChoices) &&
                    std::find(f.choices.begin(), f.choices.end(), v) == f.choices.end()) {
           errors.push_back({std::string(f.path), v, Msg("Choose one of the values listed.")});
-        } else if (const std::string date = f.type == T::kDate ? CheckDate(v, false) : "";
+        } else if (Phrase date = f.type == T::kDate ? CheckDatePhrase(v, false) : Phrase{};
                    !date.empty()) {
-          errors.push_back({std::string(f.path), v, date});
+          errors.push_back(PhraseError(f.path, v, std::move(date)));
         } else if ((f.type == T::kAgency || f.type == T::kAgencies) &&
                    site_.directory()->Find(v) == nullptr) {
           errors.push_back({std::string(f.path), v, Msg("Choose the agency it goes to.")});

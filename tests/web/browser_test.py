@@ -2,7 +2,8 @@
 """Scenarios 1 and 2 of DOMAIN.md in real browsers (Debian's headless Chromium, driven by
 python3-selenium), against real agents and a real broker (`nrm demo --web`).
 
-  browser_test.py scenario1   the police refer a person to a shelter, which declines for lack
+  browser_test.py scenario1   the police, reading Thai, get the form's errors in Thai; they
+                              refer a person to a shelter, which declines for lack
                               of capacity; the police offer the person to a second shelter,
                               which accepts and confirms the handover; the police print the
                               handover record and close the case; every step is delivered
@@ -187,6 +188,8 @@ def scenario1():
     police.login(police_info, "police-password-1", shots=True)
     police.shot("inbox-empty")
 
+    thai_form_errors(police, police_info, canary)
+
     # The police fill the referral form and review what each recipient will get.
     police.go(police_info["url"] + "/new/referral_offer")
     fill_referral(police, SHELTER_A, "victim-2", canary, "2002-03-14")
@@ -309,6 +312,31 @@ def scenario1():
     print("browser_test scenario1: OK")
 
 
+def set_language(b, lang):
+    b.choose("lang-select", lang)
+    b.follow(b.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+
+
+def thai_form_errors(police, police_info, canary):
+    """A user who reads Thai gets the validation's messages in Thai, the ones with values too: a
+    Buddhist-era birth date with the date to write, a text too long for its field."""
+    police.go(police_info["url"] + "/new/referral_offer")
+    set_language(police, "th")
+    fill_referral(police, SHELTER_A, "victim-th", canary, "29/11/2569")
+    police.d.execute_script("arguments[0].value = arguments[1]",
+                            police.by_id("f-needs.risk_from"), "x" * 4001)
+    police.click("review")
+    errors = [e.text for e in police.d.find_elements(By.CSS_SELECTOR, ".field.invalid .field-error")]
+    summary = police.by_id("form-errors").text
+    check("29/11/2569 ดูเหมือนเป็นวันที่แบบพุทธศักราช: ให้เขียนเป็น ค.ศ. 2026-11-29" in errors and
+          "ยาวเกิน 4000 ไบต์" in errors,
+          "the form's errors in Thai, with their values: " + " | ".join(errors))
+    check("looks like" not in summary and "longer than" not in summary and
+          "Buddhist" not in police.text(), "and no English: " + summary)
+    police.shot("referral-errors-th")
+    set_language(police, "en")
+
+
 def erase(police, police_info, ref):
     """A supervisor of the police erases the case: a reason, a confirmation, then the tombstone,
     on which both shelters' signed erasure receipts arrive."""
@@ -359,14 +387,12 @@ def outage(demo, police, police_info, canary):
                                  police_info["config"], "status"], capture_output=True, text=True)
         check("NOT CONNECTED since" in status.stdout and "waiting to send 1" in status.stdout,
               "nrm-agent status says the same: " + status.stdout.splitlines()[0])
-        police.choose("lang-select", "th")
-        police.follow(police.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+        set_language(police, "th")
         body = police.text()
         check("ไม่ได้เชื่อมต่อกับตัวกลางตั้งแต่" in body and "รอส่ง" in body,
               "the same in Thai: not connected, waiting to send")
         police.shot("inbox-not-connected-th")
-        police.choose("lang-select", "en")
-        police.follow(police.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+        set_language(police, "en")
     finally:
         os.kill(broker, signal.SIGCONT)
     police.wait_text("Connected to the broker since", timeout=30)
@@ -427,8 +453,7 @@ def scenario2():
     thb.shot("case-answered")
 
     # The same page in Thai: every text from the catalog, dates in the Buddhist era.
-    thb.choose("lang-select", "th")
-    thb.follow(thb.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+    set_language(thb, "th")
     body = thb.text()
     check("กล่องข้อความ" in body and "ลำดับเหตุการณ์" in body, "the case page in Thai")
     year = time.gmtime().tm_year + 543
