@@ -173,6 +173,29 @@ Json HandlingJson(Site& site, const std::string& selected) {
   return out;
 }
 
+Json DisclosureJson(Site& site, std::string_view lang, const Json& preview) {
+  Json out = Json::array();
+  if (!preview.contains("recipients") || !preview["recipients"].is_array()) return out;
+  for (const Json& r : preview["recipients"]) {
+    auto words = [&](const char* key) {
+      Json list = Json::array();
+      if (!r.contains(key) || !r[key].is_array()) return list;
+      for (const Json& s : r[key]) {
+        if (s.is_string()) list.push_back(site.Tr(lang, Site::SectionWords(s.get<std::string>())));
+      }
+      return list;
+    };
+    const std::string consent = r.value("consent", std::string());
+    out.push_back({{"name", site.AgencyName(r.value("agency", std::string()))},
+                   {"role", site.Tr(lang, Site::RoleWords(r.value("role", "")))},
+                   {"receives", words("sections")},
+                   {"withheld", words("withheld")},
+                   {"consent_ok", consent == "covered"},
+                   {"consent_problem", consent == "covered" ? "" : consent}});
+  }
+  return out;
+}
+
 FormValueList RequestValues(const Request& req) {
   FormValueList out;
   for (const auto& [k, vs] : req.form) {

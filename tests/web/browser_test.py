@@ -6,13 +6,16 @@ python3-selenium), against real agents and a real broker (`nrm demo --web`).
                               refer a person to a shelter, which declines for lack
                               of capacity; the police offer the person to a second shelter,
                               which accepts and confirms the handover; the police print the
-                              handover record and close the case; every step is delivered
-                              with a signed receipt. Then the broker stops answering: every
+                              handover record, review what closing sends and close the case;
+                              every step is delivered with a signed receipt. Then the broker
+                              stops answering: every
                               page says the agent is not connected, and a referral made
                               meanwhile waits to send, first in the inbox, until the broker is
                               back and it is delivered
   browser_test.py scenario2   a Thai NGO asks a Cambodian NGO to trace a family; the Cambodian
-                              NGO answers
+                              NGO answers (after a review of what the answer sends); the rest
+                              of the return through the step forms, each that sends case data
+                              reviewed first
 
 Each page is saved as a screenshot in $NRM_SCREENSHOTS. Afterwards the persons' names typed into
 the forms (fresh canary strings) must appear in no file of the broker's data directory or of
@@ -277,6 +280,15 @@ def scenario1():
     police.link("Close the case")
     police.choose("f-outcome", "success")
     police.click("take-step")
+    # Closing carries the case section: the review says what each shelter receives.
+    review = police.by_id("review-step").text
+    recipients = police.d.find_elements(By.CSS_SELECTOR, ".recipient-sections")
+    check("Close the case" in review and len(recipients) == 2 and
+          all("Case" in r.text for r in recipients),
+          "before closing, a review names what each shelter will receive: " +
+          " | ".join(r.text for r in recipients))
+    police.shot("close-review")
+    police.click("send")
     check("closed" in police.el("h1 .state").text, "the police closed the case")
     police.shot("case-closed", full=False)
 
@@ -445,6 +457,12 @@ def scenario2():
     khb.type("f-note", "mother found in Ek Phnom; reception ready")
     khb.shot("response-form")
     khb.click("take-step")
+    sections = khb.el(".recipient-sections").text
+    check("Repatriation" in sections and
+          "Answer the repatriation request" in khb.by_id("review-step").text,
+          "the answer carries the repatriation section; the review says so: " + sections)
+    khb.shot("response-review")
+    khb.click("send")
     check("repatriation answered" in khb.el("h1 .state").text, "the Cambodian NGO answered")
 
     thb.go(th["url"] + "/case/" + ref)
@@ -468,11 +486,18 @@ def scenario2():
     print("browser_test scenario2: OK")
 
 
-def step(client, ref, action, fields):
-    """Takes a step through its form (as a browser would post it); returns the case page."""
+def step(client, ref, action, fields, review=None):
+    """Takes a step through its form (as a browser would post it); returns the case page. A step
+    that carries case data is reviewed first: `review` is what the review page must say (the
+    sections a recipient will receive), then it is sent from there."""
     path = "/case/%s/step/%s" % (ref, action)
     fields = dict(fields, csrf=client.csrf(path))
     r = client.post(path, fields)
+    if review is not None:
+        page = webtest.text_of(r.text)
+        check(r.status == 200 and "Review before sending" in page and review in page,
+              "%s: the review says '%s' (%d)" % (action, review, r.status))
+        r = client.post(path, dict(fields, action="send"))
     if r.status != 303:
         raise AssertionError("%s: %d %s" % (action, r.status, webtest.text_of(r.text)[:500]))
     return client.get(r.getheader("Location")).text
@@ -496,21 +521,24 @@ def rest_of_scenario2(demo, ref, th_password):
         return c
     th, kh = login(TH_NGO, th_password), login(KH_NGO, "kh-ngo-password-1")
     thi, khi = login(TH_IMM), login(KH_IMM)
-    step(th, ref, "share", {"to": TH_IMM, "sections": ["person"], "note": "please issue documents"})
+    step(th, ref, "share", {"to": TH_IMM, "sections": ["person"], "note": "please issue documents"},
+         review="Person")
     webtest.poll(lambda: state_of(thi, ref) == "repatriation answered", "Thai immigration to join")
     check(True, "Thai immigration joined the case through a share")
     page = step(thi, ref, "travel_documents", {"to": KH_IMM, "documents": "TD-2026-0042",
-                                               "include-person": "yes", "note": "issued"})
+                                               "include-person": "yes", "note": "issued"},
+                review="Repatriation")
     check("travel documents exchanged" in page, "Thai immigration sent the travel documents")
     webtest.poll(lambda: state_of(khi, ref) == "travel documents exchanged", "Cambodian immigration")
     page = step(khi, ref, "schedule_return", {"to": [TH_IMM], "date": "2026-12-15",
-                                              "border-point": "Aranyaprathet-Poipet"})
+                                              "border-point": "Aranyaprathet-Poipet"},
+                review="Repatriation")
     check("return scheduled" in page, "Cambodian immigration scheduled the return")
     webtest.poll(lambda: state_of(thi, ref) == "return scheduled", "Thai immigration to see it")
     page = step(thi, ref, "complete_return", {"to": [KH_IMM, TH_NGO], "note": "crossed at 10:00"})
     check("returned" in page, "Thai immigration confirmed the return")
     webtest.poll(lambda: state_of(th, ref) == "returned", "the Thai NGO to see the return")
-    step(th, ref, "share", {"to": KH_NGO, "note": "returned today"})
+    step(th, ref, "share", {"to": KH_NGO, "note": "returned today"}, review="It will receive")
     webtest.poll(lambda: state_of(kh, ref) == "returned", "the Cambodian NGO to see the return")
     page = step(kh, ref, "followup", {"to": TH_NGO, "note": "back at school"})
     check("in reintegration follow-up" in page, "the Cambodian NGO reported on reintegration")
