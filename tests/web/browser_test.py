@@ -6,12 +6,13 @@ python3-selenium), against real agents and a real broker (`nrm demo --web`).
                               refer a person to a shelter, which declines for lack
                               of capacity; the police offer the person to a second shelter,
                               which accepts and confirms the handover; the police print the
-                              handover record, review what closing sends and close the case;
-                              every step is delivered with a signed receipt. Then the broker
-                              stops answering: every
-                              page says the agent is not connected, and a referral made
-                              meanwhile waits to send, first in the inbox, until the broker is
-                              back and it is delivered
+                              handover record, review what closing sends and close the case,
+                              whose page says when retention will erase it; every step is
+                              delivered with a signed receipt; a supervisor erases the case,
+                              which the list of erased cases then holds. Then the broker stops
+                              answering: every page says the agent is not connected, and a
+                              referral made meanwhile waits to send, first in the inbox, until
+                              the broker is back and it is delivered
   browser_test.py scenario2   a Thai NGO asks a Cambodian NGO to trace a family; the Cambodian
                               NGO answers (after a review of what the answer sends); the rest
                               of the return through the step forms, each that sends case data
@@ -290,6 +291,9 @@ def scenario1():
     police.shot("close-review")
     police.click("send")
     check("closed" in police.el("h1 .state").text, "the police closed the case")
+    retention = police.by_id("retention").text
+    check("Closed on" in retention and "365 days after it was closed" in retention,
+          "the case page says when the retention rule will erase the case: " + retention)
     police.shot("case-closed", full=False)
 
     # Every step the police took was delivered, each with a signed receipt.
@@ -317,7 +321,7 @@ def scenario1():
     check("victim-2" in police.el("#activity").text and canary not in police.d.current_url,
           "a search by the person's name finds the case (and the name is in no URL)")
 
-    erase(police, police_info, ref)
+    erase(police, police_info, ref, canary)
     outage(demo, police, police_info, canary)
     check(demo.stop() == 0, "every process stopped cleanly")
     privacy(demo, [canary])
@@ -349,9 +353,10 @@ def thai_form_errors(police, police_info, canary):
     set_language(police, "en")
 
 
-def erase(police, police_info, ref):
+def erase(police, police_info, ref, canary):
     """A supervisor of the police erases the case: a reason, a confirmation, then the tombstone,
-    on which both shelters' signed erasure receipts arrive."""
+    on which both shelters' signed erasure receipts arrive; the supervisors' list of erased
+    cases then holds it (reference, when, by whom), without anything of the person."""
     police.go(police_info["url"] + "/case/" + ref)
     police.link("Erase this case")
     police.type("f-reason", "the person's request under PDPA s.33")
@@ -373,6 +378,21 @@ def erase(police, police_info, ref):
     police.shot("case-erased")
     police.go(police_info["url"] + "/inbox")
     check("victim-2" not in police.text(), "an erased case leaves the inbox")
+
+    # The supervisors' list of erased cases: what erasure leaves, never the person.
+    police.click("nav-erased")
+    rows = police.d.find_elements(By.CSS_SELECTOR, "#erased-cases tbody tr")
+    mine = [r for r in rows if ref[:8] in r.text]
+    check(len(mine) == 1 and "supervisor" in mine[0].text and "2 of 2 confirmed" in mine[0].text,
+          "the erased case is listed: reference, when, by whom, confirmations: " +
+          " | ".join(r.text for r in rows))
+    body = police.text()
+    check(canary not in body and "victim-2" not in body and "PDPA" not in body,
+          "and nothing of the person, not even the label or the reason")
+    check("365 days" in police.by_id("retention-rule").text, "with the retention rule in force")
+    police.shot("erased-cases")
+    police.follow(mine[0].find_element(By.TAG_NAME, "a"))
+    check("PDPA" in police.by_id("tombstone").text, "each row opens its tombstone")
 
 
 def outage(demo, police, police_info, canary):
@@ -556,6 +576,9 @@ def rest_of_scenario2(demo, ref, th_password):
     cw = webtest.Client(a["url"])
     cw.login("somchai", password, "pw-somchai-1")
     check("Erase this case" not in cw.get("/case/" + ref).text, "a caseworker is not offered erasure")
+    r = cw.get("/erased")
+    check(r.status == 403 and "/erased" not in cw.get("/inbox").text,
+          "nor the list of erased cases (%d)" % r.status)
     r = cw.get("/case/%s/erase" % ref)
     check(r.status == 403, "a caseworker's erasure page is refused (%d)" % r.status)
     token = cw.csrf("/case/" + ref, "/case/%s/relabel" % ref)
