@@ -126,16 +126,6 @@ std::vector<std::string_view> Names(const std::vector<Field>& fields) {
   return out;
 }
 
-// "a, b or c", or "" when the list is too long to be useful in one line.
-std::string OneOf(const std::vector<std::string_view>& values) {
-  if (values.size() > 12) return "";
-  std::string out;
-  for (size_t i = 0; i < values.size(); ++i) {
-    out += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + std::string(values[i]);
-  }
-  return out;
-}
-
 using Arg = MessageArg;
 using ArgKind = MessageArg::Kind;
 
@@ -473,56 +463,6 @@ std::string RequiredSections(wire::Kind kind) {
     default:
       return "";
   }
-}
-
-Phrase Say(const char* words, std::vector<MessageArg> args) { return {words, std::move(args)}; }
-
-MessageArg AsIs(std::string text) { return {MessageArg::Kind::kAsIs, std::move(text)}; }
-
-Phrase TooLongPhrase() {
-  return Say("longer than %1 bytes", {AsIs(std::to_string(kMaxTextBytes))});
-}
-
-std::string FillPlaceholders(std::string_view words, const std::vector<std::string>& values) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    const char c = words[i];
-    if (c == '%' && i + 1 < words.size() && words[i + 1] >= '1' && words[i + 1] <= '9') {
-      const size_t n = static_cast<size_t>(words[i + 1] - '1');
-      if (n < values.size()) {
-        out += values[n];
-        ++i;
-        continue;
-      }
-    }
-    out += c;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitValues(const std::string& text) {
-  std::vector<std::string> out;
-  for (size_t at = 0; at <= text.size();) {
-    const size_t bar = std::min(text.find('|', at), text.size());
-    out.push_back(text.substr(at, bar - at));
-    at = bar + 1;
-  }
-  return out;
-}
-
-std::string English(const Phrase& p) {
-  std::vector<std::string> values;
-  for (const MessageArg& a : p.args) {
-    if (a.kind == ArgKind::kCountry) {
-      values.emplace_back(CountryName(a.text));
-    } else if (a.kind == ArgKind::kValues) {
-      const std::vector<std::string> split = SplitValues(a.text);
-      values.push_back(OneOf(std::vector<std::string_view>(split.begin(), split.end())));
-    } else {
-      values.push_back(a.text);
-    }
-  }
-  return FillPlaceholders(p.words, values);
 }
 
 std::vector<FieldError> ValidateCase(const Json& value, const identity::Directory& dir,

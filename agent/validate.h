@@ -39,7 +39,8 @@ struct MessageArg {
 };
 
 // A message as its words, with %1, %2, ... where its values go: the words are a msgid of the
-// web inbox's catalogs (agent/web/po, where xgettext finds them as Say("...") in validate*.cc),
+// web inbox's catalogs (agent/web/po, where xgettext finds them as Say("...") in validate*.cc
+// and consent.cc),
 // so that a form can show the message in its reader's language; English() is the message as
 // the command line prints it.
 struct Phrase {
@@ -49,15 +50,22 @@ struct Phrase {
 };
 std::string English(const Phrase& p);
 // The Phrase of `words` and the values of its %1, %2, ...: update.sh and the WebCatalogs test
-// find the words of every call in agent/validate*.cc by this function's name.
+// find the words of every call in agent/validate*.cc and consent.cc by this function's name.
 Phrase Say(const char* words, std::vector<MessageArg> args = {});
 // A value shown as it is in any language.
 MessageArg AsIs(std::string text);
 // `words` with %1 ... %9 replaced by `values` (a value is not searched for placeholders again;
 // a placeholder with no value stays as it is).
 std::string FillPlaceholders(std::string_view words, const std::vector<std::string>& values);
+// "a, b or c"; "" when there are more than 12 values, too many to list in one line.
+std::string OneOf(const std::vector<std::string_view>& values);
 // The values of a kValues argument.
 std::vector<std::string> SplitValues(const std::string& text);
+// A Phrase as JSON, {"words": ..., "args": [{"kind": "as_is", "text": ...}, ...]}, for a
+// caller in another part of the agent (the web inbox reads a step's --preview --json), and back;
+// PhraseFromJson gives an empty Phrase for anything else.
+json::Json PhraseToJson(const Phrase& p);
+Phrase PhraseFromJson(const json::Json& j);
 
 struct FieldError {
   // Where: "person.birth_date", "context.places[0].country"; "" for the document as a whole.

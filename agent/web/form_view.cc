@@ -186,12 +186,17 @@ Json DisclosureJson(Site& site, std::string_view lang, const Json& preview) {
       return list;
     };
     const std::string consent = r.value("consent", std::string());
-    out.push_back({{"name", site.AgencyName(r.value("agency", std::string()))},
-                   {"role", site.Tr(lang, Site::RoleWords(r.value("role", "")))},
-                   {"receives", words("sections")},
-                   {"withheld", words("withheld")},
-                   {"consent_ok", consent == "covered"},
-                   {"consent_problem", consent == "covered" ? "" : consent}});
+    // The agent's words for a consent that does not cover it, in the reader's language.
+    const Phrase problem = PhraseFromJson(r.value("consent_phrase", Json()));
+    out.push_back(
+        {{"name", site.AgencyName(r.value("agency", std::string()))},
+         {"role", site.Tr(lang, Site::RoleWords(r.value("role", "")))},
+         {"receives", words("sections")},
+         {"withheld", words("withheld")},
+         {"consent_ok", consent == "covered"},
+         {"consent_problem", consent == "covered" ? ""
+                             : problem.empty()    ? consent
+                                                  : PhraseText(site.translator(), lang, problem)}});
   }
   return out;
 }

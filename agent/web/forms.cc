@@ -240,9 +240,13 @@ std::vector<std::string> Lines(std::string_view text) {
 
 std::string ErrorText(const Translator& tr, std::string_view lang, const FieldError& e) {
   if (e.phrase.empty()) return std::string(tr.Tr(lang, e.message));
+  return PhraseText(tr, lang, e.phrase);
+}
+
+std::string PhraseText(const Translator& tr, std::string_view lang, const Phrase& p) {
   auto words = [&](const std::string& v) { return std::string(tr.Tr(lang, ChoiceWords(v))); };
   std::vector<std::string> values;
-  for (const MessageArg& a : e.phrase.args) {
+  for (const MessageArg& a : p.args) {
     switch (a.kind) {
       case MessageArg::Kind::kAsIs:
         values.push_back(a.text);
@@ -269,7 +273,7 @@ std::string ErrorText(const Translator& tr, std::string_view lang, const FieldEr
       }
     }
   }
-  return FillPlaceholders(tr.Tr(lang, e.phrase.words), values);
+  return FillPlaceholders(tr.Tr(lang, p.words), values);
 }
 
 std::vector<FieldError> CheckForm(std::string_view kind, const Json& payload,

@@ -62,6 +62,8 @@ inline constexpr size_t kMaxFieldBytes = kMaxTextBytes;
 // (a country by its name, a value of a list by its words, as the form shows them; a list as
 // "a, b or c"), or the message translated as a msgid.
 std::string ErrorText(const Translator& tr, std::string_view lang, const FieldError& e);
+// A phrase of the agent's (agent/validate.h) in `lang`, as ErrorText shows one.
+std::string PhraseText(const Translator& tr, std::string_view lang, const Phrase& p);
 
 // The payload's JSON form from the fields of `req` that belong to `sections` (empty fields left
 // out; an empty section left out).

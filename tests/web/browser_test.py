@@ -74,9 +74,9 @@ class Browser:
     def choose(self, id_, value):
         Select(self.by_id(id_)).select_by_value(value)
 
-    def tick(self, group_id, value):
+    def tick(self, group_id, value, on=True):
         box = self.d.find_element(By.CSS_SELECTOR, '[id="%s"] input[value="%s"]' % (group_id, value))
-        if not box.is_selected():
+        if box.is_selected() != on:
             box.click()
 
     def click(self, id_):
@@ -335,7 +335,8 @@ def set_language(b, lang):
 
 def thai_form_errors(police, police_info, canary):
     """A user who reads Thai gets the validation's messages in Thai, the ones with values too: a
-    Buddhist-era birth date with the date to write, a text too long for its field."""
+    Buddhist-era birth date with the date to write, a text too long for its field; and the
+    review's reason why the consent does not cover a recipient."""
     police.go(police_info["url"] + "/new/referral_offer")
     set_language(police, "th")
     fill_referral(police, SHELTER_A, "victim-th", canary, "29/11/2569")
@@ -350,6 +351,17 @@ def thai_form_errors(police, police_info, canary):
     check("looks like" not in summary and "longer than" not in summary and
           "Buddhist" not in police.text(), "and no English: " + summary)
     police.shot("referral-errors-th")
+    # Corrected, but with a consent that names NGOs and not shelters: the review says, in Thai,
+    # that the consent does not cover the shelter.
+    police.type("f-person.birth_date", "2002-03-14")
+    police.type("f-needs.risk_from", "the recruiter's network")
+    police.tick("f-consent.share_with_roles", "shelter", on=False)
+    police.tick("f-consent.share_with_roles", "ngo")
+    police.click("review")
+    problem = police.el(".consent-problem").text
+    check("ความยินยอมของบุคคลไม่ครอบคลุมการแบ่งปันกับ TH.SHELTER.KREDTRAKARN" in problem and
+          "does not cover" not in problem, "the review's consent problem in Thai: " + problem)
+    police.shot("review-consent-th")
     set_language(police, "en")
 
 

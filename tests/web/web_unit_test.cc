@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agent/consent.h"
 #include "agent/step_state.h"
 #include "agent/vocabulary.h"
 #include "agent/web/assets.h"
@@ -425,6 +426,47 @@ TEST_F(WebUnitTest, TheValidationsMessagesWithValuesAreInThai) {
   EXPECT_EQ(ErrorText(f.tr, "th", long_text), "ยาวเกิน 4000 ไบต์");
   // A value that carries a placeholder is not filled in again.
   EXPECT_EQ(FillPlaceholders("%1 and %2", {"%2", "x"}), "%2 and x");
+}
+
+// The consent check's reasons, which a review before sending shows: in Thai too, the section in
+// its words; the same phrase through the step's --preview --json (PhraseToJson) as in the agent.
+TEST_F(WebUnitTest, TheConsentChecksReasonsAreInThai) {
+  Fixture f = Builtin();
+  ConsentRecord c;
+  c.share_sections = {"person"};
+  c.share_with_roles = {"shelter"};
+  ConsentRecord revoked = c;
+  revoked.revoked = true;
+  revoked.revoked_reason = "asked on 2026-12-01";
+  struct Case {
+    std::optional<ConsentRecord> consent;
+    std::string section, agency, role, thai;
+  };
+  const std::vector<Case> cases = {
+      {std::nullopt, "person", "TH.SHELTER.A", "shelter", "ยังไม่มีการบันทึกความยินยอม"},
+      {revoked, "person", "TH.SHELTER.A", "shelter", "บุคคลได้ถอนความยินยอมแล้ว (asked on 2026-12-01)"},
+      {c, "person", "TH.NGO.X", "ngo", "ไม่ครอบคลุมการแบ่งปันกับ TH.NGO.X"},
+      {c, "needs", "TH.SHELTER.A", "shelter", "ไม่ครอบคลุมหมวด"},
+  };
+  for (const Case& k : cases) {
+    const Phrase p = ConsentProblem(k.consent, {"case", k.section}, k.agency, k.role);
+    ASSERT_FALSE(p.empty()) << k.section << " " << k.agency;
+    EXPECT_EQ(English(p), CheckConsent(k.consent, {"case", k.section}, k.agency, k.role).message())
+        << "the command line's words are unchanged";
+    Result<Json> parsed = json::Parse(PhraseToJson(p).dump());
+    ASSERT_TRUE(parsed.ok());
+    const Phrase back = PhraseFromJson(*parsed);
+    EXPECT_EQ(back.words, p.words);
+    ASSERT_EQ(back.args.size(), p.args.size());
+    const std::string th = PhraseText(f.tr, "th", back);
+    EXPECT_NE(th.find(k.thai), std::string::npos) << th;
+    EXPECT_NE(th.find(std::string(f.tr.Tr("th", ChoiceWords(k.section)))), std::string::npos) << th;
+    EXPECT_EQ(th.find('%'), std::string::npos) << th;
+    EXPECT_EQ(PhraseText(f.tr, "en", back).find(k.section + " section"), std::string::npos)
+        << "English in the inbox names the section in its words too";
+  }
+  EXPECT_TRUE(ConsentProblem(c, {"case", "person"}, "TH.SHELTER.A", "shelter").empty());
+  EXPECT_TRUE(PhraseFromJson(Json("not a phrase")).empty());
 }
 
 TEST_F(WebUnitTest, SessionsEndAfterIdleTimeAndTokensArePerSessionAndForm) {

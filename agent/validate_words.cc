@@ -1,15 +1,20 @@
-// The dates people write and the JSON syntax errors of a case file, for the case data
-// validation (agent/validate.h): a Buddhist-era year or a day/month/year date is refused with
-// the ISO 8601 date to write instead; a missing or extra comma is named at the line it belongs to.
+// The words of the case data validation (agent/validate.h): its messages as Phrases (English
+// for the command line, words and values for the web inbox to translate), the dates people
+// write (a Buddhist-era year or a day/month/year date is refused with the ISO 8601 date to write
+// instead), and the JSON syntax errors of a case file (a missing or extra comma is named at the
+// line it belongs to).
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <regex>
 
 #include "agent/validate.h"
+#include "agent/vocabulary.h"
 
 namespace nrm::agent {
 namespace {
+
+using json::Json;
 
 bool RealDay(int y, int m, int d) {
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -119,6 +124,101 @@ Phrase CheckDatePhrase(std::string_view text, bool year_alone) {
 
 std::string CheckDate(std::string_view text, bool year_alone) {
   return English(CheckDatePhrase(text, year_alone));
+}
+
+std::string OneOf(const std::vector<std::string_view>& values) {
+  if (values.size() > 12) return "";
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    out += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + std::string(values[i]);
+  }
+  return out;
+}
+
+Phrase Say(const char* words, std::vector<MessageArg> args) { return {words, std::move(args)}; }
+
+MessageArg AsIs(std::string text) { return {MessageArg::Kind::kAsIs, std::move(text)}; }
+
+Phrase TooLongPhrase() {
+  return Say("longer than %1 bytes", {AsIs(std::to_string(kMaxTextBytes))});
+}
+
+std::string FillPlaceholders(std::string_view words, const std::vector<std::string>& values) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const char c = words[i];
+    if (c == '%' && i + 1 < words.size() && words[i + 1] >= '1' && words[i + 1] <= '9') {
+      const size_t n = static_cast<size_t>(words[i + 1] - '1');
+      if (n < values.size()) {
+        out += values[n];
+        ++i;
+        continue;
+      }
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitValues(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at <= text.size();) {
+    const size_t bar = std::min(text.find('|', at), text.size());
+    out.push_back(text.substr(at, bar - at));
+    at = bar + 1;
+  }
+  return out;
+}
+
+namespace {
+constexpr std::pair<MessageArg::Kind, std::string_view> kArgKinds[] = {
+    {MessageArg::Kind::kAsIs, "as_is"},
+    {MessageArg::Kind::kWords, "words"},
+    {MessageArg::Kind::kCountry, "country"},
+    {MessageArg::Kind::kValue, "value"},
+    {MessageArg::Kind::kValues, "values"}};
+}  // namespace
+
+Json PhraseToJson(const Phrase& p) {
+  Json args = Json::array();
+  for (const MessageArg& a : p.args) {
+    for (const auto& [kind, name] : kArgKinds) {
+      if (kind == a.kind) args.push_back({{"kind", name}, {"text", a.text}});
+    }
+  }
+  return {{"words", p.words}, {"args", args}};
+}
+
+Phrase PhraseFromJson(const Json& j) {
+  Phrase p;
+  if (!j.is_object() || !j.contains("words") || !j["words"].is_string()) return p;
+  p.words = j["words"].get<std::string>();
+  if (!j.contains("args") || !j["args"].is_array()) return p;
+  for (const Json& a : j["args"]) {
+    if (!a.is_object()) continue;
+    MessageArg arg{MessageArg::Kind::kAsIs, a.value("text", std::string())};
+    const std::string name = a.value("kind", std::string());
+    for (const auto& [kind, n] : kArgKinds) {
+      if (n == name) arg.kind = kind;
+    }
+    p.args.push_back(std::move(arg));
+  }
+  return p;
+}
+
+std::string English(const Phrase& p) {
+  std::vector<std::string> values;
+  for (const MessageArg& a : p.args) {
+    if (a.kind == MessageArg::Kind::kCountry) {
+      values.emplace_back(CountryName(a.text));
+    } else if (a.kind == MessageArg::Kind::kValues) {
+      const std::vector<std::string> split = SplitValues(a.text);
+      values.push_back(OneOf(std::vector<std::string_view>(split.begin(), split.end())));
+    } else {
+      values.push_back(a.text);
+    }
+  }
+  return FillPlaceholders(p.words, values);
 }
 
 }  // namespace nrm::agent
