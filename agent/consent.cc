@@ -42,35 +42,50 @@ std::optional<ConsentRecord> ConsentOf(ByteView payload) {
   return r;
 }
 
+Phrase ConsentProblem(const std::optional<ConsentRecord>& consent,
+                      const std::vector<std::string>& sections, const std::string& agency,
+                      const std::string& role) {
+  for (const std::string& section : sections) {
+    if (!IsPersonalSection(section)) continue;
+    // %1 the section, %2 the agency, %3 its role; the words are msgids of the web inbox
+    // (po/update.sh finds them by Say).
+    std::vector<MessageArg> args = {
+        {MessageArg::Kind::kValue, section}, AsIs(agency), {MessageArg::Kind::kValue, role}};
+    if (!consent) {
+      return Say(
+          "no consent is recorded for this case, so the %1 section to %2 (%3) may not be sent; "
+          "add a consent section to the case file, or give --override REASON where the law "
+          "allows it",
+          std::move(args));
+    }
+    if (consent->revoked) {
+      args.push_back(AsIs(consent->revoked_reason));
+      return Say(
+          "the person withdrew consent (%4), so the %1 section to %2 (%3) may not be sent; give "
+          "--override REASON where the law allows it",
+          std::move(args));
+    }
+    if (!Has(consent->share_with_roles, role) && !Has(consent->share_with_agencies, agency)) {
+      return Say(
+          "the person's consent does not cover sharing with %2 (%3), so the %1 section to %2 "
+          "(%3) may not be sent; give --override REASON where the law allows it",
+          std::move(args));
+    }
+    if (!Has(consent->share_sections, section)) {
+      return Say(
+          "the person's consent does not cover the %1 section, so the %1 section to %2 (%3) may "
+          "not be sent; give --override REASON where the law allows it",
+          std::move(args));
+    }
+  }
+  return {};
+}
+
 Status CheckConsent(const std::optional<ConsentRecord>& consent,
                     const std::vector<std::string>& sections, const std::string& agency,
                     const std::string& role) {
-  for (const std::string& section : sections) {
-    if (!IsPersonalSection(section)) continue;
-    const std::string what = "the " + section + " section to " + agency + " (" + role + ")";
-    if (!consent) {
-      return PermissionDenied("no consent is recorded for this case, so " + what +
-                              " may not be sent; add a consent section to the case file, or "
-                              "give --override REASON where the law allows it");
-    }
-    if (consent->revoked) {
-      return PermissionDenied("the person withdrew consent (" + consent->revoked_reason + "), so " +
-                              what +
-                              " may not be sent; give --override REASON "
-                              "where the law allows it");
-    }
-    if (!Has(consent->share_with_roles, role) && !Has(consent->share_with_agencies, agency)) {
-      return PermissionDenied("the person's consent does not cover sharing with " + agency + " (" +
-                              role + "), so " + what +
-                              " may not be sent; give --override REASON where the law allows it");
-    }
-    if (!Has(consent->share_sections, section)) {
-      return PermissionDenied("the person's consent does not cover the " + section +
-                              " section, so " + what +
-                              " may not be sent; give --override REASON where the law allows it");
-    }
-  }
-  return Status::Ok();
+  const Phrase problem = ConsentProblem(consent, sections, agency, role);
+  return problem.empty() ? Status::Ok() : PermissionDenied(English(problem));
 }
 
 Result<Bytes> WithConsent(ByteView payload, const ConsentRecord& consent,

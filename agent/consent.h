@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/validate.h"
 #include "common/bytes.h"
 #include "common/status.h"
 
@@ -33,6 +34,11 @@ std::optional<ConsentRecord> ConsentOf(ByteView payload);
 Status CheckConsent(const std::optional<ConsentRecord>& consent,
                     const std::vector<std::string>& sections, const std::string& agency,
                     const std::string& role);
+// The same as a Phrase, for the web inbox to show in its reader's language (agent/validate.h):
+// empty when the consent covers it; CheckConsent's message is English() of it.
+Phrase ConsentProblem(const std::optional<ConsentRecord>& consent,
+                      const std::vector<std::string>& sections, const std::string& agency,
+                      const std::string& role);
 
 // `payload` with its consent section replaced by `consent`, with `override_reason` set (may be
 // empty). Keeps every other section.

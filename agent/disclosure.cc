@@ -24,7 +24,8 @@ Result<std::vector<Disclosure>> PlanDisclosure(const Agent& agent, ByteView payl
       const bool sent = std::find(allowed.begin(), allowed.end(), s) != allowed.end();
       (sent ? d.sections : d.withheld).push_back(s);
     }
-    d.consent = CheckConsent(consent, d.sections, id, a->role);
+    d.consent_problem = ConsentProblem(consent, d.sections, id, a->role);
+    if (!d.consent_problem.empty()) d.consent = PermissionDenied(English(d.consent_problem));
     out.push_back(std::move(d));
   }
   return out;

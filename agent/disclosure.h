@@ -19,6 +19,7 @@ struct Disclosure {
   std::vector<std::string> sections;  // in the payload, and for this role: sent
   std::vector<std::string> withheld;  // in the payload, not for this role: left out
   Status consent;                     // OK, or why the consent does not cover a sent section
+  Phrase consent_problem;             // the same for the web inbox (empty when OK)
 };
 
 // One Disclosure per recipient of `to`, in order. kNotFound for a recipient not in the

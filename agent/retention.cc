@@ -98,6 +98,19 @@ const Clock& RetentionClock() {
   return *clock;
 }
 
+std::optional<RetentionEntry> RetentionOf(const CaseRecord& c, const AgentConfig& config) {
+  const std::optional<int64_t> closed = ClosedAt(c);
+  if (!closed) return std::nullopt;
+  RetentionEntry e;
+  e.ref = c.ref;
+  e.label = c.label;
+  e.closed_at_ms = *closed;
+  if (config.retention_days_after_close) {
+    e.erase_at_ms = *closed + *config.retention_days_after_close * kDayMs;
+  }
+  return e;
+}
+
 Result<RetentionPlan> PlanRetention(AgentStore& store, const AgentConfig& config) {
   // The steps still under way, by case.
   std::map<std::string, std::vector<MessageRecord>> under_way;
@@ -111,20 +124,13 @@ Result<RetentionPlan> PlanRetention(AgentStore& store, const AgentConfig& config
   RetentionPlan plan;
   NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> cases, store.Cases());
   for (const CaseRecord& c : cases) {
-    const std::optional<int64_t> closed = ClosedAt(c);
-    if (!closed) {
+    std::optional<RetentionEntry> e = RetentionOf(c, config);
+    if (!e) {
       ++plan.open_cases;
       continue;
     }
-    RetentionEntry e;
-    e.ref = c.ref;
-    e.label = c.label;
-    e.closed_at_ms = *closed;
-    if (config.retention_days_after_close) {
-      e.erase_at_ms = *closed + *config.retention_days_after_close * kDayMs;
-    }
-    if (auto w = under_way.find(c.ref); w != under_way.end()) e.waiting = w->second;
-    plan.closed.push_back(std::move(e));
+    if (auto w = under_way.find(c.ref); w != under_way.end()) e->waiting = w->second;
+    plan.closed.push_back(std::move(*e));
   }
   std::sort(plan.closed.begin(), plan.closed.end(),
             [](const auto& a, const auto& b) { return a.closed_at_ms < b.closed_at_ms; });

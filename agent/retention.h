@@ -52,6 +52,10 @@ struct RetentionEntry {
   std::vector<MessageRecord> waiting;
 };
 
+// Case `c` as the rule sees it under `config` (without `waiting`, which the outbox gives);
+// nullopt when the case is not closed.
+std::optional<RetentionEntry> RetentionOf(const CaseRecord& c, const AgentConfig& config);
+
 struct RetentionPlan {
   std::vector<RetentionEntry> closed;  // every closed case, the earliest closed first
   size_t open_cases = 0;               // cases not closed: never erased by the rule

@@ -108,7 +108,8 @@ CommandOutput Preview(const CommandContext& ctx, const CaseRecord& c, const Step
                             {"role", d.role},
                             {"sections", d.sections},
                             {"withheld", d.withheld},
-                            {"consent", d.consent.ok() ? "covered" : d.consent.message()}});
+                            {"consent", d.consent.ok() ? "covered" : d.consent.message()},
+                            {"consent_phrase", PhraseToJson(d.consent_problem)}});
     }
     return {
         0,

@@ -126,14 +126,14 @@ std::vector<std::string_view> Names(const std::vector<Field>& fields) {
   return out;
 }
 
-// "a, b or c", or "" when the list is too long to be useful in one line.
-std::string OneOf(const std::vector<std::string_view>& values) {
-  if (values.size() > 12) return "";
-  std::string out;
-  for (size_t i = 0; i < values.size(); ++i) {
-    out += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + std::string(values[i]);
-  }
-  return out;
+using Arg = MessageArg;
+using ArgKind = MessageArg::Kind;
+
+Arg Value(std::string text) { return {ArgKind::kValue, std::move(text)}; }
+Arg Values(const std::vector<std::string_view>& values) {
+  std::string text;
+  for (std::string_view v : values) text += (text.empty() ? "" : "|") + std::string(v);
+  return {ArgKind::kValues, std::move(text)};
 }
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
@@ -145,23 +145,6 @@ int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
   return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }
 
-bool RealDay(int y, int m, int d) {
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1) return false;
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
-}
-
-std::string Iso(int y, int m, int d) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-  return buf;
-}
-
-// A year this far on is a Buddhist-era year (CE + 543): Thai documents write 2569 for 2026.
-constexpr int kFirstBuddhistEraYear = 2300;
-constexpr int kBuddhistEraOffset = 543;
-
 class Validator {
  public:
   Validator(const identity::Directory& dir, const ValidateOptions& options)
@@ -169,7 +152,8 @@ class Validator {
 
   std::vector<FieldError> Run(const Json& root) {
     if (!root.is_object()) {
-      Add("", Text(root), "a case file is one JSON object of sections, e.g. {\"person\": {...}}");
+      Add("", Text(root),
+          Say("a case file is one JSON object of sections, e.g. {\"person\": {...}}"));
       return std::move(errors_);
     }
     const std::vector<Section>& schema = Schema();
@@ -179,7 +163,7 @@ class Validator {
       if (s == schema.end()) {
         std::vector<std::string_view> names;
         for (const Section& x : schema) names.push_back(x.name);
-        Unknown(key, key, names, "section");
+        Unknown(key, key, names, /*section=*/true);
         continue;
       }
       CheckTable(key, value, s->fields);
@@ -189,26 +173,35 @@ class Validator {
   }
 
  private:
-  void Add(std::string path, std::string value, std::string message) {
-    errors_.push_back({std::move(path), std::move(value), std::move(message)});
+  void Add(std::string path, std::string value, Phrase phrase) {
+    FieldError e{std::move(path), std::move(value), English(phrase)};
+    e.phrase = std::move(phrase);
+    errors_.push_back(std::move(e));
   }
 
   void Unknown(const std::string& path, const std::string& name,
-               const std::vector<std::string_view>& names, const std::string& what) {
-    std::string m = "unknown " + what + " '" + name + "'";
+               const std::vector<std::string_view>& names, bool section) {
     const std::string near = Nearest(name, names);
     if (!near.empty()) {
-      m += ": did you mean '" + near + "'?";
-    } else if (const std::string all = OneOf(names); !all.empty()) {
-      m += "; the " + what + "s are " + all;
+      Add(path, "",
+          section ? Say("unknown section '%1': did you mean '%2'?", {AsIs(name), AsIs(near)})
+                  : Say("unknown field '%1': did you mean '%2'?", {AsIs(name), AsIs(near)}));
+    } else if (!OneOf(names).empty()) {
+      Add(path, "",
+          section ? Say("unknown section '%1'; the sections are %2", {AsIs(name), Values(names)})
+                  : Say("unknown field '%1'; the fields are %2", {AsIs(name), Values(names)}));
+    } else {
+      Add(path, "",
+          section ? Say("unknown section '%1'", {AsIs(name)})
+                  : Say("unknown field '%1'", {AsIs(name)}));
     }
-    Add(path, "", m);
   }
 
   void CheckTable(const std::string& path, const Json& value, const std::vector<Field>& fields) {
     if (!value.is_object()) {
       Add(path, Text(value),
-          "expected an object of fields, e.g. {\"" + std::string(fields.front().name) + "\": ...}");
+          Say("expected an object of fields, e.g. {\"%1\": ...}",
+              {AsIs(std::string(fields.front().name))}));
       return;
     }
     for (const auto& [key, v] : value.items()) {
@@ -216,7 +209,7 @@ class Validator {
           std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return x.name == key; });
       const std::string at = path + "." + key;
       if (f == fields.end()) {
-        Unknown(at, key, Names(fields), "field");
+        Unknown(at, key, Names(fields), /*section=*/false);
         continue;
       }
       if (!f->list) {
@@ -225,12 +218,12 @@ class Validator {
       }
       if (!v.is_array()) {
         Add(at, Text(v),
-            f->check == Check::kPlaces ? "expected a list of places [{...}, ...]"
-                                       : "expected a list, e.g. [\"...\"]");
+            f->check == Check::kPlaces ? Say("expected a list of places [{...}, ...]")
+                                       : Say("expected a list, e.g. [\"...\"]"));
         continue;
       }
       if (v.size() > kMaxListItems) {
-        Add(at, "", "more than " + std::to_string(kMaxListItems) + " items");
+        Add(at, "", Say("more than %1 items", {AsIs(std::to_string(kMaxListItems))}));
         continue;
       }
       for (size_t i = 0; i < v.size(); ++i) {
@@ -246,105 +239,139 @@ class Validator {
 
   void CheckValue(const std::string& path, const Json& v, const Field& f) {
     if (f.check == Check::kFlag) {
-      if (!v.is_boolean()) Add(path, Text(v), "expected true or false (without quotes)");
+      if (!v.is_boolean()) Add(path, Text(v), Say("expected true or false (without quotes)"));
       return;
     }
     if (!v.is_string()) {
-      Add(path, Text(v), "expected text in quotes");
+      Add(path, Text(v), Say("expected text in quotes"));
       return;
     }
     const std::string s = v.get<std::string>();
     if (s.size() > kMaxTextBytes) {
-      Add(path, "", "longer than " + std::to_string(kMaxTextBytes) + " bytes");
+      Add(path, "", TooLongPhrase());
       return;
     }
-    const std::string problem = Problem(s, f);
-    if (!problem.empty()) Add(path, Text(v), problem);
+    Phrase problem = Problem(s, f);
+    if (!problem.empty()) Add(path, Text(v), std::move(problem));
   }
 
-  // "" when `s` is a good value for `f`, else the message.
-  std::string Problem(const std::string& s, const Field& f) const {
+  // Empty when `s` is a good value for `f`, else the message.
+  Phrase Problem(const std::string& s, const Field& f) const {
     switch (f.check) {
       case Check::kText:
       case Check::kFlag:
       case Check::kPlaces:
-        return "";
+        return {};
       case Check::kDate:
       case Check::kPastDate:
       case Check::kBirthDate: {
-        std::string m = CheckDate(s, f.check == Check::kBirthDate);
+        Phrase m = CheckDatePhrase(s, f.check == Check::kBirthDate);
         if (m.empty() && f.check != Check::kDate) m = Future(s);
         return m;
       }
       case Check::kCountry: {
-        if (IsCountryCode(s)) return "";
+        if (IsCountryCode(s)) return {};
         const std::string code = CountryCodeFor(s);
-        if (!code.empty()) {
-          return (s.size() == 2 ? "country codes are upper case" : s + " is a country's name") +
-                 std::string(": write its ISO 3166-1 code, ") + code + " (" +
-                 std::string(CountryName(code)) + ")";
+        const Arg country{ArgKind::kCountry, code};
+        if (!code.empty() && s.size() == 2) {
+          return Say("country codes are upper case: write its ISO 3166-1 code, %1 (%2)",
+                     {AsIs(code), country});
         }
-        return "not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. TH, KH, MM, LA, "
-               "VN, CN)";
+        if (!code.empty()) {
+          return Say("%1 is a country's name: write its ISO 3166-1 code, %2 (%3)",
+                     {AsIs(s), AsIs(code), country});
+        }
+        return Say(
+            "not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. TH, KH, MM, LA, "
+            "VN, CN)");
       }
       case Check::kLanguage: {
-        if (IsLanguageCode(s)) return "";
+        if (IsLanguageCode(s)) return {};
         const std::string code = LanguageCodeFor(s);
-        if (!code.empty()) return "write the ISO 639-1 code of " + s + ": " + code;
-        return "not an ISO 639-1 language code (two small letters, e.g. th, km, my, lo, vi, zh)";
+        if (!code.empty()) return Say("write the ISO 639-1 code of %1: %2", {AsIs(s), Value(code)});
+        return Say(
+            "not an ISO 639-1 language code (two small letters, e.g. th, km, my, lo, vi, zh)");
       }
       case Check::kEnum: {
         const Enumeration* e = FindEnumeration(f.enumeration);
         if (e == nullptr || std::find(e->values.begin(), e->values.end(), s) != e->values.end()) {
-          return "";
+          return {};
         }
-        return NotOneOf(s, e->values, e->aliases, "a value of " + std::string(e->source));
+        static const NotOneOfWords kWords = {
+            Say("'%1' is not a value of %3: did you mean '%2'?"),
+            Say("'%1' is not a value of %3; write %2"),
+            Say("'%1' is not a value of %3; docs/DATA.md lists the values")};
+        return NotOneOf(s, e->values, e->aliases, kWords,
+                        {ArgKind::kWords, std::string(e->source)});
       }
       case Check::kRole: {
         const std::vector<std::string_view> roles(std::begin(identity::kRoles),
                                                   std::end(identity::kRoles));
-        if (std::find(roles.begin(), roles.end(), s) != roles.end()) return "";
-        return NotOneOf(s, roles, {}, "an agency role");
+        if (std::find(roles.begin(), roles.end(), s) != roles.end()) return {};
+        static const NotOneOfWords kWords = {
+            Say("'%1' is not an agency role: did you mean '%2'?"),
+            Say("'%1' is not an agency role; write %2"),
+            Say("'%1' is not an agency role; docs/DATA.md lists the values")};
+        return NotOneOf(s, roles, {}, kWords);
       }
       case Check::kSection: {
         const auto& sections = wire::PayloadSectionNames();
-        if (std::find(sections.begin(), sections.end(), s) != sections.end()) return "";
-        return NotOneOf(s, sections, {}, "a payload section");
+        if (std::find(sections.begin(), sections.end(), s) != sections.end()) return {};
+        static const NotOneOfWords kWords = {
+            Say("'%1' is not a payload section: did you mean '%2'?"),
+            Say("'%1' is not a payload section; write %2"),
+            Say("'%1' is not a payload section; docs/DATA.md lists the values")};
+        return NotOneOf(s, sections, {}, kWords);
       }
       case Check::kAgency: {
         if (const identity::Agency* a = dir_.Find(s)) {
-          return a->revoked ? s + " is revoked in the directory" : "";
+          return a->revoked ? Say("%1 is revoked in the directory", {AsIs(s)}) : Phrase{};
         }
         std::vector<std::string_view> ids;
         for (const identity::Agency& a : dir_.agencies()) ids.push_back(a.id);
         const std::string near = Nearest(s, ids);
-        return "no agency " + s + " in the directory" +
-               (near.empty() ? std::string(" (give its id, e.g. TH.SHELTER.KREDTRAKARN)")
-                             : ": did you mean " + near + "?");
+        if (near.empty()) {
+          return Say("no agency %1 in the directory (give its id, e.g. TH.SHELTER.KREDTRAKARN)",
+                     {AsIs(s)});
+        }
+        return Say("no agency %1 in the directory: did you mean %2?", {AsIs(s), AsIs(near)});
       }
     }
-    return "";
+    return {};
   }
 
-  static std::string NotOneOf(const std::string& s, const std::vector<std::string_view>& values,
-                              const std::vector<std::pair<std::string_view, std::string_view>>& al,
-                              const std::string& what) {
-    const std::string near = Nearest(s, values, al);
-    const std::string m = "'" + s + "' is not " + what;
-    if (!near.empty()) return m + ": did you mean '" + near + "'?";
-    const std::string all = OneOf(values);
-    return m + (all.empty() ? "; docs/DATA.md lists the values" : "; write " + all);
+  // The words of a value that is not one of a closed list: with the nearest value, with every
+  // value, or with neither (%1 the value, %2 the nearest or every value, %3 the list's source).
+  struct NotOneOfWords {
+    Phrase nearest, all, neither;
+  };
+
+  static Phrase NotOneOf(const std::string& s, const std::vector<std::string_view>& values,
+                         const std::vector<std::pair<std::string_view, std::string_view>>& al,
+                         const NotOneOfWords& words, Arg source = {}) {
+    Phrase out = words.neither;
+    out.args = {AsIs(s), AsIs("")};
+    if (const std::string near = Nearest(s, values, al); !near.empty()) {
+      out = words.nearest;
+      out.args = {AsIs(s), Value(near)};
+    } else if (!OneOf(values).empty()) {
+      out = words.all;
+      out.args = {AsIs(s), Values(values)};
+    }
+    out.args.push_back(std::move(source));
+    return out;
   }
 
-  std::string Future(const std::string& s) const {
-    if (options_.now_ms == 0) return "";
+  Phrase Future(const std::string& s) const {
+    if (options_.now_ms == 0) return {};
     const int y = std::stoi(s.substr(0, 4));
     const int m = s.size() >= 7 ? std::stoi(s.substr(5, 2)) : 1;
     const int d = s.size() >= 10 ? std::stoi(s.substr(8, 2)) : 1;
     const int64_t today = options_.now_ms / 86400000;
     // A day of slack: the caseworker's day may already be tomorrow in UTC terms.
-    if (DaysFromCivil(y, m, d) <= today + 1) return "";
-    return s + " is in the future (today is " + FormatTimeUtc(options_.now_ms).substr(0, 10) + ")";
+    if (DaysFromCivil(y, m, d) <= today + 1) return {};
+    return Say("%1 is in the future (today is %2)",
+               {AsIs(s), AsIs(FormatTimeUtc(options_.now_ms).substr(0, 10))});
   }
 
   const Json* Get(const Json& root, std::string_view section, std::string_view field = {}) {
@@ -361,32 +388,37 @@ class Validator {
     const bool offer = kind == wire::Kind::ReferralOffer;
     const bool repatriation = kind == wire::Kind::RepatriationRequest;
     if (!offer && !repatriation && kind != wire::Kind::Unknown) return;
-    const std::string what = offer          ? "an offer"
-                             : repatriation ? "a repatriation request"
-                                            : "a case";
     if (Get(root, "person", "first_name") == nullptr && Get(root, "person", "alias") == nullptr) {
       Add("person", "",
-          what +
-              " needs the person: person.first_name, or person.alias when the name is not "
-              "known");
+          offer ? Say("an offer needs the person: person.first_name, or person.alias when the "
+                      "name is not known")
+          : repatriation
+              ? Say("a repatriation request needs the person: person.first_name, or "
+                    "person.alias when the name is not known")
+              : Say("a case needs the person: person.first_name, or person.alias when the name "
+                    "is not known"));
     }
     if (offer && Get(root, "case", "reason_for_referral") == nullptr) {
       Add("case.reason_for_referral", "",
-          "an offer needs the referring agency's reason for the referral");
+          Say("an offer needs the referring agency's reason for the referral"));
     }
-    if (offer) NonEmpty(root, "needs", what + " needs the person's needs (needs.immediate_needs)");
+    if (offer)
+      NonEmpty(root, "needs", Say("an offer needs the person's needs (needs.immediate_needs)"));
     if (repatriation) {
       NonEmpty(root, "repatriation",
-               what + " needs the repatriation section (origin_address for family tracing)");
+               Say("a repatriation request needs the repatriation section (origin_address for "
+                   "family tracing)"));
     }
     if ((offer || repatriation) && !options_.consent_override) {
       const Json* c = Get(root, "consent");
       if (c == nullptr || c->empty()) {
         Add("consent", "",
-            what +
-                " needs the person's consent: share_sections, share_with_roles (or "
-                "share_with_agencies), purpose, date, recorded_by; or --override REASON "
-                "where the law allows sharing without consent");
+            offer ? Say("an offer needs the person's consent: share_sections, share_with_roles "
+                        "(or share_with_agencies), purpose, date, recorded_by; or --override "
+                        "REASON where the law allows sharing without consent")
+                  : Say("a repatriation request needs the person's consent: share_sections, "
+                        "share_with_roles (or share_with_agencies), purpose, date, recorded_by; "
+                        "or --override REASON where the law allows sharing without consent"));
         return;
       }
       auto empty = [&](std::string_view f) {
@@ -395,19 +427,22 @@ class Validator {
       };
       if (empty("share_with_roles") && empty("share_with_agencies")) {
         Add("consent.share_with_roles", "",
-            "the consent names nobody to share with: give share_with_roles or "
-            "share_with_agencies");
+            Say("the consent names nobody to share with: give share_with_roles or "
+                "share_with_agencies"));
       }
-      for (std::string_view f : {"share_sections", "date", "recorded_by"}) {
-        if (empty(f))
-          Add("consent." + std::string(f), "", "the consent needs its " + std::string(f));
+      if (empty("share_sections")) {
+        Add("consent.share_sections", "", Say("the consent needs its share_sections"));
+      }
+      if (empty("date")) Add("consent.date", "", Say("the consent needs its date"));
+      if (empty("recorded_by")) {
+        Add("consent.recorded_by", "", Say("the consent needs its recorded_by"));
       }
     }
   }
 
-  void NonEmpty(const Json& root, std::string_view section, const std::string& message) {
+  void NonEmpty(const Json& root, std::string_view section, Phrase message) {
     const Json* s = Get(root, section);
-    if (s == nullptr || s->empty()) Add(std::string(section), "", message);
+    if (s == nullptr || s->empty()) Add(std::string(section), "", std::move(message));
   }
 
   const identity::Directory& dir_;
@@ -416,51 +451,6 @@ class Validator {
 };
 
 }  // namespace
-
-// json::Parse says "JSON: line L, column C: WHAT" at the token that stopped it: a missing comma
-// or a comma too many shows only at the next token, which may be lines later.
-FieldError JsonSyntaxError(std::string_view text, const std::string& message) {
-  FieldError e;
-  std::smatch m;
-  static const std::regex kWhere(R"(line (\d+), column (\d+): (.*))");
-  if (!std::regex_search(message, m, kWhere)) {
-    e.message = message.starts_with("JSON: ") ? message.substr(6) : message;
-    return e;
-  }
-  e.line = std::stoi(m[1].str());
-  e.column = std::stoi(m[2].str());
-  std::string what = m[3].str();
-  size_t at = 0;
-  for (int l = 1; l < e.line && at < text.size(); ++l) at = text.find('\n', at) + 1;
-  at = std::min(text.size(), at + static_cast<size_t>(e.column - 1));
-  // `at` is the last character the parser read: go back to the start of its token (a string
-  // or a word), then to the last character before that token.
-  if (at < text.size() && text[at] == '"' && at > 0) {
-    size_t open = at - 1;
-    while (open > 0 && !(text[open] == '"' && text[open - 1] != '\\')) --open;
-    at = open;
-  } else {
-    while (at > 0 && (std::isalnum(static_cast<unsigned char>(text[at - 1])) ||
-                      text[at - 1] == '.' || text[at - 1] == '-' || text[at - 1] == '+')) {
-      --at;
-    }
-  }
-  size_t prev = at;
-  while (prev > 0 && std::isspace(static_cast<unsigned char>(text[prev - 1]))) --prev;
-  const bool moved = text.substr(prev, at - prev).find('\n') != std::string_view::npos;
-  if (moved && prev > 0 && what.find("unexpected") != std::string::npos) {
-    const bool comma = text[prev - 1] == ',';
-    size_t line_start = text.rfind('\n', prev - 1);
-    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
-    e.line = static_cast<int>(std::count(text.begin(), text.begin() + prev, '\n')) + 1;
-    e.column = static_cast<int>(prev - line_start) + (comma ? 0 : 1);
-    what = comma ? "this comma is followed by no field: remove it (" + what + ")"
-                 : "a comma is missing after this value, before the next field (" + what + ")";
-  }
-  e.message =
-      "line " + std::to_string(e.line) + ", column " + std::to_string(e.column) + ": " + what;
-  return e;
-}
 
 std::string RequiredSections(wire::Kind kind) {
   switch (kind) {
@@ -473,41 +463,6 @@ std::string RequiredSections(wire::Kind kind) {
     default:
       return "";
   }
-}
-
-std::string CheckDate(std::string_view text, bool year_alone) {
-  const std::string s(text);
-  std::smatch m;
-  static const std::regex kIso(R"((\d{4})-(\d{2})-(\d{2}))");
-  static const std::regex kYear(R"(\d{4})");
-  static const std::regex kDayFirst(R"((\d{1,2})[/.-](\d{1,2})[/.-](\d{4}))");
-  static const std::regex kYearFirst(R"((\d{4})[/.](\d{1,2})[/.](\d{1,2}))");
-  int y = 0, mo = 0, d = 0;
-  std::string shape;
-  if (std::regex_match(s, m, kIso)) {
-    y = std::stoi(m[1].str()), mo = std::stoi(m[2].str()), d = std::stoi(m[3].str());
-  } else if (year_alone && std::regex_match(s, kYear)) {
-    y = std::stoi(s);
-    if (y < kFirstBuddhistEraYear) return "";
-    return s + " looks like a Buddhist-era year: write " + std::to_string(y - kBuddhistEraOffset);
-  } else if (std::regex_match(s, m, kDayFirst)) {
-    y = std::stoi(m[3].str()), mo = std::stoi(m[2].str()), d = std::stoi(m[1].str());
-    shape = "day/month/year";
-  } else if (std::regex_match(s, m, kYearFirst)) {
-    y = std::stoi(m[1].str()), mo = std::stoi(m[2].str()), d = std::stoi(m[3].str());
-    shape = "year/month/day";
-  } else {
-    return "not a date: write the day as YYYY-MM-DD (ISO 8601), e.g. 2026-11-29" +
-           std::string(year_alone ? ", or the year alone (YYYY) when only it is known" : "");
-  }
-  if (y >= kFirstBuddhistEraYear) {
-    const int ce = y - kBuddhistEraOffset;
-    if (!RealDay(ce, mo, d)) return s + " is not a day of the calendar";
-    return s + " looks like a Buddhist-era date: write " + Iso(ce, mo, d);
-  }
-  if (!RealDay(y, mo, d)) return s + " is not a day of the calendar (YYYY-MM-DD)";
-  if (!shape.empty()) return s + " reads as " + shape + ": write " + Iso(y, mo, d);
-  return "";
 }
 
 std::vector<FieldError> ValidateCase(const Json& value, const identity::Directory& dir,

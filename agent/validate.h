@@ -24,15 +24,61 @@
 
 namespace nrm::agent {
 
+// A value a message names, and how a reader in another language is shown it.
+struct MessageArg {
+  enum class Kind {
+    kAsIs,     // a value as written, a date, a number, a path or an id: the same in any language
+    kWords,    // English words, a msgid of the web inbox's catalogs (agent/web/po/extra.pot)
+    kCountry,  // an ISO 3166-1 code: the country's name ("Myanmar" for "MM")
+    kValue,    // a value of a closed list (an enumeration, a role, a section): the value itself
+               // here, its words where the web inbox has them
+    kValues,   // several such values, "|"-separated: "a, b or c"
+  };
+  Kind kind = Kind::kAsIs;
+  std::string text;
+};
+
+// A message as its words, with %1, %2, ... where its values go: the words are a msgid of the
+// web inbox's catalogs (agent/web/po, where xgettext finds them as Say("...") in validate*.cc
+// and consent.cc),
+// so that a form can show the message in its reader's language; English() is the message as
+// the command line prints it.
+struct Phrase {
+  std::string words;
+  std::vector<MessageArg> args;
+  bool empty() const { return words.empty(); }
+};
+std::string English(const Phrase& p);
+// The Phrase of `words` and the values of its %1, %2, ...: update.sh and the WebCatalogs test
+// find the words of every call in agent/validate*.cc and consent.cc by this function's name.
+Phrase Say(const char* words, std::vector<MessageArg> args = {});
+// A value shown as it is in any language.
+MessageArg AsIs(std::string text);
+// `words` with %1 ... %9 replaced by `values` (a value is not searched for placeholders again;
+// a placeholder with no value stays as it is).
+std::string FillPlaceholders(std::string_view words, const std::vector<std::string>& values);
+// "a, b or c"; "" when there are more than 12 values, too many to list in one line.
+std::string OneOf(const std::vector<std::string_view>& values);
+// The values of a kValues argument.
+std::vector<std::string> SplitValues(const std::string& text);
+// A Phrase as JSON, {"words": ..., "args": [{"kind": "as_is", "text": ...}, ...]}, for a
+// caller in another part of the agent (the web inbox reads a step's --preview --json), and back;
+// PhraseFromJson gives an empty Phrase for anything else.
+json::Json PhraseToJson(const Phrase& p);
+Phrase PhraseFromJson(const json::Json& j);
+
 struct FieldError {
   // Where: "person.birth_date", "context.places[0].country"; "" for the document as a whole.
   std::string path;
   // The value as written, as JSON text ("\"29/11/2569\""); "" when the field is missing.
   std::string value;
-  // What is wrong, and what to write instead.
+  // What is wrong, and what to write instead (English: English(phrase) when there is one).
   std::string message;
   // For a syntax error: where it is (from 1); 0 otherwise.
   int line = 0, column = 0;
+  // The message to translate; empty for a syntax error (never made by a form), and for an
+  // error a form makes itself, whose `message` is then the msgid.
+  Phrase phrase{};
 };
 
 // The longest text a field takes, in bytes of UTF-8.
@@ -79,5 +125,10 @@ Result<Bytes> CaseFromJson(std::string_view text, std::string_view source,
 // Checks one date written by a person; "" when it is YYYY-MM-DD (or YYYY when `year_alone`),
 // else what to write instead ("29/11/2569 looks like a Buddhist-era date: write 2026-11-29").
 std::string CheckDate(std::string_view text, bool year_alone);
+// The same as a Phrase (empty when the date is good).
+Phrase CheckDatePhrase(std::string_view text, bool year_alone);
+
+// "longer than 4000 bytes": a text over kMaxTextBytes.
+Phrase TooLongPhrase();
 
 }  // namespace nrm::agent

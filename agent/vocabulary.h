@@ -43,7 +43,9 @@ struct Enumeration {
   std::vector<std::string_view> values;
   // Other ways to write a value, e.g. {"female", "Feminine"}; compared without case.
   std::vector<std::pair<std::string_view, std::string_view>> aliases;
-  std::string_view source;  // e.g. "HTCDS 2.0 prs_Gender"
+  // e.g. "HTCDS 2.0 prs_Gender"; those with English words are msgids of the web inbox's
+  // catalogs too (agent/web/po/extra.pot), for the validation's messages in a form.
+  std::string_view source;
 };
 
 // Every enumeration, in docs/DATA.md order; nullptr for an unknown name.

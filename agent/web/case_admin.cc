@@ -1,11 +1,15 @@
 // What a case page offers besides steps: a new local label (`relabel`), and for supervisors
-// erasure (`erase`, issue 18: a reason, then a confirmation that says what will happen), and what
+// erasure (`erase`, issue 18: a reason, then a confirmation that says what will happen), what
 // is left of an erased case, its tombstone: who erased it, when and why, and which parties
-// confirmed with a signed erasure receipt and which have not yet.
+// confirmed with a signed erasure receipt and which have not yet; and the supervisors' list of
+// the erased cases and of those the retention rule will erase (`retention report`).
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 
+#include "agent/erasure.h"
+#include "agent/retention.h"
+#include "agent/validate.h"
 #include "agent/web/case_view.h"
 #include "agent/web/pages.h"
 
@@ -31,7 +35,75 @@ std::string ReceiptTime(Site& site, std::string_view lang, const std::string& ut
   return site.When(static_cast<int64_t>(timegm(&tm)) * 1000 + ms, lang);
 }
 
+// Who erased a case, for people: a user of this agency, the retention rule, or the erasure
+// request of another agency.
+std::string ErasedBy(Site& site, std::string_view lang, const std::string& by) {
+  static constexpr std::string_view kRequestOf = "erasure request of ";
+  if (by == kRetentionRule) return site.Tr(lang, "the retention rule");
+  if (by.starts_with(kRequestOf)) {
+    return FillPlaceholders(site.Tr(lang, "the erasure request of %1"),
+                            {site.AgencyName(by.substr(kRequestOf.size()))});
+  }
+  return by;
+}
+
 }  // namespace
+
+Response ErasedCasesPage(Site& site, const Visit& visit) {
+  const std::string& lang = visit.lang();
+  if (!visit.supervisor()) {
+    return site.Problem(&visit, lang, 403,
+                        site.Tr(lang, "Only a supervisor may see the erased cases."));
+  }
+  Result<RetentionPlan> plan = PlanRetention(site.store(), site.agent().config());
+  Result<std::vector<Tombstone>> tombstones = site.store().Tombstones();
+  if (!plan.ok() || !tombstones.ok()) {
+    return site.Problem(&visit, lang, 500,
+                        (plan.ok() ? tombstones.status() : plan.status()).message());
+  }
+  // What erasure leaves: the reference, when, by whom and who confirmed; nothing of the
+  // person (the reason is on the tombstone's own page, in the words of the one who erased).
+  std::sort(tombstones->begin(), tombstones->end(),
+            [](const Tombstone& a, const Tombstone& b) { return a.at_ms > b.at_ms; });
+  Json erased = Json::array();
+  for (const Tombstone& t : *tombstones) {
+    erased.push_back(
+        {{"ref", t.ref},
+         {"short", t.ref.substr(0, 8)},
+         {"at", site.When(t.at_ms, lang)},
+         {"by", ErasedBy(site, lang, t.erased_by)},
+         {"confirmed", t.asked.empty() ? site.Tr(lang, "not shared with other agencies")
+                                       : FillPlaceholders(site.Tr(lang, "%1 of %2 confirmed"),
+                                                          {std::to_string(t.confirmed.size()),
+                                                           std::to_string(t.asked.size())})},
+         {"all_confirmed", t.confirmed.size() >= t.asked.size()}});
+  }
+  const AgentConfig& config = site.agent().config();
+  const int64_t now = RetentionClock().NowMillis();
+  Json due = Json::array();
+  for (const RetentionEntry& e : plan->closed) {
+    if (!e.erase_at_ms) continue;
+    due.push_back({{"ref", e.ref},
+                   {"label", e.label.empty() ? e.ref.substr(0, 8) : e.label},
+                   {"closed", site.When(e.closed_at_ms, lang)},
+                   {"erase_at", site.When(*e.erase_at_ms, lang)},
+                   {"due", *e.erase_at_ms <= now},
+                   {"waiting", !e.waiting.empty()}});
+  }
+  const std::string rule =
+      config.retention_days_after_close
+          ? FillPlaceholders(site.Tr(lang, "A closed case is erased %1 days after it was closed."),
+                             {std::to_string(*config.retention_days_after_close)})
+          : site.Tr(lang,
+                    "The retention rule is off: closed cases are kept until a supervisor erases "
+                    "them.");
+  Json data = {{"title", site.Tr(lang, "Erased cases")},
+               {"erased", erased},
+               {"retention_rule", rule},
+               {"due", due},
+               {"open_cases", std::to_string(plan->open_cases)}};
+  return site.Page(&visit, lang, "erased_cases", std::move(data));
+}
 
 Response EraseForm(Site& site, const Visit& visit, const Request& req, const std::string& ref) {
   const std::string& lang = visit.lang();

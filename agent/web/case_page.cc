@@ -3,6 +3,7 @@
 // access log for supervisors; and, for printing, a one-page handover record.
 #include <algorithm>
 
+#include "agent/retention.h"
 #include "agent/step_state.h"
 #include "agent/web/case_view.h"
 #include "agent/web/forms.h"
@@ -120,6 +121,36 @@ std::string DoneWords(Site& site, std::string_view lang, const std::string& done
   if (done.empty()) return "";
   if (done == "relabel") return site.Tr(lang, "The case has its new label.");
   return site.Tr(lang, "The step was taken.");
+}
+
+// When the case will be erased under the retention rule (agent/retention.h), as the rule and
+// `retention report` see it: kept while open, the day it is due once closed, or why it waits.
+std::string RetentionWords(Site& site, std::string_view lang, const CaseView& c) {
+  const AgentConfig& config = site.agent().config();
+  if (!config.retention_days_after_close) {
+    return site.Tr(lang, "Kept until a supervisor erases it: the retention rule is off.");
+  }
+  const std::string days = std::to_string(*config.retention_days_after_close);
+  const std::optional<RetentionEntry> e = RetentionOf(c.record, config);
+  if (!e || !e->erase_at_ms) {
+    return FillPlaceholders(
+        site.Tr(lang, "Kept while the case is open; erased %1 days after it is closed."), {days});
+  }
+  const std::vector<std::string> values = {site.When(e->closed_at_ms, lang),
+                                           site.When(*e->erase_at_ms, lang), days};
+  if (*e->erase_at_ms > RetentionClock().NowMillis()) {
+    return FillPlaceholders(
+        site.Tr(lang, "Closed on %1; erased on %2, %3 days after it was closed."), values);
+  }
+  const bool under_way = std::any_of(c.messages.begin(), c.messages.end(), [](const auto& m) {
+    return m.direction == "out" && (m.state == kWaitingToSend || m.state == kAtTheBroker);
+  });
+  return FillPlaceholders(
+      site.Tr(lang, under_way ? Msg("Closed on %1; due for erasure since %2: it waits until its "
+                                    "steps still under way are delivered.")
+                              : Msg("Closed on %1; due for erasure since %2: erased at the "
+                                    "agent's next hourly check.")),
+      values);
 }
 
 }  // namespace
@@ -286,6 +317,7 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
       {"printed_at", site.When(SystemClock::Get().NowMillis(), lang)},
       {"printed_by", visit.session.user},
       {"handover_steps", handover_steps},
+      {"retention", RetentionWords(site, lang, c)},
       {"done", DoneWords(site, lang, req.Query("done"))}};
   return site.Page(&visit, lang, "case", std::move(data));
 }

@@ -39,7 +39,7 @@ Json FieldJson(Site& site, std::string_view lang, const FieldSpec& spec,
             {"readonly", options.readonly.count(name) > 0}};
   std::string error;
   for (const FieldError& e : errors) {
-    if (e.path == name) error = site.Tr(lang, e.message);
+    if (e.path == name) error = ErrorText(site.translator(), lang, e);
   }
   f["error"] = error;
   auto option_list = [&](const std::vector<std::pair<std::string, std::string>>& choices) {
@@ -142,7 +142,7 @@ Json ErrorsJson(Site& site, std::string_view lang, const std::vector<FieldError>
     const FieldSpec* f = FindField(e.path);
     out.push_back({{"field", f ? site.Tr(lang, f->label) : e.path},
                    {"id", "f-" + e.path},
-                   {"message", site.Tr(lang, e.message)}});
+                   {"message", ErrorText(site.translator(), lang, e)}});
   }
   return out;
 }
@@ -169,6 +169,34 @@ Json HandlingJson(Site& site, const std::string& selected) {
     out.push_back({{"value", h.code},
                    {"label", h.code + ": " + h.description},
                    {"selected", h.code == (selected.empty() ? "H0" : selected)}});
+  }
+  return out;
+}
+
+Json DisclosureJson(Site& site, std::string_view lang, const Json& preview) {
+  Json out = Json::array();
+  if (!preview.contains("recipients") || !preview["recipients"].is_array()) return out;
+  for (const Json& r : preview["recipients"]) {
+    auto words = [&](const char* key) {
+      Json list = Json::array();
+      if (!r.contains(key) || !r[key].is_array()) return list;
+      for (const Json& s : r[key]) {
+        if (s.is_string()) list.push_back(site.Tr(lang, Site::SectionWords(s.get<std::string>())));
+      }
+      return list;
+    };
+    const std::string consent = r.value("consent", std::string());
+    // The agent's words for a consent that does not cover it, in the reader's language.
+    const Phrase problem = PhraseFromJson(r.value("consent_phrase", Json()));
+    out.push_back(
+        {{"name", site.AgencyName(r.value("agency", std::string()))},
+         {"role", site.Tr(lang, Site::RoleWords(r.value("role", "")))},
+         {"receives", words("sections")},
+         {"withheld", words("withheld")},
+         {"consent_ok", consent == "covered"},
+         {"consent_problem", consent == "covered" ? ""
+                             : problem.empty()    ? consent
+                                                  : PhraseText(site.translator(), lang, problem)}});
   }
   return out;
 }

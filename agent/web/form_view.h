@@ -42,6 +42,12 @@ std::vector<std::string> Recipients(Site& site, std::string_view kind);
 // H0..H3 with the policy's descriptions, `selected` marked.
 json::Json HandlingJson(Site& site, const std::string& selected);
 
+// For a review before sending: each recipient of a step's `--preview --json` answer (`preview`,
+// the output of agent/step_commands.cc's Preview) with its name and role, the sections it will
+// receive and those the policy withholds (in words), and whether the consent covers it (why not,
+// in the reader's language).
+json::Json DisclosureJson(Site& site, std::string_view lang, const json::Json& preview);
+
 // The values `req` carries for `fields` (and every other form field it has), in order.
 FormValueList RequestValues(const Request& req);
 

@@ -238,6 +238,44 @@ std::vector<std::string> Lines(std::string_view text) {
   return out;
 }
 
+std::string ErrorText(const Translator& tr, std::string_view lang, const FieldError& e) {
+  if (e.phrase.empty()) return std::string(tr.Tr(lang, e.message));
+  return PhraseText(tr, lang, e.phrase);
+}
+
+std::string PhraseText(const Translator& tr, std::string_view lang, const Phrase& p) {
+  auto words = [&](const std::string& v) { return std::string(tr.Tr(lang, ChoiceWords(v))); };
+  std::vector<std::string> values;
+  for (const MessageArg& a : p.args) {
+    switch (a.kind) {
+      case MessageArg::Kind::kAsIs:
+        values.push_back(a.text);
+        break;
+      case MessageArg::Kind::kWords:
+        values.push_back(std::string(tr.Tr(lang, a.text)));
+        break;
+      case MessageArg::Kind::kCountry: {
+        const Country* c = tr.FindCountry(a.text);
+        values.push_back(c ? std::string(tr.Tr(lang, c->name)) : a.text);
+        break;
+      }
+      case MessageArg::Kind::kValue:
+        values.push_back(words(a.text));
+        break;
+      case MessageArg::Kind::kValues: {
+        const std::vector<std::string> all = SplitValues(a.text);
+        std::string list;
+        for (size_t i = 0; i + 1 < all.size(); ++i) list += (i ? ", " : "") + words(all[i]);
+        values.push_back(all.size() < 2 ? words(all.front())
+                                        : FillPlaceholders(tr.Tr(lang, Msg("%1 or %2")),
+                                                           {list, words(all.back())}));
+        break;
+      }
+    }
+  }
+  return FillPlaceholders(tr.Tr(lang, p.words), values);
+}
+
 std::vector<FieldError> CheckForm(std::string_view kind, const Json& payload,
                                   const identity::Directory& dir, bool consent_override,
                                   int64_t now_ms) {

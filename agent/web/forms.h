@@ -55,7 +55,15 @@ std::string_view ChoiceWords(std::string_view value);
 inline constexpr size_t kMaxFieldBytes = kMaxTextBytes;
 
 // An error of a form is the validation's (agent/validate.h): `path` names the form's field,
-// `message` is a msgid or the validation's own words.
+// `phrase` the validation's words and values, or (an error the form makes itself) `message` a
+// msgid.
+
+// The message of `e` in `lang`: the phrase's words from the catalogs with its values filled in
+// (a country by its name, a value of a list by its words, as the form shows them; a list as
+// "a, b or c"), or the message translated as a msgid.
+std::string ErrorText(const Translator& tr, std::string_view lang, const FieldError& e);
+// A phrase of the agent's (agent/validate.h) in `lang`, as ErrorText shows one.
+std::string PhraseText(const Translator& tr, std::string_view lang, const Phrase& p);
 
 // The payload's JSON form from the fields of `req` that belong to `sections` (empty fields left
 // out; an empty section left out).

@@ -167,7 +167,7 @@ class NewCase {
     data["sections"] = SectionsJson(site_, lang_, sections_, values, errors, options);
     data["errors"] = ErrorsJson(site_, lang_, errors);
     for (const FieldError& e : errors) {
-      if (e.path == "to") data["to_error"] = site_.Tr(lang_, e.message);
+      if (e.path == "to") data["to_error"] = ErrorText(site_.translator(), lang_, e);
     }
     return site_.Page(&visit_, lang_, "new_case", std::move(data), status);
   }
@@ -225,23 +225,6 @@ class NewCase {
       data["refused"] = preview->err.empty() ? preview->out : preview->err;
       return site_.Page(&visit_, lang_, "review", std::move(data), 409);
     }
-    Json disclosure = Json::array();
-    for (const Json& r : (*answer)["recipients"]) {
-      auto words = [&](const char* key) {
-        Json out = Json::array();
-        for (const Json& s : r[key]) {
-          out.push_back(site_.Tr(lang_, Site::SectionWords(s.get<std::string>())));
-        }
-        return out;
-      };
-      const std::string consent = r.value("consent", std::string());
-      disclosure.push_back({{"name", site_.AgencyName(r.value("agency", std::string()))},
-                            {"role", site_.Tr(lang_, Site::RoleWords(r.value("role", "")))},
-                            {"receives", words("sections")},
-                            {"withheld", words("withheld")},
-                            {"consent_ok", consent == "covered"},
-                            {"consent_problem", consent == "covered" ? "" : consent}});
-    }
     const identity::Agency* a = dir_->Find(to);
     policy::RouteQuery q{
         {site_.agent().agency(), site_.role(), dir_->Find(site_.agent().agency())->country},
@@ -250,7 +233,7 @@ class NewCase {
         site_.Today()};
     const policy::Decision route = site_.agent().policy().Route(q);
     data["review"] = true;
-    data["disclosure"] = disclosure;
+    data["disclosure"] = DisclosureJson(site_, lang_, *answer);
     data["route_ok"] = route.allowed;
     data["route_problem"] = route.allowed ? "" : route.reason;
     data["duplicates"] = Duplicates(payload);

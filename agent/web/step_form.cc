@@ -1,8 +1,12 @@
 // The steps on a case, as small forms: each is offered only when the case page offers it
 // (case_view.h), and each runs the same command as at the command line (accept, decline,
 // confirm-handover, revoke, respond, travel-documents, schedule-return, complete-return,
-// followup, close, share, revoke-consent), for the person logged in.
+// followup, close, share, revoke-consent), for the person logged in. A step that carries case
+// data beyond its decision (respond, travel documents, schedule the return, close, share) is
+// reviewed before it is sent: which sections each recipient will receive and which the policy
+// withholds, as for a new referral (the command's --preview).
 #include <algorithm>
+#include <optional>
 
 #include "agent/web/case_view.h"
 #include "agent/web/form_view.h"
@@ -24,6 +28,9 @@ struct StepSpec {
   bool answers = false;    // answers a message (ID) rather than acting on the case (CASE)
   std::vector<FieldSpec> fields;
   std::vector<std::string_view> required;
+  // It carries case data beyond the decision (sections the policy may withhold from a
+  // recipient): the form goes through a review that says what each recipient will receive.
+  bool reviews = false;
 };
 
 const std::vector<StepSpec>& Steps() {
@@ -75,7 +82,8 @@ const std::vector<StepSpec>& Steps() {
        {{"family-found", Msg("Was the family found?"), T::kChoice, {"yes", "no"}},
         {"reception-agency", Msg("Agency that receives the person"), T::kAgency},
         {"note", Msg("Note for the other agency"), T::kTextArea}},
-       {"family-found"}},
+       {"family-found"},
+       true},
       {"travel_documents",
        "travel-documents",
        "travel_documents",
@@ -85,7 +93,8 @@ const std::vector<StepSpec>& Steps() {
         {"documents", Msg("Travel documents (one a line)"), T::kList},
         {"include-person", Msg("Include the person section"), T::kBool},
         {"note", Msg("Note"), T::kTextArea}},
-       {"to", "documents"}},
+       {"to", "documents"},
+       true},
       {"schedule_return",
        "schedule-return",
        "return_scheduled",
@@ -94,7 +103,8 @@ const std::vector<StepSpec>& Steps() {
        {{"to", Msg("To"), T::kAgencies},
         {"date", Msg("Date of return"), T::kDate},
         {"border-point", Msg("Border crossing"), T::kText}},
-       {"to", "date", "border-point"}},
+       {"to", "date", "border-point"},
+       true},
       {"complete_return",
        "complete-return",
        "return_completed",
@@ -117,7 +127,8 @@ const std::vector<StepSpec>& Steps() {
        {{"outcome", Msg("Outcome"), T::kChoice, kOutcome},
         {"reason", Msg("Reason (when not a success)"), T::kTextArea},
         {"to", Msg("Tell these agencies"), T::kAgencies}},
-       {"outcome", "to"}},
+       {"outcome", "to"},
+       true},
       {"share",
        "share",
        "status_update",
@@ -129,7 +140,8 @@ const std::vector<StepSpec>& Steps() {
          T::kChoices,
          {"person", "context", "needs", "repatriation", "counselling"}},
         {"note", Msg("Note"), T::kTextArea}},
-       {"to"}},
+       {"to"},
+       true},
       {"revoke_consent",
        "revoke-consent",
        "consent_revoke",
@@ -139,6 +151,13 @@ const std::vector<StepSpec>& Steps() {
        {"reason"}},
   };
   return kSteps;
+}
+
+// An error of the case data validation's words (agent/validate.h).
+FieldError PhraseError(std::string_view path, const std::string& value, Phrase phrase) {
+  FieldError e{std::string(path), value, English(phrase)};
+  e.phrase = std::move(phrase);
+  return e;
 }
 
 const StepSpec* FindStep(std::string_view action) {
@@ -161,8 +180,11 @@ class Step {
   Response Serve() {
     if (req_.method != "POST") return Form(Defaults(), {}, "", 200);
     const FormValueList values = RequestValues(req_);
+    const std::string action = req_.Form("action");
+    if (action == "edit") return Form(values, {}, "", 200);
     std::vector<FieldError> errors = Check(values);
     if (!errors.empty()) return Form(values, errors, "", 400);
+    if (spec_.reviews && action != "send") return Review(values);
     return Take(values);
   }
 
@@ -200,14 +222,13 @@ class Step {
       for (const std::string& v : All(values, f.path)) {
         // The case data validation's own checks (agent/validate.h), as the payload gets them.
         if (v.size() > kMaxFieldBytes) {
-          errors.push_back(
-              {std::string(f.path), v, "longer than " + std::to_string(kMaxFieldBytes) + " bytes"});
+          errors.push_back(PhraseError(f.path, "", TooLongPhrase()));
         } else if ((f.type == T::kChoice || f.type == T::kChoices) &&
                    std::find(f.choices.begin(), f.choices.end(), v) == f.choices.end()) {
           errors.push_back({std::string(f.path), v, Msg("Choose one of the values listed.")});
-        } else if (const std::string date = f.type == T::kDate ? CheckDate(v, false) : "";
+        } else if (Phrase date = f.type == T::kDate ? CheckDatePhrase(v, false) : Phrase{};
                    !date.empty()) {
-          errors.push_back({std::string(f.path), v, date});
+          errors.push_back(PhraseError(f.path, v, std::move(date)));
         } else if ((f.type == T::kAgency || f.type == T::kAgencies) &&
                    site_.directory()->Find(v) == nullptr) {
           errors.push_back({std::string(f.path), v, Msg("Choose the agency it goes to.")});
@@ -221,9 +242,18 @@ class Step {
     return errors;
   }
 
+  // What the step's form and its review both show: the case, and where the form posts.
+  Json Common() const {
+    const std::string path = "/case/" + case_.record.ref + "/step/" + std::string(spec_.action);
+    return {{"case", case_.record.ref},
+            {"case_label",
+             case_.record.label.empty() ? case_.record.ref.substr(0, 8) : case_.record.label},
+            {"action", path},
+            {"csrf", SessionTable::CsrfToken(visit_.session, path)}};
+  }
+
   Response Form(const FormValueList& values, const std::vector<FieldError>& errors,
                 const std::string& refused, int status) {
-    const std::string path = "/case/" + case_.record.ref + "/step/" + std::string(spec_.action);
     FieldOptions options;
     options.kind = std::string(spec_.kind);
     options.any_agency = {"reception-agency"};
@@ -233,17 +263,14 @@ class Step {
       Json field = FieldJson(site_, lang_, f, values, errors, options);
       fields.push_back(std::move(field));
     }
-    Json data = {{"title", site_.Tr(lang_, spec_.title)},
-                 {"case", case_.record.ref},
-                 {"case_label",
-                  case_.record.label.empty() ? case_.record.ref.substr(0, 8) : case_.record.label},
-                 {"action", path},
-                 {"csrf", SessionTable::CsrfToken(visit_.session, path)},
+    Json data = Common();
+    data.update({{"title", site_.Tr(lang_, spec_.title)},
                  {"fields", fields},
                  {"errors", ErrorsJson(site_, lang_, errors)},
                  {"refused", refused},
+                 {"reviews", spec_.reviews},
                  {"handling", HandlingJson(site_, One(values, "handling"))},
-                 {"override", One(values, "override")}};
+                 {"override", One(values, "override")}});
     return site_.Page(&visit_, lang_, "step", std::move(data), status);
   }
 
@@ -275,14 +302,13 @@ class Step {
     return p.empty() ? "" : p.dump();
   }
 
-  Response Take(const FormValueList& values) {
+  // The command's words for the form's `values`; nullopt when the step answers a message and
+  // there is none on the case.
+  std::optional<std::vector<std::string>> Words(const FormValueList& values) const {
     std::vector<std::string> words = {std::string(spec_.command)};
     if (spec_.answers) {
       const MessageRecord* m = Answered();
-      if (m == nullptr) {
-        return Form(values, {}, site_.Tr(lang_, "There is no message to answer on this case."),
-                    409);
-      }
+      if (m == nullptr) return std::nullopt;
       words.push_back(m->id);
     } else {
       words.push_back(case_.record.ref);
@@ -302,7 +328,41 @@ class Step {
     if (const std::string o = One(values, "override"); !o.empty()) {
       words.insert(words.end(), {"--override", o});
     }
-    Result<CommandOutput> out = site_.Command(visit_, words, Payload(values));
+    return words;
+  }
+
+  Response NothingToAnswer(const FormValueList& values) {
+    return Form(values, {}, site_.Tr(lang_, "There is no message to answer on this case."), 409);
+  }
+
+  // The review before sending: what each recipient will receive and what the policy withholds,
+  // whether the consent covers it (the step's own --preview, as on the new case form), with the
+  // form's values carried to "Send" and "Change".
+  Response Review(const FormValueList& values) {
+    std::optional<std::vector<std::string>> words = Words(values);
+    if (!words) return NothingToAnswer(values);
+    words->push_back("--preview");
+    Result<CommandOutput> preview = site_.Command(visit_, *words, Payload(values));
+    if (!preview.ok()) return site_.Problem(&visit_, lang_, 503, preview.status().message());
+    Result<Json> answer = json::Parse(preview->out);
+    if (preview->code != 0 || !answer.ok() || !answer->contains("recipients")) {
+      return Form(values, {}, preview->err.empty() ? preview->out : preview->err,
+                  preview->code == 2 ? 400 : 409);
+    }
+    Json data = Common();
+    data.update({{"step_title", site_.Tr(lang_, spec_.title)},
+                 {"hidden", HiddenJson(values)},
+                 {"review", true},
+                 {"disclosure", DisclosureJson(site_, lang_, *answer)},
+                 {"route_ok", true},
+                 {"refused", ""}});
+    return site_.Page(&visit_, lang_, "review", std::move(data));
+  }
+
+  Response Take(const FormValueList& values) {
+    std::optional<std::vector<std::string>> words = Words(values);
+    if (!words) return NothingToAnswer(values);
+    Result<CommandOutput> out = site_.Command(visit_, *words, Payload(values));
     if (!out.ok()) return site_.Problem(&visit_, lang_, 503, out.status().message());
     if (out->code != 0 && out->out.empty()) {
       return Form(values, {}, out->err, out->code == 2 ? 400 : 409);

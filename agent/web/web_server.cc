@@ -63,8 +63,8 @@ class Router {
     static const std::regex kCase("^/case/([0-9a-f]{32})$");
     static const std::regex kStep("^/case/([0-9a-f]{32})/step/([a-z_]{1,40})$");
     static const std::regex kAdmin("^/case/([0-9a-f]{32})/(erase|relabel)$");
-    static const std::set<std::string> kPages = {"/",       "/inbox",    "/updates",
-                                                 "/logout", "/password", "/language"};
+    static const std::set<std::string> kPages = {"/",         "/inbox",    "/updates", "/logout",
+                                                 "/password", "/language", "/erased"};
     std::smatch m;
     const bool is_new = std::regex_match(req.path, m, kNew);
     const bool is_case = !is_new && std::regex_match(req.path, m, kCase);
@@ -102,6 +102,7 @@ class Router {
     if (req.path == "/") return Response::Redirect("/inbox");
     if (req.path == "/inbox") return InboxPage(site_, *visit, req);
     if (req.path == "/updates") return UpdatesJson(site_, *visit);
+    if (req.path == "/erased" && req.method != "POST") return ErasedCasesPage(site_, *visit);
     if (is_new) return NewCaseForm(site_, *visit, req, m[1]);
     if (is_case && req.method != "POST") return CasePage(site_, *visit, req, m[1]);
     if (is_step) return StepForm(site_, *visit, req, m[1], m[2]);

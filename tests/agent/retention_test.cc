@@ -56,6 +56,30 @@ TEST(RetentionRuleTest, ACaseIsClosedFromWhenItLastBecameDone) {
   EXPECT_EQ(agent::ClosedAt(c), 30);
 }
 
+TEST(RetentionRuleTest, ACaseIsErasedItsRetentionAfterItWasClosed) {
+  // What the case page says of one case (RetentionOf) is what the rule and its report do.
+  agent::CaseRecord c;
+  c.ref = "ab";
+  c.label = "victim-1";
+  c.state = "accepted";
+  c.timeline = {At(1, "referral_offer", "offered"), At(2, "referral_accept", "accepted")};
+  agent::AgentConfig config;
+  config.retention_days_after_close = 30;
+  EXPECT_FALSE(agent::RetentionOf(c, config)) << "an open case is kept";
+  c.timeline.push_back(At(1000, "case_close", "done"));
+  c.state = "done";
+  std::optional<agent::RetentionEntry> e = agent::RetentionOf(c, config);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->ref, "ab");
+  EXPECT_EQ(e->label, "victim-1");
+  EXPECT_EQ(e->closed_at_ms, 1000);
+  EXPECT_EQ(e->erase_at_ms, 1000 + 30LL * 24 * 3600 * 1000);
+  config.retention_days_after_close.reset();
+  e = agent::RetentionOf(c, config);
+  ASSERT_TRUE(e) << "closed, but kept: retention never";
+  EXPECT_FALSE(e->erase_at_ms);
+}
+
 class RetentionConfigTest : public ::testing::Test {
  protected:
   // An agent config with `extra` as its line 7.

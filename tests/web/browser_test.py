@@ -2,16 +2,21 @@
 """Scenarios 1 and 2 of DOMAIN.md in real browsers (Debian's headless Chromium, driven by
 python3-selenium), against real agents and a real broker (`nrm demo --web`).
 
-  browser_test.py scenario1   the police refer a person to a shelter, which declines for lack
+  browser_test.py scenario1   the police, reading Thai, get the form's errors in Thai; they
+                              refer a person to a shelter, which declines for lack
                               of capacity; the police offer the person to a second shelter,
                               which accepts and confirms the handover; the police print the
-                              handover record and close the case; every step is delivered
-                              with a signed receipt. Then the broker stops answering: every
-                              page says the agent is not connected, and a referral made
-                              meanwhile waits to send, first in the inbox, until the broker is
-                              back and it is delivered
+                              handover record, review what closing sends and close the case,
+                              whose page says when retention will erase it; every step is
+                              delivered with a signed receipt; a supervisor erases the case,
+                              which the list of erased cases then holds. Then the broker stops
+                              answering: every page says the agent is not connected, and a
+                              referral made meanwhile waits to send, first in the inbox, until
+                              the broker is back and it is delivered
   browser_test.py scenario2   a Thai NGO asks a Cambodian NGO to trace a family; the Cambodian
-                              NGO answers
+                              NGO answers (after a review of what the answer sends); the rest
+                              of the return through the step forms, each that sends case data
+                              reviewed first
 
 Each page is saved as a screenshot in $NRM_SCREENSHOTS. Afterwards the persons' names typed into
 the forms (fresh canary strings) must appear in no file of the broker's data directory or of
@@ -69,9 +74,9 @@ class Browser:
     def choose(self, id_, value):
         Select(self.by_id(id_)).select_by_value(value)
 
-    def tick(self, group_id, value):
+    def tick(self, group_id, value, on=True):
         box = self.d.find_element(By.CSS_SELECTOR, '[id="%s"] input[value="%s"]' % (group_id, value))
-        if not box.is_selected():
+        if box.is_selected() != on:
             box.click()
 
     def click(self, id_):
@@ -199,6 +204,8 @@ def scenario1():
     police.login(police_info, "police-password-1", shots=True)
     police.shot("inbox-empty")
 
+    thai_form_errors(police, police_info, canary)
+
     # The police fill the referral form and review what each recipient will get.
     police.go(police_info["url"] + "/new/referral_offer")
     fill_referral(police, SHELTER_A, "victim-2", canary, "2002-03-14")
@@ -286,7 +293,19 @@ def scenario1():
     police.link("Close the case")
     police.choose("f-outcome", "success")
     police.click("take-step")
+    # Closing carries the case section: the review says what each shelter receives.
+    review = police.by_id("review-step").text
+    recipients = police.d.find_elements(By.CSS_SELECTOR, ".recipient-sections")
+    check("Close the case" in review and len(recipients) == 2 and
+          all("Case" in r.text for r in recipients),
+          "before closing, a review names what each shelter will receive: " +
+          " | ".join(r.text for r in recipients))
+    police.shot("close-review")
+    police.click("send")
     check("closed" in police.el("h1 .state").text, "the police closed the case")
+    retention = police.by_id("retention").text
+    check("Closed on" in retention and "365 days after it was closed" in retention,
+          "the case page says when the retention rule will erase the case: " + retention)
     police.shot("case-closed", full=False)
 
     # Every step the police took was delivered, each with a signed receipt.
@@ -314,16 +333,54 @@ def scenario1():
     check("victim-2" in police.el("#activity").text and canary not in police.d.current_url,
           "a search by the person's name finds the case (and the name is in no URL)")
 
-    erase(police, police_info, ref)
+    erase(police, police_info, ref, canary)
     outage(demo, police, police_info, canary)
     check(demo.stop() == 0, "every process stopped cleanly")
     privacy(demo, [canary])
     print("browser_test scenario1: OK")
 
 
-def erase(police, police_info, ref):
+def set_language(b, lang):
+    b.choose("lang-select", lang)
+    b.follow(b.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+
+
+def thai_form_errors(police, police_info, canary):
+    """A user who reads Thai gets the validation's messages in Thai, the ones with values too: a
+    Buddhist-era birth date with the date to write, a text too long for its field; and the
+    review's reason why the consent does not cover a recipient."""
+    police.go(police_info["url"] + "/new/referral_offer")
+    set_language(police, "th")
+    fill_referral(police, SHELTER_A, "victim-th", canary, "29/11/2569")
+    police.d.execute_script("arguments[0].value = arguments[1]",
+                            police.by_id("f-needs.risk_from"), "x" * 4001)
+    police.click("review")
+    errors = [e.text for e in police.d.find_elements(By.CSS_SELECTOR, ".field.invalid .field-error")]
+    summary = police.by_id("form-errors").text
+    check("29/11/2569 ดูเหมือนเป็นวันที่แบบพุทธศักราช: ให้เขียนเป็น ค.ศ. 2026-11-29" in errors and
+          "ยาวเกิน 4000 ไบต์" in errors,
+          "the form's errors in Thai, with their values: " + " | ".join(errors))
+    check("looks like" not in summary and "longer than" not in summary and
+          "Buddhist" not in police.text(), "and no English: " + summary)
+    police.shot("referral-errors-th")
+    # Corrected, but with a consent that names NGOs and not shelters: the review says, in Thai,
+    # that the consent does not cover the shelter.
+    police.type("f-person.birth_date", "2002-03-14")
+    police.type("f-needs.risk_from", "the recruiter's network")
+    police.tick("f-consent.share_with_roles", "shelter", on=False)
+    police.tick("f-consent.share_with_roles", "ngo")
+    police.click("review")
+    problem = police.el(".consent-problem").text
+    check("ความยินยอมของบุคคลไม่ครอบคลุมการแบ่งปันกับ TH.SHELTER.KREDTRAKARN" in problem and
+          "does not cover" not in problem, "the review's consent problem in Thai: " + problem)
+    police.shot("review-consent-th")
+    set_language(police, "en")
+
+
+def erase(police, police_info, ref, canary):
     """A supervisor of the police erases the case: a reason, a confirmation, then the tombstone,
-    on which both shelters' signed erasure receipts arrive."""
+    on which both shelters' signed erasure receipts arrive; the supervisors' list of erased
+    cases then holds it (reference, when, by whom), without anything of the person."""
     police.go(police_info["url"] + "/case/" + ref)
     police.link("Erase this case")
     police.type("f-reason", "the person's request under PDPA s.33")
@@ -345,6 +402,21 @@ def erase(police, police_info, ref):
     police.shot("case-erased")
     police.go(police_info["url"] + "/inbox")
     check("victim-2" not in police.text(), "an erased case leaves the inbox")
+
+    # The supervisors' list of erased cases: what erasure leaves, never the person.
+    police.click("nav-erased")
+    rows = police.d.find_elements(By.CSS_SELECTOR, "#erased-cases tbody tr")
+    mine = [r for r in rows if ref[:8] in r.text]
+    check(len(mine) == 1 and "supervisor" in mine[0].text and "2 of 2 confirmed" in mine[0].text,
+          "the erased case is listed: reference, when, by whom, confirmations: " +
+          " | ".join(r.text for r in rows))
+    body = police.text()
+    check(canary not in body and "victim-2" not in body and "PDPA" not in body,
+          "and nothing of the person, not even the label or the reason")
+    check("365 days" in police.by_id("retention-rule").text, "with the retention rule in force")
+    police.shot("erased-cases")
+    police.follow(mine[0].find_element(By.TAG_NAME, "a"))
+    check("PDPA" in police.by_id("tombstone").text, "each row opens its tombstone")
 
 
 def outage(demo, police, police_info, canary):
@@ -371,14 +443,12 @@ def outage(demo, police, police_info, canary):
                                  police_info["config"], "status"], capture_output=True, text=True)
         check("NOT CONNECTED since" in status.stdout and "waiting to send 1" in status.stdout,
               "nrm-agent status says the same: " + status.stdout.splitlines()[0])
-        police.choose("lang-select", "th")
-        police.follow(police.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+        set_language(police, "th")
         body = police.text()
         check("ไม่ได้เชื่อมต่อกับตัวกลางตั้งแต่" in body and "รอส่ง" in body,
               "the same in Thai: not connected, waiting to send")
         police.shot("inbox-not-connected-th")
-        police.choose("lang-select", "en")
-        police.follow(police.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+        set_language(police, "en")
     finally:
         os.kill(broker, signal.SIGCONT)
     police.wait_text("Connected to the broker since", timeout=30)
@@ -431,6 +501,12 @@ def scenario2():
     khb.type("f-note", "mother found in Ek Phnom; reception ready")
     khb.shot("response-form")
     khb.click("take-step")
+    sections = khb.el(".recipient-sections").text
+    check("Repatriation" in sections and
+          "Answer the repatriation request" in khb.by_id("review-step").text,
+          "the answer carries the repatriation section; the review says so: " + sections)
+    khb.shot("response-review")
+    khb.click("send")
     check("repatriation answered" in khb.el("h1 .state").text, "the Cambodian NGO answered")
 
     thb.go(th["url"] + "/case/" + ref)
@@ -439,8 +515,7 @@ def scenario2():
     thb.shot("case-answered")
 
     # The same page in Thai: every text from the catalog, dates in the Buddhist era.
-    thb.choose("lang-select", "th")
-    thb.follow(thb.d.find_element(By.CSS_SELECTOR, "form[action='/language'] button"))
+    set_language(thb, "th")
     body = thb.text()
     check("กล่องข้อความ" in body and "ลำดับเหตุการณ์" in body, "the case page in Thai")
     year = time.gmtime().tm_year + 543
@@ -455,11 +530,18 @@ def scenario2():
     print("browser_test scenario2: OK")
 
 
-def step(client, ref, action, fields):
-    """Takes a step through its form (as a browser would post it); returns the case page."""
+def step(client, ref, action, fields, review=None):
+    """Takes a step through its form (as a browser would post it); returns the case page. A step
+    that carries case data is reviewed first: `review` is what the review page must say (the
+    sections a recipient will receive), then it is sent from there."""
     path = "/case/%s/step/%s" % (ref, action)
     fields = dict(fields, csrf=client.csrf(path))
     r = client.post(path, fields)
+    if review is not None:
+        page = webtest.text_of(r.text)
+        check(r.status == 200 and "Review before sending" in page and review in page,
+              "%s: the review says '%s' (%d)" % (action, review, r.status))
+        r = client.post(path, dict(fields, action="send"))
     if r.status != 303:
         raise AssertionError("%s: %d %s" % (action, r.status, webtest.text_of(r.text)[:500]))
     return client.get(r.getheader("Location")).text
@@ -483,21 +565,24 @@ def rest_of_scenario2(demo, ref, th_password):
         return c
     th, kh = login(TH_NGO, th_password), login(KH_NGO, "kh-ngo-password-1")
     thi, khi = login(TH_IMM), login(KH_IMM)
-    step(th, ref, "share", {"to": TH_IMM, "sections": ["person"], "note": "please issue documents"})
+    step(th, ref, "share", {"to": TH_IMM, "sections": ["person"], "note": "please issue documents"},
+         review="Person")
     webtest.poll(lambda: state_of(thi, ref) == "repatriation answered", "Thai immigration to join")
     check(True, "Thai immigration joined the case through a share")
     page = step(thi, ref, "travel_documents", {"to": KH_IMM, "documents": "TD-2026-0042",
-                                               "include-person": "yes", "note": "issued"})
+                                               "include-person": "yes", "note": "issued"},
+                review="Repatriation")
     check("travel documents exchanged" in page, "Thai immigration sent the travel documents")
     webtest.poll(lambda: state_of(khi, ref) == "travel documents exchanged", "Cambodian immigration")
     page = step(khi, ref, "schedule_return", {"to": [TH_IMM], "date": "2026-12-15",
-                                              "border-point": "Aranyaprathet-Poipet"})
+                                              "border-point": "Aranyaprathet-Poipet"},
+                review="Repatriation")
     check("return scheduled" in page, "Cambodian immigration scheduled the return")
     webtest.poll(lambda: state_of(thi, ref) == "return scheduled", "Thai immigration to see it")
     page = step(thi, ref, "complete_return", {"to": [KH_IMM, TH_NGO], "note": "crossed at 10:00"})
     check("returned" in page, "Thai immigration confirmed the return")
     webtest.poll(lambda: state_of(th, ref) == "returned", "the Thai NGO to see the return")
-    step(th, ref, "share", {"to": KH_NGO, "note": "returned today"})
+    step(th, ref, "share", {"to": KH_NGO, "note": "returned today"}, review="It will receive")
     webtest.poll(lambda: state_of(kh, ref) == "returned", "the Cambodian NGO to see the return")
     page = step(kh, ref, "followup", {"to": TH_NGO, "note": "back at school"})
     check("in reintegration follow-up" in page, "the Cambodian NGO reported on reintegration")
@@ -515,6 +600,9 @@ def rest_of_scenario2(demo, ref, th_password):
     cw = webtest.Client(a["url"])
     cw.login("somchai", password, "pw-somchai-1")
     check("Erase this case" not in cw.get("/case/" + ref).text, "a caseworker is not offered erasure")
+    r = cw.get("/erased")
+    check(r.status == 403 and "/erased" not in cw.get("/inbox").text,
+          "nor the list of erased cases (%d)" % r.status)
     r = cw.get("/case/%s/erase" % ref)
     check(r.status == 403, "a caseworker's erasure page is refused (%d)" % r.status)
     token = cw.csrf("/case/" + ref, "/case/%s/relabel" % ref)

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The web inbox's catalogs are complete: every msgid of the C++ sources (Msg("..."),
-Tr(lang, "...") found by Debian's xgettext) and every {{t "..."}} text of the templates has a
+Tr(lang, "..."), and the Say("...") of agent/validate*.cc and agent/consent.cc, whose messages
+the forms and reviews show, found by Debian's xgettext) and every {{t "..."}} text of the templates has a
 Thai translation in agent/web/po/th.po, none fuzzy, and msgfmt --check accepts the catalog.
 After adding text: agent/web/po/update.sh, then translate what it brought into th.po."""
 import glob
@@ -34,8 +35,10 @@ def po_entries(text):
 
 def main():
     pot = subprocess.run(["xgettext", "--language=C++", "--from-code=UTF-8", "--keyword=Msg",
-                          "--keyword=Tr:2", "--omit-header", "-o", "-"] +
-                         sorted(glob.glob(os.path.join(web, "*.cc"))),
+                          "--keyword=Tr:2", "--keyword=Say", "--omit-header", "-o", "-"] +
+                         sorted(glob.glob(os.path.join(web, "*.cc"))) +
+                         sorted(glob.glob(os.path.join(web, "..", "validate*.cc"))) +
+                         [os.path.join(web, "..", "consent.cc")],
                          check=True, capture_output=True, text=True).stdout
     wanted = {e[0] for e in po_entries(pot)}
     for f in glob.glob(os.path.join(web, "templates", "*.html")):

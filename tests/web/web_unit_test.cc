@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agent/consent.h"
 #include "agent/step_state.h"
 #include "agent/vocabulary.h"
 #include "agent/web/assets.h"
@@ -320,13 +321,152 @@ TEST_F(WebUnitTest, TheValidationsMessagesForMissingFieldsAreInThai) {
   Fixture f = Builtin();
   for (const char* kind : {"referral_offer", "repatriation_request"}) {
     for (const FieldError& e : CheckForm(kind, Json::object(), Dir(), false, 0)) {
-      EXPECT_NE(f.tr.Tr("th", e.message), e.message) << e.message;
+      EXPECT_NE(ErrorText(f.tr, "th", e), e.message) << e.message;
+      EXPECT_EQ(ErrorText(f.tr, "en", e), e.message);
     }
     Json consent = {{"consent", {{"purpose", "care"}}}};
     for (const FieldError& e : CheckForm(kind, consent, Dir(), false, 0)) {
-      EXPECT_NE(f.tr.Tr("th", e.message), e.message) << e.message;
+      EXPECT_NE(ErrorText(f.tr, "th", e), e.message) << e.message;
     }
   }
+}
+
+// The messages with values: the words from the Thai catalog, the values filled in, a country by
+// its Thai name, a value of a list by the words the form shows for it. The command line's
+// English (FieldError::message) is the same phrase with the values as written.
+TEST_F(WebUnitTest, TheValidationsMessagesWithValuesAreInThai) {
+  Fixture f = Builtin();
+  const int64_t now = 1796601600000;  // 2026-12-07
+  Json p = {{"person",
+             {{"first_name", "Mya"},
+              {"birth_date", "29/11/2569"},
+              {"nationality", "Laos"},
+              {"gender", "Femenine"},
+              {"languages", {"Burmese"}}}},
+            {"context", {{"places", {{{"stage", "transit"}, {"country", "la"}}}}}},
+            {"needs", {{"risk_to_person", "Hihg"}, {"immediate_needs", {"Shelter"}}}},
+            {"case", {{"reason_for_referral", "a raid"}, {"referral_date", "2027-01-02"}}},
+            {"consent",
+             {{"share_sections", {"persn"}},
+              {"share_with_roles", {"polise"}},
+              {"share_with_agencies", {"TH.SHELTER.KREDTRAKRN"}},
+              {"date", "2026-02-30"},
+              {"recorded_by", "nok"}}}};
+  const std::vector<FieldError> errors = CheckForm("referral_offer", p, Dir(), false, now);
+  auto th = [&](const char* path) {
+    std::vector<FieldError> at = At(errors, path);
+    EXPECT_EQ(at.size(), 1u) << path;
+    return at.empty() ? std::string() : ErrorText(f.tr, "th", at[0]);
+  };
+  EXPECT_EQ(th("person.birth_date"),
+            "29/11/2569 ดูเหมือนเป็นวันที่แบบพุทธศักราช: ให้เขียนเป็น ค.ศ. 2026-11-29");
+  EXPECT_EQ(At(errors, "person.birth_date")[0].message,
+            "29/11/2569 looks like a Buddhist-era date: write 2026-11-29")
+      << "the command line's words are unchanged";
+  const std::string laos(f.tr.Tr("th", "Lao People's Democratic Republic"));
+  ASSERT_NE(laos, "Lao People's Democratic Republic");
+  EXPECT_EQ(th("person.nationality"), "Laos เป็นชื่อประเทศ: ให้ใช้รหัส ISO 3166-1 คือ LA (" + laos + ")");
+  EXPECT_EQ(th("context.places.transit.country"),
+            "รหัสประเทศต้องเป็นตัวพิมพ์ใหญ่: ให้ใช้รหัส ISO 3166-1 คือ LA (" + laos + ")");
+  EXPECT_NE(th("needs.risk_to_person").find("'สูง'"), std::string::npos)
+      << "the nearest value in the words the form shows: " << th("needs.risk_to_person");
+  EXPECT_NE(th("person.gender").find(std::string(f.tr.Tr("th", "Female"))), std::string::npos)
+      << th("person.gender");
+  EXPECT_NE(th("person.languages").find(std::string(f.tr.Tr("th", "Burmese"))), std::string::npos)
+      << th("person.languages");
+  EXPECT_NE(th("consent.share_sections").find(std::string(f.tr.Tr("th", "Person"))),
+            std::string::npos)
+      << th("consent.share_sections");
+  EXPECT_NE(th("consent.share_with_roles").find(std::string(f.tr.Tr("th", "police"))),
+            std::string::npos)
+      << th("consent.share_with_roles");
+  EXPECT_NE(th("consent.share_with_agencies").find("TH.SHELTER.KREDTRAKARN"), std::string::npos);
+  EXPECT_EQ(th("consent.date"), "2026-02-30 ไม่ใช่วันที่ที่มีอยู่ในปฏิทิน (ปปปป-ดด-วว แบบ ค.ศ.)");
+  EXPECT_EQ(th("case.referral_date"), "2027-01-02 เป็นวันในอนาคต (วันนี้คือ 2026-12-07)");
+  for (const FieldError& e : errors) {
+    // Every message in Thai words, the English one as the command line says it.
+    ASSERT_FALSE(e.phrase.empty()) << e.path;
+    EXPECT_NE(f.tr.Tr("th", e.phrase.words), e.phrase.words) << e.phrase.words;
+    EXPECT_EQ(English(e.phrase), e.message);
+    EXPECT_EQ(ErrorText(f.tr, "th", e).find('%'), std::string::npos) << ErrorText(f.tr, "th", e);
+  }
+  // A list of values, joined in Thai.
+  Json unknown = {{"persn", {{"first_name", "Mya"}}}, {"needs", {{"risk_to_person", "Extreme"}}}};
+  const std::vector<FieldError> more = CheckForm("status_update", unknown, Dir(), false, now);
+  ASSERT_EQ(more.size(), 2u);
+  EXPECT_EQ(more[0].message, "unknown section 'persn': did you mean 'person'?");
+  EXPECT_EQ(ErrorText(f.tr, "th", more[0]), "ไม่รู้จักหมวดข้อมูล 'persn': หมายถึง 'person' หรือไม่");
+  EXPECT_NE(ErrorText(f.tr, "th", more[1])
+                .find(std::string(f.tr.Tr("th", "Medium")) + " หรือ " +
+                      std::string(f.tr.Tr("th", "High"))),
+            std::string::npos)
+      << ErrorText(f.tr, "th", more[1]);
+  EXPECT_EQ(more[1].message,
+            "'Extreme' is not a value of DOMAIN.md (no HTCDS field); write Low, "
+            "Medium or High");
+  EXPECT_NE(ErrorText(f.tr, "th", more[1]).find("DOMAIN.md (ไม่มีช่องข้อมูลใน HTCDS)"),
+            std::string::npos)
+      << ErrorText(f.tr, "th", more[1]);
+  for (const Enumeration& e : Enumerations()) {
+    // Where the values come from, in Thai where it is more than a name.
+    if (std::string(e.source).find_first_of("()") != std::string::npos) {
+      EXPECT_NE(f.tr.Tr("th", e.source), e.source) << e.source;
+    }
+  }
+  // A date a step form checks, and a text too long for any field.
+  FieldError date{"date", "2569-12-15", ""};
+  date.phrase = CheckDatePhrase("2569-12-15", false);
+  date.message = English(date.phrase);
+  EXPECT_EQ(date.message, CheckDate("2569-12-15", false));
+  EXPECT_EQ(ErrorText(f.tr, "th", date),
+            "2569-12-15 ดูเหมือนเป็นวันที่แบบพุทธศักราช: ให้เขียนเป็น ค.ศ. 2026-12-15");
+  FieldError long_text{"note", "", English(TooLongPhrase())};
+  long_text.phrase = TooLongPhrase();
+  EXPECT_EQ(long_text.message, "longer than 4000 bytes");
+  EXPECT_EQ(ErrorText(f.tr, "th", long_text), "ยาวเกิน 4000 ไบต์");
+  // A value that carries a placeholder is not filled in again.
+  EXPECT_EQ(FillPlaceholders("%1 and %2", {"%2", "x"}), "%2 and x");
+}
+
+// The consent check's reasons, which a review before sending shows: in Thai too, the section in
+// its words; the same phrase through the step's --preview --json (PhraseToJson) as in the agent.
+TEST_F(WebUnitTest, TheConsentChecksReasonsAreInThai) {
+  Fixture f = Builtin();
+  ConsentRecord c;
+  c.share_sections = {"person"};
+  c.share_with_roles = {"shelter"};
+  ConsentRecord revoked = c;
+  revoked.revoked = true;
+  revoked.revoked_reason = "asked on 2026-12-01";
+  struct Case {
+    std::optional<ConsentRecord> consent;
+    std::string section, agency, role, thai;
+  };
+  const std::vector<Case> cases = {
+      {std::nullopt, "person", "TH.SHELTER.A", "shelter", "ยังไม่มีการบันทึกความยินยอม"},
+      {revoked, "person", "TH.SHELTER.A", "shelter", "บุคคลได้ถอนความยินยอมแล้ว (asked on 2026-12-01)"},
+      {c, "person", "TH.NGO.X", "ngo", "ไม่ครอบคลุมการแบ่งปันกับ TH.NGO.X"},
+      {c, "needs", "TH.SHELTER.A", "shelter", "ไม่ครอบคลุมหมวด"},
+  };
+  for (const Case& k : cases) {
+    const Phrase p = ConsentProblem(k.consent, {"case", k.section}, k.agency, k.role);
+    ASSERT_FALSE(p.empty()) << k.section << " " << k.agency;
+    EXPECT_EQ(English(p), CheckConsent(k.consent, {"case", k.section}, k.agency, k.role).message())
+        << "the command line's words are unchanged";
+    Result<Json> parsed = json::Parse(PhraseToJson(p).dump());
+    ASSERT_TRUE(parsed.ok());
+    const Phrase back = PhraseFromJson(*parsed);
+    EXPECT_EQ(back.words, p.words);
+    ASSERT_EQ(back.args.size(), p.args.size());
+    const std::string th = PhraseText(f.tr, "th", back);
+    EXPECT_NE(th.find(k.thai), std::string::npos) << th;
+    EXPECT_NE(th.find(std::string(f.tr.Tr("th", ChoiceWords(k.section)))), std::string::npos) << th;
+    EXPECT_EQ(th.find('%'), std::string::npos) << th;
+    EXPECT_EQ(PhraseText(f.tr, "en", back).find(k.section + " section"), std::string::npos)
+        << "English in the inbox names the section in its words too";
+  }
+  EXPECT_TRUE(ConsentProblem(c, {"case", "person"}, "TH.SHELTER.A", "shelter").empty());
+  EXPECT_TRUE(PhraseFromJson(Json("not a phrase")).empty());
 }
 
 TEST_F(WebUnitTest, SessionsEndAfterIdleTimeAndTokensArePerSessionAndForm) {

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Regenerates nrm-web.pot, the template of the web inbox's catalogs, from the sources: the C++
-# msgids (Msg("..."), Tr(lang, "...")) with Debian's xgettext, and the {{t "..."}} texts of the
-# templates; then merges it into every catalog (msgmerge). Translate what is new in th.po (the
-# test WebCatalogs fails until every msgid has a translation), then rebuild.
+# msgids (Msg("..."), Tr(lang, "..."), and Say("...") in agent/validate*.cc and consent.cc) with
+# Debian's xgettext, and the {{t "..."}} texts of the templates; then merges it into every
+# catalog (msgmerge). Translate what is new in th.po (the test WebCatalogs fails until every
+# msgid has a translation), then rebuild.
 # Usage: agent/web/po/update.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-xgettext --language=C++ --from-code=UTF-8 --keyword=Msg --keyword=Tr:2 --no-location \
-  --omit-header --sort-output -o "$tmp/code.pot" ../*.cc
+# The messages of the case data validation and the consent check (Say("...")), which the forms
+# and reviews show.
+xgettext --language=C++ --from-code=UTF-8 --keyword=Msg --keyword=Tr:2 --keyword=Say \
+  --no-location --omit-header --sort-output -o "$tmp/code.pot" ../*.cc ../../validate*.cc ../../consent.cc
 {
   for f in ../templates/*.html; do
     grep -o '{{t "[^"]*"' "$f" | sed 's/^{{t "\(.*\)"$/\1/' || true
