@@ -19,6 +19,7 @@ int DemoCommand(const Words& args, std::ostream& out, std::ostream& err);
 int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
 int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);
+int FederationCommand(const Words& args, std::ostream& out, std::ostream& err);
 
 // The opening of a directory draft: authority, serial, expiry and the broker's keys.
 std::string DirectoryDraftHeader(const std::string& authority, int64_t serial, int64_t expires_ms,

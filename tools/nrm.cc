@@ -14,6 +14,8 @@ constexpr const char* kUsage =
     "  keygen      create an agency's or the broker's keys\n"
     "  directory   init | add | revoke | sign | show | verify the signed directory of agencies\n"
     "  policy      lint | explain | test the need-to-know policy\n"
+    "  federation  anchor export | show, agreement draft | sign | verify | show: linking "
+    "countries\n"
     "  audit       verify | prove | check-proof | consistency | stats of a broker's audit log\n"
     "  demo        run the GMS referral scenario on real processes\n"
     "  bench       measure throughput, latency and memory of the whole system\n";
@@ -48,6 +50,7 @@ int main(int argc, char** argv) try {
   if (cmd == "keygen") return nrm::tools::KeygenCommand(rest, std::cout, std::cerr);
   if (cmd == "directory") return nrm::tools::DirectoryCommand(rest, std::cout, std::cerr);
   if (cmd == "bench") return nrm::tools::BenchCommand(rest, std::cout, std::cerr);
+  if (cmd == "federation") return nrm::tools::FederationCommand(rest, std::cout, std::cerr);
   if (cmd == "policy") return nrm::tools::PolicyCommand(rest, std::cout, std::cerr);
   if (cmd == "demo") return nrm::tools::DemoCommand(rest, std::cout, std::cerr);
   if (cmd == "audit" && !rest.empty() && rest[0] == "stats") {
