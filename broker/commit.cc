@@ -106,7 +106,7 @@ uint64_t Broker::Audit(audit::AuditRecord record) {
   printable(record.sender, 64);
   printable(record.kind, 64);
   printable(record.rule, 200);
-  printable(record.reason, 200);
+  printable(record.reason, 400);  // a relay receipt's tree head takes 224 hex digits
   for (std::string& r : record.recipients) printable(r, 64);
   uint64_t index = 0;
   Status s = audit_->Append(record, &batch_, &index);

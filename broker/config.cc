@@ -2,8 +2,10 @@
 
 #include <filesystem>
 
+#include "broker/federation.h"
 #include "common/config/toml_util.h"
 #include "common/crypto/crypto.h"
+#include "federation/signed_text.h"
 
 namespace nrm::broker {
 
@@ -14,7 +16,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
       t,
       {"bind", "data_dir", "directory", "policy", "authority_key", "key_file", "endpoint_file",
        "log_file", "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s",
-       "min_free_disk_mib"},
+       "min_free_disk_mib", "country", "partner", "relay_window", "relay_timeout_s"},
       path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -70,6 +72,27 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                            ": 'min_free_disk_mib' must be between 0 and 1048576");
   }
   c.min_free_disk_bytes = static_cast<uint64_t>(reserve_mib) << 20;
+
+  NRM_ASSIGN_OR_RETURN(auto country, config::GetOptionalString(t, "country", path));
+  c.country = country.value_or("");
+  if (!c.country.empty()) {
+    NRM_RETURN_IF_ERROR(
+        federation::CheckCountry(c.country, "country").WithContext(where("country")));
+  }
+  NRM_ASSIGN_OR_RETURN(c.partners, ParsePartners(t, path, base.string()));
+  if (!c.partners.empty() && c.country.empty()) {
+    return InvalidArgument(path + ": [[partner]] needs 'country', this broker's own country");
+  }
+  NRM_ASSIGN_OR_RETURN(c.relay_window, config::GetInt(t, "relay_window", path, 1024));
+  NRM_ASSIGN_OR_RETURN(int64_t relay_timeout_s, config::GetInt(t, "relay_timeout_s", path, 10));
+  if (c.relay_window < 1 || c.relay_window > 100000) {
+    return InvalidArgument(where("relay_window") + ": 'relay_window' must be between 1 and 100000");
+  }
+  if (relay_timeout_s < 1 || relay_timeout_s > 3600) {
+    return InvalidArgument(where("relay_timeout_s") +
+                           ": 'relay_timeout_s' must be between 1 and 3600 seconds");
+  }
+  c.relay_timeout_ms = relay_timeout_s * 1000;
   return c;
 }
 

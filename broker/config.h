@@ -3,11 +3,21 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/status.h"
 
 namespace nrm::broker {
+
+// One [[partner]] table: a partner country whose broker this one links to (docs/OPERATIONS.md,
+// "Linking two countries").
+struct PartnerConfig {
+  std::string anchor;                   // the partner's trust anchor
+  std::string directory;                // the partner's signed directory (kept fresh by the link)
+  std::vector<std::string> agreements;  // agreement files between the two countries
+  std::string endpoint;                 // optional: overrides the anchor's endpoint
+};
 
 struct BrokerConfig {
   std::string bind;           // ZeroMQ endpoint, e.g. "tcp://127.0.0.1:7700"
@@ -27,6 +37,13 @@ struct BrokerConfig {
   // the check off. Deliveries and acknowledgements go on, and so does accepting once space
   // returns.
   uint64_t min_free_disk_bytes = 256ull << 20;
+  // Federation (docs/PROTOCOL.md section 12). `country` set: this is a national broker, and a
+  // message to another country's agency also needs a signed agreement; its recipients are
+  // found in the partners' directories and relayed to their brokers.
+  std::string country;
+  std::vector<PartnerConfig> partners;
+  int64_t relay_window = 1024;        // relays in flight per partner, not yet receipted
+  int64_t relay_timeout_ms = 10'000;  // no receipt for this long: resend what is in flight
 };
 
 // Loads and checks the file; kInvalidArgument naming the file, the line and what was expected.

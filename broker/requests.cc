@@ -10,6 +10,7 @@ using transport::Frame;
 using transport::FrameText;
 
 void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
+  if (in.agency.starts_with('@')) return HandleFromPartner(in);  // a partner country's broker
   auto dir = directory();
   const identity::Agency* agency = dir->Find(in.agency);
   if (agency == nullptr || agency->revoked) {

@@ -38,6 +38,15 @@ std::vector<const Agreement*> AgreementBook::Governing() const {
   return out;
 }
 
+bool AgreementBook::AnyInForce(std::string_view a, std::string_view b, int64_t at_ms) const {
+  for (const Agreement* x : Governing()) {
+    const auto& c = x->terms().countries;
+    const bool pair = (c[0] == a && c[1] == b) || (c[0] == b && c[1] == a);
+    if (pair && x->CheckSignatures(keys_).ok() && x->CheckInForce(at_ms).ok()) return true;
+  }
+  return false;
+}
+
 Result<const Agreement*> AgreementBook::Decide(const CrossBorderQuery& q) const {
   std::string reasons;
   for (const Agreement* a : Governing()) {

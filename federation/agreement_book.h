@@ -32,6 +32,10 @@ class AgreementBook {
   // decides; otherwise the reasons of all are given.
   Result<const Agreement*> Decide(const CrossBorderQuery& q) const;
 
+  // True when an agreement between countries `a` and `b` governs, is signed by both and is in
+  // force at `at_ms` (whatever it covers): what a partner broker's link needs.
+  bool AnyInForce(std::string_view a, std::string_view b, int64_t at_ms) const;
+
   // The agreement of each id that governs (see above), in id order.
   std::vector<const Agreement*> Governing() const;
   const std::map<std::string, Bytes, std::less<>>& authority_keys() const { return keys_; }

@@ -13,6 +13,7 @@
 #include "federation/anchor.h"
 #include "policy/policy_file.h"
 #include "tools/commands.h"
+#include "tools/federation_scenario.h"
 
 namespace nrm::tools {
 namespace {
@@ -129,17 +130,8 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
-// "2027-12-31" (midnight UTC) or a TOML date-time such as 2027-12-31T08:00:00Z.
 Result<int64_t> ParseTime(const std::string& value, const std::string& option) {
-  std::string v = value;
-  if (v.size() == 10) v += "T00:00:00Z";
-  if (v.find_first_of("\"'\n=") == std::string::npos) {
-    if (auto doc = config::ParseToml("t = " + v + "\n", option); doc.ok()) {
-      if (auto ms = config::GetDateTimeMillis(doc->root, "t", option); ms.ok()) return *ms;
-    }
-  }
-  return InvalidArgument(option + " '" + value +
-                         "' is not a time (expected 2027-12-31 or 2027-12-31T00:00:00Z)");
+  return ParseTimeValue(value, option);
 }
 
 Result<int64_t> ParseCount(const std::optional<std::string>& value, int64_t fallback,
@@ -236,49 +228,15 @@ int AnchorShow(const Args& a, const std::string& path, std::ostream& out, std::o
   return 0;
 }
 
-// The routes of `policy_path`'s agreement `agreement_id` between the two countries: each
-// cross-border rule within the agreement's roles and kinds, in both directions.
+// The routes of `policy_path`'s agreement `agreement_id` between the two countries.
 Result<federation::AgreementTerms> TermsFromPolicy(const std::string& policy_path,
                                                    const std::string& agreement_id,
                                                    federation::AgreementTerms terms) {
   NRM_ASSIGN_OR_RETURN(policy::Policy p, policy::LoadPolicyFile(policy_path));
-  const policy::Agreement* ag = nullptr;
-  for (const policy::Agreement& x : p.agreements()) {
-    if (x.id == agreement_id) ag = &x;
-  }
-  if (ag == nullptr) return NotFound(policy_path + " has no [[agreement]] " + agreement_id);
-  for (const std::string& c : terms.countries) {
-    if (std::find(ag->countries.begin(), ag->countries.end(), c) == ag->countries.end()) {
-      return InvalidArgument("the policy's agreement " + agreement_id + " does not name " + c);
-    }
-  }
-  auto within = [](const std::vector<std::string>& xs, const std::vector<std::string>& allowed) {
-    std::vector<std::string> out;
-    for (const std::string& x : xs) {
-      if (std::find(allowed.begin(), allowed.end(), x) != allowed.end()) out.push_back(x);
-    }
-    return out;
-  };
-  for (int dir = 0; dir < 2; ++dir) {
-    for (const policy::Rule& r : p.rules()) {
-      if (r.scope != policy::Scope::kCrossBorder) continue;
-      federation::AgreementRoute route{terms.countries[dir], terms.countries[1 - dir],
-                                       within(r.from, ag->roles), within(r.to, ag->roles),
-                                       within(r.kinds, ag->kinds)};
-      if (!route.from_roles.empty() && !route.to_roles.empty() && !route.kinds.empty()) {
-        terms.routes.push_back(std::move(route));
-      }
-    }
-  }
-  if (terms.title.empty()) terms.title = ag->title;
-  if (terms.valid_from_ms == 0) {
-    NRM_ASSIGN_OR_RETURN(terms.valid_from_ms, ParseTime(ag->from, "the agreement's from"));
-  }
-  if (terms.routes.empty()) {
-    return InvalidArgument("no cross-border rule of " + policy_path + " falls within " +
-                           agreement_id + "'s roles and kinds");
-  }
-  return terms;
+  Result<federation::AgreementTerms> t =
+      AgreementTermsFromPolicy(p, agreement_id, std::move(terms));
+  if (!t.ok()) return t.status().WithContext(policy_path);
+  return t;
 }
 
 int AgreementDraft(const Args& a, std::ostream& out, std::ostream& err) {

@@ -12,8 +12,8 @@
 #include <cstring>
 #include <limits>
 
-#include "common/rocks.h"
 #include "common/file_util.h"
+#include "common/rocks.h"
 
 namespace nrm::broker {
 namespace {
@@ -236,6 +236,12 @@ Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the expiry index"));
   return out;
+}
+
+void MessageStore::AddExpiryNotice(rocksdb::WriteBatch& batch, const std::string& sender,
+                                   ByteView message_id, const std::string& recipient) {
+  AddEntry(batch, sender, message_id, EntryType::kExpiryNotice, AsBytes(recipient),
+           std::numeric_limits<int64_t>::max(), sender);
 }
 
 Result<size_t> MessageStore::AddDropQueue(rocksdb::WriteBatch& batch,

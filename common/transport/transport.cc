@@ -222,7 +222,9 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
     impl->dealer = zmq::socket_t(impl->ctx, zmq::socket_type::dealer);
     zmq::socket_t& d = impl->dealer;
     d.set(zmq::sockopt::linger, 0);
-    d.set(zmq::sockopt::sndtimeo, 2000);  // a send never blocks for long: no broker, no queue
+    // A send never blocks for long: no broker, no queue.
+    d.set(zmq::sockopt::sndtimeo, options.send_timeout_ms);
+    if (options.immediate) d.set(zmq::sockopt::immediate, 1);
     d.set(zmq::sockopt::maxmsgsize, CurveLimit(options.max_message_bytes));
     d.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(options.server_curve_public.data(),
                                                            options.server_curve_public.size()));
@@ -241,6 +243,10 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
     mon.set(zmq::sockopt::linger, 0);
     mon.connect(monitor);
     d.connect(options.endpoint);
+    if (handshake_timeout_ms < 0) {
+      zmq_socket_monitor(d.handle(), nullptr, 0);
+      return std::unique_ptr<Client>(new Client(std::move(impl)));
+    }
 
     Status result = Unavailable("no broker answered at " + options.endpoint + " within " +
                                 std::to_string(handshake_timeout_ms) + " ms");

@@ -79,12 +79,19 @@ struct ClientOptions {
   Bytes curve_public;
   crypto::SecretBytes curve_secret;
   size_t max_message_bytes = 1 << 20;
+  // How long Send may wait for room (or for a connection). A broker's link to a partner broker
+  // uses 0 with `immediate`: a send fails at once when the partner is not connected, and what
+  // was not sent stays in the broker's store.
+  int send_timeout_ms = 2000;
+  bool immediate = false;  // ZMQ_IMMEDIATE: queue messages only on completed connections
 };
 
 class Client {
  public:
   // Connects and waits up to `handshake_timeout_ms` for the CURVE handshake.
   // kUnauthenticated when the broker refused this key; kUnavailable when no broker answered.
+  // A negative `handshake_timeout_ms` does not wait: the client is returned at once and
+  // ZeroMQ connects (and reconnects) in the background.
   static Result<std::unique_ptr<Client>> Connect(ClientOptions options, int handshake_timeout_ms);
   ~Client();
 

@@ -1,0 +1,111 @@
+// What a national broker knows of its federation (docs/PROTOCOL.md section 12): its country, its
+// partner countries (each with the anchor its operator installed after comparing the
+// fingerprint, the partner's signed directory and the agreements both authorities signed), and
+// the link state of each partner. Private to the broker.
+//
+// A Federation is an immutable snapshot, loaded from the config at start and again on SIGHUP;
+// the routing thread and the ZAP thread share it through a shared_ptr. Links are the routing
+// thread's alone.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/config.h"
+#include "common/identity/identity.h"
+#include "common/status.h"
+#include "common/transport/transport.h"
+#include "federation/agreement_book.h"
+#include "federation/anchor.h"
+#include "schemas/wire/envelope.h"
+
+namespace nrm::broker {
+
+// The column family of the broker's store that relays use: "r" || message id -> be64 leaf of
+// the relay's accepted record (this broker took it from a partner), and "s" || message id ->
+// sender id (this broker relayed it to a partner).
+inline constexpr const char* kFederationColumnFamily = "federation";
+
+// The [[partner]] tables of a broker config (paths resolved against `base`); kInvalidArgument
+// naming the file and line.
+Result<std::vector<PartnerConfig>> ParsePartners(const toml::table& root, const std::string& path,
+                                                 const std::string& base);
+
+// The queue, and the connection name, of a partner country's broker: "@KH". Never an agency id
+// (those start with two letters and a dot).
+std::string PartnerName(const std::string& country);
+
+struct Partner {
+  federation::Anchor anchor;
+  std::shared_ptr<const identity::Directory> directory;
+  std::string endpoint;
+};
+
+class Federation {
+ public:
+  // Loads every partner's anchor, directory and agreements. `country` and `authority_key` are
+  // the broker's own. kInvalidArgument / kUnauthenticated / kPermissionDenied naming the file
+  // that is wrong (a partner's directory is verified with its anchor's authority key and must
+  // not be older than the anchor's directory_serial).
+  static Result<std::shared_ptr<const Federation>> Load(const std::string& country,
+                                                        ByteView authority_key,
+                                                        const std::vector<PartnerConfig>& partners,
+                                                        int64_t now_ms);
+
+  const std::string& country() const { return country_; }
+  const std::map<std::string, Partner>& partners() const { return partners_; }
+  const Partner* FindPartner(std::string_view country) const;
+  const federation::AgreementBook& book() const { return book_; }
+
+  // An agency of a partner country (from that partner's directory), or null.
+  const identity::Agency* FindForeign(std::string_view id) const;
+
+  // The agreement that lets `from` send `kind` with `handling` to `to` at `now_ms`: its name,
+  // or kPermissionDenied whose reason names the agreement and what is wrong.
+  Result<std::string> CheckRoute(const identity::Agency& from, const identity::Agency& to,
+                                 wire::Kind kind, wire::Handling handling, int64_t now_ms) const;
+
+  // For the ZAP handler: PartnerName(country) when `curve_key` is the broker key of a partner's
+  // anchor and an agreement with that country is signed by both and in force at `now_ms`.
+  std::optional<std::string> AuthorizePartner(ByteView curve_key, int64_t now_ms) const;
+
+  // A copy with the partner's directory replaced (a newer one received over the link).
+  std::shared_ptr<const Federation> WithDirectory(const std::string& country,
+                                                  identity::Directory directory) const;
+
+ private:
+  std::string country_;
+  std::map<std::string, Partner> partners_;  // by country
+  federation::AgreementBook book_;
+};
+
+// The routing thread's link to one partner broker: a CURVE DEALER to the partner's endpoint, on
+// which this broker sends what is queued for the partner (RELAY, RELAY-EXPIRED) in queue order,
+// and reads the partner's answers (RELAYED with its receipt, RELAY-REFUSED, NOTED).
+struct Link {
+  std::string country;  // "KH"
+  std::string name;     // "@KH": its queue in the store
+  std::unique_ptr<transport::Client> client;
+  std::string endpoint;                 // what `client` connects to
+  Bytes server_key;                     // and the partner key it expects
+  std::map<Bytes, uint64_t> in_flight;  // sent, no answer yet: message id -> queue seq
+  uint64_t last_sent = 0;               // the highest queue seq sent on this connection
+  int64_t last_progress_ms = 0;         // the last answer, or the first send after none
+  int64_t retry_at_ms = 0;              // after a failed send: wait until then
+  bool connected = false;               // the last send went out, or an answer came
+  // For `nrm federation status`.
+  uint64_t relayed = 0;            // receipts accepted since the start
+  int64_t last_receipt_ms = 0;     // when the last one came
+  uint64_t last_receipt_leaf = 0;  // its leaf in the partner's audit log
+  uint64_t last_receipt_size = 0;  // and its tree size
+  std::string last_error;          // the last thing that went wrong, for people
+  int64_t last_error_logged_ms = 0;
+};
+
+}  // namespace nrm::broker
