@@ -127,6 +127,7 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     }
     NRM_RETURN_IF_ERROR(PollLinks());
     NRM_RETURN_IF_ERROR(PumpLinks());
+    WriteFederationStatus();
     if (const int64_t now = clock_.NowMillis(); now >= next_expiry_scan) {
       NRM_RETURN_IF_ERROR(ExpireDue());
       next_expiry_scan = now + 1000;
@@ -161,6 +162,7 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     NRM_RETURN_IF_ERROR(CommitBatch());
   }
   NRM_RETURN_IF_ERROR(CommitBatch(/*sign=*/true));
+  WriteFederationStatus(/*now=*/true);
   spdlog::info(
       "broker stopping: {} accepted, {} refused, {} delivered, {} acknowledged, {} synced writes "
       "of {} records",

@@ -165,6 +165,18 @@ class Broker {
   Status PollLinks();
   void OnRelayed(Link& link, const transport::Frames& frames);
   void OnRelayRefused(Link& link, const transport::Frames& frames);
+  // A partner's answer to PEER-DIRECTORY: a newer directory is verified with its anchor's
+  // authority key, kept in place of the old one and put in force.
+  void OnPartnerDirectory(Link& link, const transport::Frames& frames);
+  // federation_status.cc: serving directories, and data_dir/federation.json.
+  // PEER-DIRECTORY (a partner broker asks for this country's directory) and PARTNER-DIRECTORY
+  // (an agency asks for a partner country's): the file in force, when newer than what the asker
+  // has.
+  void ServeDirectory(const transport::Incoming& in, const std::string& country,
+                      const std::string& reply_verb);
+  // Writes the links' state for `nrm federation status`, at most every kStatusEveryMs unless
+  // `now`.
+  void WriteFederationStatus(bool now = false);
   // True while some relay waits for its answer: the routing loop then polls the links often.
   bool LinksBusy() const;
 
@@ -177,6 +189,7 @@ class Broker {
   mutable std::mutex federation_mu_;  // the ZAP thread reads the federation too
   std::shared_ptr<const Federation> federation_;
   std::map<std::string, Link> links_;  // by partner country; the routing thread's
+  int64_t status_written_ms_ = 0;
   std::unique_ptr<MessageStore> store_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::mutex refused_mu_;  // handshakes the ZAP thread refused, audited by the routing thread

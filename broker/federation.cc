@@ -43,9 +43,13 @@ Result<std::vector<PartnerConfig>> ParsePartners(const toml::table& root, const 
 
 std::string PartnerName(const std::string& country) { return "@" + country; }
 
+std::string PartnerDirectoryCopy(const std::string& data_dir, const std::string& country) {
+  return data_dir + "/partners/" + country + ".directory.toml";
+}
+
 Result<std::shared_ptr<const Federation>> Federation::Load(
     const std::string& country, ByteView authority_key, const std::vector<PartnerConfig>& partners,
-    int64_t now_ms) {
+    const std::string& data_dir, int64_t now_ms) {
   auto f = std::make_shared<Federation>();
   f->country_ = country;
   std::map<std::string, Bytes, std::less<>> keys{
@@ -62,6 +66,14 @@ Result<std::shared_ptr<const Federation>> Federation::Load(
     }
     NRM_ASSIGN_OR_RETURN(identity::Directory dir,
                          identity::Directory::Load(pc.directory, anchor.authority_key, now_ms));
+    std::string dir_path = pc.directory;
+    const std::string copy = PartnerDirectoryCopy(data_dir, anchor.country);
+    if (Result<identity::Directory> received =
+            identity::Directory::Load(copy, anchor.authority_key, now_ms);
+        received.ok() && received->serial() > dir.serial()) {
+      dir = std::move(*received);
+      dir_path = copy;
+    }
     if (dir.serial() < anchor.directory_serial) {
       return PermissionDenied(pc.directory + ": serial " + std::to_string(dir.serial()) +
                               " is older than the serial " +
@@ -69,7 +81,7 @@ Result<std::shared_ptr<const Federation>> Federation::Load(
     }
     for (const identity::Agency& a : dir.agencies()) {
       if (a.country != anchor.country) {
-        return InvalidArgument(pc.directory + ": agency " + a.id + " is not of " + anchor.country +
+        return InvalidArgument(dir_path + ": agency " + a.id + " is not of " + anchor.country +
                                " (a partner's directory holds its own agencies)");
       }
     }
@@ -88,6 +100,7 @@ Result<std::shared_ptr<const Federation>> Federation::Load(
     Partner p;
     p.endpoint = pc.endpoint.empty() ? anchor.broker.endpoint : pc.endpoint;
     p.directory = std::make_shared<const identity::Directory>(std::move(dir));
+    p.directory_path = dir_path;
     p.anchor = std::move(anchor);
     f->partners_.emplace(p.anchor.country, std::move(p));
   }
@@ -128,11 +141,13 @@ std::optional<std::string> Federation::AuthorizePartner(ByteView curve_key, int6
 }
 
 std::shared_ptr<const Federation> Federation::WithDirectory(const std::string& country,
-                                                            identity::Directory directory) const {
+                                                            identity::Directory directory,
+                                                            const std::string& path) const {
   auto f = std::make_shared<Federation>(*this);
   auto it = f->partners_.find(country);
   if (it != f->partners_.end()) {
     it->second.directory = std::make_shared<const identity::Directory>(std::move(directory));
+    it->second.directory_path = path;
   }
   return f;
 }

@@ -41,21 +41,29 @@ Result<std::vector<PartnerConfig>> ParsePartners(const toml::table& root, const 
 // (those start with two letters and a dot).
 std::string PartnerName(const std::string& country);
 
+// Where a broker keeps the newest directory of a partner country that its link received:
+// data_dir/partners/CC.directory.toml (the config's directory may be on a read-only /etc).
+std::string PartnerDirectoryCopy(const std::string& data_dir, const std::string& country);
+
 struct Partner {
   federation::Anchor anchor;
   std::shared_ptr<const identity::Directory> directory;
+  std::string directory_path;  // where the broker keeps it (replaced when a newer one comes)
   std::string endpoint;
 };
 
 class Federation {
  public:
   // Loads every partner's anchor, directory and agreements. `country` and `authority_key` are
-  // the broker's own. kInvalidArgument / kUnauthenticated / kPermissionDenied naming the file
-  // that is wrong (a partner's directory is verified with its anchor's authority key and must
-  // not be older than the anchor's directory_serial).
+  // the broker's own. A partner's directory is the newer of the configured file and the copy a
+  // link last received (PartnerDirectoryCopy under `data_dir`). kInvalidArgument /
+  // kUnauthenticated / kPermissionDenied naming the file that is wrong (a partner's directory
+  // is verified with its anchor's authority key and must not be older than the anchor's
+  // directory_serial).
   static Result<std::shared_ptr<const Federation>> Load(const std::string& country,
                                                         ByteView authority_key,
                                                         const std::vector<PartnerConfig>& partners,
+                                                        const std::string& data_dir,
                                                         int64_t now_ms);
 
   const std::string& country() const { return country_; }
@@ -77,7 +85,8 @@ class Federation {
 
   // A copy with the partner's directory replaced (a newer one received over the link).
   std::shared_ptr<const Federation> WithDirectory(const std::string& country,
-                                                  identity::Directory directory) const;
+                                                  identity::Directory directory,
+                                                  const std::string& path) const;
 
  private:
   std::string country_;
@@ -106,6 +115,14 @@ struct Link {
   uint64_t last_receipt_size = 0;  // and its tree size
   std::string last_error;          // the last thing that went wrong, for people
   int64_t last_error_logged_ms = 0;
+  int64_t directory_asked_ms = 0;  // when the partner was last asked for a newer directory
 };
+
+// How often a link asks its partner for a newer directory: a revocation by a partner's
+// authority reaches this broker within about this long after the partner's broker has it.
+inline constexpr int64_t kDirectoryPollMs = 1000;
+// How often the broker writes data_dir/federation.json for `nrm federation status`.
+inline constexpr int64_t kStatusEveryMs = 1000;
+inline constexpr const char* kStatusFile = "federation.json";
 
 }  // namespace nrm::broker

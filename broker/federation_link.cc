@@ -40,7 +40,8 @@ Status Broker::PumpLinks() {
     const Partner* partner = fed->FindPartner(country);
     // No agreement in force: what is queued waits (an agreement may be renewed) or expires.
     if (partner == nullptr || !fed->book().AnyInForce(config_.country, country, now)) continue;
-    if (link.in_flight.empty() && store_->PendingCount(link.name) == 0) continue;
+    const bool ask_directory = now - link.directory_asked_ms >= kDirectoryPollMs;
+    if (!ask_directory && link.in_flight.empty() && store_->PendingCount(link.name) == 0) continue;
     if (!link.in_flight.empty() && now - link.last_progress_ms > config_.relay_timeout_ms) {
       // No answer in time: the partner or the connection was lost. Start over on a new
       // connection; the partner answers repeats with the receipts it gave before.
@@ -72,6 +73,12 @@ Status Broker::PumpLinks() {
       link.client = std::move(*c);
       link.endpoint = partner->endpoint;
       link.server_key = partner->anchor.broker.curve_key;
+    }
+    if (ask_directory) {
+      link.directory_asked_ms = now;
+      Bytes serial;
+      audit::PutBe64(&serial, static_cast<uint64_t>(partner->directory->serial()));
+      (void)link.client->Send({Frame("PEER-DIRECTORY"), std::move(serial)});
     }
     const size_t window = static_cast<size_t>(config_.relay_window);
     while (link.in_flight.size() < window) {
@@ -115,6 +122,8 @@ Status Broker::PollLinks() {
         OnRelayed(link, frames);
       } else if (verb == "RELAY-REFUSED" && frames.size() == 4) {
         OnRelayRefused(link, frames);
+      } else if (verb == "PEER-DIRECTORY" && frames.size() == 3) {
+        OnPartnerDirectory(link, frames);
       } else if (verb == "NOTED" && frames.size() == 2) {
         auto it = link.in_flight.find(frames[1]);
         if (it == link.in_flight.end()) continue;

@@ -43,8 +43,9 @@ std::string Broker::QueueFor(const identity::Agency& a) const {
 
 Status Broker::LoadFederation(bool reload) {
   if (config_.country.empty()) return Status::Ok();
-  Result<std::shared_ptr<const Federation>> loaded = Federation::Load(
-      config_.country, config_.authority_key, config_.partners, clock_.NowMillis());
+  Result<std::shared_ptr<const Federation>> loaded =
+      Federation::Load(config_.country, config_.authority_key, config_.partners, config_.data_dir,
+                       clock_.NowMillis());
   if (!loaded.ok()) {
     if (!reload) return loaded.status();
     audit::AuditRecord r;
@@ -112,10 +113,11 @@ void Broker::HandleFromPartner(const transport::Incoming& in) {
   }
   if (verb == "RELAY" && in.frames.size() == 2) return HandleRelay(in, country);
   if (verb == "RELAY-EXPIRED" && in.frames.size() == 3) return HandleRelayExpired(in, country);
+  if (verb == "PEER-DIRECTORY") return ServeDirectory(in, config_.country, "PEER-DIRECTORY");
   ++stats_.malformed;
   RefuseRelay(in, {},
-              InvalidArgument("unknown request from a partner broker (expected RELAY or "
-                              "RELAY-EXPIRED)"),
+              InvalidArgument("unknown request from a partner broker (expected RELAY, "
+                              "RELAY-EXPIRED or PEER-DIRECTORY)"),
               nullptr);
 }
 

@@ -33,6 +33,8 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
     HandleSend(in, *agency, pre != nullptr && pre->valid ? pre : nullptr);
   } else if (verb == "ACK" && in.frames.size() == 2) {
     HandleAck(in);
+  } else if (verb == "PARTNER-DIRECTORY" && in.frames.size() == 3) {
+    ServeDirectory(in, std::string(FrameText(in.frames[1])), "PARTNER-DIRECTORY");
   } else {
     ++stats_.malformed;
     Refuse(in.routing_id, {}, InvalidArgument("unknown request (expected HELLO, SEND or ACK)"),

@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
+#include "common/json/json.h"
 #include "federation/agreement_book.h"
 #include "federation/anchor.h"
 #include "policy/policy_file.h"
@@ -76,14 +77,28 @@ constexpr Help kHelp[] = {
     {"agreement", "show", "FILE [--anchors FILE,FILE]",
      "Print the agreement's terms and who signed it (checked when anchors are given).",
      kAnchorsOption},
+    {"status", "", "--data-dir DIR [--json]",
+     "Show each link of a running national broker: connected, queued, oldest queued, last "
+     "receipt.",
+     "  --data-dir DIR  the broker's data_dir (it writes federation.json there every second)\n"
+     "  --json          print the broker's status file as it is\n"},
 };
+
+// "anchor export --directory ...", "status --data-dir DIR [--json]".
+std::string Synopsis(const Help& h) {
+  return std::string(h.group) + (h.name.empty() ? "" : " ") + std::string(h.name) + " " +
+         std::string(h.synopsis);
+}
+
+std::string HelpText(const Help& h) {
+  return "usage: nrm federation " + Synopsis(h) + "\n" + std::string(h.summary) + "\n" +
+         std::string(h.options);
+}
 
 std::string GroupUsage() {
   std::string out = "usage: nrm federation GROUP COMMAND ...\n";
-  for (const Help& h : kHelp) {
-    out += "  " + std::string(h.group) + " " + std::string(h.name) + " " + std::string(h.synopsis) +
-           "\n      " + std::string(h.summary) + "\n";
-  }
+  for (const Help& h : kHelp)
+    out += "  " + Synopsis(h) + "\n      " + std::string(h.summary) + "\n";
   return out + "Run `nrm federation GROUP COMMAND --help` for details.\n";
 }
 
@@ -91,20 +106,14 @@ std::string GroupUsage() {
 std::string GroupUsage(std::string_view group) {
   std::string out;
   for (const Help& h : kHelp) {
-    if (h.group != group) continue;
-    out += "usage: nrm federation " + std::string(h.group) + " " + std::string(h.name) + " " +
-           std::string(h.synopsis) + "\n" + std::string(h.summary) + "\n" + std::string(h.options);
+    if (h.group == group) out += HelpText(h);
   }
   return out.empty() ? GroupUsage() : out;
 }
 
 std::string CommandUsage(std::string_view group, std::string_view name) {
   for (const Help& h : kHelp) {
-    if (h.group == group && h.name == name) {
-      return "usage: nrm federation " + std::string(h.group) + " " + std::string(h.name) + " " +
-             std::string(h.synopsis) + "\n" + std::string(h.summary) + "\n" +
-             std::string(h.options);
-    }
+    if (h.group == group && h.name == name) return HelpText(h);
   }
   return GroupUsage(group);
 }
@@ -335,6 +344,56 @@ int AgreementSign(const Args& a, const std::string& path, std::ostream& out, std
   return 0;
 }
 
+int ShowStatus(const Args& a, std::ostream& out, std::ostream& err) {
+  auto dir = a.Require("data-dir");
+  if (!dir)
+    return Usage(err, "federation status: " + dir.status().message(), CommandUsage("status", ""));
+  const std::string path = *dir + "/federation.json";
+  auto text = ReadFile(path);
+  if (!text) {
+    return Error(err, NotFound(path + " is missing: is this a national broker's data_dir (with "
+                                      "'country' and [[partner]] in its config), and has it run?"));
+  }
+  auto doc = json::Parse(*text);
+  if (!doc) return Error(err, doc.status().WithContext(path));
+  if (a.Has("json")) {
+    out << *text;
+    return 0;
+  }
+  const json::Json& d = *doc;
+  const int64_t age_s =
+      (SystemClock::Get().NowMillis() - d.value("written_at_ms", int64_t{0})) / 1000;
+  out << d.value("broker", std::string("?")) << " (" << d.value("country", std::string("?"))
+      << "), status of " << d.value("written_at", std::string("?")) << "\n";
+  if (age_s > 10) {
+    out << "  WARNING: written " << age_s << " s ago: the broker is not running, or is stuck\n";
+  }
+  for (const json::Json& l : d.value("links", json::Json::array())) {
+    auto text_of = [&](const char* key) {
+      const json::Json& v = l.contains(key) ? l[key] : json::Json();
+      return v.is_null() ? std::string("-") : v.is_string() ? v.get<std::string>() : v.dump();
+    };
+    out << "  " << text_of("country") << "  " << text_of("broker") << " at " << text_of("endpoint")
+        << "\n    " << (l.value("connected", false) ? "connected" : "NOT CONNECTED") << ", "
+        << (l.value("agreement_in_force", false) ? "agreement in force" : "NO AGREEMENT IN FORCE")
+        << ", directory serial " << text_of("directory_serial") << "\n    queued "
+        << text_of("queued") << " (in flight " << text_of("in_flight") << "), oldest queued "
+        << text_of("oldest_queued") << "\n    relayed " << text_of("relayed") << ", last receipt ";
+    if (l.contains("last_receipt") && l["last_receipt"].is_object()) {
+      const json::Json& r = l["last_receipt"];
+      out << r.value("at", std::string("?")) << " (leaf " << r.value("leaf", uint64_t{0})
+          << " of the partner's tree of " << r.value("tree_size", uint64_t{0}) << ")";
+    } else {
+      out << "-";
+    }
+    out << "\n";
+    if (!text_of("last_error").empty() && text_of("last_error") != "\"\"") {
+      out << "    last problem: " << text_of("last_error") << "\n";
+    }
+  }
+  return 0;
+}
+
 int AgreementVerifyOrShow(const Args& a, const std::string& path, bool show, std::ostream& out,
                           std::ostream& err) {
   const std::string usage = CommandUsage("agreement", show ? "show" : "verify");
@@ -389,10 +448,16 @@ int AgreementVerifyOrShow(const Args& a, const std::string& path, bool show, std
 
 int FederationCommand(const Words& words, std::ostream& out, std::ostream& err) {
   const std::string group = words.empty() ? "" : words[0];
-  const std::string cmd = words.size() > 1 ? words[1] : "";
+  const std::string cmd = words.size() > 1 && group != "status" ? words[1] : "";
   if (WantsHelp(words)) {
     out << CommandUsage(group, cmd);
     return 0;
+  }
+  if (group == "status") {
+    auto a = Args::Parse(Words(words.begin() + 1, words.end()), {"data-dir"}, {"json"});
+    if (!a)
+      return Usage(err, "federation status: " + a.status().message(), CommandUsage("status", ""));
+    return ShowStatus(*a, out, err);
   }
   if (words.size() < 2) {
     err << GroupUsage();

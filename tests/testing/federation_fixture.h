@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <functional>
 #include <map>
+#include <thread>
 
 #include "audit/audit_reader.h"
 #include "common/file_util.h"
+#include "common/json/json.h"
 #include "common/transport/transport.h"
 #include "schemas/wire/envelope.h"
 #include "schemas/wire/payload.h"
@@ -162,6 +165,29 @@ class FederationFixture : public ::testing::Test {
           c.Send({Frame("ACK"), Bytes(env->message_id().begin(), env->message_id().end())}).ok());
     }
     return d[1];
+  }
+
+  // `cc`'s broker's data_dir/federation.json, or null when it cannot be read yet.
+  json::Json LinkStatus(const std::string& cc, const std::string& partner) {
+    Result<std::string> text = ReadFile(fed_.countries.at(cc).broker_data + "/federation.json");
+    if (!text.ok()) return nullptr;
+    Result<json::Json> doc = json::Parse(*text);
+    if (!doc.ok()) return nullptr;
+    for (const json::Json& l : (*doc)["links"]) {
+      if (l["country"] == partner) return l;
+    }
+    return nullptr;
+  }
+  // Polls `cc`'s link to `partner` until `done(status)` holds; false after `timeout_ms`.
+  bool WaitForLink(const std::string& cc, const std::string& partner,
+                   const std::function<bool(const json::Json&)>& done, int timeout_ms = 15000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      json::Json l = LinkStatus(cc, partner);
+      if (!l.is_null() && done(l)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
   }
 
   // Every record of `cc`'s audit log, verified (stop the broker first).
