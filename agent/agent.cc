@@ -29,7 +29,9 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   NRM_RETURN_IF_ERROR(
       config::CheckKnownKeys(t,
                              {"agency", "key_file", "directory", "policy", "authority_key",
-                              "broker", "broker_endpoint_file", "data_dir", "passphrase_file"},
+                              "broker", "broker_endpoint_file", "data_dir", "passphrase_file",
+                              "confirm_after_s", "answer_timeout_s", "earlier_step_wait_s",
+                              "max_step_age_s", "max_step_ahead_s"},
                              path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -70,6 +72,21 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.data_dir = resolve(data_dir.value_or(state_dir.empty() ? c.agency + "-data" : state_dir));
   NRM_ASSIGN_OR_RETURN(auto passphrase_file, config::GetOptionalString(t, "passphrase_file", path));
   c.passphrase_file = resolve(passphrase_file.value_or(""));
+  // The delivery timers, in whole seconds (at least 1).
+  const std::pair<const char*, int64_t*> timers[] = {
+      {"confirm_after_s", &c.confirm_after_ms},
+      {"answer_timeout_s", &c.answer_timeout_ms},
+      {"earlier_step_wait_s", &c.earlier_step_wait_ms},
+      {"max_step_age_s", &c.max_step_age_ms},
+      {"max_step_ahead_s", &c.max_step_ahead_ms}};
+  for (const auto& [key, ms] : timers) {
+    NRM_ASSIGN_OR_RETURN(int64_t seconds, config::GetInt(t, key, path, *ms / 1000));
+    if (seconds < 1) {
+      return InvalidArgument(config::Where(path, *t.get(key)) + ": " + key +
+                             " must be at least 1 (seconds)");
+    }
+    *ms = seconds * 1000;
+  }
   return c;
 }
 
@@ -113,6 +130,8 @@ Result<std::unique_ptr<Agent>> Agent::Load(const AgentConfig& config, const Cloc
   auto agent = std::unique_ptr<Agent>(
       new Agent(std::move(keys), std::move(dir), std::move(policy), role, clock));
   agent->client_options_ = std::move(co);
+  agent->config_ = config;
+  agent->config_.key_passphrase.clear();  // used above; not kept
   return agent;
 }
 
@@ -125,8 +144,33 @@ Status Agent::Connect(int timeout_ms) {
   co.curve_public = client_options_.curve_public;
   co.curve_secret = client_options_.curve_secret.Clone();
   co.max_message_bytes = client_options_.max_message_bytes;
+  co.send_timeout_ms = send_timeout_ms_;
   NRM_ASSIGN_OR_RETURN(client_, transport::Client::Connect(std::move(co), timeout_ms));
   return Greet();
+}
+
+void Agent::Disconnect() {
+  client_.reset();
+  early_.clear();
+}
+
+Status Agent::SendFrames(const transport::Frames& frames) {
+  if (!client_) return Unavailable("not connected to the broker");
+  return client_->Send(frames);
+}
+
+Status Agent::ReplaceDirectory(identity::Directory dir) {
+  const identity::Agency* self = dir.Find(keys_.id);
+  if (self == nullptr) return InvalidArgument(keys_.id + " is not in the new directory");
+  if (self->revoked) return PermissionDenied(keys_.id + " is revoked in the new directory");
+  if (self->sign_key != keys_.sign_public || self->box_key != keys_.box_public ||
+      self->curve_key != keys_.curve_public) {
+    return InvalidArgument("the new directory names other keys for " + keys_.id);
+  }
+  client_options_.server_curve_public = dir.broker().curve_key;
+  role_ = self->role;
+  directory_ = std::move(dir);
+  return Status::Ok();
 }
 
 Status Agent::Greet() {
@@ -142,7 +186,7 @@ Result<std::vector<SendOutcome>> Agent::Send(const std::vector<std::string>& rec
                        Seal(recipients, kind, case_ref, handling, payload));
   std::vector<SendOutcome> outcomes;
   for (const wire::Sealed& s : sealed) {
-    NRM_ASSIGN_OR_RETURN(SendOutcome out, Submit(s, timeout_ms, /*sent_before=*/false));
+    NRM_ASSIGN_OR_RETURN(SendOutcome out, Submit(s, timeout_ms));
     outcomes.push_back(std::move(out));
   }
   return outcomes;
@@ -182,8 +226,22 @@ Result<std::vector<wire::Sealed>> Agent::SealStep(const std::vector<std::string>
   f.created_at_ms = clock_.NowMillis();
   f.in_reply_to = step.in_reply_to;
   f.consent_override = step.consent_override;
+  if (!step.message_id.empty() && by_role.size() != 1) {
+    return InvalidArgument("a step sealed again goes to recipients of one role");
+  }
+  f.message_id = step.message_id;
   std::vector<wire::Sealed> out;
   for (const auto& [role, to] : by_role) {
+    f.previous.clear();
+    if (step.ordered) {
+      for (const wire::Recipient& r : to) {
+        auto p = step.previous.find(r.id);
+        const Bytes none(wire::kMessageIdBytes, 0);
+        const Bytes& id = p == step.previous.end() ? none : p->second;
+        if (id.size() != wire::kMessageIdBytes) return InvalidArgument("previous must be 16 bytes");
+        f.previous.insert(f.previous.end(), id.begin(), id.end());
+      }
+    }
     NRM_ASSIGN_OR_RETURN(Bytes minimal, wire::KeepSections(payload, policy_.SectionsFor(role)));
     NRM_ASSIGN_OR_RETURN(wire::Sealed sealed,
                          wire::SealEnvelope(f, to, minimal, keys_.sign_secret, epoch_));
@@ -192,12 +250,11 @@ Result<std::vector<wire::Sealed>> Agent::SealStep(const std::vector<std::string>
   return out;
 }
 
-Result<SendOutcome> Agent::Submit(const wire::Sealed& sealed, int timeout_ms, bool sent_before) {
+Result<SendOutcome> Agent::Submit(const wire::Sealed& sealed, int timeout_ms) {
   if (!client_) return Unavailable("not connected to the broker");
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   auto next_send = Clock::now();
-  int attempts = sent_before ? 1 : 0;
   while (true) {
     const auto now = Clock::now();
     if (now >= deadline) {
@@ -205,135 +262,55 @@ Result<SendOutcome> Agent::Submit(const wire::Sealed& sealed, int timeout_ms, bo
                          " ms; the message may or may not have been accepted");
     }
     if (now >= next_send) {
-      // No connection right now (the broker restarts, say): try again at the next turn.
-      if (client_->Send({Frame("SEND"), sealed.frame}).ok()) ++attempts;
-      next_send = now + std::chrono::seconds(2);
+      // One copy in flight: sent again only when no answer came within 2 s. The socket queues
+      // nothing while disconnected, so a copy that cannot go now is not sent later by ZeroMQ.
+      (void)client_->Send({Frame("SEND"), sealed.frame});
+      next_send = Clock::now() + std::chrono::seconds(2);
     }
     const auto wait =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::min(deadline, next_send) - now);
     NRM_ASSIGN_OR_RETURN(auto frames, client_->Receive(static_cast<int>(wait.count()) + 1));
     if (!frames || frames->empty()) continue;
     const std::string_view verb = FrameText((*frames)[0]);
-    if (verb == "DELIVER" || verb == "EXPIRED") {
-      early_.push_back(std::move(*frames));
-      continue;
-    }
     if ((verb == "ACCEPTED" || verb == "REFUSED") && frames->size() >= 2 &&
         (*frames)[1] == sealed.message_id) {
-      SendOutcome out{sealed.message_id, verb == "ACCEPTED", "ok", "", std::nullopt, {}};
-      if (out.accepted) {
-        NRM_RETURN_IF_ERROR(CheckReceipt(*frames, out));
-      } else if (frames->size() >= 4) {
-        out.code = FrameText((*frames)[2]);
-        out.reason = FrameText((*frames)[3]);
-        // Our own repeat of an envelope the broker already accepted.
-        if (attempts > 1 && out.code == "already_exists") {
-          out = {sealed.message_id, true, "ok", "", std::nullopt, {}};
+      NRM_ASSIGN_OR_RETURN(SendOutcome out, ReadAnswer(*frames));
+      if (!out.accepted && out.code == "already_exists") {
+        // A repeat of ours, or of an id the broker accepted from us before: only its receipt
+        // proves it was accepted.
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+        Result<QueryAnswer> q =
+            QueryReceipt(sealed.message_id, std::max<int>(1000, static_cast<int>(left.count())));
+        if (q.ok() && q->held && q->receipt_leaf) {
+          return SendOutcome{sealed.message_id, true, "ok", "", q->receipt_leaf, q->receipt_head};
         }
+        out.reason += q.ok() ? "; the broker gave no receipt for it"
+                             : "; no receipt: " + q.status().message();
       }
       return out;
     }
     if (verb == "REFUSED" && frames->size() >= 4 && (*frames)[1].empty()) {
       return Internal("the broker refused a request: " + std::string(FrameText((*frames)[3])));
     }
-  }
-}
-
-Status Agent::CheckReceipt(const transport::Frames& frames, SendOutcome& out) const {
-  if (frames.size() != 4 || frames[2].size() != 8) {
-    return Unauthenticated("the broker accepted the message without a receipt");
-  }
-  uint64_t leaf = 0;
-  for (uint8_t b : frames[2]) leaf = leaf << 8 | b;
-  NRM_ASSIGN_OR_RETURN(audit::SignedTreeHead head, audit::DecodeTreeHead(frames[3]));
-  if (Status s = audit::VerifyTreeHead(head, directory_.broker().sign_key); !s.ok()) {
-    return s.WithContext("the broker's receipt does not verify");
-  }
-  if (leaf >= head.size) return Unauthenticated("the broker's receipt names a leaf past its tree");
-  out.receipt_leaf = leaf;
-  out.receipt_head = frames[3];
-  return Status::Ok();
-}
-
-Result<std::optional<Received>> Agent::Receive(int timeout_ms) {
-  return ReceiveImpl(timeout_ms, /*greet=*/true);
-}
-
-Result<std::optional<Received>> Agent::ReceiveQuietly(int timeout_ms) {
-  return ReceiveImpl(timeout_ms, /*greet=*/false);
-}
-
-Result<std::optional<Received>> Agent::ReceiveImpl(int timeout_ms, bool greet) {
-  if (!client_) return Unavailable("not connected to the broker");
-  transport::Frames frames;
-  if (!early_.empty()) {
-    frames = std::move(early_.front());
-    early_.erase(early_.begin());
-  } else {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (true) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::optional<Received>();
-      NRM_ASSIGN_OR_RETURN(
-          auto got, client_->Receive(static_cast<int>(std::min<int64_t>(left.count(), 1000))));
-      if (!got) {
-        if (greet) NRM_RETURN_IF_ERROR(Greet());  // idle: keep the session alive
-        continue;
-      }
-      const std::string_view verb = got->empty() ? "" : FrameText((*got)[0]);
-      if ((verb == "DELIVER" && got->size() == 2) || (verb == "EXPIRED" && got->size() == 3)) {
-        frames = std::move(*got);
-        break;
-      }
+    if (verb != "WELCOME" && verb != "ACCEPTED" && verb != "REFUSED" && verb != "STATUS") {
+      early_.push_back(std::move(*frames));  // a delivery: for the next Receive
     }
   }
-  if (FrameText(frames[0]) == "EXPIRED") {
-    Received notice;
-    notice.type = Received::Type::kExpiryNotice;
-    notice.message_id = frames[1];
-    notice.sender = keys_.id;
-    notice.recipients = {std::string(FrameText(frames[2]))};
-    return std::optional<Received>(std::move(notice));
-  }
-  const Bytes& frame = frames[1];
-  NRM_ASSIGN_OR_RETURN(wire::EnvelopeView env, wire::DecodeEnvelope(frame));
-  auto reject = [&](const Status& why) -> Status {
-    NRM_RETURN_IF_ERROR(Acknowledge(env.message_id()));  // never deliver it again
-    return why.WithContext("refused delivery " + ToHex(env.message_id()));
-  };
-  const identity::Agency* sender = directory_.Find(env.sender());
-  if (sender == nullptr || sender->revoked) {
-    return reject(Unauthenticated("sender " + std::string(env.sender()) + " is not active"));
-  }
-  Result<crypto::SecretBytes> payload = wire::OpenEnvelope(env, sender->sign_key, reader_);
-  if (!payload) return reject(payload.status());
-  Result<const payload::Payload*> verified = wire::VerifyPayload(payload->view());
-  if (!verified) return reject(verified.status());
-  for (const std::string& section : wire::PresentSections(**verified)) {
-    if (!policy_.MayReceive(role_, section)) {
-      return reject(PermissionDenied("payload holds the " + section + " section, which a " + role_ +
-                                     " may not hold (need-to-know policy)"));
-    }
-  }
-  Received r;
-  r.message_id.assign(env.message_id().begin(), env.message_id().end());
-  r.sender = env.sender();
-  for (std::string_view id : env.recipients()) r.recipients.emplace_back(id);
-  r.kind = env.kind();
-  r.case_ref.assign(env.case_ref().begin(), env.case_ref().end());
-  r.handling = env.handling();
-  r.created_at_ms = env.created_at_ms();
-  r.in_reply_to.assign(env.in_reply_to().begin(), env.in_reply_to().end());
-  r.consent_override = env.header->consent_override();
-  r.frame = frame;
-  r.payload = std::move(*payload);
-  return std::optional<Received>(std::move(r));
 }
 
-Status Agent::Acknowledge(ByteView message_id) {
-  if (!client_) return Unavailable("not connected to the broker");
-  return client_->Send({Frame("ACK"), Bytes(message_id.begin(), message_id.end())});
+Result<QueryAnswer> Agent::QueryReceipt(ByteView message_id, int timeout_ms) {
+  const Bytes id(message_id.begin(), message_id.end());
+  NRM_RETURN_IF_ERROR(client_->Send({Frame("QUERY"), id}));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    NRM_ASSIGN_OR_RETURN(auto frames, client_->Receive(100));
+    if (!frames || frames->empty()) continue;
+    const std::string_view verb = FrameText((*frames)[0]);
+    if (verb == "STATUS" && frames->size() >= 2 && (*frames)[1] == id) return ReadStatus(*frames);
+    if (verb == "DELIVER" || verb == "EXPIRED") early_.push_back(std::move(*frames));
+  }
+  return Unavailable("the broker did not answer the query");
 }
 
 }  // namespace nrm::agent

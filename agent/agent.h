@@ -4,6 +4,7 @@
 // an Agent.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,16 +36,29 @@ struct AgentConfig {
   // Never in the file: the passphrase of a protected key file (agent/key_file.h), which
   // nrm-agent takes from NRM_AGENT_PASSPHRASE. Empty: the key file must be unprotected.
   std::string key_passphrase;
+  // The delivery timers (docs/AGENT.md, "What the running agent does"). Optional in the file,
+  // in whole seconds: confirm_after_s, answer_timeout_s, earlier_step_wait_s, max_step_age_s,
+  // max_step_ahead_s.
+  int64_t confirm_after_ms = 24LL * 3600 * 1000;  // no recipient receipt by then: ask the broker
+  int64_t answer_timeout_ms = 10 * 1000;  // a submission unanswered this long is sent again
+  int64_t earlier_step_wait_ms = 3600 * 1000;  // a step held this long for an earlier one flags
+  // A delivered step whose created_at is older than this, or further ahead of this agency's
+  // clock than max_step_ahead_ms, is refused (negative receipt): no broker holds a message
+  // that long (its time-to-live is 14 days by default), and no clock is that far off.
+  int64_t max_step_age_ms = 30LL * 24 * 3600 * 1000;
+  int64_t max_step_ahead_ms = 3600 * 1000;
 };
 
 // kInvalidArgument naming file, line and what was expected. Relative paths are taken relative
 // to the file's directory.
 Result<AgentConfig> LoadAgentConfig(const std::string& path);
 
-// What arrived: a message, opened and checked, or the broker's notice that a message this
-// agency sent expired before `recipients[0]` acknowledged it (then there is no payload).
+// What arrived: a message, opened and checked; or the broker's notice, signed, that a message
+// this agency sent expired before `recipients[0]` acknowledged it (then there is no payload); or
+// a message from an agency of the directory, signed by it, that this agency cannot accept
+// (`refusal` says why; the payload is empty): its sender is told with a negative receipt.
 struct Received {
-  enum class Type { kMessage, kExpiryNotice };
+  enum class Type { kMessage, kExpiryNotice, kRefused };
   Type type = Type::kMessage;
   Bytes message_id;
   std::string sender;
@@ -57,6 +71,10 @@ struct Received {
   bool consent_override = false;
   Bytes frame;  // the signed envelope as delivered: the sender's proof, kept by the inbox
   crypto::SecretBytes payload;  // the decrypted payload (a nrm.payload.Payload FlatBuffer)
+  // Header.previous for this agency: the sender's previous step on this case to it (16 bytes;
+  // all zero: none), or empty when the sender does not order its messages.
+  Bytes previous;
+  Status refusal;  // kRefused: why
 };
 
 // The broker's answer to a send.
@@ -67,9 +85,20 @@ struct SendOutcome {
   std::string reason;  // the broker's reason for a refusal
   // For an accepted message: the broker's receipt, the leaf of its "accepted" audit record and
   // a tree head signed by the broker (verified against the directory) whose tree holds it.
-  // Absent when acceptance was inferred from a repeat (already_exists).
+  // Always present when `accepted`: a repeat answered already_exists counts as accepted only
+  // once the broker gave the original receipt again (QUERY).
   std::optional<uint64_t> receipt_leaf;
   Bytes receipt_head;  // audit::EncodeTreeHead form
+};
+
+// The broker's answer to a QUERY about a message this agency sent.
+struct QueryAnswer {
+  Bytes message_id;
+  // True: the broker holds it (its replay memory does), with its receipt, verified. False: the
+  // broker does not hold it (never accepted, or lost): it may be submitted again.
+  bool held = false;
+  std::optional<uint64_t> receipt_leaf;
+  Bytes receipt_head;
 };
 
 class Agent {
@@ -83,15 +112,20 @@ class Agent {
   // its outbox while the broker is unreachable. Connect() later.
   static Result<std::unique_ptr<Agent>> Load(const AgentConfig& config, const Clock& clock);
   // Connects (or reconnects) to the broker and greets it. kUnavailable when no broker
-  // answered within `timeout_ms`, kUnauthenticated when it refused this agency's key.
+  // answered within `timeout_ms`, kUnauthenticated when it refused this agency's key. The
+  // socket queues nothing while the connection is down (transport::ClientOptions::immediate).
   Status Connect(int timeout_ms);
   bool connected() const { return client_ != nullptr; }
+  // Drops the connection and whatever was queued on it.
+  void Disconnect();
+  // How long a send waits for a connection before it fails (default 2000 ms; the daemon,
+  // which must not stall, uses 0). Takes effect at the next Connect.
+  void set_send_timeout_ms(int ms) { send_timeout_ms_ = ms; }
+  const std::string& endpoint() const { return client_options_.endpoint; }
 
   // Seals `payload` to `recipients` (ids in the directory), sends it and waits up to
-  // `timeout_ms` for the broker's answer, sending the same envelope again every 2 s (a
-  // reconnect may have lost it; the broker answers a repeat of an accepted id with
-  // already_exists, which is taken as accepted). A refusal is an outcome, not an error; an
-  // error is a Status (unknown recipient, no answer in time).
+  // `timeout_ms` for the broker's answer (see Submit). A refusal is an outcome, not an error;
+  // an error is a Status (unknown recipient, no answer in time).
   // Recipients of different roles get separate envelopes, each holding only the payload
   // sections their role may receive: one outcome per envelope, in the order of first
   // appearance of each role.
@@ -99,20 +133,30 @@ class Agent {
                                         ByteView case_ref, wire::Handling handling,
                                         ByteView payload, int timeout_ms);
 
-  // The two halves of Send, for a caller that keeps the sealed envelope until it is accepted
-  // (an outbox): Seal once, then Submit the same envelope (same message id) as often as it
-  // takes. `sent_before` says an earlier Submit of it may have reached the broker, so that
-  // already_exists is taken as accepted.
+  // The two halves of Send, for a caller that keeps the sealed envelope until it is accepted:
+  // Seal once, then Submit the same envelope (same message id) until the broker answers. Submit
+  // keeps one copy in flight: it sends the envelope, and again only when no answer came within
+  // 2 s (a reconnection may have lost it). A repeat of an accepted id is answered already_exists;
+  // it counts as accepted only once the broker hands over the original receipt (QUERY), which
+  // Submit then asks for.
   Result<std::vector<wire::Sealed>> Seal(const std::vector<std::string>& recipients,
                                          wire::Kind kind, ByteView case_ref,
                                          wire::Handling handling, ByteView payload);
-  Result<SendOutcome> Submit(const wire::Sealed& sealed, int timeout_ms, bool sent_before);
+  Result<SendOutcome> Submit(const wire::Sealed& sealed, int timeout_ms);
 
-  // Seal with the header fields a workflow step needs: the message it answers and whether a
-  // personal section goes to a recipient the person's consent does not cover.
+  // Seal with the header fields a workflow step needs: the message it answers, whether a
+  // personal section goes to a recipient the person's consent does not cover, and, for a step
+  // sealed again, its message id and the previous step to each recipient (Header.previous).
   struct StepFields {
     Bytes in_reply_to;              // empty or 16 bytes
     bool consent_override = false;  // Header.consent_override, audited by the broker
+    // Empty: a new id per envelope. 16 bytes: this id; then the recipients must all be of one
+    // role (one envelope).
+    Bytes message_id;
+    // Recipient id -> the message id of this sender's previous step on the case to it (absent:
+    // none). Empty map: Header.previous is left out (an unordered message, e.g. a receipt).
+    std::map<std::string, Bytes> previous;
+    bool ordered = false;  // write Header.previous (zeros where `previous` names none)
   };
   Result<std::vector<wire::Sealed>> SealStep(const std::vector<std::string>& recipients,
                                              wire::Kind kind, ByteView case_ref,
@@ -124,10 +168,10 @@ class Agent {
   }
 
   // The next delivered message, opened, or nullopt after `timeout_ms`. A delivery that fails
-  // its checks (unknown sender, bad signature, not for us) is acknowledged, so it is not
-  // delivered again, and returned as its Status; so is a payload holding a section this
-  // agency's role may not hold. While idle it greets the broker every
-  // second, so that a session the broker closed (a restart, a revocation) is restored.
+  // its checks (unknown sender, bad signature, not for us, a section this agency's role may not
+  // hold, an implausible time, an unsigned expiry notice) is acknowledged, so it is not
+  // delivered again, and returned as its Status. While idle it greets the broker every second,
+  // so that a session the broker closed (a restart, a revocation) is restored.
   Result<std::optional<Received>> Receive(int timeout_ms);
   // As Receive, but never greets the broker: for a caller that polls often and greets it
   // itself (Greet()) once in a while.
@@ -137,6 +181,28 @@ class Agent {
   // Tells the broker `message_id` is safely stored here; it will not be delivered again.
   Status Acknowledge(ByteView message_id);
 
+  // ---- For a caller that drives the connection itself (the daemon, agent/connection.h). ----
+  // Sends frames as they are. kUnavailable when not connected (nothing is queued).
+  Status SendFrames(const transport::Frames& frames);
+  // The next frames from the broker (those set aside while Submit waited come first), or
+  // nullopt after `timeout_ms`.
+  Result<std::optional<transport::Frames>> ReceiveFrames(int timeout_ms);
+  // A DELIVER or an EXPIRED, checked and opened. Received::Type::kRefused for a message that
+  // its sender signed and that this agency cannot accept; an error for anything else that
+  // fails (it names why; nothing in it came from a verified sender). Acknowledges nothing.
+  Result<Received> OpenDelivery(const transport::Frames& frames);
+  // An ACCEPTED or REFUSED, with the receipt of an ACCEPTED checked against the directory's
+  // broker key (kUnauthenticated when it does not verify: then nothing is accepted).
+  Result<SendOutcome> ReadAnswer(const transport::Frames& frames) const;
+  // A STATUS (the answer to QUERY), its receipt checked likewise.
+  Result<QueryAnswer> ReadStatus(const transport::Frames& frames) const;
+
+  // Puts `dir` in force (a newer directory: from the file on SIGHUP, or from the broker).
+  // kInvalidArgument when it no longer names this agency with these keys, kPermissionDenied
+  // when it revokes it; the directory in force then stays. A new broker key takes effect at
+  // the next Connect.
+  Status ReplaceDirectory(identity::Directory dir);
+
   // Wipes the sender epoch key if its hour is over (a new one is made at the next seal). A
   // long-running caller calls this often (the daemon: every turn of its loop), so that an idle
   // or disconnected agent holds no old epoch key.
@@ -144,11 +210,16 @@ class Agent {
 
   const identity::Directory& directory() const { return directory_; }
   const std::string& agency() const { return keys_.id; }
+  const std::string& role() const { return role_; }
+  const AgentConfig& config() const { return config_; }
 
  private:
-  // Checks the receipt frames of an ACCEPTED answer and records them in `out`.
-  Status CheckReceipt(const transport::Frames& frames, SendOutcome& out) const;
+  // Checks the receipt frames (leaf, signed tree head) at `frames[first]` and records them.
+  Status CheckReceipt(const transport::Frames& frames, size_t first,
+                      std::optional<uint64_t>& leaf, Bytes& head) const;
   Result<std::optional<Received>> ReceiveImpl(int timeout_ms, bool greet);
+  // Asks the broker for the receipt of `message_id` (Submit after already_exists).
+  Result<QueryAnswer> QueryReceipt(ByteView message_id, int timeout_ms);
 
   Agent(identity::KeySet keys, identity::Directory dir, policy::Policy policy, std::string role,
         const Clock& clock)
@@ -165,11 +236,13 @@ class Agent {
   policy::Policy policy_;
   std::string role_;  // this agency's role, from the directory
   const Clock& clock_;
+  AgentConfig config_;
   wire::SenderEpoch epoch_;                  // what this agent seals with
   wire::Reader reader_;                      // what it opens with
   transport::ClientOptions client_options_;  // to connect again
+  int send_timeout_ms_ = 2000;
   std::unique_ptr<transport::Client> client_;
-  std::vector<transport::Frames> early_;  // deliveries that arrived while waiting for an answer
+  std::vector<transport::Frames> early_;  // what arrived while Submit waited for its answer
 };
 
 }  // namespace nrm::agent

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "agent/command.h"
 #include "agent/command_table.h"
@@ -75,6 +76,9 @@ int Receive(Agent& agent, const Args& args) {
   }
   const bool json = args.Has("json");
   int got = 0;
+  // The broker delivers again what was not acknowledged on an earlier connection, and a
+  // misbehaving one may repeat anything: each message is shown once, by its id.
+  std::set<Bytes> shown;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (got < count) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -91,6 +95,10 @@ int Receive(Agent& agent, const Args& args) {
     }
     if (!*r) continue;
     const Received& m = **r;
+    if (!shown.insert(m.message_id).second) {
+      if (Status s = agent.Acknowledge(m.message_id); !s.ok()) return Fail(s.ToString(), 1);
+      continue;
+    }
     if (m.type == Received::Type::kExpiryNotice) {
       std::cout << "EXPIRED: message " << ToHex(m.message_id) << " was never acknowledged by "
                 << m.recipients[0] << " and was removed from the broker\n";

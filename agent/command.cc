@@ -44,10 +44,14 @@ Result<CaseRecord> FindCase(AgentStore& store, const std::string& key) {
   return *found;
 }
 
-std::string CaseName(AgentStore& store, const std::string& ref) {
+std::string CaseLabel(AgentStore& store, const std::string& ref) {
   Result<std::optional<CaseRecord>> c = store.GetCase(ref);
-  if (c.ok() && *c && !(**c).label.empty()) return (**c).label + " (" + Short(ref) + ")";
-  return Short(ref);
+  return c.ok() && *c ? (**c).label : "";
+}
+
+std::string CaseName(AgentStore& store, const std::string& ref) {
+  const std::string label = CaseLabel(store, ref);
+  return label.empty() ? Short(ref) : label + " (" + Short(ref) + ")";
 }
 
 }  // namespace nrm::agent

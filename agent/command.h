@@ -33,12 +33,15 @@ struct CommandOutput {
 inline CommandOutput Usage(const std::string& what) { return {2, "", what + "\n"}; }
 inline CommandOutput Refused(const Status& s) { return {1, "", s.message() + "\n"}; }
 
+class BrokerLink;  // agent/connection.h
+
 // What a handler works with.
 struct CommandContext {
   Agent& agent;
   AgentStore& store;
   Outbox& outbox;
-  bool json;  // --json: machine-readable output
+  bool json;                        // --json: machine-readable output
+  const BrokerLink* link = nullptr;  // the broker link, for `status` (null outside the daemon)
 };
 
 using CommandHandler = CommandOutput (*)(const CommandContext& ctx, const Args& args);
@@ -78,5 +81,7 @@ Result<MessageRecord> FindMessage(AgentStore& store, const std::string& id);
 Result<CaseRecord> FindCase(AgentStore& store, const std::string& key);
 // "label (short ref)" or "short ref", for people.
 std::string CaseName(AgentStore& store, const std::string& ref);
+// The case's local label, or "".
+std::string CaseLabel(AgentStore& store, const std::string& ref);
 
 }  // namespace nrm::agent

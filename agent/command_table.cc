@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/status.h"
 #include "agent/step_commands.h"
 #include "agent/views.h"
 
@@ -83,7 +84,7 @@ std::string Indent(std::string_view text, std::string_view indent) {
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kAll = [] {
     std::vector<CommandSpec> all = LocalCommands();
-    for (const auto* part : {&ViewCommands(), &StepCommands()}) {
+    for (const auto* part : {&StatusCommands(), &ViewCommands(), &StepCommands()}) {
       all.insert(all.end(), part->begin(), part->end());
     }
     return all;

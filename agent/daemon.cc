@@ -2,18 +2,25 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <filesystem>
 
 #include "agent/command_table.h"
 #include "agent/delivery.h"
+#include "agent/log.h"
 #include "common/args.h"
+#include "common/file_util.h"
 
 namespace nrm::agent {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using transport::FrameText;
 
-constexpr auto kResendEvery = std::chrono::seconds(2);
+// How often held steps are checked against earlier_step_wait.
+constexpr int64_t kCheckHeldEveryMs = 1000;
+// The broker is asked for its newer directory at most this often.
+constexpr int64_t kAskDirectoryEveryMs = 10000;
+
+int64_t Now() { return SystemClock::Get().NowMillis(); }
 
 // OK for an error that concerns one message (logged; the daemon goes on), the error itself when
 // the store failed (the daemon stops: nothing may be acknowledged that was not stored).
@@ -23,11 +30,29 @@ Status Survivable(const Status& s) {
       s.code() == Code::kResourceExhausted) {
     return s;
   }
-  std::fprintf(stderr, "nrm-agent: %s\n", s.ToString().c_str());
+  LogEvent(s.ToString());
   return Status::Ok();
 }
 
+// data_dir/directory.toml: the newest directory this agent verified, for its next start.
+std::string KeptDirectory(const AgentConfig& config) {
+  return config.data_dir + "/directory.toml";
+}
+
 }  // namespace
+
+Daemon::Daemon(const AgentConfig& config, std::unique_ptr<Agent> agent,
+               std::unique_ptr<AgentStore> store,
+               std::unique_ptr<transport::ControlServer> control)
+    : config_(config),
+      agent_(std::move(agent)),
+      store_(std::move(store)),
+      control_(std::move(control)),
+      outbox_(*agent_, *store_),
+      link_(*agent_, SystemClock::Get()) {
+  config_.key_passphrase.clear();
+  outbox_.set_serve([this](int ms) { return Serve(ms); });
+}
 
 Daemon::~Daemon() {
   if (store_) (void)store_->Close();
@@ -41,8 +66,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const AgentConfig& config,
                        AgentStore::Open(config.data_dir, std::move(key)));
   NRM_ASSIGN_OR_RETURN(std::unique_ptr<transport::ControlServer> control,
                        transport::ControlServer::Bind(ControlPath(config)));
-  return std::unique_ptr<Daemon>(
-      new Daemon(std::move(agent), std::move(store), std::move(control)));
+  auto daemon = std::unique_ptr<Daemon>(
+      new Daemon(config, std::move(agent), std::move(store), std::move(control)));
+  if (std::filesystem::exists(KeptDirectory(config))) {
+    Result<std::string> kept = ReadFile(KeptDirectory(config));
+    if (kept.ok()) daemon->AdoptDirectory(*kept, KeptDirectory(config));
+  }
+  return daemon;
 }
 
 CommandOutput Daemon::Handle(const std::vector<std::string>& words) {
@@ -57,23 +87,132 @@ CommandOutput Daemon::Handle(const std::vector<std::string>& words) {
   }
   if (args->help()) return {0, CommandHelp(*command), ""};
   const bool json = std::find(words.begin(), words.end(), "--json") != words.end();
-  return command->handler(CommandContext{*agent_, *store_, outbox_, json}, *args);
+  return command->handler(CommandContext{*agent_, *store_, outbox_, json, &link_}, *args);
 }
 
-Status Daemon::Run(const std::atomic<bool>& stop) {
-  auto next_connect = SteadyClock::now();
-  auto next_greet = SteadyClock::now();
-  auto next_resend = SteadyClock::now();
+Status Daemon::Serve(int ms) {
+  if (!agent_->connected()) return Status::Ok();
+  // What has arrived, up to a bounded number per turn so that commands are answered meanwhile.
+  for (int i = 0; i < 64; ++i) {
+    Result<std::optional<transport::Frames>> got = agent_->ReceiveFrames(i == 0 ? ms : 0);
+    if (!got.ok()) {
+      LogEvent(got.status().ToString());
+      return Status::Ok();
+    }
+    if (!*got) return Status::Ok();
+    NRM_RETURN_IF_ERROR(Dispatch(**got));
+  }
+  return Status::Ok();
+}
+
+Status Daemon::Dispatch(const transport::Frames& frames) {
+  const std::string_view verb = frames.empty() ? "" : FrameText(frames[0]);
+  if (verb == "WELCOME") {
+    if (link_.OnWelcome(frames) && Now() - directory_asked_ms_ >= kAskDirectoryEveryMs) {
+      directory_asked_ms_ = Now();
+      LogEvent("the broker has directory serial " + std::to_string(link_.broker_serial()) +
+               ", newer than ours (" + std::to_string(agent_->directory().serial()) +
+               "): asking for it");
+      (void)agent_->SendFrames({transport::Frame("DIRECTORY")});
+    }
+    return Status::Ok();
+  }
+  if (verb == "ACCEPTED" || verb == "REFUSED") {
+    if (frames.size() < 2 || frames[1].empty()) {
+      LogEvent("the broker refused a request: " +
+               std::string(frames.size() >= 4 ? FrameText(frames[3]) : "(no reason)"));
+      return Status::Ok();
+    }
+    Result<SendOutcome> answer = agent_->ReadAnswer(frames);
+    return Survivable(answer.ok() ? outbox_.OnAnswer(*answer)
+                                  : outbox_.OnBadAnswer(frames[1], answer.status()));
+  }
+  if (verb == "STATUS") {
+    Result<QueryAnswer> answer = agent_->ReadStatus(frames);
+    if (!answer.ok()) {
+      LogEvent("SUSPICIOUS: an answer to a query that does not verify: " +
+               answer.status().message());
+      return Status::Ok();
+    }
+    return Survivable(outbox_.OnStatus(*answer));
+  }
+  if (verb == "DIRECTORY") {
+    if (frames.size() == 3) AdoptDirectory(FrameText(frames[2]), "the broker");
+    return Status::Ok();
+  }
+  if (verb == "DELIVER" || verb == "EXPIRED") {
+    Result<Received> r = agent_->OpenDelivery(frames);
+    if (!r.ok()) {
+      // Nothing in it came from a verified sender (or it is an unsigned expiry notice): logged,
+      // acknowledged so that it is not delivered again, never believed.
+      LogEvent("ignored a delivery: " + r.status().message());
+      if (verb == "EXPIRED" && frames.size() >= 2) {
+        (void)agent_->Acknowledge(frames[1]);
+      } else if (frames.size() == 2) {
+        if (Result<wire::EnvelopeView> env = wire::DecodeEnvelope(frames[1]); env.ok()) {
+          (void)agent_->Acknowledge(env->message_id());
+        }
+      }
+      return Status::Ok();
+    }
+    return Survivable(OnDelivery(*agent_, *store_, outbox_, std::move(*r)));
+  }
+  return Status::Ok();
+}
+
+void Daemon::AdoptDirectory(std::string_view text, const std::string& source) {
+  const int64_t current = agent_->directory().serial();
+  Result<identity::Directory> dir =
+      identity::Directory::Parse(text, source, config_.authority_key, Now());
+  if (!dir.ok()) {
+    LogEvent("refused the directory from " + source + ": " + dir.status().message() +
+             "; serial " + std::to_string(current) + " stays in force");
+    return;
+  }
+  if (dir->serial() <= current) {
+    if (dir->serial() < current || source != KeptDirectory(config_)) {
+      LogEvent("the directory from " + source + " has serial " + std::to_string(dir->serial()) +
+               (dir->serial() == current ? ", the one in force" : ", older than " +
+                                                                    std::to_string(current) +
+                                                                    " in force: refused"));
+    }
+    return;
+  }
+  const Bytes broker_key = agent_->directory().broker().curve_key;
+  const int64_t serial = dir->serial();
+  const size_t agencies = dir->agencies().size();
+  const int64_t expires = dir->expires_ms();
+  if (Status s = agent_->ReplaceDirectory(std::move(*dir)); !s.ok()) {
+    LogEvent("refused the directory serial " + std::to_string(serial) + " from " + source + ": " +
+             s.message() + "; serial " + std::to_string(current) + " stays in force");
+    return;
+  }
+  LogEvent("directory serial " + std::to_string(serial) + " in force (from " + source + "): " +
+           std::to_string(agencies) + " agencies, expires " + FormatTimeUtc(expires));
+  if (source != KeptDirectory(config_)) {
+    if (Status s = WriteFileAtomic(KeptDirectory(config_), std::string(text), 0600); !s.ok()) {
+      LogEvent("cannot keep the directory for the next start: " + s.message());
+    }
+  }
+  if (agent_->directory().broker().curve_key != broker_key) link_.Reset();
+}
+
+Status Daemon::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
+  int64_t next_check_held = 0;
   while (!stop.load()) {
     // Connected or not: an idle agent must not keep an epoch key past its hour.
     agent_->WipeExpiredEpochKey();
-    const auto now = SteadyClock::now();
-    if (!agent_->connected() && now >= next_connect) {
-      if (agent_->Connect(1000).ok()) next_resend = now;
-      next_connect = SteadyClock::now() + std::chrono::seconds(1);
+    if (reload.exchange(false)) {
+      Result<std::string> text = ReadFile(config_.directory);
+      if (text.ok()) {
+        AdoptDirectory(*text, config_.directory);
+      } else {
+        LogEvent("cannot reload the directory: " + text.status().message());
+      }
     }
+    link_.Tick();
     NRM_ASSIGN_OR_RETURN(std::optional<transport::Frames> request,
-                         control_->Receive(agent_->connected() ? 10 : 100));
+                         control_->Receive(agent_->connected() ? 5 : 50));
     if (request) {
       std::vector<std::string> words;
       for (const Bytes& f : *request) words.emplace_back(AsChars(f));
@@ -81,20 +220,11 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
       NRM_RETURN_IF_ERROR(control_->Reply({transport::Frame(std::to_string(o.code)),
                                            transport::Frame(o.out), transport::Frame(o.err)}));
     }
-    if (!agent_->connected()) continue;
-    Result<std::optional<Received>> got = agent_->ReceiveQuietly(20);
-    if (got.ok() && *got) {
-      NRM_RETURN_IF_ERROR(Survivable(OnDelivery(*agent_, *store_, outbox_, std::move(**got))));
-    } else if (!got.ok()) {
-      std::fprintf(stderr, "nrm-agent: %s\n", got.status().ToString().c_str());
-    }
-    if (SteadyClock::now() >= next_greet) {
-      (void)agent_->Greet();  // restores a session the broker closed (restart, revocation)
-      next_greet = SteadyClock::now() + std::chrono::seconds(1);
-    }
-    if (SteadyClock::now() >= next_resend) {
-      NRM_RETURN_IF_ERROR(Survivable(outbox_.Retry()));
-      next_resend = SteadyClock::now() + kResendEvery;
+    NRM_RETURN_IF_ERROR(Serve(15));
+    NRM_RETURN_IF_ERROR(Survivable(outbox_.Tick(link_.live())));
+    if (Now() >= next_check_held) {
+      NRM_RETURN_IF_ERROR(Survivable(CheckHeld(*agent_, *store_)));
+      next_check_held = Now() + kCheckHeldEveryMs;
     }
   }
   return store_->Close();

@@ -1,21 +1,25 @@
 // The long-running agent (`nrm-agent --config FILE run`) and the commands people run against it.
 //
-// One process owns the agency's store (agent/store.h): the daemon. It keeps a connection to the
-// broker, resends its outbox until the broker accepts each message (agent/outbox.h), stores
-// every delivery (sealed under the local key) before acknowledging it, drops repeats by message
-// id, keeps each case's workflow state and consent, and confirms every workflow step it
-// receives with a signed receipt (Kind receipt, in_reply_to the step) back to the sender
-// (agent/delivery.h).
+// One process owns the agency's store (agent/store.h): the daemon. It keeps a link to the broker
+// (agent/connection.h), submits its outbox and follows each step until its recipients' signed
+// receipts arrive (agent/outbox.h), stores every delivery (sealed under the local key) before
+// acknowledging it, drops repeats by message id, holds a step until its sender's earlier step
+// arrives, keeps each case's workflow state and consent, and confirms every step it receives
+// with a signed receipt, or refuses it with a negative one (agent/delivery.h). It logs each of
+// these to standard error (agent/log.h). It reloads the directory on SIGHUP, and when its
+// broker's WELCOME names a newer serial it asks the broker for it (DIRECTORY); either is put in
+// force only if the authority signed it, it has not expired and its serial is newer, and it is
+// kept in data_dir/directory.toml for the next start.
 //
-// People's commands (inbox, show, cases, timeline, offer, accept, ...) are short-lived processes
+// People's commands (inbox, show, cases, status, offer, accept, ...) are short-lived processes
 // that pass their words to the daemon over a local control socket, a ZeroMQ REP on
 // ipc://<data_dir>/control; data_dir is mode 0700, so only this account reaches it. A command
 // fails with a clear message when no daemon runs (it never opens the store itself: one writer,
 // one code path). The daemon answers with an exit code, standard output and standard error
 // (agent/command.h); the commands themselves are in the table of agent/command_table.h.
 //
-// Thread-compatible: Run() uses the daemon from one thread; the flag that stops it may be set
-// from a signal handler.
+// Thread-compatible: Run() uses the daemon from one thread; the flags that stop it and ask for a
+// reload may be set from a signal handler.
 #pragma once
 
 #include <atomic>
@@ -25,6 +29,7 @@
 
 #include "agent/agent.h"
 #include "agent/command.h"
+#include "agent/connection.h"
 #include "agent/outbox.h"
 #include "agent/store.h"
 #include "common/transport/control.h"
@@ -33,31 +38,39 @@ namespace nrm::agent {
 
 class Daemon {
  public:
-  // Loads keys, directory and policy, opens the store with the local key (protected by
-  // `passphrase` when not empty) and binds the control socket. Does not need the broker.
+  // Loads keys, directory (or the newer one kept in data_dir) and policy, opens the store with
+  // the local key (protected by `passphrase` when not empty) and binds the control socket. Does
+  // not need the broker.
   static Result<std::unique_ptr<Daemon>> Open(const AgentConfig& config,
                                               const std::string& passphrase);
   ~Daemon();
 
-  // Serves until `stop` becomes true: reconnects to the broker, receives, resends, answers
-  // commands. Returns the error that stopped it, or OK on request.
-  Status Run(const std::atomic<bool>& stop);
+  // Serves until `stop` becomes true: keeps the broker link, receives, submits, answers
+  // commands; reloads the directory file whenever `reload` is set (and clears it). Returns the
+  // error that stopped it, or OK on request.
+  Status Run(const std::atomic<bool>& stop, std::atomic<bool>& reload);
 
   // Runs one command (the words after --config FILE). Exposed for the control socket.
   CommandOutput Handle(const std::vector<std::string>& words);
 
  private:
-  Daemon(std::unique_ptr<Agent> agent, std::unique_ptr<AgentStore> store,
-         std::unique_ptr<transport::ControlServer> control)
-      : agent_(std::move(agent)),
-        store_(std::move(store)),
-        control_(std::move(control)),
-        outbox_(*agent_, *store_) {}
+  Daemon(const AgentConfig& config, std::unique_ptr<Agent> agent,
+         std::unique_ptr<AgentStore> store, std::unique_ptr<transport::ControlServer> control);
 
+  // Reads what the broker sent for up to `ms` and acts on it.
+  Status Serve(int ms);
+  Status Dispatch(const transport::Frames& frames);
+  // Puts the signed directory `text` (from `source`) in force if it verifies, has not expired
+  // and is newer; logs either way. Keeps it in data_dir for the next start.
+  void AdoptDirectory(std::string_view text, const std::string& source);
+
+  AgentConfig config_;
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<AgentStore> store_;
   std::unique_ptr<transport::ControlServer> control_;
   Outbox outbox_;
+  BrokerLink link_;
+  int64_t directory_asked_ms_ = 0;  // when the broker was last asked for its directory
 };
 
 }  // namespace nrm::agent

@@ -17,6 +17,7 @@
 #include "agent/command_table.h"
 #include "agent/daemon.h"
 #include "agent/key_file.h"
+#include "agent/log.h"
 #include "common/args.h"
 
 namespace {
@@ -26,7 +27,9 @@ using nrm::agent::Fail;
 using nrm::agent::Overview;
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 void OnSignal(int) { g_stop.store(true); }
+void OnHangup(int) { g_reload.store(true); }  // reload the directory file
 
 int RunDaemon(const nrm::agent::AgentConfig& config) {
   auto daemon = nrm::agent::Daemon::Open(config, config.key_passphrase);
@@ -35,9 +38,14 @@ int RunDaemon(const nrm::agent::AgentConfig& config) {
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  std::cerr << "nrm-agent: " << config.agency << " running; control socket "
-            << nrm::agent::ControlPath(config) << "\n";
-  Status s = (*daemon)->Run(g_stop);
+  struct sigaction hup {};
+  hup.sa_handler = OnHangup;
+  sigaction(SIGHUP, &hup, nullptr);
+  nrm::agent::LogEvent(config.agency + " running; control socket " +
+                       nrm::agent::ControlPath(config) + "; broker " +
+                       (config.broker.empty() ? "from " + config.broker_endpoint_file
+                                              : config.broker));
+  Status s = (*daemon)->Run(g_stop, g_reload);
   if (!s.ok()) return Fail(s.ToString(), 1);
   return 0;
 }

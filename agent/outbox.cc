@@ -1,9 +1,14 @@
+// Taking a step and submitting it (agent/outbox.h). The answers, receipts and notices that move
+// a step on are in agent/confirmation.cc.
 #include "agent/outbox.h"
 
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include "agent/consent.h"
+#include "agent/log.h"
+#include "agent/step_state.h"
 #include "agent/words.h"
 #include "agent/workflow.h"
 #include "common/clock.h"
@@ -11,7 +16,19 @@
 namespace nrm::agent {
 namespace {
 
-constexpr int kSubmitTimeoutMs = 3000;
+// How long a command waits for the broker's answers to the steps it took.
+constexpr int kAwaitAnswersMs = 3000;
+
+int64_t Now() { return SystemClock::Get().NowMillis(); }
+
+// The ids of the steps this agency took on `c`, in the order it took them.
+std::vector<std::string> OwnSteps(const CaseRecord& c, const std::string& self) {
+  std::vector<std::string> ids;
+  for (const TimelineStep& s : c.timeline) {
+    if (s.from == self && !s.message_id.empty()) AddUnique(ids, s.message_id);
+  }
+  return ids;
+}
 
 }  // namespace
 
@@ -72,6 +89,8 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
   }
   f.consent_override = override_used;
   NRM_ASSIGN_OR_RETURN(Bytes ref, FromHex(c.ref));
+  // Sealed once here to check every recipient and to give each role's envelope its message id,
+  // the step's identity from now on; sealed anew for each submission.
   NRM_ASSIGN_OR_RETURN(std::vector<wire::Sealed> sealed,
                        agent_.SealStep(r.to, r.kind, ref, r.handling, r.payload, f));
   std::vector<MessageRecord> records;
@@ -86,11 +105,13 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
     m.case_ref = c.ref;
     m.in_reply_to = r.in_reply_to;
     m.created_at_ms = env.created_at_ms();
+    m.taken_at_ms = env.created_at_ms();
     m.consent_override = override_used;
-    m.state = "pending";
+    m.state = std::string(kWaitingToSend);
     m.note = override_used ? "consent override: " + r.override_reason : r.note;
     m.frame = s.frame;
     m.payload = r.payload;
+    m.handling = std::string(wire::HandlingName(r.handling));
     m.prev_state = c.state;
     records.push_back(m);
   }
@@ -108,8 +129,11 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
         {m.created_at_ms, m.id, m.kind, agent_.agency(), Join(m.to, ","), c.state, m.note});
   }
   NRM_RETURN_IF_ERROR(store_.Write(records, {c}));
+  NRM_RETURN_IF_ERROR(Tick(live_, /*force=*/true));
+  std::vector<std::string> ids;
+  for (const MessageRecord& m : records) ids.push_back(m.id);
+  AwaitAnswers(ids, kAwaitAnswersMs);
   for (MessageRecord& m : records) {
-    if (Status s = TrySubmit(m.id, kSubmitTimeoutMs); !s.ok()) return s;
     NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> now, store_.GetMessage(m.id));
     if (now) m = *now;
   }
@@ -118,57 +142,182 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
   return records;
 }
 
-Status Outbox::TrySubmit(const std::string& id, int timeout_ms) {
-  NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(id));
-  if (!m || m->state != "pending" || !agent_.connected()) return Status::Ok();
-  // Count the attempt before making it: after a crash, already_exists then means accepted.
-  m->attempts++;
-  NRM_RETURN_IF_ERROR(store_.Write({*m}, {}));
-  NRM_ASSIGN_OR_RETURN(Bytes mid, FromHex(m->id));
-  Result<SendOutcome> got = agent_.Submit(wire::Sealed{mid, m->frame}, timeout_ms, m->attempts > 1);
-  if (!got.ok()) {  // no answer: resend later
-    unanswered_ = true;
-    return Status::Ok();
-  }
-  if (!got->accepted && (got->code == "unavailable" || got->code == "resource_exhausted")) {
-    return Status::Ok();
-  }
-  std::vector<CaseRecord> cases;
-  if (got->accepted) {
-    m->state = "accepted";
-    if (got->receipt_leaf) {
-      m->broker_receipt = "audit leaf " + std::to_string(*got->receipt_leaf) +
-                          ", in a tree head signed by the broker and verified";
-      m->broker_head = got->receipt_head;
-    } else {
-      m->broker_receipt = "accepted earlier (the broker recognised the repeat)";
-    }
-  } else {
-    m->state = "refused";
-    m->note = got->code + ": " + got->reason;
-    NRM_ASSIGN_OR_RETURN(std::optional<CaseRecord> c, store_.GetCase(m->case_ref));
-    if (c && m->kind != "receipt") {
-      if (!c->timeline.empty() && c->timeline.back().message_id == m->id) {
-        c->state = m->prev_state;  // the step did not happen
-      }
-      c->timeline.push_back({SystemClock::Get().NowMillis(), m->id, m->kind, "broker",
-                             agent_.agency(), c->state, "REFUSED by the broker: " + m->note});
-      cases.push_back(*c);
-    }
-  }
-  return store_.Write({*m}, cases);
+Result<MessageRecord> Outbox::MakeReceipt(const MessageRecord& step, const std::string& refusal) {
+  NRM_ASSIGN_OR_RETURN(Bytes payload, EditPayload({}, [&](payload::PayloadT& t) {
+                         Decision(t).decision = refusal.empty() ? "received" : "refused";
+                         Decision(t).reason = refusal;
+                         Decision(t).note = step.kind + " " + step.id;
+                       }));
+  MessageRecord r;
+  r.id = ToHex(crypto::RandomBytes(wire::kMessageIdBytes));
+  r.direction = "out";
+  r.kind = std::string(wire::KindName(wire::Kind::Receipt));
+  r.from = agent_.agency();
+  r.to = {step.from};
+  r.case_ref = step.case_ref;
+  r.in_reply_to = step.id;
+  r.taken_at_ms = Now();
+  r.state = std::string(kWaitingToSend);
+  r.note = (refusal.empty() ? "signed receipt for " : "refused (negative receipt) ") + step.kind +
+           " " + Short(step.id);
+  r.payload = std::move(payload);
+  NRM_RETURN_IF_ERROR(Seal(r));
+  return r;
 }
 
-Status Outbox::Retry() {
-  NRM_ASSIGN_OR_RETURN(std::vector<std::string> pending, store_.PendingOutbox());
-  unanswered_ = false;
-  for (const std::string& id : pending) {
-    NRM_RETURN_IF_ERROR(TrySubmit(id, kSubmitTimeoutMs));
-    // The broker is away: keep the rest for the next round rather than waiting on each,
-    // so that people's commands are answered meanwhile.
-    if (unanswered_) break;
+Status Outbox::Seal(MessageRecord& m) {
+  NRM_ASSIGN_OR_RETURN(Bytes id, FromHex(m.id));
+  NRM_ASSIGN_OR_RETURN(Bytes ref, FromHex(m.case_ref));
+  NRM_ASSIGN_OR_RETURN(wire::Kind kind, wire::KindFromName(m.kind));
+  NRM_ASSIGN_OR_RETURN(wire::Handling handling, wire::HandlingFromName(m.handling));
+  Agent::StepFields f;
+  if (!m.in_reply_to.empty()) {
+    NRM_ASSIGN_OR_RETURN(f.in_reply_to, FromHex(m.in_reply_to));
+  }
+  f.consent_override = m.consent_override;
+  f.message_id = id;
+  // Receipts are not ordered: a recipient never waits for one.
+  f.ordered = kind != wire::Kind::Receipt;
+  if (f.ordered) {
+    // For each recipient, the last step this agency took on the case before this one that the
+    // recipient has seen or will see: any but one that ended not delivered without reaching
+    // it (refused by the broker, expired). Ids, not bytes: a step sealed again keeps its id.
+    NRM_ASSIGN_OR_RETURN(std::optional<CaseRecord> c, store_.GetCase(m.case_ref));
+    std::vector<std::string> ids = c ? OwnSteps(*c, agent_.agency()) : std::vector<std::string>();
+    auto self = std::find(ids.begin(), ids.end(), m.id);
+    for (auto it = std::make_reverse_iterator(self); it != ids.rend(); ++it) {
+      NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> earlier, store_.GetMessage(*it));
+      if (!earlier || earlier->direction != "out" || earlier->kind == "receipt") continue;
+      for (const std::string& to : m.to) {
+        const bool shared = std::count(earlier->to.begin(), earlier->to.end(), to) > 0;
+        const bool reached = earlier->state != kNotDelivered ||
+                             std::count(earlier->confirmed_by.begin(),
+                                        earlier->confirmed_by.end(), to) > 0;
+        if (shared && reached && !f.previous.count(to)) {
+          NRM_ASSIGN_OR_RETURN(f.previous[to], FromHex(earlier->id));
+        }
+      }
+    }
+  }
+  NRM_ASSIGN_OR_RETURN(std::vector<wire::Sealed> sealed,
+                       agent_.SealStep(m.to, kind, ref, handling, m.payload, f));
+  if (sealed.size() != 1) return Internal("a step sealed again made more than one envelope");
+  NRM_ASSIGN_OR_RETURN(wire::EnvelopeView env, wire::DecodeEnvelope(sealed.front().frame));
+  m.created_at_ms = env.created_at_ms();
+  m.frame = std::move(sealed.front().frame);
+  return Status::Ok();
+}
+
+Status Outbox::Submit(MessageRecord& m) {
+  for (const std::string& to : m.to) {
+    const identity::Agency* a = agent_.directory().Find(to);
+    if (a == nullptr || a->revoked) {
+      return Fail(m,
+                  "recipient " + to + (a == nullptr ? " is no longer in the directory"
+                                                    : " is revoked in the directory"),
+                  "choose another agency and take the step again");
+    }
+  }
+  if (Status s = Seal(m); !s.ok()) {
+    return Fail(m, "it could not be sealed: " + s.message(), "take the step again");
+  }
+  if (!agent_.SendFrames({transport::Frame("SEND"), m.frame}).ok()) {
+    return Status::Ok();  // no connection after all: the next turn tries again
+  }
+  ++m.attempts;
+  in_flight_[m.id] = Now() + agent_.config().answer_timeout_ms;
+  LogEvent("submitted " + m.kind + " " + m.id + " (case " + Short(m.case_ref) + ") to " +
+           Join(m.to) + ", attempt " + std::to_string(m.attempts));
+  return store_.Write({m}, {});
+}
+
+Status Outbox::Query(MessageRecord& m, const std::string& why) {
+  NRM_ASSIGN_OR_RETURN(Bytes id, FromHex(m.id));
+  if (!agent_.SendFrames({transport::Frame("QUERY"), id}).ok()) return Status::Ok();
+  const int64_t now = Now();
+  queried_[m.id] = now + agent_.config().answer_timeout_ms;
+  m.checked_at_ms = now;
+  LogEvent("asked the broker about " + m.kind + " " + m.id + ": " + why);
+  return store_.Write({m}, {});
+}
+
+void Outbox::OnLinkChange() {
+  in_flight_.clear();
+  queried_.clear();
+}
+
+Status Outbox::Tick(bool live, bool force) {
+  const int64_t now = Now();
+  if (live != live_) OnLinkChange();
+  live_ = live;
+  if (!force && now < next_tick_ms_) return Status::Ok();
+  next_tick_ms_ = now + kTickEveryMs;
+  if (!live) return Status::Ok();
+  NRM_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.OpenOutbox());
+  std::vector<MessageRecord> open;
+  for (const std::string& id : ids) {
+    NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(id));
+    if (m) open.push_back(std::move(*m));
+  }
+  std::stable_sort(open.begin(), open.end(), [](const MessageRecord& a, const MessageRecord& b) {
+    return a.taken_at_ms < b.taken_at_ms;
+  });
+  // (case, recipient) pairs with an earlier step the broker has not yet answered: later steps
+  // of the case to that recipient wait behind it, so that they reach the broker in order.
+  std::set<std::pair<std::string, std::string>> waiting;
+  for (MessageRecord& m : open) {
+    const bool ordered = m.kind != "receipt";
+    auto expired = [&](std::map<std::string, int64_t>& pending) {
+      auto it = pending.find(m.id);
+      if (it == pending.end()) return false;
+      if (it->second > now) return true;  // still pending
+      pending.erase(it);
+      return false;
+    };
+    if (m.state == kWaitingToSend) {
+      bool blocked = false;
+      if (ordered) {
+        for (const std::string& to : m.to) {
+          blocked = blocked || !waiting.insert({m.case_ref, to}).second;
+        }
+      }
+      const bool was_in_flight = in_flight_.count(m.id) > 0;
+      if (expired(in_flight_)) continue;
+      if (was_in_flight) {
+        LogEvent("no answer from the broker for " + m.kind + " " + m.id + " within " +
+                 std::to_string(agent_.config().answer_timeout_ms / 1000) +
+                 " s; submitting it again");
+      }
+      if (expired(queried_) || blocked) continue;
+      if (auto r = retry_after_.find(m.id); r != retry_after_.end() && r->second > now) continue;
+      if (awaiting_receipt_.count(m.id)) {
+        NRM_RETURN_IF_ERROR(Query(m, "it says it already holds this step: its receipt, please"));
+        continue;
+      }
+      NRM_RETURN_IF_ERROR(Submit(m));
+    } else if (m.state == kAtTheBroker && ordered) {
+      if (expired(queried_)) continue;
+      const int64_t since = std::max(m.accepted_at_ms, m.checked_at_ms);
+      if (now - since >= agent_.config().confirm_after_ms) {
+        NRM_RETURN_IF_ERROR(Query(m, "no signed receipt from every recipient within " +
+                                         std::to_string(agent_.config().confirm_after_ms / 1000) +
+                                         " s; does the broker still hold it?"));
+      }
+    }
   }
   return Status::Ok();
+}
+
+void Outbox::AwaitAnswers(const std::vector<std::string>& ids, int ms) {
+  if (!serve_) return;
+  const int64_t deadline = Now() + ms;
+  while (Now() < deadline) {
+    const bool pending = std::any_of(ids.begin(), ids.end(), [&](const std::string& id) {
+      return in_flight_.count(id) > 0 || queried_.count(id) > 0;
+    });
+    if (!pending) return;
+    if (!serve_(50).ok()) return;
+  }
 }
 
 }  // namespace nrm::agent

@@ -5,8 +5,10 @@
 #include <optional>
 #include <sstream>
 
-#include "agent/case_file.h"
+#include "agent/step_state.h"
+#include "agent/validate.h"
 #include "agent/words.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "schemas/wire/payload.h"
 
@@ -19,11 +21,11 @@ using K = wire::Kind;
 // Fills a step's payload from the command's options; an error is bad usage.
 using Fill = std::function<Status(const Args&, payload::PayloadT&)>;
 
-// What happened to each message of a step, and the exit code: 1 when the broker refused one.
+// Where each message of a step is, and the exit code: 1 when one ended not delivered.
 CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
                    const std::vector<MessageRecord>& sent) {
-  const bool refused =
-      std::any_of(sent.begin(), sent.end(), [](const auto& m) { return m.state == "refused"; });
+  const bool refused = std::any_of(sent.begin(), sent.end(),
+                                   [](const auto& m) { return m.state == kNotDelivered; });
   if (ctx.json) {
     Json messages = Json::array();
     for (const MessageRecord& m : sent) {
@@ -31,6 +33,7 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
                           {"kind", m.kind},
                           {"to", m.to},
                           {"status", m.state},
+                          {"detail", m.detail},
                           {"consent_override", m.consent_override},
                           {"note", m.note}});
     }
@@ -43,28 +46,33 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
   out << "case " << c.ref << (c.label.empty() ? "" : " (" + c.label + ")") << " is now " << c.state
       << "\n";
   for (const MessageRecord& m : sent) {
-    out << "  " << m.kind << " " << m.id << " to " << Join(m.to) << ": ";
-    if (m.state == "accepted") {
-      out << "accepted by the broker (" << m.broker_receipt << ")";
-    } else if (m.state == "pending") {
-      out << "queued: the broker has not answered yet; the agent resends until it accepts";
-    } else {
-      out << "REFUSED by the broker: " << m.note;
+    out << "  " << m.kind << " " << m.id << " to " << Join(m.to) << ": " << m.state;
+    if (m.state == kAtTheBroker) {
+      out << " (" << m.broker_receipt << "); delivered once the recipient's signed receipt comes";
+    } else if (m.state == kWaitingToSend) {
+      out << ": the broker has not accepted it yet; the agent submits it until it does";
     }
+    if (!m.detail.empty()) out << "\n    " << m.detail;
     if (m.consent_override) out << "\n    shared without consent: " << m.note;
     out << "\n";
   }
   return {refused ? 1 : 0, out.str(), ""};
 }
 
-Result<Bytes> ReadCaseFile(const Args& args, bool required) {
+// The --file of a step, checked against the schema and the domain for `kind` (agent/validate.h).
+Result<Bytes> ReadCaseFile(const CommandContext& ctx, const Args& args, bool required,
+                           wire::Kind kind) {
   std::optional<std::string> file = args.Get("file");
   if (!file) {
     if (required) return InvalidArgument("missing --file FILE.json");
     return Bytes();
   }
   NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(*file));
-  return ParseCaseFile(text, *file);
+  ValidateOptions options;
+  options.kind = kind;
+  options.consent_override = args.Get("override").has_value();
+  options.now_ms = SystemClock::Get().NowMillis();
+  return CaseFromJson(text, *file, ctx.agent.directory(), options);
 }
 
 Result<wire::Handling> HandlingOf(const Args& args) {
@@ -75,7 +83,7 @@ Result<wire::Handling> HandlingOf(const Args& args) {
 CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind) {
   auto to = args.Require("to");
   if (!to.ok()) return Usage(to.status().message());
-  Result<Bytes> payload = ReadCaseFile(args, true);
+  Result<Bytes> payload = ReadCaseFile(ctx, args, true, kind);
   if (!payload.ok()) return Usage(payload.status().message());
   Result<wire::Handling> handling = HandlingOf(args);
   if (!handling.ok()) return Usage(handling.status().message());
@@ -110,7 +118,9 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
 CommandOutput Step(const CommandContext& ctx, const Args& args, wire::Kind kind, CaseRecord c,
                    std::vector<std::string> to, std::string in_reply_to,
                    std::optional<std::string> note, const Fill& fill) {
-  Result<Bytes> base = ReadCaseFile(args, false);
+  // Only an offer or a repatriation request needs whole sections; a later step's file is
+  // checked field by field.
+  Result<Bytes> base = ReadCaseFile(ctx, args, false, wire::Kind::StatusUpdate);
   if (!base.ok()) return Usage(base.status().message());
   Status filled = Status::Ok();
   Result<Bytes> payload = EditPayload(*base, [&](payload::PayloadT& t) { filled = fill(args, t); });

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "agent/step_state.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
 
@@ -66,13 +67,21 @@ toml::table ToToml(const MessageRecord& m) {
                      {"consent_override", m.consent_override},
                      {"state", m.state},
                      {"note", m.note},
+                     {"detail", m.detail},
                      {"attempts", m.attempts},
                      {"frame", ToHex(m.frame)},
                      {"payload", ToHex(m.payload)},
                      {"broker_receipt", m.broker_receipt},
                      {"broker_head", ToHex(m.broker_head)},
                      {"receipts", Array(m.receipts)},
-                     {"prev_state", m.prev_state}};
+                     {"prev_state", m.prev_state},
+                     {"handling", m.handling},
+                     {"taken_at_ms", m.taken_at_ms},
+                     {"accepted_at_ms", m.accepted_at_ms},
+                     {"checked_at_ms", m.checked_at_ms},
+                     {"confirmed_by", Array(m.confirmed_by)},
+                     {"received_at_ms", m.received_at_ms},
+                     {"previous", m.previous}};
 }
 
 MessageRecord MessageFromToml(const toml::table& t) {
@@ -86,8 +95,9 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.in_reply_to = Text(t, "in_reply_to");
   m.created_at_ms = Int(t, "created_at_ms");
   m.consent_override = t["consent_override"].value_or(false);
-  m.state = Text(t, "state");
+  m.state = CurrentStateWord(m.direction, Text(t, "state"));
   m.note = Text(t, "note");
+  m.detail = Text(t, "detail");
   m.attempts = Int(t, "attempts");
   m.frame = HexBytes(t, "frame");
   m.payload = HexBytes(t, "payload");
@@ -95,12 +105,23 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.broker_head = HexBytes(t, "broker_head");
   m.receipts = Strings(t, "receipts");
   m.prev_state = Text(t, "prev_state");
+  m.handling = t["handling"].value_or(std::string("H0"));
+  m.taken_at_ms = Int(t, "taken_at_ms");
+  if (m.taken_at_ms == 0) m.taken_at_ms = m.created_at_ms;  // written by an earlier version
+  m.accepted_at_ms = Int(t, "accepted_at_ms");
+  m.checked_at_ms = Int(t, "checked_at_ms");
+  m.confirmed_by = Strings(t, "confirmed_by");
+  m.received_at_ms = Int(t, "received_at_ms");
+  m.previous = Text(t, "previous");
   return m;
 }
 
 toml::table ToToml(const CaseRecord& c) {
-  toml::table t{
-      {"ref", c.ref}, {"label", c.label}, {"state", c.state}, {"parties", Array(c.parties)}};
+  toml::table t{{"ref", c.ref},
+                {"label", c.label},
+                {"state", c.state},
+                {"parties", Array(c.parties)},
+                {"attention", c.attention}};
   if (c.consent) {
     const ConsentRecord& r = *c.consent;
     t.insert("consent", toml::table{{"share_sections", Array(r.share_sections)},
@@ -132,6 +153,7 @@ CaseRecord CaseFromToml(const toml::table& t) {
   c.label = Text(t, "label");
   c.state = Text(t, "state");
   c.parties = Strings(t, "parties");
+  c.attention = Text(t, "attention");
   if (const toml::table* r = t["consent"].as_table()) {
     ConsentRecord k;
     k.share_sections = Strings(*r, "share_sections");
@@ -312,11 +334,14 @@ Status AgentStore::Write(const std::vector<MessageRecord>& messages,
   };
   for (const MessageRecord& m : messages) {
     NRM_RETURN_IF_ERROR(FromRocks(put("m/" + m.id, ToToml(m)), "batch"));
-    if (m.direction == "out" && m.state == "pending") {
-      NRM_RETURN_IF_ERROR(FromRocks(batch.Put("o/" + m.id, ""), "batch"));
-    } else {
-      NRM_RETURN_IF_ERROR(FromRocks(batch.Delete("o/" + m.id), "batch"));
-    }
+    // A receipt is done once the broker holds it: nobody confirms a receipt.
+    const bool open = m.direction == "out" && IsOpen(m.state) &&
+                      !(m.kind == "receipt" && m.state == kAtTheBroker);
+    const bool held = m.direction == "in" && m.state == kHeld;
+    NRM_RETURN_IF_ERROR(FromRocks(open ? batch.Put("o/" + m.id, "") : batch.Delete("o/" + m.id),
+                                  "batch"));
+    NRM_RETURN_IF_ERROR(FromRocks(held ? batch.Put("h/" + m.id, "") : batch.Delete("h/" + m.id),
+                                  "batch"));
   }
   for (const CaseRecord& c : cases) {
     NRM_RETURN_IF_ERROR(FromRocks(put("c/" + c.ref, ToToml(c)), "batch"));
@@ -339,6 +364,8 @@ Result<std::vector<CaseRecord>> AgentStore::Cases() {
   return AllRecords(Scan("c/", true), key_, "a case record", CaseFromToml);
 }
 
-Result<std::vector<std::string>> AgentStore::PendingOutbox() { return Scan("o/", false); }
+Result<std::vector<std::string>> AgentStore::OpenOutbox() { return Scan("o/", false); }
+
+Result<std::vector<std::string>> AgentStore::HeldInbox() { return Scan("h/", false); }
 
 }  // namespace nrm::agent

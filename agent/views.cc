@@ -1,7 +1,10 @@
 #include "agent/views.h"
 
+#include <algorithm>
+#include <map>
 #include <sstream>
 
+#include "agent/step_state.h"
 #include "agent/words.h"
 #include "agent/workflow.h"
 #include "common/clock.h"
@@ -12,57 +15,90 @@ namespace {
 
 using json::Json;
 
+// A sent step that needs a person: it ended not delivered.
+bool NeedsAction(const MessageRecord& m) {
+  return m.direction == "out" && m.kind != "receipt" && m.state == kNotDelivered;
+}
+
+Json SentJson(const MessageRecord& m) {
+  return {{"message_id", m.id},     {"direction", m.direction},
+          {"kind", m.kind},         {"to", m.to},
+          {"case", m.case_ref},     {"status", m.state},
+          {"detail", m.detail},     {"needs_action", NeedsAction(m)},
+          {"attempts", m.attempts}, {"receipts", m.receipts},
+          {"confirmed_by", m.confirmed_by}, {"note", m.note}};
+}
+
+std::string SentLine(AgentStore& store, const MessageRecord& m) {
+  return m.id + "  " + m.kind + "  to " + Join(m.to) + "  case " + CaseName(store, m.case_ref) +
+         "  " + m.state + (m.detail.empty() ? "" : ": " + m.detail) + "\n";
+}
+
+// Inbox: first what needs a person (sent steps not delivered, received steps waiting for an
+// earlier one), then the new messages.
 CommandOutput ListInbox(const CommandContext& ctx, const Args& args) {
   Result<std::vector<MessageRecord>> all = ctx.store.Messages();
   if (!all.ok()) return Refused(all.status());
   const bool everything = args.Has("all");
-  std::ostringstream out;
-  Json list = Json::array();
+  std::ostringstream first, rest;
+  Json urgent = Json::array(), list = Json::array();
   for (const MessageRecord& m : *all) {
+    if (NeedsAction(m)) {
+      if (ctx.json) urgent.push_back(SentJson(m));
+      first << "ACTION NEEDED  " << SentLine(ctx.store, m);
+      continue;
+    }
     if (m.direction != "in" || m.kind == "receipt") continue;
-    if (!everything && m.state != "new") continue;
+    const bool held = m.state == kHeld;
+    if (!everything && m.state != kNew && !held) continue;
     if (ctx.json) {
-      list.push_back({{"message_id", m.id},
+      (held ? urgent : list)
+          .push_back({{"message_id", m.id},
+                      {"direction", m.direction},
                       {"kind", m.kind},
                       {"from", m.from},
                       {"case", m.case_ref},
                       {"status", m.state},
+                      {"detail", held ? "its sender's earlier step " + Short(m.previous) +
+                                            " on the case has not arrived"
+                                      : m.detail},
+                      {"needs_action", held},
                       {"received", FormatTimeUtc(m.created_at_ms)}});
-    } else {
-      out << m.id << "  " << m.kind << "  from " << m.from << "  case "
-          << CaseName(ctx.store, m.case_ref) << "  " << FormatTimeUtc(m.created_at_ms)
-          << (m.state == "new" ? "  NEW" : "") << "\n";
     }
+    std::ostringstream& out = held ? first : rest;
+    out << (held ? "WAITING  " : "") << m.id << "  " << m.kind << "  from " << m.from
+        << "  case " << CaseName(ctx.store, m.case_ref) << "  " << FormatTimeUtc(m.created_at_ms)
+        << (m.state == kNew ? "  NEW" : held ? "  " + m.state : "  " + m.state) << "\n";
   }
-  if (ctx.json) return {0, JsonLine(list), ""};
-  if (out.tellp() == 0) {
-    out << (everything ? "no messages\n" : "no new messages (inbox --all shows read ones)\n");
+  if (ctx.json) {
+    for (Json& j : list) urgent.push_back(std::move(j));
+    return {0, JsonLine(urgent), ""};
   }
-  return {0, out.str(), ""};
+  std::string text = first.str() + rest.str();
+  if (text.empty()) {
+    text = everything ? "no messages\n" : "no new messages (inbox --all shows read ones)\n";
+  }
+  return {0, text, ""};
 }
 
-CommandOutput ListOutbox(const CommandContext& ctx, const Args&) {
+// Outbox: every step sent, the ones that need action first; receipts only with --all.
+CommandOutput ListOutbox(const CommandContext& ctx, const Args& args) {
   Result<std::vector<MessageRecord>> all = ctx.store.Messages();
   if (!all.ok()) return Refused(all.status());
+  std::stable_partition(all->begin(), all->end(), NeedsAction);
   std::ostringstream out;
   Json list = Json::array();
   for (const MessageRecord& m : *all) {
-    if (m.direction != "out") continue;
+    if (m.direction != "out" || (m.kind == "receipt" && !args.Has("all"))) continue;
     if (ctx.json) {
-      list.push_back({{"message_id", m.id},
-                      {"kind", m.kind},
-                      {"to", m.to},
-                      {"case", m.case_ref},
-                      {"status", m.state},
-                      {"attempts", m.attempts},
-                      {"receipts", m.receipts},
-                      {"note", m.note}});
+      Json j = SentJson(m);
+      j["label"] = CaseLabel(ctx.store, m.case_ref);
+      list.push_back(std::move(j));
     } else {
-      out << m.id << "  " << m.kind << "  to " << Join(m.to) << "  " << m.state << "  "
-          << m.receipts.size() << " signed receipt(s)" << (m.note.empty() ? "" : "  " + m.note)
-          << "\n";
+      out << (NeedsAction(m) ? "ACTION NEEDED  " : "") << SentLine(ctx.store, m);
     }
   }
+  if (!ctx.json && out.tellp() == 0) out << "nothing sent\n";
   return {0, ctx.json ? JsonLine(list) : out.str(), ""};
 }
 
@@ -85,6 +121,7 @@ CommandOutput ShowMessage(const CommandContext& ctx, const Args& args) {
                      {"created_at", FormatTimeUtc(m->created_at_ms)},
                      {"consent_override", m->consent_override},
                      {"status", m->state},
+                     {"detail", m->detail},
                      {"receipts", m->receipts},
                      {"broker_receipt", m->broker_receipt}},
                     "payload", text);
@@ -97,33 +134,51 @@ CommandOutput ShowMessage(const CommandContext& ctx, const Args& args) {
         << "  created   " << FormatTimeUtc(m->created_at_ms) << "\n";
     if (!m->in_reply_to.empty()) out << "  answers   " << m->in_reply_to << "\n";
     if (m->consent_override) out << "  CONSENT OVERRIDE (shared without the person's consent)\n";
-    out << "  status    " << m->state << (m->note.empty() ? "" : ": " + m->note) << "\n";
+    out << "  status    " << m->state << (m->detail.empty() ? "" : ": " + m->detail) << "\n";
+    if (!m->note.empty()) out << "  note      " << m->note << "\n";
     if (!m->broker_receipt.empty()) out << "  broker    " << m->broker_receipt << "\n";
     for (const std::string& r : m->receipts) out << "  receipt   " << r << " (signed)\n";
     out << "  payload   " << text << "\n";
   }
-  if (m->direction == "in" && m->state == "new") {
-    m->state = "read";
+  if (m->direction == "in" && m->state == kNew) {
+    m->state = std::string(kRead);
     if (Status s = ctx.store.Write({*m}, {}); !s.ok()) return Refused(s);
   }
   return {0, out.str(), ""};
 }
 
+// Cases: those that need action (a step not delivered, a step waiting for an earlier one)
+// first.
 CommandOutput ListCases(const CommandContext& ctx, const Args&) {
   Result<std::vector<CaseRecord>> all = ctx.store.Cases();
   if (!all.ok()) return Refused(all.status());
+  Result<std::vector<MessageRecord>> messages = ctx.store.Messages();
+  if (!messages.ok()) return Refused(messages.status());
+  std::map<std::string, std::string> action;  // case -> what needs a person
+  for (const MessageRecord& m : *messages) {
+    if (NeedsAction(m)) action[m.case_ref] = m.kind + " " + Short(m.id) + " " + m.state;
+  }
+  for (const CaseRecord& c : *all) {
+    if (!c.attention.empty()) action[c.ref] = c.attention;
+  }
+  std::stable_partition(all->begin(), all->end(),
+                        [&](const CaseRecord& c) { return action.count(c.ref) > 0; });
   std::ostringstream out;
   Json list = Json::array();
   for (const CaseRecord& c : *all) {
     const std::string consent = !c.consent ? "none" : c.consent->revoked ? "revoked" : "recorded";
+    const auto needs = action.find(c.ref);
     if (ctx.json) {
       list.push_back({{"case", c.ref},
                       {"label", c.label},
                       {"state", c.state},
                       {"parties", c.parties},
                       {"consent", consent},
+                      {"needs_action", needs != action.end()},
+                      {"attention", needs == action.end() ? "" : needs->second},
                       {"next", AllowedFrom(c.state)}});
     } else {
+      if (needs != action.end()) out << "ACTION NEEDED (" << needs->second << ")\n  ";
       out << c.ref << "  " << (c.label.empty() ? "-" : c.label) << "  " << c.state << "  with "
           << Join(c.parties) << "  consent " << consent << "  next: " << Join(AllowedFrom(c.state))
           << "\n";
@@ -168,14 +223,18 @@ const std::vector<CommandSpec>& ViewCommands() {
   static const std::vector<CommandSpec> kCommands = {
       {"inbox",
        "[--all]",
-       "List the new messages (--all: read ones too); receipts are not listed.",
+       "List what needs action first (steps not delivered, steps waiting for an earlier one),\n"
+       "then the new messages (--all: read ones too); receipts are not listed.",
        {{"--all", "read messages too"}, kJsonOption},
        ListInbox},
       {"outbox",
-       "",
-       "List what this agency sent, with the broker's and the signed receipts.",
-       {kJsonOption},
-       ListOutbox},
+       "[--all]",
+       "List the steps this agency sent and where each is; those that need action first.",
+       {{"--all", "the signed receipts it sent too"}, kJsonOption},
+       ListOutbox,
+       "States: waiting to send, at the broker (accepted, audit leaf N), delivered (every\n"
+       "recipient's signed receipt), not delivered: action needed (with the reason and what\n"
+       "to do)."},
       {"show",
        "ID",
        "Show one message (ID: 6+ hex digits of its id) with its payload; marks it read.",

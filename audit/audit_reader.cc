@@ -146,20 +146,22 @@ Json HashesJson(const std::vector<Hash>& hashes) {
 Json RecordJson(const AuditRecord& r, ByteView encoding) {
   Json recipients = Json::array();
   for (const std::string& recipient : r.recipients) recipients.push_back(recipient);
-  return Json{{"encoding", ToHex(encoding)},
-              {"leaf_hash", ToHex(HashLeaf(encoding))},
-              {"event", EventName(r.event)},
-              {"time_ms", r.time_ms},
-              {"time_utc", FormatTimeUtc(r.time_ms)},
-              {"message_id", ToHex(r.message_id)},
-              {"envelope_hash", ToHex(r.envelope_hash)},
-              {"sender", r.sender},
-              {"recipients", std::move(recipients)},
-              {"kind", r.kind},
-              {"case_ref", ToHex(r.case_ref)},
-              {"decision", r.decision},
-              {"rule", r.rule},
-              {"reason", r.reason}};
+  Json out{{"encoding", ToHex(encoding)},
+           {"leaf_hash", ToHex(HashLeaf(encoding))},
+           {"event", EventName(r.event)},
+           {"time_ms", r.time_ms},
+           {"time_utc", FormatTimeUtc(r.time_ms)},
+           {"message_id", ToHex(r.message_id)},
+           {"envelope_hash", ToHex(r.envelope_hash)},
+           {"sender", r.sender},
+           {"recipients", std::move(recipients)},
+           {"kind", r.kind},
+           {"case_ref", ToHex(r.case_ref)},
+           {"decision", r.decision},
+           {"rule", r.rule},
+           {"reason", r.reason}};
+  if (r.count > 1) out["count"] = r.count;  // a counted record (version 2)
+  return out;
 }
 
 // The reading side takes a document from anyone: every member is looked up with find() and its

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "audit/big_endian.h"
+#include "audit/utf8.h"
 
 namespace nrm::audit {
 namespace {
@@ -16,36 +17,9 @@ bool KnownEvent(uint8_t code) { return code >= 1 && code < kEventNames.size(); }
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)
 // with no C0 control characters and no DEL, so it prints and escapes predictably.
 bool IsCleanUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return false;
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2, cp = c & 0x1fu;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3, cp = c & 0x0fu;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4, cp = c & 0x07u;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (cc & 0x3fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += len;
+  for (size_t i = 0; i < s.size();) {
+    const std::optional<uint32_t> cp = NextCodePoint(s, &i);
+    if (!cp || *cp < 0x20 || *cp == 0x7f) return false;
   }
   return true;
 }
@@ -143,6 +117,7 @@ Status ValidateRecord(const AuditRecord& record) {
   }
   NRM_RETURN_IF_ERROR(CheckText(record.rule, "rule"));
   NRM_RETURN_IF_ERROR(CheckText(record.reason, "reason"));
+  if (record.count == 0) return InvalidArgument("count must be at least 1");
   return Status::Ok();
 }
 
@@ -151,7 +126,8 @@ Result<Bytes> EncodeRecord(const AuditRecord& record) {
   Bytes out;
   out.reserve(64 + record.sender.size() + record.kind.size() + record.reason.size() +
               record.recipients.size() * 16);
-  out.push_back(kRecordVersion);
+  const bool counted = record.count > 1;
+  out.push_back(counted ? kCountedRecordVersion : kRecordVersion);
   out.push_back(static_cast<uint8_t>(record.event));
   PutBe64(&out, static_cast<uint64_t>(record.time_ms));
   PutField(&out, record.message_id);
@@ -164,12 +140,16 @@ Result<Bytes> EncodeRecord(const AuditRecord& record) {
   PutField(&out, AsBytes(record.decision));
   PutField(&out, AsBytes(record.rule));
   PutField(&out, AsBytes(record.reason));
+  if (counted) PutBe64(&out, record.count);
   return out;
 }
 
 Result<AuditRecord> DecodeRecord(ByteView encoding) {
   Reader in(encoding);
-  if (in.U8() != kRecordVersion) return Corruption("record: missing or unknown version");
+  const uint8_t version = in.U8();
+  if (version != kRecordVersion && version != kCountedRecordVersion) {
+    return Corruption("record: missing or unknown version");
+  }
   AuditRecord r;
   r.event = static_cast<AuditEvent>(in.U8());
   r.time_ms = static_cast<int64_t>(in.Be64());
@@ -187,6 +167,11 @@ Result<AuditRecord> DecodeRecord(ByteView encoding) {
   r.decision = ToString(in.Field());
   r.rule = ToString(in.Field());
   r.reason = ToString(in.Field());
+  if (version == kCountedRecordVersion) {
+    r.count = in.Be64();
+    // One record, one encoding: a count of 1 is version 1.
+    if (in.ok() && r.count < 2) return Corruption("record: version 2 with a count under 2");
+  }
   if (!in.ok()) return Corruption("record: truncated");
   if (!in.done()) return Corruption("record: trailing bytes");
   if (Status s = ValidateRecord(r); !s.ok()) return Corruption("record: " + s.message());

@@ -38,6 +38,9 @@ std::string_view EventName(AuditEvent event);
 std::optional<AuditEvent> EventFromName(std::string_view name);
 
 inline constexpr uint8_t kRecordVersion = 1;
+// A record that stands for several events of one kind (count >= 2): version 1's fields, then
+// the count.
+inline constexpr uint8_t kCountedRecordVersion = 2;
 inline constexpr size_t kMessageIdBytes = 16;
 inline constexpr size_t kEnvelopeHashBytes = 32;
 inline constexpr size_t kMaxFieldBytes = 1024;  // any one string or byte field
@@ -55,12 +58,15 @@ struct AuditRecord {
   std::string decision;                 // "allow", "deny" or empty
   std::string rule;                     // policy rule id or refusal code, or empty
   std::string reason;                   // short text; never personal data
+  // How many events of this kind the record stands for: repeated refusals of one agency for
+  // one reason, or connections closed under the limits, within a second. 1 for all others.
+  uint64_t count = 1;
 
   bool operator==(const AuditRecord&) const = default;
 };
 
 // OK when `record` can be encoded: a known event, ids of the right sizes, a known decision,
-// string fields that are UTF-8 without control characters, and the size limits above.
+// string fields that are UTF-8 without control characters, the size limits above, count >= 1.
 // kInvalidArgument naming the field otherwise.
 Status ValidateRecord(const AuditRecord& record);
 
@@ -69,7 +75,8 @@ Status ValidateRecord(const AuditRecord& record);
 //   || field(message_id) || field(envelope_hash) || field(sender)
 //   || be32 recipient count || field(recipient) for each
 //   || field(kind) || field(case_ref) || field(decision) || field(rule) || field(reason)
-// where field(x) = be32 length || bytes. Deterministic: one record has one encoding.
+// where field(x) = be32 length || bytes. A record with count >= 2 is version 2: the same, with
+// version 0x02, followed by be64 count. Deterministic: one record has one encoding.
 // kInvalidArgument when ValidateRecord fails.
 Result<Bytes> EncodeRecord(const AuditRecord& record);
 

@@ -20,6 +20,22 @@ using transport::FrameText;
 // a worker costs more than it saves.
 constexpr size_t kMinParallelChecks = 4;
 
+// OK when `created_at_ms` is within `window_ms` of `now_ms` either way; else kInvalidArgument.
+// created_at is the peer's number, any int64: compared against bounds computed from our own
+// clock and window (both far from the limits), never subtracted from now, which overflows for
+// created_at near INT64_MIN or INT64_MAX (now - (now - 2^63) would wrap and pass both tests).
+Status CheckFreshness(int64_t now_ms, int64_t created_at_ms, int64_t window_ms) {
+  const int64_t earliest = now_ms - window_ms;
+  const int64_t latest = now_ms + window_ms;
+  if (created_at_ms >= earliest && created_at_ms <= latest) return Status::Ok();
+  // In 128 bits the difference cannot overflow; in seconds it fits in 64 again.
+  const __int128 diff = static_cast<__int128>(created_at_ms) - now_ms;
+  const int64_t seconds = static_cast<int64_t>((diff < 0 ? -diff : diff) / 1000);
+  return InvalidArgument(
+      "created_at is " + std::to_string(seconds) + " s " + (diff < 0 ? "before" : "after") +
+      " the broker's clock; the freshness window is " + std::to_string(window_ms / 1000) + " s");
+}
+
 }  // namespace
 
 void Broker::Precheck(const std::vector<transport::Incoming>& in, std::vector<Prechecked>& out) {
@@ -70,11 +86,10 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
       !s.ok()) {
     return refuse(s);
   }
-  const int64_t skew = clock_.NowMillis() - env->created_at_ms();
-  if (skew > config_.freshness_window_ms || -skew > config_.freshness_window_ms) {
-    return refuse(InvalidArgument("created_at is " + std::to_string(skew / 1000) +
-                                  " s from the broker's clock; the freshness window is " +
-                                  std::to_string(config_.freshness_window_ms / 1000) + " s"));
+  if (Status fresh =
+          CheckFreshness(clock_.NowMillis(), env->created_at_ms(), config_.freshness_window_ms);
+      !fresh.ok()) {
+    return refuse(fresh);
   }
   auto dir = directory();
   std::vector<std::string> recipients;  // the queues that take it: agencies', partner brokers'
@@ -116,15 +131,6 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   if (Status s = CheckDiskReserve(); !s.ok()) return refuse(s);
   disk_.accepted_since += frame.size() * recipients.size();
   RecordCase(*env, parties);
-  store_->AddAccepted(batch_, id, env->created_at_ms(), sender.id, recipients, frame,
-                      clock_.NowMillis() + config_.ttl_ms);
-  if (std::any_of(recipients.begin(), recipients.end(),
-                  [](const std::string& q) { return q.starts_with('@'); })) {
-    // Relayed: remember the sender, to pass it the partner's expiry notice one day.
-    batch_.Put(store_->Handle(kFederationColumnFamily), "s" + std::string(AsChars(id)), sender.id);
-  }
-  batch_ids_.push_back(std::move(id_bytes));
-  ++stats_.accepted;
   audit::AuditRecord record = RecordOf(audit::AuditEvent::kAccepted, *env, body_hash);
   record.decision = "allow";
   record.rule = *rules;
@@ -132,6 +138,11 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
     record.reason = "personal data shared without consent: the sender gave an override reason";
   }
   const uint64_t leaf = Audit(std::move(record));
+  // The replay memory keeps the leaf, so that the sender can ask for its receipt again (QUERY).
+  store_->AddAccepted(batch_, id, env->created_at_ms(), sender.id, recipients, frame,
+                      clock_.NowMillis() + config_.ttl_ms, leaf);
+  batch_ids_.push_back(std::move(id_bytes));
+  ++stats_.accepted;
   replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}, leaf});
   for (std::string& r : recipients) to_pump_.push_back(std::move(r));
 }

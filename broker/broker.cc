@@ -6,8 +6,11 @@
 #include "broker/broker.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "broker/worker_pool.h"
@@ -20,14 +23,59 @@ namespace {
 // The first bytes of a key, for logs: enough to tell keys apart, never a secret.
 std::string Fingerprint(ByteView key) { return ToHex(key.first(std::min<size_t>(8, key.size()))); }
 
+// Raises the soft limit on open descriptors to the hard one (systemd's LimitNOFILE) and returns
+// the soft limit in force.
+Result<uint64_t> RaiseDescriptorLimit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) {
+    return Internal(std::string("getrlimit(RLIMIT_NOFILE): ") + std::strerror(errno));
+  }
+  const rlim_t soft = r.rlim_cur;
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
+      spdlog::warn("cannot raise the descriptor limit from {} to {}: {}", soft, r.rlim_max,
+                   std::strerror(errno));
+      r.rlim_cur = soft;
+    }
+  }
+  return static_cast<uint64_t>(r.rlim_cur == RLIM_INFINITY ? (1u << 20) : r.rlim_cur);
+}
+
+// The server's connection limits from the configuration and the descriptor limit: every
+// connection fits under the limit with `descriptor_reserve` left for the store and the rest.
+Result<transport::ConnectionLimits> ConnectionLimitsFor(const BrokerConfig& c,
+                                                        uint64_t descriptors) {
+  const int64_t room = static_cast<int64_t>(descriptors) - c.descriptor_reserve;
+  if (c.max_connections > 0 && room < 16) {
+    return InvalidArgument("the descriptor limit (" + std::to_string(descriptors) +
+                           ") leaves fewer than 16 connections after descriptor_reserve (" +
+                           std::to_string(c.descriptor_reserve) +
+                           "); raise LimitNOFILE (docs/OPERATIONS.md)");
+  }
+  transport::ConnectionLimits l;
+  l.max_connections = static_cast<size_t>(std::min(c.max_connections, std::max<int64_t>(room, 0)));
+  l.max_pending = static_cast<size_t>(c.max_unauthenticated);
+  if (l.max_connections > 0 && l.max_pending > 0) {
+    l.max_pending = std::min(l.max_pending, std::max<size_t>(1, l.max_connections / 2));
+  }
+  l.max_pending_per_address = static_cast<size_t>(c.max_unauthenticated_per_address);
+  l.max_per_agency = static_cast<size_t>(c.max_connections_per_agency);
+  l.first_message_timeout_ms = c.first_message_timeout_ms;
+  return l;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const Clock& clock) {
   auto b = std::unique_ptr<Broker>(new Broker(config, clock));
+  NRM_ASSIGN_OR_RETURN(const uint64_t descriptors, RaiseDescriptorLimit());
+  NRM_ASSIGN_OR_RETURN(const transport::ConnectionLimits limits,
+                       ConnectionLimitsFor(config, descriptors));
   NRM_ASSIGN_OR_RETURN(b->keys_, identity::LoadSecretKeyFile(config.key_file));
-  NRM_ASSIGN_OR_RETURN(
-      identity::Directory dir,
-      identity::Directory::Load(config.directory, config.authority_key, clock.NowMillis()));
+  NRM_ASSIGN_OR_RETURN(auto read, b->ReadDirectory());
+  identity::Directory& dir = read.first;
+  b->directory_text_ = std::move(read.second);
   if (dir.broker().sign_key != b->keys_.sign_public ||
       dir.broker().curve_key != b->keys_.curve_public) {
     return InvalidArgument(config.key_file + ": these keys are not the broker's keys in " +
@@ -37,9 +85,8 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   NRM_ASSIGN_OR_RETURN(policy::Policy policy, policy::LoadPolicyFile(config.policy));
   b->policy_ = std::make_unique<policy::Policy>(std::move(policy));
   NRM_RETURN_IF_ERROR(MakeDirs(config.data_dir));
-  std::vector<std::string> families = audit::AuditColumnFamilyNames();
-  if (!config.country.empty()) families.push_back(kFederationColumnFamily);  // a national broker
-  NRM_ASSIGN_OR_RETURN(b->store_, MessageStore::Open(config.data_dir + "/store", families));
+  NRM_ASSIGN_OR_RETURN(
+      b->store_, MessageStore::Open(config.data_dir + "/store", audit::AuditColumnFamilyNames()));
   NRM_RETURN_IF_ERROR(b->store_->TrackSyncedWrites(config.data_dir + "/store.synced"));
   audit::AuditColumnFamilies cfs{b->store_->Handle(audit::kRecordsColumnFamily),
                                  b->store_->Handle(audit::kHeadsColumnFamily),
@@ -65,6 +112,10 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   so.curve_public = b->keys_.curve_public;
   so.curve_secret = b->keys_.curve_secret.Clone();
   so.max_message_bytes = static_cast<size_t>(config.max_message_bytes);
+  so.handshake_timeout_ms = static_cast<int>(config.handshake_timeout_ms);
+  so.heartbeat_ivl_ms = static_cast<int>(config.heartbeat_ms);
+  so.heartbeat_timeout_ms = static_cast<int>(config.heartbeat_timeout_ms);
+  so.limits = limits;
   Broker* raw = b.get();
   so.authorize = [raw](ByteView key, std::string_view address) -> std::optional<std::string> {
     auto current = raw->directory();
@@ -100,6 +151,11 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   spdlog::info("broker {} listening on {} with directory serial {} ({} agencies), policy {}",
                b->keys_.id, b->server_->endpoint(), b->directory_->serial(),
                b->directory_->agencies().size(), b->policy_->hash().substr(0, 16));
+  spdlog::info(
+      "descriptor limit {}: up to {} connections ({} unauthenticated, {} from one address, {} "
+      "per agency; 0 = no limit), {} descriptors kept in reserve",
+      descriptors, limits.max_connections, limits.max_pending, limits.max_pending_per_address,
+      limits.max_per_agency, config.descriptor_reserve);
   return b;
 }
 

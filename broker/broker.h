@@ -7,7 +7,9 @@
 // admission.cc accepts or refuses a SEND; delivery.cc delivers queues on sessions (sessions.h)
 // and takes acknowledgements; expiry.cc turns expired messages into notices; commit.cc writes
 // each batch (group commit, signed tree heads) and then answers; reload.cc reloads the policy
-// and the directory. WorkerPool (worker_pool.h) checks a batch's signatures on every core.
+// and the directory; queries.cc answers a sender's QUERY about its message (the receipt again)
+// and an agent's DIRECTORY request (the signed directory in force). WorkerPool (worker_pool.h)
+// checks a batch's signatures on every core.
 //
 // Thread-safety: Run() owns the routing thread; Stop() may be called from any thread (or a
 // signal handler via the flag it sets).
@@ -119,6 +121,15 @@ class Broker {
   // Records the case's parties after an accepted message (`known`: what they were before).
   void RecordCase(const wire::EnvelopeView& env, const CaseParties* known);
 
+  // queries.cc: what an agent may ask besides sending.
+  // QUERY, message_id: STATUS, message_id, "accepted" with the receipt (leaf and signed head) when
+  // the replay memory holds it for this sender, else "unknown" (send it again).
+  void HandleQuery(const transport::Incoming& in);
+  // DIRECTORY: DIRECTORY, serial (be64), the signed directory file in force.
+  void HandleDirectoryRequest(const transport::Incoming& in);
+  // Reads and verifies the directory file: the directory and the text it was read from.
+  Result<std::pair<identity::Directory, std::string>> ReadDirectory() const;
+
   // delivery.cc: queues to sessions, and acknowledgements.
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);
@@ -185,6 +196,7 @@ class Broker {
   identity::KeySet keys_;
   mutable std::mutex directory_mu_;  // the ZAP thread reads the directory too
   std::shared_ptr<const identity::Directory> directory_;
+  std::string directory_text_;  // the signed file of directory_, served to agents (routing thread)
   std::unique_ptr<policy::Policy> policy_;
   mutable std::mutex federation_mu_;  // the ZAP thread reads the federation too
   std::shared_ptr<const Federation> federation_;
@@ -206,6 +218,7 @@ class Broker {
   static constexpr size_t kMaxBatch = 256;
   static constexpr int64_t kHeadEveryMs = 1000;
   uint64_t signed_size_ = 0;  // audit records the last signed head covers
+  Bytes last_head_;           // that head, encoded: the head of every receipt sent
   int64_t signed_at_ms_ = 0;
   std::vector<Bytes> batch_ids_;  // message ids accepted in batch_, for in-batch replays
   std::vector<Reply> replies_;    // sent only after batch_ is durable

@@ -38,14 +38,7 @@ Status Broker::CommitBatch(bool sign) {
       if (head) {
         signed_size_ = head->size;
         signed_at_ms_ = now;
-      }
-      const Bytes encoded = head ? audit::EncodeTreeHead(*head) : Bytes();
-      for (Reply& r : replies_) {
-        if (!r.receipt_leaf) continue;
-        Bytes leaf(8);
-        for (int i = 0; i < 8; ++i) leaf[i] = static_cast<uint8_t>(*r.receipt_leaf >> (56 - 8 * i));
-        r.frames.push_back(std::move(leaf));
-        r.frames.push_back(encoded);
+        last_head_ = audit::EncodeTreeHead(*head);
       }
     } else {
       audit_->DiscardPending();
@@ -71,6 +64,15 @@ Status Broker::CommitBatch(bool sign) {
       SendReplies();
       return s.WithContext("the broker stops because its store cannot be written");
     }
+  }
+  // Receipts (ACCEPTED, and STATUS answers to QUERY): the leaf and the latest signed head, which
+  // covers every leaf of a synced batch.
+  for (Reply& r : replies_) {
+    if (!r.receipt_leaf || last_head_.empty()) continue;
+    Bytes leaf(8);
+    for (int i = 0; i < 8; ++i) leaf[i] = static_cast<uint8_t>(*r.receipt_leaf >> (56 - 8 * i));
+    r.frames.push_back(std::move(leaf));
+    r.frames.push_back(last_head_);
   }
   SendReplies();
   std::sort(to_pump_.begin(), to_pump_.end());

@@ -12,12 +12,36 @@ namespace nrm::broker {
 Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
   const toml::table& t = doc.root;
-  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
-      t,
-      {"bind", "data_dir", "directory", "policy", "authority_key", "key_file", "endpoint_file",
-       "log_file", "freshness_window_s", "max_message_bytes", "delivery_window", "ttl_s",
-       "min_free_disk_mib", "country", "partner", "relay_window", "relay_timeout_s"},
-      path));
+  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(t,
+                                             {"bind",
+                                              "data_dir",
+                                              "directory",
+                                              "policy",
+                                              "authority_key",
+                                              "key_file",
+                                              "endpoint_file",
+                                              "log_file",
+                                              "freshness_window_s",
+                                              "max_message_bytes",
+                                              "delivery_window",
+                                              "ttl_s",
+                                              "min_free_disk_mib",
+                                              "handshake_timeout_s",
+                                              "max_connections",
+                                              "descriptor_reserve",
+                                              "max_unauthenticated",
+                                              "max_unauthenticated_per_address",
+                                              "first_message_timeout_s",
+                                              "max_connections_per_agency",
+                                              "heartbeat_s",
+                                              "heartbeat_timeout_s",
+                                              "delivery_window_mib",
+                                              "delivery_timeout_s",
+                                              "country",
+                                              "partner",
+                                              "relay_window",
+                                              "relay_timeout_s"},
+                                             path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
     return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
@@ -72,6 +96,34 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                            ": 'min_free_disk_mib' must be between 0 and 1048576");
   }
   c.min_free_disk_bytes = static_cast<uint64_t>(reserve_mib) << 20;
+
+  // Connection limits: each an integer in [low, high], scaled to the field's unit.
+  struct Limit {
+    const char* key;
+    int64_t low, high, scale;
+    int64_t* field;
+  };
+  const Limit limits[] = {
+      {"handshake_timeout_s", 0, 3600, 1000, &c.handshake_timeout_ms},
+      {"max_connections", 0, 1 << 20, 1, &c.max_connections},
+      {"descriptor_reserve", 64, 1 << 20, 1, &c.descriptor_reserve},
+      {"max_unauthenticated", 0, 1 << 20, 1, &c.max_unauthenticated},
+      {"max_unauthenticated_per_address", 0, 1 << 20, 1, &c.max_unauthenticated_per_address},
+      {"first_message_timeout_s", 0, 24 * 3600, 1000, &c.first_message_timeout_ms},
+      {"max_connections_per_agency", 0, 1024, 1, &c.max_connections_per_agency},
+      {"heartbeat_s", 0, 3600, 1000, &c.heartbeat_ms},
+      {"heartbeat_timeout_s", 1, 3600, 1000, &c.heartbeat_timeout_ms},
+      {"delivery_window_mib", 1, 4096, 1 << 20, &c.delivery_window_bytes},
+      {"delivery_timeout_s", 0, 24 * 3600, 1000, &c.delivery_timeout_ms},
+  };
+  for (const Limit& l : limits) {
+    NRM_ASSIGN_OR_RETURN(int64_t v, config::GetInt(t, l.key, path, *l.field / l.scale));
+    if (v < l.low || v > l.high) {
+      return InvalidArgument(where(l.key) + ": '" + l.key + "' must be between " +
+                             std::to_string(l.low) + " and " + std::to_string(l.high));
+    }
+    *l.field = v * l.scale;
+  }
 
   NRM_ASSIGN_OR_RETURN(auto country, config::GetOptionalString(t, "country", path));
   c.country = country.value_or("");

@@ -37,6 +37,36 @@ struct BrokerConfig {
   // the check off. Deliveries and acknowledgements go on, and so does accepting once space
   // returns.
   uint64_t min_free_disk_bytes = 256ull << 20;
+
+  // Connections (docs/OPERATIONS.md, "Connection limits"). A limit of 0 is off: for tests
+  // that show what the limit prevents, never for a broker in service.
+  // The CURVE handshake must complete within this, or libzmq closes the connection.
+  int64_t handshake_timeout_ms = 5000;
+  // Every connection, capped at the descriptor limit less descriptor_reserve.
+  int64_t max_connections = 4096;
+  // Descriptors kept for the store, the log and the rest of the process.
+  int64_t descriptor_reserve = 256;
+  // Connections that have not yet sent an authenticated message (in the handshake, or silent
+  // after it), in all (capped at half of max_connections) and from one source address; a new
+  // one over either limit evicts the oldest.
+  int64_t max_unauthenticated = 1024;
+  int64_t max_unauthenticated_per_address = 32;
+  // A connection that has sent no authenticated message this long after it was accepted is
+  // closed.
+  int64_t first_message_timeout_ms = 60 * 1000;
+  // Authenticated connections of one agency; a further one closes the agency's oldest.
+  int64_t max_connections_per_agency = 4;
+  // libzmq pings every connection this often and closes one that answers nothing within
+  // heartbeat_timeout (a dead peer, or one stopped whole).
+  int64_t heartbeat_ms = 10 * 1000;
+  int64_t heartbeat_timeout_ms = 30 * 1000;
+  // Bytes delivered and not yet acknowledged, per recipient agency across all its connections
+  // (at least one message is always let through).
+  int64_t delivery_window_bytes = 8 << 20;
+  // A connection holding unacknowledged deliveries from which nothing arrived for this long is
+  // closed, and what was in flight on it is delivered again on the agency's next connection.
+  int64_t delivery_timeout_ms = 60 * 1000;
+
   // Federation (docs/PROTOCOL.md section 12). `country` set: this is a national broker, and a
   // message to another country's agency also needs a signed agreement; its recipients are
   // found in the partners' directories and relayed to their brokers.

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "broker/broker.h"
+#include "schemas/wire/notice.h"
 
 namespace nrm::broker {
 
@@ -52,9 +53,12 @@ Status Broker::Pump(const std::string& agency) {
         store_->Pending(agency, s.last_sent, std::min(kChunk, window - s.unacknowledged.size())));
     for (QueuedMessage& m : pending) {
       const auto delivered = s.unacknowledged.emplace(m.message_id, m.seq);
+      // An expiry notice is signed (wire/notice.h): the sender believes none that is not.
       Frames frames = m.type == EntryType::kEnvelope
                           ? Frames{Frame("DELIVER"), std::move(m.data)}
-                          : Frames{Frame("EXPIRED"), std::move(m.message_id), std::move(m.data)};
+                          : Frames{Frame("EXPIRED"), m.message_id, m.data,
+                                   wire::SignExpiryNotice(keys_.sign_secret, m.message_id, agency,
+                                                          AsChars(m.data))};
       Status sent = server_->Send(s.routing_id, frames);
       if (sent.code() == Code::kUnavailable) {  // gone: its queue waits on disk
         sessions_.Close(agency);

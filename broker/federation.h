@@ -27,11 +27,6 @@
 
 namespace nrm::broker {
 
-// The column family of the broker's store that relays use: "r" || message id -> be64 leaf of
-// the relay's accepted record (this broker took it from a partner), and "s" || message id ->
-// sender id (this broker relayed it to a partner).
-inline constexpr const char* kFederationColumnFamily = "federation";
-
 // The [[partner]] tables of a broker config (paths resolved against `base`); kInvalidArgument
 // naming the file and line.
 Result<std::vector<PartnerConfig>> ParsePartners(const toml::table& root, const std::string& path,

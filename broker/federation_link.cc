@@ -217,11 +217,11 @@ void Broker::OnRelayRefused(Link& link, const transport::Frames& frames) {
   (void)store_->AddAcknowledged(batch_, link.name, id, it->second);
   link.in_flight.erase(it);
   link.last_progress_ms = clock_.NowMillis();
-  std::string sender;
-  rocksdb::Status got =
-      store_->db()->Get(rocksdb::ReadOptions(), store_->Handle(kFederationColumnFamily),
-                        "s" + std::string(AsChars(id)), &sender);
-  if (got.ok()) {
+  Result<std::optional<AcceptedMessage>> accepted = store_->Accepted(id);
+  const std::string sender =
+      accepted.ok() && accepted->has_value() ? (*accepted)->sender : std::string();
+  const bool known = !sender.empty() && !sender.starts_with('@');  // '@': a partner's notice
+  if (known) {
     store_->AddExpiryNotice(batch_, sender, id, link.name);
     to_pump_.push_back(sender);
   }
@@ -229,7 +229,7 @@ void Broker::OnRelayRefused(Link& link, const transport::Frames& frames) {
   audit::AuditRecord r;
   r.event = audit::AuditEvent::kRefused;
   r.message_id = id;
-  r.sender = got.ok() ? sender : "";
+  r.sender = known ? sender : "";
   r.recipients = {link.name};
   r.decision = "deny";
   r.rule = code;

@@ -18,10 +18,6 @@ namespace {
 using transport::Frame;
 using transport::FrameText;
 
-std::string RelayKey(char prefix, ByteView message_id) {
-  return std::string(1, prefix) + std::string(AsChars(message_id));
-}
-
 }  // namespace
 
 std::shared_ptr<const Federation> Broker::federation() const {
@@ -187,32 +183,25 @@ void Broker::HandleRelay(const transport::Incoming& in, const std::string& count
   if (local.empty()) {
     return refuse(InvalidArgument("the envelope names no recipient of " + config_.country));
   }
-  // A repeat (the partner got no receipt in time, or lost it): the receipt again.
-  rocksdb::ColumnFamilyHandle* cf = store_->Handle(kFederationColumnFamily);
-  std::string leaf_bytes;
-  rocksdb::Status got =
-      store_->db()->Get(rocksdb::ReadOptions(), cf, RelayKey('r', id), &leaf_bytes);
-  if (got.ok() && leaf_bytes.size() == 8) {
+  Bytes id_bytes(id.begin(), id.end());
+  Result<std::optional<AcceptedMessage>> seen = store_->Accepted(id);
+  if (!seen) {
+    LogStoreError(seen.status());
+    return refuse(Unavailable("replay memory unreadable: " + seen.status().message()));
+  }
+  if (seen->has_value() && (*seen)->sender == in.agency && (*seen)->leaf) {
+    // A repeat (the partner got no receipt in time, or lost it): the receipt again.
     audit::AuditRecord r = RecordOf(audit::AuditEvent::kRefused, *env);
     r.decision = "deny";
     r.rule = "already_exists";
     r.reason = "relay from " + in.agency + " repeated: accepted before, its receipt sent again";
     Audit(std::move(r));
-    const uint64_t leaf = audit::GetBe64(reinterpret_cast<const uint8_t*>(leaf_bytes.data()));
-    replies_.push_back({in.routing_id, {Frame("RELAYED"), Bytes(id.begin(), id.end())}, leaf});
+    replies_.push_back(
+        {in.routing_id, {Frame("RELAYED"), Bytes(id.begin(), id.end())}, *(*seen)->leaf});
     return;
   }
-  if (!got.ok() && !got.IsNotFound()) {
-    LogStoreError(Unavailable(got.ToString()));
-    return refuse(Unavailable("relay memory unreadable; resend later"));
-  }
-  Bytes id_bytes(id.begin(), id.end());
-  Result<bool> seen = store_->Seen(id);
-  if (!seen) {
-    LogStoreError(seen.status());
-    return refuse(Unavailable("replay memory unreadable: " + seen.status().message()));
-  }
-  if (*seen || std::find(batch_ids_.begin(), batch_ids_.end(), id_bytes) != batch_ids_.end()) {
+  if (seen->has_value() ||
+      std::find(batch_ids_.begin(), batch_ids_.end(), id_bytes) != batch_ids_.end()) {
     return refuse(AlreadyExists("message id " + ToHex(id) + " was seen before (replay)"));
   }
   Result<std::optional<CaseParties>> known = store_->FindCase(env->case_ref());
@@ -227,18 +216,16 @@ void Broker::HandleRelay(const transport::Incoming& in, const std::string& count
   if (Status s = CheckDiskReserve(); !s.ok()) return refuse(s);
   disk_.accepted_since += frame.size() * local.size();
   RecordCase(*env, parties);
-  // Expiry notices for the sender go back to its broker through this partner's queue.
-  store_->AddAccepted(batch_, id, env->created_at_ms(), in.agency, local, frame,
-                      clock_.NowMillis() + config_.ttl_ms);
-  batch_ids_.push_back(std::move(id_bytes));
-  ++stats_.accepted;
   audit::AuditRecord record = RecordOf(audit::AuditEvent::kAccepted, *env);
   record.decision = "allow";
   record.rule = "relay from " + in.agency + ": " + *rules;
   const uint64_t leaf = Audit(std::move(record));
-  Bytes be;
-  audit::PutBe64(&be, leaf);
-  batch_.Put(cf, RelayKey('r', id), rocksdb::Slice(reinterpret_cast<const char*>(be.data()), 8));
+  // The replay memory names the partner as the sender: a repeat is known by it, and expiry
+  // notices for the real sender go back to its broker through this partner's queue.
+  store_->AddAccepted(batch_, id, env->created_at_ms(), in.agency, local, frame,
+                      clock_.NowMillis() + config_.ttl_ms, leaf);
+  batch_ids_.push_back(std::move(id_bytes));
+  ++stats_.accepted;
   replies_.push_back({in.routing_id, {Frame("RELAYED"), Bytes(id.begin(), id.end())}, leaf});
   for (std::string& r : local) to_pump_.push_back(std::move(r));
 }
@@ -254,20 +241,22 @@ void Broker::HandleRelayExpired(const transport::Incoming& in, const std::string
                                        country),
                        nullptr);
   }
-  std::string sender;
-  rocksdb::Status got = store_->db()->Get(
-      rocksdb::ReadOptions(), store_->Handle(kFederationColumnFamily), RelayKey('s', id), &sender);
-  if (got.ok()) {
+  // The replay memory knows who sent it from here.
+  Result<std::optional<AcceptedMessage>> accepted = store_->Accepted(id);
+  const std::string sender =
+      accepted.ok() && accepted->has_value() ? (*accepted)->sender : std::string();
+  const bool known = !sender.empty() && !sender.starts_with('@');
+  if (known) {
     store_->AddExpiryNotice(batch_, sender, id, recipient);
     to_pump_.push_back(sender);
   }
   audit::AuditRecord r;
   r.event = audit::AuditEvent::kExpired;
   r.message_id = id;
-  r.sender = got.ok() ? sender : "";
+  r.sender = known ? sender : "";
   r.recipients = {recipient};
   r.reason = "reported by " + in.agency +
-             (got.ok() ? "; the sender is told" : "; no sender known for it here");
+             (known ? "; the sender is told" : "; no sender known for it here");
   Audit(std::move(r));
   replies_.push_back({in.routing_id, {Frame("NOTED"), id}, std::nullopt});
 }

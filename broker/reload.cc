@@ -40,10 +40,9 @@ Status Broker::ReloadDirectory() {
     Status committed = CommitBatch();
     return committed.ok() ? why : committed;
   };
-  Result<identity::Directory> loaded =
-      identity::Directory::Load(config_.directory, config_.authority_key, clock_.NowMillis());
+  Result<std::pair<identity::Directory, std::string>> loaded = ReadDirectory();
   if (!loaded.ok()) return refuse(loaded.status());
-  identity::Directory& fresh = *loaded;
+  identity::Directory& fresh = loaded->first;
   if (fresh.serial() < old->serial()) {
     return refuse(PermissionDenied("serial " + std::to_string(fresh.serial()) + " is older than " +
                                    std::to_string(old->serial()) + " in force (a rollback?)"));
@@ -61,6 +60,7 @@ Status Broker::ReloadDirectory() {
     std::lock_guard<std::mutex> lock(directory_mu_);
     directory_ = std::make_shared<const identity::Directory>(std::move(fresh));
   }
+  directory_text_ = std::move(loaded->second);
   audit::AuditRecord loaded_record;
   loaded_record.event = audit::AuditEvent::kDirectoryLoaded;
   loaded_record.decision = "allow";

@@ -28,16 +28,27 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
   }
   const std::string_view verb = FrameText(in.frames[0]);
   if (verb == "HELLO" && in.frames.size() == 1) {
-    replies_.push_back({in.routing_id, {Frame("WELCOME"), Frame(keys_.id)}, std::nullopt});
+    // The directory's serial, so that an agent with an older one asks for it (DIRECTORY).
+    Bytes serial(8);
+    const auto n = static_cast<uint64_t>(dir->serial());
+    for (int i = 0; i < 8; ++i) serial[i] = static_cast<uint8_t>(n >> (56 - 8 * i));
+    replies_.push_back(
+        {in.routing_id, {Frame("WELCOME"), Frame(keys_.id), std::move(serial)}, std::nullopt});
   } else if (verb == "SEND" && in.frames.size() == 2) {
     HandleSend(in, *agency, pre != nullptr && pre->valid ? pre : nullptr);
   } else if (verb == "ACK" && in.frames.size() == 2) {
     HandleAck(in);
+  } else if (verb == "QUERY" && in.frames.size() == 2) {
+    HandleQuery(in);
+  } else if (verb == "DIRECTORY" && in.frames.size() == 1) {
+    HandleDirectoryRequest(in);
   } else if (verb == "PARTNER-DIRECTORY" && in.frames.size() == 3) {
     ServeDirectory(in, std::string(FrameText(in.frames[1])), "PARTNER-DIRECTORY");
   } else {
     ++stats_.malformed;
-    Refuse(in.routing_id, {}, InvalidArgument("unknown request (expected HELLO, SEND or ACK)"),
+    Refuse(in.routing_id, {},
+           InvalidArgument("unknown request (expected HELLO, SEND, ACK, QUERY, DIRECTORY or "
+                           "PARTNER-DIRECTORY)"),
            nullptr, in.agency);
   }
 }

@@ -1,4 +1,4 @@
-// Byte strings and their hex form. Pure functions; thread-safe.
+// Byte strings and their hex and base64 forms. Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,13 @@ std::string ToHex(ByteView data);
 Result<Bytes> FromHex(std::string_view hex);
 // Decodes hex that must be exactly `size` bytes; `what` names the value in the error.
 Result<Bytes> FromHexExact(std::string_view hex, size_t size, std::string_view what);
+
+// Standard base64 (RFC 4648 section 4, with '=' padding) of `data`.
+std::string ToBase64(ByteView data);
+// Decodes standard base64, strictly: padding required, no whitespace, no other alphabet, and
+// the unused bits of the last character zero, so that one byte string has one encoding.
+// kInvalidArgument otherwise.
+Result<Bytes> FromBase64(std::string_view text);
 
 inline ByteView AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

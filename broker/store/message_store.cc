@@ -66,6 +66,9 @@ Result<std::unique_ptr<MessageStore>> MessageStore::Open(
   options.paranoid_checks = true;
   options.max_log_file_size = 1 << 20;
   options.keep_log_file_num = 3;
+  // Bounded descriptors: table files beyond this are opened when read and closed again, so the
+  // store stays within the broker's descriptor reserve (docs/OPERATIONS.md).
+  options.max_open_files = 128;
   // Bounded memory whatever waits on disk (a recipient offline for days): small memtables
   // under one budget for all column families, and a small block cache. Queued envelopes are
   // read back at most once, when delivered.
@@ -143,6 +146,21 @@ Result<bool> MessageStore::Seen(ByteView message_id) const {
   return true;
 }
 
+Result<std::optional<AcceptedMessage>> MessageStore::Accepted(ByteView message_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), seen_, ToSlice(message_id), &value);
+  if (s.IsNotFound()) return std::optional<AcceptedMessage>();
+  NRM_RETURN_IF_ERROR(FromRocks(s, "cannot read the replay memory"));
+  if (value.size() < 8) return Corruption("broker store: malformed replay memory entry");
+  AcceptedMessage m;
+  m.created_at_ms = static_cast<int64_t>(GetBigEndian64(value));
+  if (value.size() >= 16) {
+    m.leaf = GetBigEndian64(std::string_view(value).substr(8));
+    m.sender = value.substr(16);
+  }
+  return std::optional<AcceptedMessage>(std::move(m));
+}
+
 void MessageStore::AddEntry(rocksdb::WriteBatch& batch, const std::string& recipient,
                             ByteView message_id, EntryType type, ByteView data,
                             int64_t expires_at_ms, const std::string& sender) {
@@ -163,9 +181,13 @@ void MessageStore::AddEntry(rocksdb::WriteBatch& batch, const std::string& recip
 void MessageStore::AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id,
                                int64_t created_at_ms, const std::string& sender,
                                const std::vector<std::string>& recipients, ByteView frame,
-                               int64_t expires_at_ms) {
+                               int64_t expires_at_ms, std::optional<uint64_t> leaf) {
   std::string when;
   PutBigEndian64(when, static_cast<uint64_t>(created_at_ms));
+  if (leaf) {
+    PutBigEndian64(when, *leaf);
+    when += sender;
+  }
   batch.Put(seen_, ToSlice(message_id), when);
   for (const std::string& r : recipients) {
     AddEntry(batch, r, message_id, EntryType::kEnvelope, frame, expires_at_ms, sender);

@@ -4,7 +4,9 @@
 //
 // Column families: "queue"  recipient || 0x00 || be64 seq -> entry (see Entry below)
 //                  "expiry" be64 expires_at_ms || be64 seq -> recipient || 0x00 || sender
-//                  "seen"   message_id -> be64 created_at_ms (replay memory)
+//                  "seen"   message_id -> be64 created_at_ms || be64 leaf || sender (replay
+//                           memory; leaf: the index of the "accepted" audit record, for the
+//                           sender's receipt; values of 8 bytes, written before, have neither)
 //                  "cases"  case_ref -> the parties on the case (for H2 onward-sharing rules)
 // Every change goes into a WriteBatch that Commit() writes with fsync. Nothing per message is
 // kept in memory (the queues may hold millions while a recipient is offline): only a count per
@@ -52,6 +54,13 @@ struct CaseParties {
   bool operator==(const CaseParties&) const = default;
 };
 
+// What the replay memory holds of an accepted message.
+struct AcceptedMessage {
+  int64_t created_at_ms = 0;
+  std::optional<uint64_t> leaf;  // its "accepted" audit record; absent in older entries
+  std::string sender;            // empty in older entries
+};
+
 struct ExpiredMessage {
   std::string recipient;
   std::string sender;
@@ -77,12 +86,15 @@ class MessageStore {
 
   // True when `message_id` was accepted before (survives restarts).
   Result<bool> Seen(ByteView message_id) const;
+  // What the replay memory holds of `message_id`, or nullopt when it was never accepted here.
+  Result<std::optional<AcceptedMessage>> Accepted(ByteView message_id) const;
 
-  // Adds to `batch`: the message id to the replay memory and the frame to each recipient's
-  // queue, to expire at `expires_at_ms`.
+  // Adds to `batch`: the message id to the replay memory (with `leaf`, its audit record) and the
+  // frame to each recipient's queue, to expire at `expires_at_ms`.
   void AddAccepted(rocksdb::WriteBatch& batch, ByteView message_id, int64_t created_at_ms,
                    const std::string& sender, const std::vector<std::string>& recipients,
-                   ByteView frame, int64_t expires_at_ms);
+                   ByteView frame, int64_t expires_at_ms,
+                   std::optional<uint64_t> leaf = std::nullopt);
   // Adds to `batch` the removal of entry `seq` of `recipient`'s queue, which must hold
   // `message_id` (the broker knows the seq from the delivery). kNotFound when there is no such
   // entry: already acknowledged, expired or dropped.

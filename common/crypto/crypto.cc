@@ -104,6 +104,13 @@ SignKeyPair GenerateSignKeyPair() {
   return kp;
 }
 
+Result<SignKeyPair> SignKeyPairFromSeed(ByteView seed) {
+  if (seed.size() != crypto_sign_SEEDBYTES) return InvalidArgument("an Ed25519 seed is 32 bytes");
+  SignKeyPair kp{Bytes(kSignPublicBytes), SecretBytes(kSignSecretBytes)};
+  crypto_sign_seed_keypair(kp.public_key.data(), kp.secret_key.data(), seed.data());
+  return kp;
+}
+
 BoxKeyPair GenerateBoxKeyPair() {
   BoxKeyPair kp{Bytes(kBoxPublicBytes), SecretBytes(kBoxSecretBytes)};
   crypto_box_keypair(kp.public_key.data(), kp.secret_key.data());

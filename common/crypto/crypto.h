@@ -75,6 +75,9 @@ struct BoxKeyPair {
 };
 
 SignKeyPair GenerateSignKeyPair();
+// The Ed25519 key pair of a 32-byte seed (RFC 8032's private key), e.g. a published test key.
+// kInvalidArgument for a seed of another size.
+Result<SignKeyPair> SignKeyPairFromSeed(ByteView seed);
 BoxKeyPair GenerateBoxKeyPair();
 // The public half of a 64-byte Ed25519 secret key, or of a 32-byte X25519 secret key.
 Result<Bytes> SignPublicFromSecret(const SecretBytes& secret);

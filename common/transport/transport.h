@@ -16,6 +16,7 @@
 #include "common/bytes.h"
 #include "common/crypto/crypto.h"
 #include "common/status.h"
+#include "common/transport/connections.h"
 
 namespace nrm::transport {
 
@@ -32,13 +33,37 @@ struct ServerOptions {
   crypto::SecretBytes curve_secret;
   Authorizer authorize;
   size_t max_message_bytes = 1 << 20;  // a larger frame disconnects its peer
-  int high_water_mark = 10000;         // per peer, each direction
+  int high_water_mark = 10000;         // per peer, each direction (ZMQ_SNDHWM, ZMQ_RCVHWM)
+  // A connection whose ZMTP and CURVE handshake has not completed within this is closed by
+  // libzmq (ZMQ_HANDSHAKE_IVL); 0: never.
+  int handshake_timeout_ms = 5000;
+  // libzmq pings a connection this often and closes it when nothing came back within the
+  // timeout (ZMQ_HEARTBEAT_IVL, ZMQ_HEARTBEAT_TIMEOUT); 0: no heartbeats.
+  int heartbeat_ivl_ms = 0;
+  int heartbeat_timeout_ms = 0;
+  ConnectionLimits limits;  // connections.h
 };
 
 struct Incoming {
-  Bytes routing_id;    // the connection; pass to Send to answer it
-  std::string agency;  // the agency the ZAP handler authenticated for this connection
+  Bytes routing_id;     // the connection; pass to Send to answer it
+  std::string agency;   // the agency the ZAP handler authenticated for this connection
+  int connection = -1;  // the connection's descriptor: for Close(), and for telling it gone
   Frames frames;
+};
+
+// Connections the server closed under its limits, counted by reason, agency and address since
+// the last TakeClosed().
+struct ClosedCount {
+  CloseReason reason;
+  std::string agency;   // "" for a connection that never sent an authenticated message
+  std::string address;  // "*" once too many addresses were counted
+  uint64_t count = 0;
+};
+
+// An authenticated connection that is gone.
+struct GoneConnection {
+  int connection = -1;
+  std::string agency;
 };
 
 class Server {
@@ -66,6 +91,18 @@ class Server {
   // How many handshakes the ZAP handler refused so far.
   uint64_t refused_handshakes() const;
 
+  // Closes the connection on descriptor `connection` (from Incoming::connection), as `reason`
+  // (counted for TakeClosed()). A connection that is already gone is left alone: the
+  // descriptor is touched only while it still holds the same peer.
+  void Close(int connection, CloseReason reason);
+  // What was closed under the limits since the last call.
+  std::vector<ClosedCount> TakeClosed();
+  // Authenticated connections that are gone since the last call.
+  std::vector<GoneConnection> TakeGone();
+  ConnectionCounts connections() const;
+  // accept() failures so far (EMFILE: the descriptor table was full).
+  uint64_t accept_failures() const;
+
   struct Impl;
 
  private:
@@ -79,11 +116,13 @@ struct ClientOptions {
   Bytes curve_public;
   crypto::SecretBytes curve_secret;
   size_t max_message_bytes = 1 << 20;
-  // How long Send may wait for room (or for a connection). A broker's link to a partner broker
-  // uses 0 with `immediate`: a send fails at once when the partner is not connected, and what
-  // was not sent stays in the broker's store.
+  // ZMQ_IMMEDIATE: a message is queued only on a connection whose handshake is complete, so
+  // nothing piles up in ZeroMQ while the broker is away (Send fails instead, and the caller
+  // decides what to send when it is back). False only for a test's control of the old
+  // behaviour, where every copy sent during an outage is delivered on reconnection.
+  bool immediate = true;
+  // How long Send waits for room (or, with `immediate`, for a connection) before kUnavailable.
   int send_timeout_ms = 2000;
-  bool immediate = false;  // ZMQ_IMMEDIATE: queue messages only on completed connections
 };
 
 class Client {

@@ -105,6 +105,11 @@ ByteView EnvelopeView::message_id() const { return View(header->message_id()); }
 std::string_view EnvelopeView::sender() const { return header->sender()->string_view(); }
 ByteView EnvelopeView::case_ref() const { return View(header->case_ref()); }
 ByteView EnvelopeView::in_reply_to() const { return View(header->in_reply_to()); }
+ByteView EnvelopeView::previous(size_t index) const {
+  const ByteView all = View(header->previous());
+  if (all.size() < (index + 1) * kMessageIdBytes) return {};
+  return all.subspan(index * kMessageIdBytes, kMessageIdBytes);
+}
 ByteView EnvelopeView::epoch_key() const { return View(body_table->epoch_key()); }
 std::vector<std::string_view> EnvelopeView::recipients() const {
   std::vector<std::string_view> out;
@@ -157,6 +162,9 @@ Result<EnvelopeView> DecodeEnvelope(ByteView frame) {
   if (recipients == nullptr || recipients->size() == 0 || recipients->size() > kMaxRecipients) {
     return Bad("recipients must name 1 to 16 agencies");
   }
+  if (size_t n = View(h->previous()).size(); n != 0 && n != recipients->size() * kMessageIdBytes) {
+    return Bad("previous must be absent or 16 bytes per recipient");
+  }
   if (keys == nullptr || keys->size() != recipients->size()) {
     return Bad("keys must hold one wrapped key per recipient");
   }
@@ -204,6 +212,12 @@ Result<Sealed> SealEnvelope(const HeaderFields& f, std::span<const Recipient> re
     return InvalidArgument("in_reply_to must be empty or 16 bytes");
   }
   if (KindName(f.kind) == "unknown") return InvalidArgument("unknown kind");
+  if (!f.message_id.empty() && f.message_id.size() != kMessageIdBytes) {
+    return InvalidArgument("message_id must be empty or 16 bytes");
+  }
+  if (!f.previous.empty() && f.previous.size() != recipients.size() * kMessageIdBytes) {
+    return InvalidArgument("previous must be empty or 16 bytes per recipient");
+  }
   if (f.sender.empty() || f.sender.size() > kMaxAgencyIdBytes) {
     return InvalidArgument("sender must be an agency id");
   }
@@ -221,7 +235,7 @@ Result<Sealed> SealEnvelope(const HeaderFields& f, std::span<const Recipient> re
   }
 
   Sealed out;
-  out.message_id = crypto::RandomBytes(kMessageIdBytes);
+  out.message_id = f.message_id.empty() ? crypto::RandomBytes(kMessageIdBytes) : f.message_id;
   const Bytes nonce = crypto::RandomBytes(crypto::kAeadNonceBytes);
   crypto::SecretBytes content_key(crypto::kContentKeyBytes);
   crypto::RandomFill(content_key.data(), content_key.size());
@@ -234,7 +248,8 @@ Result<Sealed> SealEnvelope(const HeaderFields& f, std::span<const Recipient> re
   auto header = CreateHeader(
       hb, kWireVersion, hb.CreateVector(out.message_id), hb.CreateString(f.sender),
       hb.CreateVector(rids), f.kind, hb.CreateVector(f.case_ref), f.handling, f.created_at_ms,
-      f.in_reply_to.empty() ? 0 : hb.CreateVector(f.in_reply_to), f.consent_override);
+      f.in_reply_to.empty() ? 0 : hb.CreateVector(f.in_reply_to), f.consent_override,
+      f.previous.empty() ? 0 : hb.CreateVector(f.previous));
   hb.Finish(header);
   const ByteView header_bytes(hb.GetBufferPointer(), hb.GetSize());
 

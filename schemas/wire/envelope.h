@@ -52,6 +52,9 @@ struct EnvelopeView {
   int64_t created_at_ms() const { return header->created_at_ms(); }
   ByteView in_reply_to() const;  // empty when absent
   ByteView epoch_key() const;    // the sender's epoch public key, 32 bytes
+  // Header.previous for recipient `index`: 16 bytes, all zero when the sender names no earlier
+  // step; empty when the header carries no `previous` (an unordered message).
+  ByteView previous(size_t index) const;
 };
 
 // Returns the envelope in `frame` after the FlatBuffers Verifier has passed on all three
@@ -78,6 +81,11 @@ struct HeaderFields {
   int64_t created_at_ms = 0;
   Bytes in_reply_to;  // empty or 16 bytes
   bool consent_override = false;
+  // Empty: the sealing draws a random message id. 16 bytes: this id (a step sealed again keeps
+  // the id it was given when it was taken; docs/PROTOCOL.md section 10).
+  Bytes message_id;
+  // Header.previous: empty, or 16 bytes per recipient in the order of SealEnvelope's recipients.
+  Bytes previous;
 };
 
 struct Recipient {

@@ -15,6 +15,9 @@ Result<std::unique_ptr<flatbuffers::Parser>> SchemaParser() {
   flatbuffers::IDLOptions opts;
   opts.strict_json = true;
   opts.indent_step = 2;
+  // Text as text: Thai, Khmer, Burmese, Lao, Vietnamese and Chinese names are printed as they
+  // are, not as \u escapes (strings that are not valid UTF-8 are refused, not printed).
+  opts.natural_utf8 = true;
   auto parser = std::make_unique<flatbuffers::Parser>(opts);
   if (!parser->Parse(kPayloadSchema)) return Internal("payload schema: " + parser->error_);
   return parser;

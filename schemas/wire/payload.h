@@ -24,7 +24,8 @@ Result<Bytes> PayloadFromJson(std::string_view json);
 // The payload after the FlatBuffers Verifier passed; kInvalidArgument otherwise.
 Result<const nrm::payload::Payload*> VerifyPayload(ByteView payload);
 
-// The JSON form of a verified payload (pretty-printed).
+// The JSON form of a verified payload (pretty-printed), its text in UTF-8 as it is (no \u
+// escapes); kInvalidArgument when a string is not valid UTF-8.
 Result<std::string> PayloadToJson(ByteView payload);
 
 // The names of the sections present in a verified payload.

@@ -22,7 +22,7 @@ namespace {
 // Every command of nrm-agent, written out independently of the table.
 const std::vector<std::string> kLocal = {"send", "receive", "protect-key", "run"};
 const std::vector<std::string> kServed = {
-    "inbox",           "outbox",          "show",
+    "status",          "inbox",           "outbox",          "show",
     "cases",           "timeline",        "offer",
     "accept",          "decline",         "confirm-handover",
     "revoke",          "close",           "request-repatriation",
@@ -129,7 +129,8 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
   const agent::OptionNames s = agent::ServedOptions();
   EXPECT_EQ(s.valued, (std::set<std::string>{"to", "file", "case", "label", "override", "handling",
                                              "reason", "outcome", "note", "family-found",
-                                             "reception-agency", "date", "border-point"}));
+                                             "reception-agency", "date", "border-point",
+                                             "max-offline"}));
   EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",

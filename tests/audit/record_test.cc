@@ -72,6 +72,34 @@ TEST(RecordTest, EmptyOptionalFieldsRoundTrip) {
   EXPECT_EQ(*decoded, r);
 }
 
+// A record standing for several refusals (count >= 2) is version 2: version 1's bytes with
+// 0x02 first and be64 count appended; count 1 stays version 1, byte for byte; a version-2
+// record with a count under 2, or without its count, does not decode.
+TEST(RecordTest, CountedRecordsAreVersionTwoAndVersionOneIsUnchanged) {
+  AuditRecord r = VectorRecord();
+  Result<Bytes> one = EncodeRecord(r);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(ToHex(*one), kVectorEncoding);
+  r.count = 300;
+  Result<Bytes> counted = EncodeRecord(r);
+  ASSERT_TRUE(counted.ok());
+  ASSERT_EQ(counted->size(), one->size() + 8);
+  EXPECT_EQ((*counted)[0], 0x02);
+  EXPECT_TRUE(std::equal(one->begin() + 1, one->end(), counted->begin() + 1));
+  EXPECT_EQ(ToHex(ByteView(*counted).last(8)), "000000000000012c");
+  Result<AuditRecord> decoded = DecodeRecord(*counted);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, r);
+  Bytes count_one = *counted;
+  for (size_t i = count_one.size() - 8; i < count_one.size(); ++i) count_one[i] = 0;
+  count_one.back() = 1;
+  EXPECT_EQ(DecodeRecord(count_one).status().code(), Code::kCorruption);
+  EXPECT_EQ(DecodeRecord(ByteView(*counted).first(counted->size() - 8)).status().code(),
+            Code::kCorruption);
+  r.count = 0;
+  EXPECT_EQ(EncodeRecord(r).status().code(), Code::kInvalidArgument);
+}
+
 TEST(RecordTest, EncodeRejectsInvalidRecords) {
   auto rejected = [](void (*mutate)(AuditRecord&)) {
     AuditRecord r = VectorRecord();

@@ -193,8 +193,8 @@ TEST_F(BrokerCrashTest, NothingAcknowledgedIsLostNorDeliveredTwice) {
       Result<std::vector<wire::Sealed>> sealed = a->Seal(
           {kShelter}, wire::Kind::ReferralOffer, Bytes(16, 1), wire::Handling::H1, *payload);
       if (!sealed.ok() || sealed->size() != 1) return void(failed = true);
-      for (bool sent_before = false;; sent_before = true) {
-        Result<agent::SendOutcome> out = a->Submit(sealed->front(), 3000, sent_before);
+      while (true) {
+        Result<agent::SendOutcome> out = a->Submit(sealed->front(), 3000);
         if (out.ok() && out->accepted) break;
         if (out.ok() && !out->accepted) {
           ADD_FAILURE() << "refused: " << out->code << " " << out->reason;

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "audit/audit_reader.h"
+#include "audit/checkpoint.h"
+#include "audit/note.h"
 #include "audit/tree_head.h"
 #include "common/bytes.h"
 #include "common/crypto/crypto.h"
@@ -188,6 +190,43 @@ void FuzzAuditProof(const uint8_t* data, size_t size) {
   } else if (checked->type == audit::kConsistencyProofType) {
     if (checked->from_size > tree_size) __builtin_trap();
   } else {
+    __builtin_trap();
+  }
+}
+
+void FuzzNote(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // A checkpoint body on its own: what parses is exactly what formats.
+  if (Result<audit::Checkpoint> c = audit::ParseCheckpoint(text); c.ok()) {
+    if (audit::FormatCheckpoint(*c) != text) __builtin_trap();
+  }
+  Result<audit::note::Note> n = audit::note::ParseNote(text);
+  if (!n.ok()) return;
+  if (audit::note::FormatNote(*n) != text) __builtin_trap();
+  if (n->signatures.empty() || n->signatures.size() > audit::note::kMaxSignatures) {
+    __builtin_trap();
+  }
+  for (const audit::note::Signature& sig : n->signatures) {
+    if (!audit::note::CheckKeyName(sig.name).ok()) __builtin_trap();
+  }
+  // The fuzzer cannot sign with Key(): no signature may verify under it, whatever its name.
+  std::vector<audit::note::VerifierKey> keys;
+  for (const audit::note::Signature& sig : n->signatures) {
+    for (uint8_t type : {audit::note::kTypeEd25519, audit::note::kTypeCosignatureV1}) {
+      Result<audit::note::VerifierKey> k =
+          audit::note::MakeVerifierKey(sig.name, type, Key().public_key);
+      if (k.ok()) keys.push_back(*k);
+    }
+  }
+  if (audit::note::OpenNote(*n, keys).ok()) __builtin_trap();
+  // Its text as a checkpoint, signed by Key(): then it verifies and says what the text says.
+  Result<audit::Checkpoint> c = audit::ParseCheckpoint(n->text);
+  if (!c.ok() || !audit::CheckOrigin(c->origin).ok()) return;
+  const std::string signed_note = audit::SignCheckpoint(*c, Key().secret_key, kNowMs);
+  Result<audit::note::VerifierKey> log = audit::LogVerifierKey(c->origin, Key().public_key);
+  if (!log.ok()) __builtin_trap();
+  Result<audit::VerifiedCheckpoint> v = audit::VerifyCheckpointNote(signed_note, *log);
+  if (!v.ok() || !(v->checkpoint == *c) || v->log_time != uint64_t{kNowMs / 1000}) {
     __builtin_trap();
   }
 }

@@ -25,5 +25,9 @@ void FuzzPolicy(const uint8_t* data, size_t size);
 // audit::CheckProof on the bytes as a proof file, and again with its tree head re-signed by a
 // key the entry holds (so that the inclusion and consistency checks are reached).
 void FuzzAuditProof(const uint8_t* data, size_t size);
+// audit::note::ParseNote and OpenNote, audit::ParseCheckpoint (on the bytes, and on a note's
+// text), and VerifyCheckpointNote once the checkpoint is re-signed by a key the entry holds. What
+// parses must format back to the same bytes.
+void FuzzNote(const uint8_t* data, size_t size);
 
 }  // namespace nrm::fuzz

@@ -53,12 +53,13 @@ TEST(FuzzReplayTest, Directory) { Replay("directory", FuzzDirectory, 3); }
 TEST(FuzzReplayTest, PayloadJson) { Replay("payload_json", FuzzPayloadJson, 3); }
 TEST(FuzzReplayTest, Policy) { Replay("policy", FuzzPolicy, 3); }
 TEST(FuzzReplayTest, AuditProof) { Replay("audit_proof", FuzzAuditProof, 3); }
+TEST(FuzzReplayTest, Note) { Replay("note", FuzzNote, 5); }
 
 // The entries accept nothing at all and a lone byte (libFuzzer's first inputs).
 TEST(FuzzReplayTest, EmptyAndOneByte) {
   const uint8_t zero = 0;
-  for (Entry e :
-       {FuzzEnvelope, FuzzPayload, FuzzDirectory, FuzzPayloadJson, FuzzPolicy, FuzzAuditProof}) {
+  for (Entry e : {FuzzEnvelope, FuzzPayload, FuzzDirectory, FuzzPayloadJson, FuzzPolicy,
+                  FuzzAuditProof, FuzzNote}) {
     e(nullptr, 0);
     e(&zero, 1);
   }

@@ -132,7 +132,9 @@ TEST_F(BrokerIntegrationTest, SenderOtherThanAuthenticatedAgencyIsRefused) {
                        wire::Handling::H0,
                        SystemClock::Get().NowMillis(),
                        {},
-                       false};
+                       false,
+                       {},
+                       {}};
   std::vector<wire::Recipient> to = {{kPolice, police->box_public}};
   wire::SenderEpoch epoch(SystemClock::Get());
   Result<wire::Sealed> sealed =
@@ -155,7 +157,9 @@ TEST_F(BrokerIntegrationTest, ReplayIsRefusedBeforeAndAfterRestart) {
                        wire::Handling::H1,
                        SystemClock::Get().NowMillis(),
                        {},
-                       false};
+                       false,
+                       {},
+                       {}};
   std::vector<wire::Recipient> to = {{kShelter, shelter->box_public}};
   wire::SenderEpoch epoch(SystemClock::Get());
   Result<wire::Sealed> sealed = wire::SealEnvelope(f, to, AsBytes("x"), police->sign_secret, epoch);

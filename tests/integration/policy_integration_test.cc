@@ -197,7 +197,9 @@ TEST_F(PolicyIntegrationTest, ReceiverRefusesASectionItsRoleMayNotHold) {
                        wire::Handling::H0,
                        SystemClock::Get().NowMillis(),
                        {},
-                       false};
+                       false,
+                       {},
+                       {}};
   const identity::Agency* to = shelter->directory().Find(kShelter);
   std::vector<wire::Recipient> rs = {{kShelter, to->box_key}};
   wire::SenderEpoch epoch(SystemClock::Get());

@@ -3,6 +3,7 @@
 // recipient; the broker stays up and its memory stays flat.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <set>
 
 #include "tests/reliability/reliability_fixture.h"
@@ -187,6 +188,46 @@ TEST_F(BadInputTest, ShortHugeAndLyingFramesAreRefusedWithFlatMemory) {
   EXPECT_EQ(Count(records, audit::AuditEvent::kRefused), refused);
   std::printf("[ FRAMES ] %zu refused, broker RSS %ld -> %ld KiB over 30 rounds\n", refused,
               rss_before, rss_after);
+}
+
+// created_at is the sender's number, any int64. Values that overflow `now - created_at` (now -
+// 2^63 wrapped to a negative skew that passed both window tests, and was refused only later by
+// the policy's date parsing, with the wrong code): each is refused as invalid_argument by the
+// freshness check, and under UBSan the check itself never overflows. Nothing is accepted.
+TEST_F(BadInputTest, CreatedAtFarFromNowIsRefusedAsInvalidArgumentWithoutOverflow) {
+  auto police = OpenAgent(kPolice);
+  ASSERT_TRUE(police);
+  auto raw = Raw(kPolice);
+  ASSERT_TRUE(raw);
+  const identity::KeySet keys = Keys(kPolice);
+  const identity::Agency* shelter = police->directory().Find(kShelter);
+  ASSERT_NE(shelter, nullptr);
+  const int64_t now = SystemClock::Get().NowMillis();
+  wire::SenderEpoch epoch(SystemClock::Get());
+  for (int64_t created_at :
+       {static_cast<int64_t>(static_cast<uint64_t>(now) - (uint64_t{1} << 63)),
+        std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()}) {
+    SCOPED_TRACE("created_at " + std::to_string(created_at));
+    wire::HeaderFields f;
+    f.sender = kPolice;
+    f.kind = wire::Kind::ReferralOffer;
+    f.case_ref = Bytes(16, 3);
+    f.handling = wire::Handling::H1;
+    f.created_at_ms = created_at;
+    const std::vector<wire::Recipient> to = {{kShelter, shelter->box_key}};
+    Result<wire::Sealed> s =
+        wire::SealEnvelope(f, to, Payload("Overflow"), keys.sign_secret, epoch);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    transport::Frames r = SendRaw(*raw, s->frame);
+    ASSERT_GE(r.size(), 4u);
+    EXPECT_EQ(FrameText(r[0]), "REFUSED");
+    EXPECT_EQ(FrameText(r[2]), "invalid_argument") << FrameText(r[3]);
+    EXPECT_NE(FrameText(r[3]).find("freshness window"), std::string_view::npos) << FrameText(r[3]);
+  }
+  ASSERT_TRUE(BrokerAlive());
+  const std::vector<audit::AuditRecord> records = StopAndReadAudit();
+  EXPECT_EQ(Count(records, audit::AuditEvent::kAccepted), 0u);
+  EXPECT_EQ(Count(records, audit::AuditEvent::kRefused, "invalid_argument"), 3u);
 }
 
 // A signature with one bit flipped; a sender field naming another agency; another agency's

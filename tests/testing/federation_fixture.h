@@ -127,8 +127,12 @@ class FederationFixture : public ::testing::Test {
     Result<Bytes> payload =
         wire::PayloadFromJson(R"({"person": {"first_name": ")" + name + R"("}})");
     EXPECT_TRUE(payload.ok());
-    wire::HeaderFields h{from, kind, Bytes(16, 7), handling, SystemClock::Get().NowMillis(),
-                         {},   false};
+    wire::HeaderFields h;
+    h.sender = from;
+    h.kind = kind;
+    h.case_ref = Bytes(16, 7);
+    h.handling = handling;
+    h.created_at_ms = SystemClock::Get().NowMillis();
     Result<wire::Sealed> sealed =
         wire::SealEnvelope(h, recipients, *payload, k.sign_secret, epoch_);
     EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();

@@ -34,7 +34,10 @@ int main(int argc, char** argv) {
                        wire::Handling::H1,
                        1'796'000'000'000,
                        {},
-                       false};
+                       false,
+                       {},
+                       // Header.previous: the sender's previous step on the case to the recipient.
+                       *FromHex("f0e1d2c3b4a5968778695a4b3c2d1e0f")};
   if (!payload.ok()) return 1;
   std::vector<wire::Recipient> to = {{shelter.id, shelter.box_public}};
   wire::SenderEpoch epoch(SystemClock::Get());
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
       << "case_ref: " << ToHex(env->case_ref()) << "\n"
       << "handling: 1\n"
       << "created_at_ms: " << env->created_at_ms() << "\n"
+      << "previous: " << ToHex(env->previous(0)) << "\n"
       << "payload: " << ToHex(*payload) << "\n"
       << "header: " << ToHex(env->header_bytes) << "\n"
       << "body: " << ToHex(env->body) << "\n"

@@ -51,6 +51,7 @@ TEST(VectorTest, EnvelopeV2DecodesVerifiesAndOpens) {
   EXPECT_EQ(std::to_string(static_cast<int>(env->kind())), v["kind"]);
   EXPECT_EQ(std::to_string(static_cast<int>(env->handling())), v["handling"]);
   EXPECT_EQ(std::to_string(env->created_at_ms()), v["created_at_ms"]);
+  EXPECT_EQ(ToHex(env->previous(0)), v["previous"]);  // Header.previous, the last field
   ASSERT_EQ(env->recipients().size(), 1u);
   EXPECT_EQ(env->recipients()[0], v["recipient"]);
   EXPECT_EQ(env->header->version(), 2);

@@ -1,0 +1,233 @@
+// What moves a sent step on after it was submitted (agent/outbox.h): the broker's answers to
+// SEND and QUERY, the recipients' signed receipts, the broker's signed expiry notices. Only
+// proofs count: a receipt that verifies, a receipt from a recipient of the step, a notice with
+// the broker's signature. Everything else is logged and changes nothing.
+#include <algorithm>
+
+#include "agent/log.h"
+#include "agent/outbox.h"
+#include "agent/step_state.h"
+#include "agent/words.h"
+#include "common/clock.h"
+
+namespace nrm::agent {
+namespace {
+
+int64_t Now() { return SystemClock::Get().NowMillis(); }
+
+bool Holds(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// What a caseworker can do about a refusal by the broker, by its code.
+std::string WhatToDo(const std::string& code) {
+  if (code == "permission_denied") {
+    return "the need-to-know policy or the H2 rule does not allow this step to this agency: "
+           "choose another agency, or ask the authority";
+  }
+  if (code == "not_found") {
+    return "the broker's directory does not know a recipient: check the id, or wait until the "
+           "broker loads the directory that names it, then take the step again";
+  }
+  if (code == "unauthenticated") {
+    return "the broker does not accept this agency's signature: ask the authority whether the "
+           "directory holds this agency's current keys";
+  }
+  return "take the step again; if it is refused again, tell the broker's operator";
+}
+
+std::string Receipt(uint64_t leaf) {
+  return "audit leaf " + std::to_string(leaf) +
+         ", in a tree head signed by the broker and verified";
+}
+
+}  // namespace
+
+Status Outbox::OnAnswer(const SendOutcome& a) {
+  const std::string id = ToHex(a.message_id);
+  in_flight_.erase(id);
+  NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(id));
+  if (!m || m->direction != "out" || m->state != kWaitingToSend) return Status::Ok();  // late
+  if (a.accepted && a.receipt_leaf) {
+    m->state = std::string(kAtTheBroker);
+    m->accepted_at_ms = Now();
+    m->broker_receipt = Receipt(*a.receipt_leaf);
+    m->broker_head = a.receipt_head;
+    m->detail.clear();
+    stale_.erase(id);
+    retry_after_.erase(id);
+    awaiting_receipt_.erase(id);
+    LogEvent("accepted by the broker: " + m->kind + " " + id + " to " + Join(m->to) + " (" +
+             Receipt(*a.receipt_leaf) + ")");
+    return store_.Write({*m}, {});
+  }
+  const std::string refusal = a.code + ": " + a.reason;
+  if (a.code == "already_exists") {
+    // Not acceptance: nothing proves the broker stored it. Its receipt does.
+    awaiting_receipt_.insert(id);
+    m->detail = "the broker says it already holds this step; waiting for its receipt";
+    LogEvent("the broker answered " + m->kind + " " + id + " with already_exists: asking for its " +
+             "receipt before counting it as accepted");
+    return Query(*m, "its receipt, for a step it says it already holds");
+  }
+  if (a.code == "unavailable" || a.code == "resource_exhausted") {
+    retry_after_[id] = Now() + 5000;
+    m->detail = "the broker asked to send it again later (" + refusal + ")";
+    LogEvent("refused for now by the broker: " + m->kind + " " + id + " (" + refusal +
+             "); submitting it again in 5 s");
+    return store_.Write({*m}, {});
+  }
+  if (a.code == "invalid_argument" && a.reason.rfind("created_at is", 0) == 0) {
+    // Stale: never final for a step the broker never accepted. Sealed anew with a fresh time at
+    // the next submission, at once the first time, then backing off (a wrong clock here).
+    const int n = ++stale_[id];
+    retry_after_[id] = Now() + std::min<int64_t>(60000, n <= 1 ? 0 : 1000LL << std::min(n, 6));
+    m->detail = "refused as stale (" + a.reason + "); sealed again with a fresh time" +
+                (n > 2 ? "; if this goes on, check this computer's clock" : "");
+    LogEvent("refused as stale by the broker: " + m->kind + " " + id + " (" + a.reason +
+             "); sealing it again with a fresh time");
+    return store_.Write({*m}, {});
+  }
+  return Fail(*m, "refused by the broker: " + refusal, WhatToDo(a.code));
+}
+
+Status Outbox::OnBadAnswer(ByteView message_id, const Status& why) {
+  const std::string id = ToHex(message_id);
+  in_flight_.erase(id);
+  NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(id));
+  if (!m || m->state != kWaitingToSend) return Status::Ok();
+  awaiting_receipt_.insert(id);
+  m->detail = "the broker's answer carried no receipt that verifies; asking for it again";
+  LogEvent("SUSPICIOUS: the broker answered " + m->kind + " " + id +
+           " without a receipt that verifies (" + why.message() + "); not counted");
+  return store_.Write({*m}, {});
+}
+
+Status Outbox::OnStatus(const QueryAnswer& a) {
+  const std::string id = ToHex(a.message_id);
+  queried_.erase(id);
+  NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(id));
+  if (!m || m->direction != "out" || !IsOpen(m->state)) return Status::Ok();
+  if (a.held && a.receipt_leaf) {
+    awaiting_receipt_.erase(id);
+    if (m->state == kWaitingToSend) {
+      m->state = std::string(kAtTheBroker);
+      m->accepted_at_ms = Now();
+      m->broker_receipt = Receipt(*a.receipt_leaf);
+      m->broker_head = a.receipt_head;
+      m->detail.clear();
+      LogEvent("accepted by the broker (its receipt given again): " + m->kind + " " + id + " (" +
+               Receipt(*a.receipt_leaf) + ")");
+    } else {
+      std::vector<std::string> missing;
+      for (const std::string& to : m->to) {
+        if (!Holds(m->confirmed_by, to)) missing.push_back(to);
+      }
+      m->detail = "no signed receipt yet from " + Join(missing) + "; the broker still holds it (" +
+                  Receipt(*a.receipt_leaf) + ") as of " + FormatTimeUtc(Now());
+      LogEvent("the broker still holds " + m->kind + " " + id + "; waiting for the receipt of " +
+               Join(missing));
+    }
+    return store_.Write({*m}, {});
+  }
+  if (a.held) {
+    m->detail = "the broker says it holds this step but gives no receipt for it: not counted";
+    LogEvent("SUSPICIOUS: the broker says it holds " + m->kind + " " + id +
+             " but gives no receipt; asking again later");
+    return store_.Write({*m}, {});
+  }
+  // The broker does not hold it: never accepted, or lost since (a lost data directory). The
+  // recipient drops a repeat by its id, so submitting it again is safe.
+  awaiting_receipt_.erase(id);
+  retry_after_.erase(id);
+  m->detail = (m->state == kAtTheBroker ? "no signed receipt from every recipient, and the broker "
+                                          "no longer holds it: submitted again"
+                                        : "the broker does not hold it: submitted again");
+  LogEvent("the broker does not hold " + m->kind + " " + id + ": submitting it again");
+  m->state = std::string(kWaitingToSend);
+  return store_.Write({*m}, {});
+}
+
+Result<bool> Outbox::OnReceipt(const std::string& step_id, const std::string& from,
+                               const std::string& receipt_id, const std::string& refusal) {
+  NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(step_id));
+  if (!m || m->direction != "out") {
+    LogEvent("a receipt from " + from + " for " + Short(step_id) +
+             ", a step this agency did not send: not filed");
+    return false;
+  }
+  if (!Holds(m->to, from)) {
+    LogEvent("SUSPICIOUS: a receipt from " + from + " for " + m->kind + " " + step_id +
+             ", which was not addressed to it: not filed");
+    return false;
+  }
+  AddUnique(m->receipts, receipt_id);
+  AddUnique(m->confirmed_by, from);
+  in_flight_.erase(step_id);
+  awaiting_receipt_.erase(step_id);
+  if (!refusal.empty()) {
+    NRM_RETURN_IF_ERROR(Fail(*m, from + " refused it: " + refusal,
+                             "change what the reason names and take the step again, or call " +
+                                 from));
+    return true;
+  }
+  if (m->state == kNotDelivered) {
+    NRM_RETURN_IF_ERROR(store_.Write({*m}, {}));
+    return true;
+  }
+  const bool all = std::all_of(m->to.begin(), m->to.end(),
+                               [&](const std::string& to) { return Holds(m->confirmed_by, to); });
+  if (all) {
+    m->state = std::string(kDelivered);
+    m->detail = "signed receipt from " + Join(m->to);
+    LogEvent("delivered: " + m->kind + " " + step_id + " to " + Join(m->to) +
+             " (signed receipts)");
+  } else {
+    m->detail = "signed receipt from " + Join(m->confirmed_by);
+  }
+  NRM_RETURN_IF_ERROR(store_.Write({*m}, {}));
+  return true;
+}
+
+Status Outbox::OnExpired(const std::string& step_id, const std::string& recipient) {
+  NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(step_id));
+  if (!m || m->direction != "out" || !Holds(m->to, recipient)) {
+    LogEvent("SUSPICIOUS: an expiry notice for " + Short(step_id) + " and " + recipient +
+             ", not a step this agency sent to it: ignored");
+    return Status::Ok();
+  }
+  if (Holds(m->confirmed_by, recipient)) return Status::Ok();  // it has its receipt
+  return Fail(*m,
+              "expired at the broker: " + recipient +
+                  " did not take it within the broker's time-to-live",
+              "check with " + recipient + " that its agent runs, then take the step again");
+}
+
+Status Outbox::Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do) {
+  in_flight_.erase(m.id);
+  queried_.erase(m.id);
+  awaiting_receipt_.erase(m.id);
+  retry_after_.erase(m.id);
+  m.state = std::string(kNotDelivered);
+  m.detail = why + ". What to do: " + what_to_do;
+  LogEvent("not delivered: " + m.kind + " " + m.id + " to " + Join(m.to) + ": " + why);
+  std::vector<CaseRecord> cases;
+  NRM_ASSIGN_OR_RETURN(std::optional<CaseRecord> c, store_.GetCase(m.case_ref));
+  if (c && m.kind != "receipt") {
+    // The step did not happen: the case goes back to where it was, unless a later step has
+    // moved it on since.
+    auto at = std::find_if(c->timeline.begin(), c->timeline.end(),
+                           [&](const TimelineStep& s) { return s.message_id == m.id; });
+    if (at != c->timeline.end() &&
+        std::all_of(at, c->timeline.end(),
+                    [&](const TimelineStep& s) { return s.state == at->state; })) {
+      c->state = m.prev_state;
+    }
+    c->timeline.push_back({Now(), m.id, m.kind, "-", agent_.agency(), c->state,
+                           "NOT DELIVERED: " + why});
+    cases.push_back(*c);
+  }
+  return store_.Write({m}, cases);
+}
+
+}  // namespace nrm::agent

@@ -1,0 +1,149 @@
+#include "agent/status.h"
+
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "agent/connection.h"
+#include "agent/step_state.h"
+#include "agent/words.h"
+#include "common/clock.h"
+
+namespace nrm::agent {
+namespace {
+
+using json::Json;
+
+constexpr int64_t kDefaultMaxOfflineS = 300;
+
+std::string Duration(int64_t ms) {
+  const int64_t s = ms / 1000;
+  if (s < 120) return std::to_string(s) + " s";
+  if (s < 7200) return std::to_string(s / 60) + " min";
+  return std::to_string(s / 3600) + " h";
+}
+
+CommandOutput Status(const CommandContext& ctx, const Args& args) {
+  int64_t max_offline_s = kDefaultMaxOfflineS;
+  if (auto v = args.Get("max-offline")) {
+    try {
+      max_offline_s = std::stoll(*v);
+    } catch (const std::exception&) {
+      return Usage("--max-offline takes whole seconds");
+    }
+  }
+  if (ctx.link == nullptr) return Refused(Internal("status needs the running agent"));
+  const BrokerLink& link = *ctx.link;
+  Result<std::vector<MessageRecord>> all = ctx.store.Messages();
+  if (!all.ok()) return Refused(all.status());
+  const int64_t now = SystemClock::Get().NowMillis();
+  std::map<std::string_view, int> counts;
+  for (std::string_view s : kSentStates) counts[s] = 0;
+  std::optional<MessageRecord> oldest, last;
+  for (const MessageRecord& m : *all) {
+    if (m.kind == "receipt") continue;
+    if (m.direction == "out") {
+      counts[m.state]++;
+      if (m.state == kWaitingToSend && (!oldest || m.taken_at_ms < oldest->taken_at_ms)) oldest = m;
+    } else if (!last || m.received_at_ms > last->received_at_ms) {
+      last = m;
+    }
+  }
+  const bool connected = link.live();
+  const int64_t for_ms = now - link.since_ms();
+  const bool alarm = !connected && for_ms > max_offline_s * 1000;
+  const identity::Directory& dir = ctx.agent.directory();
+  std::string broker_line;
+  if (connected) {
+    broker_line = "connected since " + FormatTimeUtc(link.since_ms()) + " (" + Duration(for_ms) +
+                  ") to " + link.broker_id() + " at " + ctx.agent.endpoint();
+  } else if (!link.ever_connected()) {
+    broker_line = "NOT CONNECTED: never connected since the agent started " + Duration(for_ms) +
+                  " ago (" + ctx.agent.endpoint() +
+                  (link.last_error().empty() ? "" : ": " + link.last_error()) + ")";
+  } else {
+    broker_line = "NOT CONNECTED since " + FormatTimeUtc(link.since_ms()) + " (" +
+                  Duration(for_ms) + ") to " + link.broker_id() + " at " + ctx.agent.endpoint();
+  }
+  if (ctx.json) {
+    Json steps = Json::object();
+    for (const auto& [state, n] : counts) steps[std::string(state)] = n;
+    Json j = {{"connected", connected},
+              {"never_connected", !link.ever_connected()},
+              {"since", FormatTimeUtc(link.since_ms())},
+              {"seconds", for_ms / 1000},
+              {"endpoint", ctx.agent.endpoint()},
+              {"broker_id", link.broker_id()},
+              {"broker_directory_serial", link.broker_serial()},
+              {"last_error", link.last_error()},
+              {"directory_serial", dir.serial()},
+              {"directory_expires", FormatTimeUtc(dir.expires_ms())},
+              {"steps", steps},
+              {"oldest_waiting", nullptr},
+              {"last_delivery", nullptr},
+              {"alarm", alarm}};
+    if (oldest) {
+      j["oldest_waiting"] = {{"message_id", oldest->id},
+                             {"kind", oldest->kind},
+                             {"since", FormatTimeUtc(oldest->taken_at_ms)}};
+    }
+    if (last) {
+      j["last_delivery"] = {{"message_id", last->id},
+                            {"kind", last->kind},
+                            {"from", last->from},
+                            {"at", FormatTimeUtc(last->received_at_ms)}};
+    }
+    return {alarm ? 1 : 0, JsonLine(j), ""};
+  }
+  std::ostringstream out;
+  out << "broker          " << broker_line << "\n"
+      << "directory       serial " << dir.serial() << ", expires " << FormatTimeUtc(dir.expires_ms())
+      << (link.broker_serial() > 0 ? " (the broker's: serial " +
+                                         std::to_string(link.broker_serial()) + ")"
+                                   : "")
+      << "\n"
+      << "steps sent      ";
+  bool first = true;
+  for (std::string_view s : kSentStates) {
+    out << (first ? "" : ", ") << s << " " << counts[s];
+    first = false;
+  }
+  out << "\noldest waiting  ";
+  if (oldest) {
+    out << oldest->kind << " " << oldest->id << " since " << FormatTimeUtc(oldest->taken_at_ms)
+        << " (" << Duration(now - oldest->taken_at_ms) << ")\n";
+  } else {
+    out << "none\n";
+  }
+  out << "last delivery   ";
+  if (last) {
+    out << FormatTimeUtc(last->received_at_ms) << "  " << last->kind << " from " << last->from
+        << "\n";
+  } else {
+    out << "none\n";
+  }
+  if (alarm) {
+    out << "ALARM: not connected for longer than " << max_offline_s << " s\n";
+  }
+  return {alarm ? 1 : 0, out.str(), ""};
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& StatusCommands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {"status",
+       "[--max-offline SECONDS]",
+       "Whether the agent reaches its broker, the directory, and how many steps are where.",
+       {{"--max-offline SECONDS",
+         "exit 1 when not connected for longer than this (default 300), for monitoring"},
+        kJsonOption},
+       Status,
+       "Shows: connected or not and since when (\"never connected\" when it never was), the\n"
+       "broker's endpoint and id, the directory's serial and expiry, the steps sent per state,\n"
+       "the oldest step waiting to send and the last delivery."},
+  };
+  return kCommands;
+}
+
+}  // namespace nrm::agent

@@ -1,0 +1,76 @@
+// Validation of the case data people write: a case file given to `offer` and the other steps,
+// a web form, an imported HTCDS file. The JSON is checked against schemas/payload.fbs (every
+// field known, of its type) and against the domain: the sections a kind of step needs (an offer
+// names the person, the reason for referral, the needs and the consent), ISO 8601 dates (a
+// Buddhist-era year or day/month/year is refused with the date to write instead), ISO 3166-1
+// countries (a name is refused with its code), ISO 639-1 languages, the closed lists of values
+// (agent/vocabulary.h, with the nearest valid value), roles, sections, and agencies of the
+// directory. Every problem is reported, each with its JSON path, the value as written, and a
+// message that says how to fix it; a syntax error names the line and column where it is.
+//
+// Pure functions (the directory is read only); thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/identity/identity.h"
+#include "common/json/json.h"
+#include "common/status.h"
+#include "schemas/wire/envelope.h"
+
+namespace nrm::agent {
+
+struct FieldError {
+  // Where: "person.birth_date", "context.places[0].country"; "" for the document as a whole.
+  std::string path;
+  // The value as written, as JSON text ("\"29/11/2569\""); "" when the field is missing.
+  std::string value;
+  // What is wrong, and what to write instead.
+  std::string message;
+  // For a syntax error: where it is (from 1); 0 otherwise.
+  int line = 0, column = 0;
+};
+
+struct ValidateOptions {
+  // The step the payload is for: referral_offer and repatriation_request need their sections
+  // (see RequiredSections); Unknown is a case opened without a step (an import), which needs a
+  // person with a name or an alias. Other kinds need no section.
+  wire::Kind kind = wire::Kind::Unknown;
+  // The caseworker gave --override REASON: a missing consent section is then allowed.
+  bool consent_override = false;
+  // Dates of the past (birth, referral, consent, places) later than this day (UTC) are
+  // refused; 0 leaves them unchecked.
+  int64_t now_ms = 0;
+};
+
+// The sections `kind` needs, for messages and docs/DATA.md: e.g. "person (first_name or
+// alias), case.reason_for_referral, needs, consent" for referral_offer.
+std::string RequiredSections(wire::Kind kind);
+
+// Every problem of the JSON `text`; empty when it is a valid payload for `options`. A syntax
+// error stops the check (one error, with its line and column).
+std::vector<FieldError> ValidateCaseJson(std::string_view text, const identity::Directory& dir,
+                                         const ValidateOptions& options);
+// The same for a parsed value.
+std::vector<FieldError> ValidateCase(const json::Json& value, const identity::Directory& dir,
+                                     const ValidateOptions& options);
+
+// For people: "SOURCE: N problem(s):" then one line per error, "  PATH = VALUE: MESSAGE".
+std::string DescribeErrors(std::string_view source, const std::vector<FieldError>& errors);
+// For machines (--json, web forms): [{"path":..., "value":..., "message":...}, ...].
+json::Json ErrorsToJson(const std::vector<FieldError>& errors);
+
+// The payload FlatBuffer of `text` once it validates; kInvalidArgument with DescribeErrors
+// (naming `source`, e.g. the file) otherwise.
+Result<Bytes> CaseFromJson(std::string_view text, std::string_view source,
+                           const identity::Directory& dir, const ValidateOptions& options);
+
+// Checks one date written by a person; "" when it is YYYY-MM-DD (or YYYY when `year_alone`),
+// else what to write instead ("29/11/2569 looks like a Buddhist-era date: write 2026-11-29").
+std::string CheckDate(std::string_view text, bool year_alone);
+
+}  // namespace nrm::agent
