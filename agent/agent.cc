@@ -26,13 +26,12 @@ std::string Trim(std::string s) {
 Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
   const toml::table& t = doc.root;
-  NRM_RETURN_IF_ERROR(
-      config::CheckKnownKeys(t,
-                             {"agency", "key_file", "directory", "policy", "authority_key",
-                              "broker", "broker_endpoint_file", "data_dir", "passphrase_file",
-                              "confirm_after_s", "answer_timeout_s", "earlier_step_wait_s",
-                              "max_step_age_s", "max_step_ahead_s"},
-                             path));
+  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
+      t,
+      {"agency", "key_file", "directory", "policy", "authority_key", "broker",
+       "broker_endpoint_file", "data_dir", "passphrase_file", "confirm_after_s", "answer_timeout_s",
+       "earlier_step_wait_s", "max_step_age_s", "max_step_ahead_s"},
+      path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
     return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
@@ -301,8 +300,7 @@ Result<SendOutcome> Agent::Submit(const wire::Sealed& sealed, int timeout_ms) {
 Result<QueryAnswer> Agent::QueryReceipt(ByteView message_id, int timeout_ms) {
   const Bytes id(message_id.begin(), message_id.end());
   NRM_RETURN_IF_ERROR(client_->Send({Frame("QUERY"), id}));
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     NRM_ASSIGN_OR_RETURN(auto frames, client_->Receive(100));
     if (!frames || frames->empty()) continue;

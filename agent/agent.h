@@ -40,8 +40,8 @@ struct AgentConfig {
   // in whole seconds: confirm_after_s, answer_timeout_s, earlier_step_wait_s, max_step_age_s,
   // max_step_ahead_s.
   int64_t confirm_after_ms = 24LL * 3600 * 1000;  // no recipient receipt by then: ask the broker
-  int64_t answer_timeout_ms = 10 * 1000;  // a submission unanswered this long is sent again
-  int64_t earlier_step_wait_ms = 3600 * 1000;  // a step held this long for an earlier one flags
+  int64_t answer_timeout_ms = 10 * 1000;          // a submission unanswered this long is sent again
+  int64_t earlier_step_wait_ms = 3600 * 1000;     // a step held this long for an earlier one flags
   // A delivered step whose created_at is older than this, or further ahead of this agency's
   // clock than max_step_ahead_ms, is refused (negative receipt): no broker holds a message
   // that long (its time-to-live is 14 days by default), and no clock is that far off.
@@ -215,8 +215,8 @@ class Agent {
 
  private:
   // Checks the receipt frames (leaf, signed tree head) at `frames[first]` and records them.
-  Status CheckReceipt(const transport::Frames& frames, size_t first,
-                      std::optional<uint64_t>& leaf, Bytes& head) const;
+  Status CheckReceipt(const transport::Frames& frames, size_t first, std::optional<uint64_t>& leaf,
+                      Bytes& head) const;
   Result<std::optional<Received>> ReceiveImpl(int timeout_ms, bool greet);
   // Asks the broker for the receipt of `message_id` (Submit after already_exists).
   Result<QueryAnswer> QueryReceipt(ByteView message_id, int timeout_ms);

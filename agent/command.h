@@ -40,7 +40,7 @@ struct CommandContext {
   Agent& agent;
   AgentStore& store;
   Outbox& outbox;
-  bool json;                        // --json: machine-readable output
+  bool json;                         // --json: machine-readable output
   const BrokerLink* link = nullptr;  // the broker link, for `status` (null outside the daemon)
 };
 

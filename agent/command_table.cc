@@ -40,9 +40,10 @@ const std::vector<CommandSpec>& LocalCommands() {
        "The long-running agent: owns the store and answers the commands for people.",
        {},
        nullptr,
-       "It keeps the store in data_dir (outbox, inbox, cases), resends until the broker\n"
-       "accepts, stores before acknowledging. NRM_AGENT_PASSPHRASE, when set, protects the\n"
-       "store's local key (crypto_pwhash)."},
+       "It keeps the store in data_dir (outbox, inbox, cases), submits each step until every\n"
+       "recipient's signed receipt arrives, stores before acknowledging, and logs each event to\n"
+       "standard error. SIGHUP reloads the directory file. NRM_AGENT_PASSPHRASE, when set,\n"
+       "protects the store's local key (crypto_pwhash)."},
   };
   return kCommands;
 }

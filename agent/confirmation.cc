@@ -166,9 +166,12 @@ Result<bool> Outbox::OnReceipt(const std::string& step_id, const std::string& fr
   in_flight_.erase(step_id);
   awaiting_receipt_.erase(step_id);
   if (!refusal.empty()) {
-    NRM_RETURN_IF_ERROR(Fail(*m, from + " refused it: " + refusal,
-                             "change what the reason names and take the step again, or call " +
-                                 from));
+    NRM_RETURN_IF_ERROR(
+        Fail(*m, from + " refused it: " + refusal,
+             "change what the reason names and take the step again, or call " + from,
+             // The reason is the receipt's payload: on the step, not in the log.
+             from + " refused it (a signed negative receipt; `show " + Short(step_id) +
+                 "` gives its reason)"));
     return true;
   }
   if (m->state == kNotDelivered) {
@@ -180,8 +183,7 @@ Result<bool> Outbox::OnReceipt(const std::string& step_id, const std::string& fr
   if (all) {
     m->state = std::string(kDelivered);
     m->detail = "signed receipt from " + Join(m->to);
-    LogEvent("delivered: " + m->kind + " " + step_id + " to " + Join(m->to) +
-             " (signed receipts)");
+    LogEvent("delivered: " + m->kind + " " + step_id + " to " + Join(m->to) + " (signed receipts)");
   } else {
     m->detail = "signed receipt from " + Join(m->confirmed_by);
   }
@@ -197,20 +199,22 @@ Status Outbox::OnExpired(const std::string& step_id, const std::string& recipien
     return Status::Ok();
   }
   if (Holds(m->confirmed_by, recipient)) return Status::Ok();  // it has its receipt
-  return Fail(*m,
-              "expired at the broker: " + recipient +
-                  " did not take it within the broker's time-to-live",
-              "check with " + recipient + " that its agent runs, then take the step again");
+  return Fail(
+      *m,
+      "expired at the broker: " + recipient + " did not take it within the broker's time-to-live",
+      "check with " + recipient + " that its agent runs, then take the step again");
 }
 
-Status Outbox::Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do) {
+Status Outbox::Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do,
+                    const std::string& log_why) {
   in_flight_.erase(m.id);
   queried_.erase(m.id);
   awaiting_receipt_.erase(m.id);
   retry_after_.erase(m.id);
   m.state = std::string(kNotDelivered);
   m.detail = why + ". What to do: " + what_to_do;
-  LogEvent("not delivered: " + m.kind + " " + m.id + " to " + Join(m.to) + ": " + why);
+  LogEvent("not delivered: " + m.kind + " " + m.id + " to " + Join(m.to) + ": " +
+           (log_why.empty() ? why : log_why));
   std::vector<CaseRecord> cases;
   NRM_ASSIGN_OR_RETURN(std::optional<CaseRecord> c, store_.GetCase(m.case_ref));
   if (c && m.kind != "receipt") {
@@ -218,13 +222,13 @@ Status Outbox::Fail(MessageRecord& m, const std::string& why, const std::string&
     // moved it on since.
     auto at = std::find_if(c->timeline.begin(), c->timeline.end(),
                            [&](const TimelineStep& s) { return s.message_id == m.id; });
-    if (at != c->timeline.end() &&
-        std::all_of(at, c->timeline.end(),
-                    [&](const TimelineStep& s) { return s.state == at->state; })) {
+    if (at != c->timeline.end() && std::all_of(at, c->timeline.end(), [&](const TimelineStep& s) {
+          return s.state == at->state;
+        })) {
       c->state = m.prev_state;
     }
-    c->timeline.push_back({Now(), m.id, m.kind, "-", agent_.agency(), c->state,
-                           "NOT DELIVERED: " + why});
+    c->timeline.push_back(
+        {Now(), m.id, m.kind, "-", agent_.agency(), c->state, "NOT DELIVERED: " + why});
     cases.push_back(*c);
   }
   return store_.Write({m}, cases);

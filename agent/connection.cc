@@ -16,43 +16,41 @@ std::string Ago(int64_t ms) {
 }  // namespace
 
 BrokerLink::BrokerLink(Agent& agent, const Clock& clock)
-    : agent_(agent), clock_(clock), started_ms_(clock.NowMillis()), since_ms_(started_ms_) {
+    : agent_(agent),
+      clock_(clock),
+      started_ms_(clock.NowMillis()),
+      since_ms_(started_ms_),
+      next_remind_ms_(started_ms_ + kFirstReportMs) {
   agent_.set_send_timeout_ms(0);  // the daemon's loop never waits for a connection
 }
 
 void BrokerLink::Tick() {
   const int64_t now = clock_.NowMillis();
   if (!agent_.connected()) {
-    if (now < next_connect_ms_) return;
-    next_connect_ms_ = now + kConnectEveryMs;
     Status s = agent_.Connect(kHandshakeMs);
     if (!s.ok()) {
-      const bool first_report = last_error_.empty();
       last_error_ = s.message();
-      if (first_report || now >= next_remind_ms_) {
-        next_remind_ms_ = now + kRemindEveryMs;
-        LogEvent("not connected to the broker at " + agent_.endpoint() + ": " +
-                 (ever_connected_ ? "disconnected for " + Ago(now - since_ms_)
-                                  : "never connected since the agent started " +
-                                        Ago(now - started_ms_) + " ago") +
-                 " (" + last_error_ + "); trying again every " + Ago(kConnectEveryMs));
-      }
-      return;
+      // Nothing answered (or it refused this key): keep connecting in the background.
+      (void)agent_.Connect(0);
     }
-    last_welcome_ms_ = now;  // the handshake succeeded: the WELCOME follows
-    next_greet_ms_ = now + kGreetEveryMs;
-    return;
+    next_greet_ms_ = now;
+    last_welcome_ms_ = now;
   }
   if (now >= next_greet_ms_) {
-    (void)agent_.Greet();  // fails at once while the connection is down (nothing is queued)
+    (void)agent_.Greet();  // fails at once while there is no connection (nothing is queued)
     next_greet_ms_ = now + kGreetEveryMs;
   }
   if (live_ && now - last_welcome_ms_ > kLivenessMs) {
     Down("no answer for " + Ago(now - last_welcome_ms_));
-  } else if (!live_ && ever_connected_ && now >= next_remind_ms_) {
+  } else if (!live_ && now >= next_remind_ms_) {
+    // Said at once the first time, then every kRemindEveryMs while it lasts.
     next_remind_ms_ = now + kRemindEveryMs;
-    LogEvent("still not connected to the broker at " + agent_.endpoint() + ": disconnected for " +
-             Ago(now - since_ms_) + "; steps wait in the outbox");
+    LogEvent("not connected to the broker at " + agent_.endpoint() + ": " +
+             (ever_connected_
+                  ? "disconnected for " + Ago(now - since_ms_)
+                  : "never connected since the agent started " + Ago(now - started_ms_) + " ago") +
+             (last_error_.empty() ? "" : " (" + last_error_ + ")") +
+             "; steps wait in the outbox, and the agent keeps trying");
   }
 }
 
@@ -83,7 +81,6 @@ bool BrokerLink::OnWelcome(const transport::Frames& frames) {
 void BrokerLink::Reset() {
   agent_.Disconnect();
   if (live_) Down("reconnecting");
-  next_connect_ms_ = 0;
 }
 
 void BrokerLink::Down(const std::string& why) {

@@ -1,8 +1,8 @@
 // The running agent's connection to its broker (BrokerLink): connects, greets every second, and
 // knows whether the broker answers. The socket queues nothing while the broker is away
 // (ZMQ_IMMEDIATE): a step is submitted only while the link is live, so after an outage of any
-// length the broker receives each waiting step once. ZeroMQ reconnects by itself once a first
-// handshake succeeded; the link is live while a WELCOME came within the last kLivenessMs.
+// length the broker receives each waiting step once. ZeroMQ connects and reconnects by itself;
+// the link is live while a WELCOME came within the last kLivenessMs.
 // Each change is logged (agent/log.h), and `status` reads the link's state.
 //
 // Thread-compatible: the daemon's one thread uses it.
@@ -20,17 +20,20 @@ class BrokerLink {
   // Greetings are this far apart, and the link is lost after this long without a WELCOME.
   static constexpr int64_t kGreetEveryMs = 1000;
   static constexpr int64_t kLivenessMs = 5000;
-  // Before the first handshake: a connection attempt this often, each waiting this long.
-  static constexpr int64_t kConnectEveryMs = 2000;
-  static constexpr int kHandshakeMs = 300;
+  // The first connection waits this long for the handshake, so that a refused key or an
+  // endpoint where nothing answers is reported at once; then the socket keeps connecting in the
+  // background (a slow provincial link still gets through), and the first WELCOME says it is up.
+  static constexpr int kHandshakeMs = 500;
+  // Not connected this long after the start, the log says so; then again this often.
+  static constexpr int64_t kFirstReportMs = 3000;
   // While not connected, the log says so again this often.
   static constexpr int64_t kRemindEveryMs = 5 * 60 * 1000;
 
   // `agent` must outlive the link.
   BrokerLink(Agent& agent, const Clock& clock);
 
-  // Connects when there is no socket, greets, and declares the link lost when no WELCOME came
-  // for kLivenessMs. Call it often.
+  // Connects when there is no socket, greets every kGreetEveryMs, and declares the link lost
+  // when no WELCOME came for kLivenessMs. Call it often.
   void Tick();
   // A WELCOME arrived (frames: WELCOME, broker id, be64 directory serial). True when the broker
   // names a newer directory than the agent's: the caller then asks for it (DIRECTORY).
@@ -62,7 +65,7 @@ class BrokerLink {
   bool live_ = false;
   bool ever_connected_ = false;
   uint64_t generation_ = 0;
-  int64_t next_connect_ms_ = 0;
+
   int64_t next_greet_ms_ = 0;
   int64_t last_welcome_ms_ = 0;
   int64_t next_remind_ms_ = 0;

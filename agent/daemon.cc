@@ -35,15 +35,12 @@ Status Survivable(const Status& s) {
 }
 
 // data_dir/directory.toml: the newest directory this agent verified, for its next start.
-std::string KeptDirectory(const AgentConfig& config) {
-  return config.data_dir + "/directory.toml";
-}
+std::string KeptDirectory(const AgentConfig& config) { return config.data_dir + "/directory.toml"; }
 
 }  // namespace
 
 Daemon::Daemon(const AgentConfig& config, std::unique_ptr<Agent> agent,
-               std::unique_ptr<AgentStore> store,
-               std::unique_ptr<transport::ControlServer> control)
+               std::unique_ptr<AgentStore> store, std::unique_ptr<transport::ControlServer> control)
     : config_(config),
       agent_(std::move(agent)),
       store_(std::move(store)),
@@ -165,16 +162,16 @@ void Daemon::AdoptDirectory(std::string_view text, const std::string& source) {
   Result<identity::Directory> dir =
       identity::Directory::Parse(text, source, config_.authority_key, Now());
   if (!dir.ok()) {
-    LogEvent("refused the directory from " + source + ": " + dir.status().message() +
-             "; serial " + std::to_string(current) + " stays in force");
+    LogEvent("refused the directory from " + source + ": " + dir.status().message() + "; serial " +
+             std::to_string(current) + " stays in force");
     return;
   }
   if (dir->serial() <= current) {
     if (dir->serial() < current || source != KeptDirectory(config_)) {
       LogEvent("the directory from " + source + " has serial " + std::to_string(dir->serial()) +
-               (dir->serial() == current ? ", the one in force" : ", older than " +
-                                                                    std::to_string(current) +
-                                                                    " in force: refused"));
+               (dir->serial() == current
+                    ? ", the one in force"
+                    : ", older than " + std::to_string(current) + " in force: refused"));
     }
     return;
   }
@@ -187,8 +184,8 @@ void Daemon::AdoptDirectory(std::string_view text, const std::string& source) {
              s.message() + "; serial " + std::to_string(current) + " stays in force");
     return;
   }
-  LogEvent("directory serial " + std::to_string(serial) + " in force (from " + source + "): " +
-           std::to_string(agencies) + " agencies, expires " + FormatTimeUtc(expires));
+  LogEvent("directory serial " + std::to_string(serial) + " in force (from " + source +
+           "): " + std::to_string(agencies) + " agencies, expires " + FormatTimeUtc(expires));
   if (source != KeptDirectory(config_)) {
     if (Status s = WriteFileAtomic(KeptDirectory(config_), std::string(text), 0600); !s.ok()) {
       LogEvent("cannot keep the directory for the next start: " + s.message());

@@ -54,8 +54,8 @@ class Daemon {
   CommandOutput Handle(const std::vector<std::string>& words);
 
  private:
-  Daemon(const AgentConfig& config, std::unique_ptr<Agent> agent,
-         std::unique_ptr<AgentStore> store, std::unique_ptr<transport::ControlServer> control);
+  Daemon(const AgentConfig& config, std::unique_ptr<Agent> agent, std::unique_ptr<AgentStore> store,
+         std::unique_ptr<transport::ControlServer> control);
 
   // Reads what the broker sent for up to `ms` and acts on it.
   Status Serve(int ms);

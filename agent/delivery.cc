@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -102,9 +103,8 @@ Status AddReceipt(Agent& agent, Outbox& outbox, const MessageRecord& m, const st
              receipt.status().message());
     return Status::Ok();
   }
-  c.timeline.push_back(
-      {receipt->taken_at_ms, receipt->id, receipt->kind, agent.agency(), m.from, c.state,
-       receipt->note});
+  c.timeline.push_back({receipt->taken_at_ms, receipt->id, receipt->kind, agent.agency(), m.from,
+                        c.state, receipt->note});
   records.push_back(std::move(*receipt));
   return Status::Ok();
 }
@@ -120,8 +120,10 @@ Status ApplyAndConfirm(Agent& agent, AgentStore& store, Outbox& outbox, MessageR
   return store.Write(records, {c});
 }
 
-// Applies the held steps whose earlier step is here now, until none is left that can be.
+// Applies the held steps whose earlier step is here now, until none is left that can be; a
+// case none of whose steps waits any more needs no attention for them.
 Status ReleaseHeld(Agent& agent, AgentStore& store, Outbox& outbox) {
+  std::set<std::string> released;  // case references
   for (bool progress = true; progress;) {
     progress = false;
     NRM_ASSIGN_OR_RETURN(std::vector<std::string> held, store.HeldInbox());
@@ -133,24 +135,23 @@ Status ReleaseHeld(Agent& agent, AgentStore& store, Outbox& outbox) {
       LogEvent("applying " + m->kind + " " + id + ": its earlier step " + Short(m->previous) +
                " has arrived");
       m->state = std::string(kNew);
+      released.insert(m->case_ref);
       NRM_RETURN_IF_ERROR(ApplyAndConfirm(agent, store, outbox, *m));
       progress = true;
     }
   }
-  // A case whose held steps are all applied needs no attention for them any more.
+  if (released.empty()) return Status::Ok();
   NRM_ASSIGN_OR_RETURN(std::vector<std::string> still, store.HeldInbox());
-  NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> cases, store.Cases());
-  for (CaseRecord& c : cases) {
+  for (const std::string& id : still) {
+    NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store.GetMessage(id));
+    if (m) released.erase(m->case_ref);
+  }
+  for (const std::string& ref : released) {
+    NRM_ASSIGN_OR_RETURN(CaseRecord c, CaseOf(store, ref));
     if (c.attention.empty()) continue;
-    bool waiting = false;
-    for (const std::string& id : still) {
-      NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store.GetMessage(id));
-      waiting = waiting || (m && m->case_ref == c.ref);
-    }
-    if (!waiting) {
-      c.attention.clear();
-      NRM_RETURN_IF_ERROR(store.Write({}, {c}));
-    }
+    c.attention.clear();
+    LogEvent("case " + Short(ref) + ": no step waits for an earlier one any more");
+    NRM_RETURN_IF_ERROR(store.Write({}, {c}));
   }
   return Status::Ok();
 }
@@ -184,8 +185,7 @@ Status OnReceiptMessage(Agent& agent, AgentStore& store, Outbox& outbox, Message
 Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
   const std::string id = ToHex(r.message_id);
   if (r.type == Received::Type::kExpiryNotice) {
-    LogEvent("the broker's signed notice: " + id + " expired unacknowledged by " +
-             r.recipients[0]);
+    LogEvent("the broker's signed notice: " + id + " expired unacknowledged by " + r.recipients[0]);
     NRM_RETURN_IF_ERROR(outbox.OnExpired(id, r.recipients[0]));
     return agent.Acknowledge(r.message_id);
   }
@@ -214,8 +214,8 @@ Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
     LogEvent("refused delivery " + m.kind + " " + id + " from " + m.from + ": " + m.detail);
     std::vector<MessageRecord> records;
     NRM_ASSIGN_OR_RETURN(CaseRecord c, CaseOf(store, m.case_ref));
-    c.timeline.push_back({Now(), m.id, m.kind, m.from, agent.agency(), c.state,
-                          "REFUSED here: " + m.detail});
+    c.timeline.push_back(
+        {Now(), m.id, m.kind, m.from, agent.agency(), c.state, "REFUSED here: " + m.detail});
     if (r.kind != wire::Kind::Receipt) {  // a refused receipt is not answered: no loops
       NRM_RETURN_IF_ERROR(AddReceipt(agent, outbox, m, m.detail, c, records));
     }
@@ -261,8 +261,8 @@ Status CheckHeld(Agent& agent, AgentStore& store) {
                   " arrived " + FormatTimeUtc(m->received_at_ms) + ", but " + m->from +
                   "'s step before it (" + Short(m->previous) +
                   ") has not; it is applied when that arrives. Ask " + m->from + " about it";
-    c.timeline.push_back({now, m->id, m->kind, m->from, agent.agency(), c.state,
-                          "FLAGGED: " + c.attention});
+    c.timeline.push_back(
+        {now, m->id, m->kind, m->from, agent.agency(), c.state, "FLAGGED: " + c.attention});
     LogEvent("case " + Short(c.ref) + " flagged: " + m->kind + " " + id +
              " has waited for its earlier step " + Short(m->previous) + " since " +
              FormatTimeUtc(m->received_at_ms));

@@ -41,10 +41,9 @@ int RunDaemon(const nrm::agent::AgentConfig& config) {
   struct sigaction hup {};
   hup.sa_handler = OnHangup;
   sigaction(SIGHUP, &hup, nullptr);
-  nrm::agent::LogEvent(config.agency + " running; control socket " +
-                       nrm::agent::ControlPath(config) + "; broker " +
-                       (config.broker.empty() ? "from " + config.broker_endpoint_file
-                                              : config.broker));
+  nrm::agent::LogEvent(
+      config.agency + " running; control socket " + nrm::agent::ControlPath(config) + "; broker " +
+      (config.broker.empty() ? "from " + config.broker_endpoint_file : config.broker));
   Status s = (*daemon)->Run(g_stop, g_reload);
   if (!s.ok()) return Fail(s.ToString(), 1);
   return 0;

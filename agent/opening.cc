@@ -48,8 +48,7 @@ Result<std::optional<Received>> Agent::ReceiveImpl(int timeout_ms, bool greet) {
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 && early_.empty()) return std::optional<Received>();
     NRM_ASSIGN_OR_RETURN(
-        auto got,
-        ReceiveFrames(static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1000))));
+        auto got, ReceiveFrames(static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1000))));
     if (!got) {
       if (greet) NRM_RETURN_IF_ERROR(Greet());  // idle: keep the session alive
       continue;
@@ -142,8 +141,8 @@ Result<Received> Agent::OpenDelivery(const transport::Frames& frames) {
   if (!verified) return refuse(verified.status());
   for (const std::string& section : wire::PresentSections(**verified)) {
     if (!policy_.MayReceive(role_, section)) {
-      return refuse(PermissionDenied("payload holds the " + section + " section, which a " +
-                                     role_ + " may not hold (need-to-know policy)"));
+      return refuse(PermissionDenied("payload holds the " + section + " section, which a " + role_ +
+                                     " may not hold (need-to-know policy)"));
     }
   }
   r.payload = std::move(*payload);

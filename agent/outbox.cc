@@ -190,9 +190,9 @@ Status Outbox::Seal(MessageRecord& m) {
       if (!earlier || earlier->direction != "out" || earlier->kind == "receipt") continue;
       for (const std::string& to : m.to) {
         const bool shared = std::count(earlier->to.begin(), earlier->to.end(), to) > 0;
-        const bool reached = earlier->state != kNotDelivered ||
-                             std::count(earlier->confirmed_by.begin(),
-                                        earlier->confirmed_by.end(), to) > 0;
+        const bool reached =
+            earlier->state != kNotDelivered ||
+            std::count(earlier->confirmed_by.begin(), earlier->confirmed_by.end(), to) > 0;
         if (shared && reached && !f.previous.count(to)) {
           NRM_ASSIGN_OR_RETURN(f.previous[to], FromHex(earlier->id));
         }
@@ -212,10 +212,11 @@ Status Outbox::Submit(MessageRecord& m) {
   for (const std::string& to : m.to) {
     const identity::Agency* a = agent_.directory().Find(to);
     if (a == nullptr || a->revoked) {
-      return Fail(m,
-                  "recipient " + to + (a == nullptr ? " is no longer in the directory"
-                                                    : " is revoked in the directory"),
-                  "choose another agency and take the step again");
+      return Fail(
+          m,
+          "recipient " + to +
+              (a == nullptr ? " is no longer in the directory" : " is revoked in the directory"),
+          "choose another agency and take the step again");
     }
   }
   if (Status s = Seal(m); !s.ok()) {
@@ -253,57 +254,61 @@ Status Outbox::Tick(bool live, bool force) {
   if (!force && now < next_tick_ms_) return Status::Ok();
   next_tick_ms_ = now + kTickEveryMs;
   if (!live) return Status::Ok();
-  NRM_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.OpenOutbox());
-  std::vector<MessageRecord> open;
+  // A pending SEND or QUERY whose time ran out is forgotten: the step goes again.
+  auto pending = [&](std::map<std::string, int64_t>& m, const std::string& id) {
+    auto it = m.find(id);
+    if (it == m.end()) return false;
+    if (it->second > now) return true;
+    m.erase(it);
+    return false;
+  };
+  NRM_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.WaitingOutbox());
+  std::vector<MessageRecord> waiting;
   for (const std::string& id : ids) {
     NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(id));
-    if (m) open.push_back(std::move(*m));
+    if (m) waiting.push_back(std::move(*m));
   }
-  std::stable_sort(open.begin(), open.end(), [](const MessageRecord& a, const MessageRecord& b) {
-    return a.taken_at_ms < b.taken_at_ms;
-  });
-  // (case, recipient) pairs with an earlier step the broker has not yet answered: later steps
+  std::stable_sort(
+      waiting.begin(), waiting.end(),
+      [](const MessageRecord& a, const MessageRecord& b) { return a.taken_at_ms < b.taken_at_ms; });
+  // (case, recipient) pairs with an earlier step the broker has not yet accepted: later steps
   // of the case to that recipient wait behind it, so that they reach the broker in order.
-  std::set<std::pair<std::string, std::string>> waiting;
-  for (MessageRecord& m : open) {
-    const bool ordered = m.kind != "receipt";
-    auto expired = [&](std::map<std::string, int64_t>& pending) {
-      auto it = pending.find(m.id);
-      if (it == pending.end()) return false;
-      if (it->second > now) return true;  // still pending
-      pending.erase(it);
-      return false;
-    };
-    if (m.state == kWaitingToSend) {
-      bool blocked = false;
-      if (ordered) {
-        for (const std::string& to : m.to) {
-          blocked = blocked || !waiting.insert({m.case_ref, to}).second;
-        }
-      }
-      const bool was_in_flight = in_flight_.count(m.id) > 0;
-      if (expired(in_flight_)) continue;
-      if (was_in_flight) {
-        LogEvent("no answer from the broker for " + m.kind + " " + m.id + " within " +
-                 std::to_string(agent_.config().answer_timeout_ms / 1000) +
-                 " s; submitting it again");
-      }
-      if (expired(queried_) || blocked) continue;
-      if (auto r = retry_after_.find(m.id); r != retry_after_.end() && r->second > now) continue;
-      if (awaiting_receipt_.count(m.id)) {
-        NRM_RETURN_IF_ERROR(Query(m, "it says it already holds this step: its receipt, please"));
-        continue;
-      }
-      NRM_RETURN_IF_ERROR(Submit(m));
-    } else if (m.state == kAtTheBroker && ordered) {
-      if (expired(queried_)) continue;
-      const int64_t since = std::max(m.accepted_at_ms, m.checked_at_ms);
-      if (now - since >= agent_.config().confirm_after_ms) {
-        NRM_RETURN_IF_ERROR(Query(m, "no signed receipt from every recipient within " +
-                                         std::to_string(agent_.config().confirm_after_ms / 1000) +
-                                         " s; does the broker still hold it?"));
+  std::set<std::pair<std::string, std::string>> earlier;
+  for (MessageRecord& m : waiting) {
+    bool blocked = false;
+    if (m.kind != "receipt") {  // receipts are not ordered
+      for (const std::string& to : m.to) {
+        blocked = !earlier.insert({m.case_ref, to}).second || blocked;
       }
     }
+    const bool was_in_flight = in_flight_.count(m.id) > 0;
+    if (pending(in_flight_, m.id)) continue;
+    if (was_in_flight) {
+      LogEvent("no answer from the broker for " + m.kind + " " + m.id + " within " +
+               std::to_string(agent_.config().answer_timeout_ms / 1000) +
+               " s; submitting it again");
+    }
+    if (pending(queried_, m.id) || blocked) continue;
+    if (auto r = retry_after_.find(m.id); r != retry_after_.end() && r->second > now) continue;
+    if (awaiting_receipt_.count(m.id)) {
+      NRM_RETURN_IF_ERROR(Query(m, "it says it already holds this step: its receipt, please"));
+      continue;
+    }
+    NRM_RETURN_IF_ERROR(Submit(m));
+  }
+  // Steps at the broker without every receipt: asked about after confirm_after. Read less
+  // often than the waiting ones; there may be many, waiting for days on an offline recipient.
+  const int64_t confirm_after = agent_.config().confirm_after_ms;
+  if (now < next_confirm_scan_ms_) return Status::Ok();
+  next_confirm_scan_ms_ = now + std::min<int64_t>(kConfirmScanEveryMs, confirm_after / 2);
+  NRM_ASSIGN_OR_RETURN(ids, store_.AtTheBroker());
+  for (const std::string& id : ids) {
+    if (pending(queried_, id)) continue;
+    NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(id));
+    if (!m || now - std::max(m->accepted_at_ms, m->checked_at_ms) < confirm_after) continue;
+    NRM_RETURN_IF_ERROR(Query(*m, "no signed receipt from every recipient within " +
+                                      std::to_string(confirm_after / 1000) +
+                                      " s; does the broker still hold it?"));
   }
   return Status::Ok();
 }

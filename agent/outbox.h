@@ -95,6 +95,8 @@ class Outbox {
   Status OnExpired(const std::string& step_id, const std::string& recipient);
 
   static constexpr int64_t kTickEveryMs = 250;
+  // Steps at the broker are checked against confirm_after this often (or at half of it).
+  static constexpr int64_t kConfirmScanEveryMs = 5000;
 
  private:
   // Seals `m` anew: same id, fresh created_at, the previous step to each recipient.
@@ -102,8 +104,9 @@ class Outbox {
   Status Submit(MessageRecord& m);
   Status Query(MessageRecord& m, const std::string& why);
   // Ends `m` as not delivered, with why and what to do; puts its case back when it was the
-  // case's last step.
-  Status Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do);
+  // case's last step. Logs `log_why` instead of `why` when given (a reason from a payload).
+  Status Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do,
+              const std::string& log_why = "");
   // Waits (serving broker traffic) up to `ms` for the broker to answer `ids`.
   void AwaitAnswers(const std::vector<std::string>& ids, int ms);
 
@@ -112,12 +115,13 @@ class Outbox {
   std::function<Status(int)> serve_;
   bool live_ = false;
   int64_t next_tick_ms_ = 0;
+  int64_t next_confirm_scan_ms_ = 0;
   // In memory only: after a restart nothing is in flight.
   std::map<std::string, int64_t> in_flight_;    // id -> when its SEND is given up on
   std::map<std::string, int64_t> queried_;      // id -> when its QUERY is given up on
   std::map<std::string, int64_t> retry_after_;  // id -> not submitted before (a resend later)
   std::map<std::string, int> stale_;            // id -> stale refusals in a row (back-off)
-  std::set<std::string> awaiting_receipt_;  // answered already_exists: only its receipt counts
+  std::set<std::string> awaiting_receipt_;      // answered already_exists: only its receipt counts
 };
 
 }  // namespace nrm::agent

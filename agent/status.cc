@@ -97,10 +97,11 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
   }
   std::ostringstream out;
   out << "broker          " << broker_line << "\n"
-      << "directory       serial " << dir.serial() << ", expires " << FormatTimeUtc(dir.expires_ms())
-      << (link.broker_serial() > 0 ? " (the broker's: serial " +
-                                         std::to_string(link.broker_serial()) + ")"
-                                   : "")
+      << "directory       serial " << dir.serial() << ", expires "
+      << FormatTimeUtc(dir.expires_ms())
+      << (link.broker_serial() > 0
+              ? " (the broker's: serial " + std::to_string(link.broker_serial()) + ")"
+              : "")
       << "\n"
       << "steps sent      ";
   bool first = true;

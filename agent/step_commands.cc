@@ -24,8 +24,8 @@ using Fill = std::function<Status(const Args&, payload::PayloadT&)>;
 // Where each message of a step is, and the exit code: 1 when one ended not delivered.
 CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
                    const std::vector<MessageRecord>& sent) {
-  const bool refused = std::any_of(sent.begin(), sent.end(),
-                                   [](const auto& m) { return m.state == kNotDelivered; });
+  const bool refused =
+      std::any_of(sent.begin(), sent.end(), [](const auto& m) { return m.state == kNotDelivered; });
   if (ctx.json) {
     Json messages = Json::array();
     for (const MessageRecord& m : sent) {

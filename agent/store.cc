@@ -335,13 +335,15 @@ Status AgentStore::Write(const std::vector<MessageRecord>& messages,
   for (const MessageRecord& m : messages) {
     NRM_RETURN_IF_ERROR(FromRocks(put("m/" + m.id, ToToml(m)), "batch"));
     // A receipt is done once the broker holds it: nobody confirms a receipt.
-    const bool open = m.direction == "out" && IsOpen(m.state) &&
-                      !(m.kind == "receipt" && m.state == kAtTheBroker);
-    const bool held = m.direction == "in" && m.state == kHeld;
-    NRM_RETURN_IF_ERROR(FromRocks(open ? batch.Put("o/" + m.id, "") : batch.Delete("o/" + m.id),
-                                  "batch"));
-    NRM_RETURN_IF_ERROR(FromRocks(held ? batch.Put("h/" + m.id, "") : batch.Delete("h/" + m.id),
-                                  "batch"));
+    const bool out = m.direction == "out";
+    const bool indexed[] = {out && m.state == kWaitingToSend,
+                            out && m.state == kAtTheBroker && m.kind != "receipt",
+                            m.direction == "in" && m.state == kHeld};
+    const char* prefixes[] = {"o/", "a/", "h/"};
+    for (size_t i = 0; i < 3; ++i) {
+      const std::string key = prefixes[i] + m.id;
+      NRM_RETURN_IF_ERROR(FromRocks(indexed[i] ? batch.Put(key, "") : batch.Delete(key), "batch"));
+    }
   }
   for (const CaseRecord& c : cases) {
     NRM_RETURN_IF_ERROR(FromRocks(put("c/" + c.ref, ToToml(c)), "batch"));
@@ -364,7 +366,9 @@ Result<std::vector<CaseRecord>> AgentStore::Cases() {
   return AllRecords(Scan("c/", true), key_, "a case record", CaseFromToml);
 }
 
-Result<std::vector<std::string>> AgentStore::OpenOutbox() { return Scan("o/", false); }
+Result<std::vector<std::string>> AgentStore::WaitingOutbox() { return Scan("o/", false); }
+
+Result<std::vector<std::string>> AgentStore::AtTheBroker() { return Scan("a/", false); }
 
 Result<std::vector<std::string>> AgentStore::HeldInbox() { return Scan("h/", false); }
 

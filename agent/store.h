@@ -6,8 +6,8 @@
 // daemon acknowledges a delivery or reports a step as queued.
 //
 //   m/<message id>  MessageRecord: every message sent (the outbox) or received (the inbox)
-//   o/<message id>  (empty) the outbox index: sent steps still open (waiting to send, or at the
-//                   broker without every recipient's receipt; agent/step_state.h)
+//   o/<message id>  (empty) the outbox index: sent steps waiting to send (agent/step_state.h)
+//   a/<message id>  (empty) sent steps at the broker, waiting for their recipients' receipts
 //   h/<message id>  (empty) received steps held until an earlier step of their sender arrives
 //   c/<case ref>    CaseRecord: label, workflow state, parties, consent, timeline
 //
@@ -44,24 +44,24 @@ struct MessageRecord {
   // action needed"; in "new" (not yet shown to a person), "read", "waiting for an earlier
   // step", "refused".
   std::string state;
-  std::string note;    // the step's own note: the reason of a decline, an override reason...
-  std::string detail;  // out: why it is in its state and what to do (a refusal, a retry...)
+  std::string note;      // the step's own note: the reason of a decline, an override reason...
+  std::string detail;    // out: why it is in its state and what to do (a refusal, a retry...)
   int64_t attempts = 0;  // out: submissions to a broker
-  Bytes frame;    // the signed envelope: as last sealed (out) or as delivered (in)
-  Bytes payload;  // the payload FlatBuffer (out: before minimisation per role)
+  Bytes frame;           // the signed envelope: as last sealed (out) or as delivered (in)
+  Bytes payload;         // the payload FlatBuffer (out: before minimisation per role)
   // out: the broker's signed receipt (audit leaf and tree head), and the ids of the signed
   // receipt messages the recipients sent back.
   std::string broker_receipt;
   Bytes broker_head;
   std::vector<std::string> receipts;
-  std::string prev_state;  // out: the case state before this step (restored on a refusal)
+  std::string prev_state;       // out: the case state before this step (restored on a refusal)
   std::string handling = "H0";  // out: sealed again with it
   int64_t taken_at_ms = 0;      // out: when the step was taken (created_at_ms: its last seal)
   int64_t accepted_at_ms = 0;   // out: when the broker accepted it
   int64_t checked_at_ms = 0;    // out: when the agent last asked the broker about it
   // out: recipients whose signed receipt arrived (a negative one ends the step not delivered).
   std::vector<std::string> confirmed_by;
-  int64_t received_at_ms = 0;             // in: when it arrived
+  int64_t received_at_ms = 0;  // in: when it arrived
   // in: hex id of the sender's previous step on the case to this agency; empty when none (or
   // an unordered message).
   std::string previous;
@@ -105,8 +105,10 @@ class AgentStore {
   // All messages, oldest first; all cases.
   Result<std::vector<MessageRecord>> Messages();
   Result<std::vector<CaseRecord>> Cases();
-  // Ids of the sent steps still open (agent/step_state.h IsOpen), in id order.
-  Result<std::vector<std::string>> OpenOutbox();
+  // Ids of the sent steps waiting to send, and of those at the broker waiting for receipts
+  // (receipts themselves are done once at the broker), in id order.
+  Result<std::vector<std::string>> WaitingOutbox();
+  Result<std::vector<std::string>> AtTheBroker();
   // Ids of the received steps held for an earlier one.
   Result<std::vector<std::string>> HeldInbox();
   // Flushes and closes; reports what went wrong.

@@ -21,12 +21,18 @@ bool NeedsAction(const MessageRecord& m) {
 }
 
 Json SentJson(const MessageRecord& m) {
-  return {{"message_id", m.id},     {"direction", m.direction},
-          {"kind", m.kind},         {"to", m.to},
-          {"case", m.case_ref},     {"status", m.state},
-          {"detail", m.detail},     {"needs_action", NeedsAction(m)},
-          {"attempts", m.attempts}, {"receipts", m.receipts},
-          {"confirmed_by", m.confirmed_by}, {"note", m.note}};
+  return {{"message_id", m.id},
+          {"direction", m.direction},
+          {"kind", m.kind},
+          {"to", m.to},
+          {"case", m.case_ref},
+          {"status", m.state},
+          {"detail", m.detail},
+          {"needs_action", NeedsAction(m)},
+          {"attempts", m.attempts},
+          {"receipts", m.receipts},
+          {"confirmed_by", m.confirmed_by},
+          {"note", m.note}};
 }
 
 std::string SentLine(AgentStore& store, const MessageRecord& m) {
@@ -66,9 +72,12 @@ CommandOutput ListInbox(const CommandContext& ctx, const Args& args) {
                       {"received", FormatTimeUtc(m.created_at_ms)}});
     }
     std::ostringstream& out = held ? first : rest;
-    out << (held ? "WAITING  " : "") << m.id << "  " << m.kind << "  from " << m.from
-        << "  case " << CaseName(ctx.store, m.case_ref) << "  " << FormatTimeUtc(m.created_at_ms)
-        << (m.state == kNew ? "  NEW" : held ? "  " + m.state : "  " + m.state) << "\n";
+    out << (held ? "WAITING  " : "") << m.id << "  " << m.kind << "  from " << m.from << "  case "
+        << CaseName(ctx.store, m.case_ref) << "  " << FormatTimeUtc(m.created_at_ms)
+        << (m.state == kNew ? "  NEW"
+            : held          ? "  " + m.state
+                            : "  " + m.state)
+        << "\n";
   }
   if (ctx.json) {
     for (Json& j : list) urgent.push_back(std::move(j));

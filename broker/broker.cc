@@ -116,6 +116,9 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   so.heartbeat_ivl_ms = static_cast<int>(config.heartbeat_ms);
   so.heartbeat_timeout_ms = static_cast<int>(config.heartbeat_timeout_ms);
   so.limits = limits;
+  // ZeroMQ's queue per connection (each way), to match the delivery window: deliveries in
+  // flight are bounded by it, the rest is for replies (and never more than 10,000).
+  so.high_water_mark = static_cast<int>(std::min<int64_t>(config.delivery_window + 1024, 10000));
   Broker* raw = b.get();
   so.authorize = [raw](ByteView key, std::string_view address) -> std::optional<std::string> {
     auto current = raw->directory();
@@ -169,6 +172,7 @@ std::shared_ptr<const identity::Directory> Broker::directory() const {
 
 Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
   int64_t next_expiry_scan = 0;
+  int64_t next_stall_scan = 0;
   while (!stop.load()) {
     if (reload.exchange(false)) {
       if (Status s = ReloadDirectory(); !s.ok()) {
@@ -196,6 +200,12 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       }
       for (audit::AuditRecord& r : refused) Audit(std::move(r));
     }
+    TakeConnectionEvents();
+    if (const int64_t now = clock_.NowMillis(); now >= next_stall_scan) {
+      CloseStalled();
+      next_stall_scan = now + 1000;
+    }
+    FlushCounted();
     // While relays wait for their receipts, come back soon to read them.
     NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(LinksBusy() ? 1 : 100));
     if (!first) {
@@ -217,6 +227,8 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     for (size_t i = 0; i < gathered_.size(); ++i) Handle(gathered_[i], &prechecked_[i]);
     NRM_RETURN_IF_ERROR(CommitBatch());
   }
+  TakeConnectionEvents();
+  FlushCounted(/*now=*/true);
   NRM_RETURN_IF_ERROR(CommitBatch(/*sign=*/true));
   WriteFederationStatus(/*now=*/true);
   spdlog::info(

@@ -16,9 +16,11 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "audit/audit_log.h"
 #include "broker/config.h"
@@ -34,6 +36,10 @@
 namespace nrm::broker {
 
 class WorkerPool;  // worker_pool.h: checks signatures of one gathered batch on every core
+
+// The answer to a SEND of an agency over its refusal rate.
+inline constexpr const char* kThrottledReason =
+    "too many refused requests from this agency; slow down and resend later";
 
 struct BrokerStats {
   uint64_t accepted = 0;
@@ -93,9 +99,9 @@ class Broker {
   // Handles one incoming message; appends store writes to batch_ and answers to replies_.
   // `pre` is this message's Precheck result, or null.
   void Handle(transport::Incoming& in, const Prechecked* pre = nullptr);
-  // Refuses and audits the refusal. `env` is null when the envelope did not decode.
-  void Refuse(const Bytes& routing_id, ByteView message_id, const Status& why,
-              const wire::EnvelopeView* env = nullptr, const std::string& sender = "");
+  // Refuses `in` and audits the refusal. `env` is null when the envelope did not decode.
+  void Refuse(const transport::Incoming& in, ByteView message_id, const Status& why,
+              const wire::EnvelopeView* env = nullptr);
 
   // admission.cc: accepting a SEND, or refusing it.
   // Checks, in parallel, the signatures of the SENDs in `in` against the agencies their
@@ -127,6 +133,8 @@ class Broker {
   void HandleQuery(const transport::Incoming& in);
   // DIRECTORY: DIRECTORY, serial (be64), the signed directory file in force.
   void HandleDirectoryRequest(const transport::Incoming& in);
+  // The directory's serial as a frame (be64), for WELCOME and DIRECTORY.
+  Bytes SerialFrame() const;
   // Reads and verifies the directory file: the directory and the text it was read from.
   Result<std::pair<identity::Directory, std::string>> ReadDirectory() const;
 
@@ -134,6 +142,8 @@ class Broker {
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);
   void HandleAck(const transport::Incoming& in);
+  // Closes connections that hold deliveries and acknowledged none for delivery_timeout.
+  void CloseStalled();
 
   // expiry.cc
   // Moves messages whose time-to-live ran out to expiry notices for their senders.
@@ -190,6 +200,21 @@ class Broker {
   void WriteFederationStatus(bool now = false);
   // True while some relay waits for its answer: the routing loop then polls the links often.
   bool LinksBusy() const;
+  // limits.cc: what the broker does against floods: counted audit records, the refusal rate
+  // per agency, and the connections the server closed or lost.
+  // Counts one event for the record of (event, agency, rule) written at the next second.
+  void CountEvent(audit::AuditEvent event, const std::string& agency, const std::string& rule,
+                  const std::string& reason);
+  // Writes the counted records when a second has passed since the last (or `now`).
+  void FlushCounted(bool now = false);
+  // Takes a refusal of `agency` from its budget: true while the agency is under its refusal
+  // rate (its refusals of envelopes are then audited one by one).
+  bool ChargeRefusal(const std::string& agency);
+  // True while the agency has spent its refusal budget: its SENDs are refused unchecked.
+  bool Throttled(const std::string& agency);
+  // Audits the connections the server closed under its limits and forgets the sessions of
+  // connections that are gone.
+  void TakeConnectionEvents();
 
   BrokerConfig config_;
   const Clock& clock_;
@@ -230,6 +255,24 @@ class Broker {
     bool low = false;             // for logging the change only
   } disk_;
   int64_t store_error_logged_ms_ = 0;
+  // Events counted into one record per key and second: (event, agency, rule) -> count and the
+  // first reason.
+  struct Counted {
+    uint64_t count = 0;
+    std::string reason;
+  };
+  std::map<std::tuple<audit::AuditEvent, std::string, std::string>, Counted> counted_;
+  int64_t counted_since_ms_ = 0;
+  // Each agency's refusal budget (a token bucket of refusals_per_second, burst ten times that).
+  struct RefusalBudget {
+    double tokens = 0;
+    int64_t at_ms = 0;
+  };
+  std::map<std::string, RefusalBudget> refusal_budget_;
+  // Connections went away holding deliveries: return the freed memory to the system (glibc
+  // keeps it otherwise), at most every few seconds.
+  bool memory_to_trim_ = false;
+  int64_t trimmed_at_ms_ = 0;
   BrokerStats stats_;
 };
 

@@ -43,9 +43,13 @@ Status Broker::CommitBatch(bool sign) {
     } else {
       audit_->DiscardPending();
     }
+    // A full descriptor table or disk is not damage: refuse this batch ("resend later") and go
+    // on; the store takes writes again once the resource returns.
+    const bool transient = s.code() == Code::kResourceExhausted;
     if (!s.ok()) {
       // Nothing of this batch is durable: no sender may be told otherwise.
-      spdlog::error("store write failed, refusing this batch: {}", s.ToString());
+      spdlog::error("store write failed, refusing this batch{}: {}",
+                    transient ? " (resources short; the broker goes on)" : "", s.ToString());
       for (Reply& r : replies_) {
         if (!r.frames.empty() && FrameText(r.frames[0]) == "ACCEPTED") {
           r.frames = {Frame("REFUSED"), r.frames[1], Frame(CodeName(s.code())),
@@ -57,6 +61,17 @@ Status Broker::CommitBatch(bool sign) {
     }
     if (sync) ++stats_.commits;
     batch_ids_.clear();
+    if (!s.ok() && transient) {
+      for (Reply& r : replies_) {
+        if (!r.frames.empty() && FrameText(r.frames[0]) == "REFUSED" && r.frames.size() > 3) {
+          r.frames[3] = Frame("the broker is short of resources (" +
+                              std::string(CodeName(s.code())) + "); resend later");
+        }
+      }
+      SendReplies();
+      to_pump_.clear();  // what they would deliver is still queued, for later
+      return Status::Ok();
+    }
     if (!s.ok()) {
       // Tell the senders, then stop: RocksDB keeps a failed write as a background error (a full
       // disk, an I/O error, a damaged file), and writing on would be undefined. The agents

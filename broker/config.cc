@@ -37,6 +37,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                                               "heartbeat_timeout_s",
                                               "delivery_window_mib",
                                               "delivery_timeout_s",
+                                              "refusals_per_second",
                                               "country",
                                               "partner",
                                               "relay_window",
@@ -115,6 +116,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
       {"heartbeat_timeout_s", 1, 3600, 1000, &c.heartbeat_timeout_ms},
       {"delivery_window_mib", 1, 4096, 1 << 20, &c.delivery_window_bytes},
       {"delivery_timeout_s", 0, 24 * 3600, 1000, &c.delivery_timeout_ms},
+      {"refusals_per_second", 1, 1 << 20, 1, &c.refusals_per_second},
   };
   for (const Limit& l : limits) {
     NRM_ASSIGN_OR_RETURN(int64_t v, config::GetInt(t, l.key, path, *l.field / l.scale));

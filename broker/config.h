@@ -66,6 +66,10 @@ struct BrokerConfig {
   // A connection holding unacknowledged deliveries from which nothing arrived for this long is
   // closed, and what was in flight on it is delivered again on the agency's next connection.
   int64_t delivery_timeout_ms = 60 * 1000;
+  // Refusals of one agency audited one by one, per second (bursts of ten times that); beyond,
+  // they are counted into one audit record per agency and code a second, and the agency's
+  // SENDs are refused unchecked (resource_exhausted) until it is under the rate again.
+  int64_t refusals_per_second = 20;
 
   // Federation (docs/PROTOCOL.md section 12). `country` set: this is a national broker, and a
   // message to another country's agency also needs a signed agreement; its recipients are

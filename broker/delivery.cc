@@ -17,11 +17,12 @@ void Broker::HandleAck(const transport::Incoming& in) {
   const Bytes& id = in.frames[1];
   if (id.size() != wire::kMessageIdBytes) {
     ++stats_.malformed;
-    return Refuse(in.routing_id, {}, InvalidArgument("ACK needs a 16-byte message id"));
+    return Refuse(in, {}, InvalidArgument("ACK needs a 16-byte message id"));
   }
-  // Only what was delivered on this connection can be acknowledged on it; anything else is
-  // delivered again on this one, and then acknowledged.
-  const std::optional<uint64_t> seq = sessions_.Acknowledge(in.agency, id);
+  // Only what was delivered on this connection (current or superseded) can be acknowledged on
+  // it; anything else is delivered again on the current one, and then acknowledged.
+  const std::optional<uint64_t> seq =
+      sessions_.Acknowledge(in.agency, in.connection, id, clock_.NowMillis());
   if (!seq) {
     spdlog::debug("ignored acknowledgement from {}: not delivered on this connection", in.agency);
     return;
@@ -44,15 +45,32 @@ Status Broker::Pump(const std::string& agency) {
   if (found == nullptr) return Status::Ok();
   Session& s = *found;
   const size_t window = static_cast<size_t>(config_.delivery_window);
-  // Reads the queue a chunk at a time, so that a socket that fills up early (ZeroMQ's
-  // high-water mark, under a large window) wastes at most one chunk of reads.
+  const uint64_t window_bytes = static_cast<uint64_t>(config_.delivery_window_bytes);
+  // Reads the queue a chunk at a time (of at most 64 messages, and of what the window in bytes
+  // has room for), so that a socket that fills up early wastes at most one chunk of reads.
   constexpr size_t kChunk = 64;
   while (s.unacknowledged.size() < window) {
-    NRM_ASSIGN_OR_RETURN(
-        std::vector<QueuedMessage> pending,
-        store_->Pending(agency, s.last_sent, std::min(kChunk, window - s.unacknowledged.size())));
+    const uint64_t in_flight = sessions_.BytesInFlight(agency);
+    // At least one message is always let through, whatever its size.
+    if (in_flight > 0 && in_flight >= window_bytes) {
+      spdlog::debug("{}'s window is full: {} bytes in flight", agency, in_flight);
+      break;
+    }
+    Result<std::vector<QueuedMessage>> read =
+        store_->Pending(agency, s.last_sent, std::min(kChunk, window - s.unacknowledged.size()),
+                        static_cast<size_t>(window_bytes - in_flight));
+    if (!read.ok()) {
+      if (read.status().code() != Code::kResourceExhausted) return read.status();
+      // A full descriptor table: the queue waits on disk, delivered at the next pump.
+      spdlog::warn("delivery to {} deferred: {}", agency, read.status().ToString());
+      return Status::Ok();
+    }
+    std::vector<QueuedMessage>& pending = *read;
     for (QueuedMessage& m : pending) {
-      const auto delivered = s.unacknowledged.emplace(m.message_id, m.seq);
+      const uint64_t now_in_flight = sessions_.BytesInFlight(agency);
+      if (now_in_flight > 0 && now_in_flight + m.data.size() > window_bytes) return Status::Ok();
+      const Bytes id = m.message_id;
+      const Delivery d{m.seq, m.data.size()};
       // An expiry notice is signed (wire/notice.h): the sender believes none that is not.
       Frames frames = m.type == EntryType::kEnvelope
                           ? Frames{Frame("DELIVER"), std::move(m.data)}
@@ -64,22 +82,39 @@ Status Broker::Pump(const std::string& agency) {
         sessions_.Close(agency);
         return Status::Ok();
       }
-      if (!sent.ok()) {  // its socket queue is full: go on when it acknowledges
-        s.unacknowledged.erase(delivered);
+      if (!sent.ok()) {  // its socket queue is full: go on when it reads
+        spdlog::debug("delivery to {} held back: {}", agency, sent.ToString());
         return Status::Ok();
       }
+      sessions_.Delivered(agency, id, d, clock_.NowMillis());
       s.last_sent = m.seq;
       ++stats_.delivered;
       audit::AuditRecord r;
       r.event = audit::AuditEvent::kDelivered;
-      r.message_id = delivered->first;
+      r.message_id = id;
       r.recipients = {agency};
       r.reason = m.type == EntryType::kEnvelope ? "" : "expiry notice";
       Audit(std::move(r));
     }
-    if (pending.size() < kChunk) break;  // the queue holds no more
+    if (pending.size() < kChunk) break;  // the queue holds no more, or the window is full
   }
   return Status::Ok();
+}
+
+// Closes connections that hold deliveries and have acknowledged nothing for delivery_timeout:
+// what was in flight on them is delivered again on the agency's next connection.
+void Broker::CloseStalled() {
+  if (config_.delivery_timeout_ms <= 0) return;
+  for (const Stalled& st :
+       sessions_.StalledSince(clock_.NowMillis(), config_.delivery_timeout_ms)) {
+    spdlog::warn(
+        "closing a connection of {} that acknowledged none of {} deliveries ({} bytes) for {} s",
+        st.agency, st.messages, st.bytes, config_.delivery_timeout_ms / 1000);
+    server_->Close(st.connection, transport::CloseReason::kStalled);
+    sessions_.Gone(st.agency, st.connection);
+    to_pump_.push_back(st.agency);  // a superseded one freed its share of the window
+    memory_to_trim_ = true;
+  }
 }
 
 }  // namespace nrm::broker

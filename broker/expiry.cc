@@ -8,8 +8,14 @@
 namespace nrm::broker {
 
 Status Broker::ExpireDue() {
-  NRM_ASSIGN_OR_RETURN(std::vector<ExpiredMessage> expired,
-                       store_->AddExpired(batch_, clock_.NowMillis(), kMaxBatch));
+  Result<std::vector<ExpiredMessage>> due =
+      store_->AddExpired(batch_, clock_.NowMillis(), kMaxBatch);
+  if (!due.ok()) {
+    if (due.status().code() != Code::kResourceExhausted) return due.status();
+    spdlog::warn("expiry scan deferred: {}", due.status().ToString());  // the next one retries
+    return Status::Ok();
+  }
+  std::vector<ExpiredMessage>& expired = *due;
   for (const ExpiredMessage& e : expired) {
     spdlog::info("message {} expired unacknowledged by {}; {} is told", ToHex(e.message_id),
                  e.recipient, e.sender);

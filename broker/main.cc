@@ -1,5 +1,6 @@
 // nrm-broker --config FILE: the referral broker. Exit 2 on a configuration error, 1 when the
 // broker stops because it cannot go on safely, 0 on SIGINT/SIGTERM.
+#include <malloc.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -46,6 +47,10 @@ int main(int argc, char** argv) try {
   }
   if (config_path.empty()) return Usage(std::cerr, 2);
   if (!nrm::crypto::InitCrypto().ok()) return 1;
+  // Frames of a quarter MiB and more (envelopes near max_message_bytes, the copies libzmq makes
+  // of them) are mapped on their own and unmapped when freed, rather than left in glibc's heap
+  // once the connection that held them is gone (its default threshold grows with what it saw).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
   auto config = nrm::broker::LoadBrokerConfig(config_path);
   if (!config) {

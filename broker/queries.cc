@@ -16,12 +16,12 @@ void Broker::HandleQuery(const transport::Incoming& in) {
   const Bytes& id = in.frames[1];
   if (id.size() != wire::kMessageIdBytes) {
     ++stats_.malformed;
-    return Refuse(in.routing_id, {}, InvalidArgument("QUERY needs a 16-byte message id"));
+    return Refuse(in, {}, InvalidArgument("QUERY needs a 16-byte message id"));
   }
   Result<std::optional<AcceptedMessage>> accepted = store_->Accepted(id);
   if (!accepted.ok()) {
     LogStoreError(accepted.status());
-    return Refuse(in.routing_id, id, Unavailable("replay memory unreadable; ask again later"));
+    return Refuse(in, id, Unavailable("replay memory unreadable; ask again later"));
   }
   // Only its sender learns what became of a message (an entry written before the sender was
   // kept answers without a receipt: the sender cannot be checked, and has nothing to check).
@@ -36,12 +36,15 @@ void Broker::HandleQuery(const transport::Incoming& in) {
 }
 
 void Broker::HandleDirectoryRequest(const transport::Incoming& in) {
+  replies_.push_back(
+      {in.routing_id, {Frame("DIRECTORY"), SerialFrame(), Frame(directory_text_)}, std::nullopt});
+}
+
+Bytes Broker::SerialFrame() const {
   Bytes serial(8);
   const auto n = static_cast<uint64_t>(directory()->serial());
   for (int i = 0; i < 8; ++i) serial[i] = static_cast<uint8_t>(n >> (56 - 8 * i));
-  replies_.push_back({in.routing_id,
-                      {Frame("DIRECTORY"), std::move(serial), Frame(directory_text_)},
-                      std::nullopt});
+  return serial;
 }
 
 Result<std::pair<identity::Directory, std::string>> Broker::ReadDirectory() const {

@@ -1,7 +1,7 @@
 // The broker's requests: each message that arrives comes from the agency its connection
 // authenticated; a message on a new connection starts a new session; HELLO is welcomed, SEND
 // goes to admission (admission.cc), ACK to delivery (delivery.cc), anything else is refused.
-// Refuse() answers REFUSED and audits it.
+// Refuse() answers REFUSED and audits it (on its own, or counted: limits.cc).
 #include "broker/broker.h"
 
 namespace nrm::broker {
@@ -15,13 +15,12 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
   const identity::Agency* agency = dir->Find(in.agency);
   if (agency == nullptr || agency->revoked) {
     ++stats_.refused;
-    Refuse(in.routing_id, {}, PermissionDenied("agency " + in.agency + " is not active"), nullptr,
-           in.agency);
+    Refuse(in, {}, PermissionDenied("agency " + in.agency + " is not active"));
     return;
   }
   // Any message from a new connection starts a new session: what was delivered on the old
   // one and not acknowledged is delivered again (the recipient drops duplicates by id).
-  if (sessions_.Connect(in.agency, in.routing_id)) to_pump_.push_back(in.agency);
+  if (sessions_.Connect(in.agency, in.routing_id, in.connection)) to_pump_.push_back(in.agency);
   if (in.frames.empty()) {
     ++stats_.malformed;
     return;
@@ -29,12 +28,13 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
   const std::string_view verb = FrameText(in.frames[0]);
   if (verb == "HELLO" && in.frames.size() == 1) {
     // The directory's serial, so that an agent with an older one asks for it (DIRECTORY).
-    Bytes serial(8);
-    const auto n = static_cast<uint64_t>(dir->serial());
-    for (int i = 0; i < 8; ++i) serial[i] = static_cast<uint8_t>(n >> (56 - 8 * i));
     replies_.push_back(
-        {in.routing_id, {Frame("WELCOME"), Frame(keys_.id), std::move(serial)}, std::nullopt});
+        {in.routing_id, {Frame("WELCOME"), Frame(keys_.id), SerialFrame()}, std::nullopt});
   } else if (verb == "SEND" && in.frames.size() == 2) {
+    if (Throttled(in.agency)) {
+      ++stats_.refused;
+      return Refuse(in, {}, ResourceExhausted(kThrottledReason));
+    }
     HandleSend(in, *agency, pre != nullptr && pre->valid ? pre : nullptr);
   } else if (verb == "ACK" && in.frames.size() == 2) {
     HandleAck(in);
@@ -46,27 +46,28 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
     ServeDirectory(in, std::string(FrameText(in.frames[1])), "PARTNER-DIRECTORY");
   } else {
     ++stats_.malformed;
-    Refuse(in.routing_id, {},
+    Refuse(in, {},
            InvalidArgument("unknown request (expected HELLO, SEND, ACK, QUERY, DIRECTORY or "
-                           "PARTNER-DIRECTORY)"),
-           nullptr, in.agency);
+                           "PARTNER-DIRECTORY)"));
   }
 }
 
-void Broker::Refuse(const Bytes& routing_id, ByteView message_id, const Status& why,
-                    const wire::EnvelopeView* env, const std::string& sender) {
-  audit::AuditRecord r;
-  if (env != nullptr) {
-    r = RecordOf(audit::AuditEvent::kRefused, *env);
+void Broker::Refuse(const transport::Incoming& in, ByteView message_id, const Status& why,
+                    const wire::EnvelopeView* env) {
+  // A refusal of an envelope is audited on its own (it names the message) while the agency's
+  // refusals stay under the rate; anything else, and everything over the rate, is counted into
+  // one record per agency and code a second (limits.cc).
+  if (ChargeRefusal(in.agency) && env != nullptr) {
+    audit::AuditRecord r = RecordOf(audit::AuditEvent::kRefused, *env);
+    r.decision = "deny";
+    r.rule = std::string(CodeName(why.code()));
+    r.reason = why.message();  // our own words about metadata: never payload content
+    Audit(std::move(r));
   } else {
-    r.event = audit::AuditEvent::kRefused;
-    r.sender = sender;
+    CountEvent(audit::AuditEvent::kRefused, in.agency, std::string(CodeName(why.code())),
+               why.message());
   }
-  r.decision = "deny";
-  r.rule = std::string(CodeName(why.code()));
-  r.reason = why.message();  // our own words about metadata: never payload content
-  Audit(std::move(r));
-  replies_.push_back({routing_id,
+  replies_.push_back({in.routing_id,
                       {Frame("REFUSED"), Bytes(message_id.begin(), message_id.end()),
                        Frame(CodeName(why.code())), Frame(why.message())},
                       std::nullopt});

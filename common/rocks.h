@@ -21,12 +21,17 @@ inline ByteView FromSlice(const rocksdb::Slice& s) {
 }
 
 // OK, or the RocksDB error prefixed with `what`: kCorruption for damaged data,
-// kResourceExhausted for a full disk, kIOError for the rest.
+// kResourceExhausted for what passes when resources return (a full disk, a full descriptor
+// table: EMFILE, ENFILE), kIOError for the rest.
 inline Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
   std::string message = std::string(what) + ": " + s.ToString();
   if (s.IsCorruption()) return Corruption(std::move(message));
   if (s.IsNoSpace()) return ResourceExhausted(std::move(message));
+  // RocksDB's POSIX layer reports EMFILE and ENFILE as IOError with strerror's words.
+  if (s.IsIOError() && (message.find("Too many open files") != std::string::npos)) {
+    return ResourceExhausted(std::move(message));
+  }
   return IOError(std::move(message));
 }
 

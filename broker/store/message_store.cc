@@ -256,7 +256,10 @@ Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch
              std::numeric_limits<int64_t>::max(), sender);
     out.push_back({std::move(recipient), std::move(sender), id, seq});
   }
-  NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the expiry index"));
+  Status read = FromRocks(it->status(), "cannot read the expiry index");
+  // Short of resources part way: what was added is consistent (each removal with its notice);
+  // the next scan takes the rest.
+  if (!read.ok() && !(read.code() == Code::kResourceExhausted && !out.empty())) return read;
   return out;
 }
 
@@ -386,6 +389,16 @@ Status MessageStore::Commit(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync && sync_;
   Status s = FromRocks(db_->Write(wo, &batch), "cannot write the broker store");
+  if (s.code() == Code::kResourceExhausted) {
+    // A full descriptor table or disk: nothing of the batch was applied, and RocksDB may hold
+    // the error and refuse writes until resumed. When it resumes, the broker refuses this batch
+    // and goes on. RocksDB 7.8 makes some of these errors fatal to the open DB (a new log that
+    // could not be created): then only reopening recovers, and the broker must restart.
+    if (rocksdb::Status r = db_->Resume(); !r.ok()) {
+      s = IOError(s.message() + "; RocksDB cannot resume from it (" + r.ToString() +
+                  "): the store must be reopened");
+    }
+  }
   if (s.ok() && wo.sync && synced_fd_ >= 0) {
     // Rewrites the file's existing 24 bytes: no block to allocate, so even a full disk takes it.
     // Should it still fail, detection is weaker until the next commit; nothing is lost.
@@ -412,8 +425,10 @@ Status MessageStore::Commit(rocksdb::WriteBatch& batch, bool sync) {
 }
 
 Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& recipient,
-                                                         uint64_t after, size_t limit) const {
+                                                         uint64_t after, size_t limit,
+                                                         size_t max_bytes) const {
   std::vector<QueuedMessage> out;
+  size_t bytes = 0;
   const std::string prefix = recipient + std::string(1, '\0');
   const std::string end = QueueEnd(recipient);
   const rocksdb::Slice upper(end);
@@ -421,7 +436,8 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
   ro.verify_checksums = true;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, queue_));
-  for (it->Seek(QueueKey(recipient, after + 1)); it->Valid() && out.size() < limit; it->Next()) {
+  for (it->Seek(QueueKey(recipient, after + 1));
+       it->Valid() && out.size() < limit && (out.empty() || bytes < max_bytes); it->Next()) {
     std::string_view key = it->key().ToStringView();
     if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) break;
     std::string_view value = it->value().ToStringView();
@@ -430,6 +446,7 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
     }
     out.push_back({GetBigEndian64(key.substr(prefix.size())), ToBytes(value.substr(0, kIdBytes)),
                    static_cast<EntryType>(value[kIdBytes]), ToBytes(value.substr(kEntryHeader))});
+    bytes += out.back().data.size();
   }
   NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
   return out;

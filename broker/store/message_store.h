@@ -18,6 +18,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -125,6 +126,9 @@ class MessageStore {
   // failure nothing of it is applied, in memory or on disk. With `sync` false the write goes to
   // the WAL without fsync: it becomes durable with the next synced write, and a power cut
   // before that loses it (and everything after it) whole, never in part.
+  // kResourceExhausted when resources were short (a full disk, a full descriptor table) and
+  // RocksDB resumed: the store takes writes again once they return. kCorruption or kIOError
+  // otherwise (also a shortage RocksDB cannot resume from): the store cannot go on as it is.
   Status Commit(rocksdb::WriteBatch& batch, bool sync = true);
   // From now on, after every synced Commit, writes RocksDB's latest sequence number to `file`
   // (24 bytes, overwritten in place, not itself synced: it only ever names writes already
@@ -138,9 +142,10 @@ class MessageStore {
   // which must then see loss). Never called outside tests.
   void set_sync_for_testing(bool sync) { sync_ = sync; }
 
-  // Up to `limit` queued entries of `recipient` with seq > `after`, in order.
+  // Up to `limit` queued entries of `recipient` with seq > `after`, in order; it stops once
+  // their data reach `max_bytes` (the entry that crosses it included, so at least one).
   Result<std::vector<QueuedMessage>> Pending(const std::string& recipient, uint64_t after,
-                                             size_t limit) const;
+                                             size_t limit, size_t max_bytes = SIZE_MAX) const;
   // How many entries wait for `recipient`, and in all (counted in memory; no I/O).
   size_t PendingCount(const std::string& recipient) const;
   size_t PendingTotal() const;

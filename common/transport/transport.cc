@@ -314,7 +314,6 @@ Result<std::optional<Incoming>> Server::Receive(int timeout_ms) {
       const bool more = m.more();
       if (first) {
         in.routing_id.assign(m.data<uint8_t>(), m.data<uint8_t>() + m.size());
-        in.connection = zmq_msg_get(m.handle(), ZMQ_SRCFD);
         first = false;
       } else {
         const char* user = zmq_msg_gets(m.handle(), "User-Id");
@@ -322,6 +321,9 @@ Result<std::optional<Incoming>> Server::Receive(int timeout_ms) {
           authenticated = false;
         } else if (in.agency.empty()) {
           in.agency = user;
+          // The descriptor it was read from (ZMQ_SRCFD): set on the frames read from the wire,
+          // not on the routing id the ROUTER makes up.
+          in.connection = zmq_msg_get(m.handle(), ZMQ_SRCFD);
         }
         in.frames.emplace_back(m.data<uint8_t>(), m.data<uint8_t>() + m.size());
       }
@@ -395,6 +397,10 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
           zmq::const_buffer(options.curve_public.data(), options.curve_public.size()));
     d.set(zmq::sockopt::curve_secretkey,
           zmq::const_buffer(options.curve_secret.data(), options.curve_secret.size()));
+    if (handshake_timeout_ms <= 0) {  // connect in the background; see Client::Connect
+      d.connect(options.endpoint);
+      return std::unique_ptr<Client>(new Client(std::move(impl)));
+    }
     const std::string monitor = "inproc://nrm-client-monitor";
     if (zmq_socket_monitor(d.handle(), monitor.c_str(),
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |

@@ -1,5 +1,6 @@
 // nrm_transport: the only code that includes <zmq.hpp>. A CURVE ROUTER server whose ZAP
-// handler admits only keys the caller authorizes, and a CURVE DEALER client. Messages are
+// handler admits only keys the caller authorizes, and whose gate thread (the ZAP thread) keeps
+// its connections under the limits of connections.h; and a CURVE DEALER client. Messages are
 // multipart: a list of frames. See docs/PROTOCOL.md §Frames.
 //
 // Thread-safety: a Server or Client is used by one thread only (ZeroMQ sockets are not
@@ -129,8 +130,9 @@ class Client {
  public:
   // Connects and waits up to `handshake_timeout_ms` for the CURVE handshake.
   // kUnauthenticated when the broker refused this key; kUnavailable when no broker answered.
-  // A negative `handshake_timeout_ms` does not wait: the client is returned at once and
-  // ZeroMQ connects (and reconnects) in the background.
+  // With `handshake_timeout_ms` <= 0 it does not wait: ZeroMQ connects (and reconnects) in the
+  // background, and with `immediate` nothing can be sent until the handshake succeeded; a
+  // refused key is then not reported.
   static Result<std::unique_ptr<Client>> Connect(ClientOptions options, int handshake_timeout_ms);
   ~Client();
 

@@ -245,11 +245,11 @@ Result<Sealed> SealEnvelope(const HeaderFields& f, std::span<const Recipient> re
   flatbuffers::FlatBufferBuilder hb(256);
   std::vector<flatbuffers::Offset<flatbuffers::String>> rids;
   for (const Recipient& r : recipients) rids.push_back(hb.CreateString(r.id));
-  auto header = CreateHeader(
-      hb, kWireVersion, hb.CreateVector(out.message_id), hb.CreateString(f.sender),
-      hb.CreateVector(rids), f.kind, hb.CreateVector(f.case_ref), f.handling, f.created_at_ms,
-      f.in_reply_to.empty() ? 0 : hb.CreateVector(f.in_reply_to), f.consent_override,
-      f.previous.empty() ? 0 : hb.CreateVector(f.previous));
+  auto header =
+      CreateHeader(hb, kWireVersion, hb.CreateVector(out.message_id), hb.CreateString(f.sender),
+                   hb.CreateVector(rids), f.kind, hb.CreateVector(f.case_ref), f.handling,
+                   f.created_at_ms, f.in_reply_to.empty() ? 0 : hb.CreateVector(f.in_reply_to),
+                   f.consent_override, f.previous.empty() ? 0 : hb.CreateVector(f.previous));
   hb.Finish(header);
   const ByteView header_bytes(hb.GetBufferPointer(), hb.GetSize());
 

@@ -28,9 +28,8 @@ Bytes SignExpiryNotice(const crypto::SecretBytes& broker_sign_secret, ByteView m
   return crypto::Sign(broker_sign_secret, ExpiryNoticeSignedBytes(message_id, sender, recipient));
 }
 
-Status VerifyExpiryNotice(ByteView broker_sign_public, ByteView message_id,
-                          std::string_view sender, std::string_view recipient,
-                          ByteView signature) {
+Status VerifyExpiryNotice(ByteView broker_sign_public, ByteView message_id, std::string_view sender,
+                          std::string_view recipient, ByteView signature) {
   if (message_id.size() != kMessageIdBytes) {
     return Unauthenticated("expiry notice: message id must be 16 bytes");
   }

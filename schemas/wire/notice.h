@@ -23,8 +23,7 @@ Bytes SignExpiryNotice(const crypto::SecretBytes& broker_sign_secret, ByteView m
 
 // OK when `signature` is the broker's over the notice; kUnauthenticated otherwise (also for a
 // message id that is not 16 bytes).
-Status VerifyExpiryNotice(ByteView broker_sign_public, ByteView message_id,
-                          std::string_view sender, std::string_view recipient,
-                          ByteView signature);
+Status VerifyExpiryNotice(ByteView broker_sign_public, ByteView message_id, std::string_view sender,
+                          std::string_view recipient, ByteView signature);
 
 }  // namespace nrm::wire

@@ -22,13 +22,13 @@ namespace {
 // Every command of nrm-agent, written out independently of the table.
 const std::vector<std::string> kLocal = {"send", "receive", "protect-key", "run"};
 const std::vector<std::string> kServed = {
-    "status",          "inbox",           "outbox",          "show",
+    "inbox",           "outbox",          "show",
     "cases",           "timeline",        "offer",
     "accept",          "decline",         "confirm-handover",
     "revoke",          "close",           "request-repatriation",
     "respond",         "share",           "travel-documents",
     "schedule-return", "complete-return", "followup",
-    "revoke-consent"};
+    "revoke-consent",  "status"};
 
 struct Ran {
   int code = -1;
@@ -127,10 +127,10 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
   for (const std::string& cmd : kServed) EXPECT_TRUE(agent::IsServed(cmd)) << cmd;
   for (const std::string& cmd : kLocal) EXPECT_FALSE(agent::IsServed(cmd)) << cmd;
   const agent::OptionNames s = agent::ServedOptions();
-  EXPECT_EQ(s.valued, (std::set<std::string>{"to", "file", "case", "label", "override", "handling",
-                                             "reason", "outcome", "note", "family-found",
-                                             "reception-agency", "date", "border-point",
-                                             "max-offline"}));
+  EXPECT_EQ(s.valued,
+            (std::set<std::string>{"to", "file", "case", "label", "override", "handling", "reason",
+                                   "outcome", "note", "family-found", "reception-agency", "date",
+                                   "border-point", "max-offline"}));
   EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",

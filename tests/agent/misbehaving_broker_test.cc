@@ -79,6 +79,30 @@ class MisbehavingBrokerTest : public testing::DaemonFixture {
     }
   }
 
+  // The honest path: the real broker, and both agents.
+  void StartRealBrokerAndAgents() {
+    StartBroker();
+    StartAgent(kPolice);
+    StartAgent(kShelterA);
+  }
+
+  // The shelter's agent behind a double that accepts what it sends; a new case, and the
+  // police's offer on it (not delivered yet).
+  wire::Sealed ShelterBehindADouble(Bytes& ref) {
+    StartDouble(AcceptAll);
+    StartAgent(kShelterA);
+    EXPECT_TRUE(PollUntil([&] { return double_->Count("HELLO") > 0; }));
+    ref = crypto::RandomBytes(16);
+    return SealAsPolice(wire::Kind::ReferralOffer, ref, R"({"case": {"status": "Active"}})", {});
+  }
+
+  void DeliverToShelter(const wire::Sealed& s) {
+    const Bytes frame = s.frame;
+    double_->Post([frame](BrokerDouble& d) {
+      d.SendTo(kShelterA, {transport::Frame("DELIVER"), frame});
+    });
+  }
+
   std::unique_ptr<BrokerDouble> double_;
   std::unique_ptr<agent::Agent> police_;
 };
@@ -107,7 +131,8 @@ TEST_F(MisbehavingBrokerTest, AcceptedThenDroppedIsNeverDeliveredAndIsSentAgain)
     const std::string_view verb = FrameText(in.frames[0]);
     if (verb == "SEND") AcceptAll(d, in);  // accepted, signed receipt, then dropped
     if (verb == "QUERY") {
-      d.Reply(in.routing_id, {transport::Frame("STATUS"), in.frames[1], transport::Frame("unknown")});
+      d.Reply(in.routing_id,
+              {transport::Frame("STATUS"), in.frames[1], transport::Frame("unknown")});
     }
   });
   StartAgent(kPolice);
@@ -133,80 +158,71 @@ TEST_F(MisbehavingBrokerTest, AForgedExpiryNoticeIsIgnoredAndASignedOneIsBelieve
     wrong[3][0] ^= 1;  // a signature that does not verify
     d.SendTo(kPolice, wrong);
   });
-  ASSERT_TRUE(PollUntil([&] {
-    return Occurrences(Log(kPolice), "ignored a delivery: ") >= 2;
-  })) << Log(kPolice);
+  ASSERT_TRUE(PollUntil([&] { return Occurrences(Log(kPolice), "ignored a delivery: ") >= 2; }))
+      << Log(kPolice);
   Cli still = Run(kPolice, {"outbox", "--json"});
   EXPECT_NE(still.out.find("\"status\":\"at the broker\""), std::string::npos) << still.out;
   EXPECT_NE(Log(kPolice).find("without the broker's signature was ignored"), std::string::npos);
   EXPECT_NE(Log(kPolice).find("whose signature does not verify was ignored"), std::string::npos);
   // Control: a notice the broker signed ends the step, with what to do.
-  double_->Post([&](BrokerDouble& d) { d.SendTo(kPolice, d.Expired(mid, kPolice, kShelterA, true)); });
+  double_->Post(
+      [&](BrokerDouble& d) { d.SendTo(kPolice, d.Expired(mid, kPolice, kShelterA, true)); });
   Cli ended = WaitFor(kPolice, {"outbox", "--json"}, "not delivered: action needed");
   EXPECT_NE(ended.out.find("expired at the broker"), std::string::npos) << ended.out;
 }
 
 // Control of the three above: the honest broker path ends delivered.
 TEST_F(MisbehavingBrokerTest, ControlTheRealBrokerDelivers) {
-  StartBroker();
-  StartAgent(kPolice);
-  StartAgent(kShelterA);
+  StartRealBrokerAndAgents();
   const std::string id = OfferFromPolice("CanaryHonest");
   Cli out = WaitFor(kPolice, {"outbox", "--json"}, "\"status\":\"delivered\"");
   EXPECT_NE(out.out.find(id), std::string::npos) << out.out;
 }
 
 TEST_F(MisbehavingBrokerTest, ARevokeDeliveredBeforeItsOfferIsAppliedAfterIt) {
-  StartDouble(AcceptAll);
-  StartAgent(kShelterA);
-  ASSERT_TRUE(PollUntil([&] { return double_->Count("HELLO") > 0; }));
-  const Bytes ref = crypto::RandomBytes(16);
-  wire::Sealed offer = SealAsPolice(wire::Kind::ReferralOffer, ref,
-                                    R"({"case": {"status": "Active"}})", {});
-  wire::Sealed revoke = SealAsPolice(wire::Kind::ReferralRevoke, ref,
-                                     R"({"decision": {"decision": "revoked", "reason": "r"}})",
-                                     offer.message_id);
-  double_->Post([&](BrokerDouble& d) { d.SendTo(kShelterA, {transport::Frame("DELIVER"), revoke.frame}); });
-  ASSERT_TRUE(PollUntil([&] { return Log(kShelterA).find("holding referral_revoke") != std::string::npos; }))
-      << Log(kShelterA);
-  double_->Post([&](BrokerDouble& d) { d.SendTo(kShelterA, {transport::Frame("DELIVER"), offer.frame}); });
+  Bytes ref;
+  wire::Sealed offer = ShelterBehindADouble(ref);
+  wire::Sealed revoke =
+      SealAsPolice(wire::Kind::ReferralRevoke, ref,
+                   R"({"decision": {"decision": "revoked", "reason": "r"}})", offer.message_id);
+  DeliverToShelter(revoke);
+  ASSERT_TRUE(PollUntil([&] {
+    return Log(kShelterA).find("holding referral_revoke") != std::string::npos;
+  })) << Log(kShelterA);
+  DeliverToShelter(offer);
   Cli cases = WaitFor(kShelterA, {"cases", "--json"}, "\"state\":\"revoked\"");
   EXPECT_NE(cases.out.find("\"needs_action\":false"), std::string::npos) << cases.out;
   Cli tl = Run(kShelterA, {"timeline", ToHex(ref)});
-  const size_t offered = tl.out.find("referral_offer  " + kPolice + " -> " + kShelterA + "  => offered");
-  const size_t revoked = tl.out.find("referral_revoke  " + kPolice + " -> " + kShelterA + "  => revoked");
+  const size_t offered =
+      tl.out.find("referral_offer  " + kPolice + " -> " + kShelterA + "  => offered");
+  const size_t revoked =
+      tl.out.find("referral_revoke  " + kPolice + " -> " + kShelterA + "  => revoked");
   EXPECT_NE(offered, std::string::npos) << tl.out;
   EXPECT_NE(revoked, std::string::npos) << tl.out;
   EXPECT_LT(offered, revoked) << tl.out;
 }
 
 TEST_F(MisbehavingBrokerTest, AWithheldStepFlagsTheCaseOfTheNextOne) {
-  StartDouble(AcceptAll);
-  StartAgent(kShelterA);
-  ASSERT_TRUE(PollUntil([&] { return double_->Count("HELLO") > 0; }));
-  const Bytes ref = crypto::RandomBytes(16);
-  wire::Sealed offer = SealAsPolice(wire::Kind::ReferralOffer, ref,
-                                    R"({"case": {"status": "Active"}})", {});
+  Bytes ref;
+  wire::Sealed offer = ShelterBehindADouble(ref);
   wire::Sealed update = SealAsPolice(wire::Kind::StatusUpdate, ref,
                                      R"({"decision": {"note": "second step"}})", offer.message_id);
   // The offer is withheld; the step after it is delivered.
-  double_->Post([&](BrokerDouble& d) { d.SendTo(kShelterA, {transport::Frame("DELIVER"), update.frame}); });
+  DeliverToShelter(update);
   Cli cases = WaitFor(kShelterA, {"cases", "--json"}, "waiting for an earlier step");
   EXPECT_NE(cases.out.find("\"needs_action\":true"), std::string::npos) << cases.out;
   Cli inbox = Run(kShelterA, {"inbox"});
   EXPECT_EQ(inbox.out.rfind("WAITING", 0), 0u) << inbox.out;
   EXPECT_NE(Log(kShelterA).find("flagged"), std::string::npos) << Log(kShelterA);
   // Once the withheld step arrives, both are applied and the flag goes.
-  double_->Post([&](BrokerDouble& d) { d.SendTo(kShelterA, {transport::Frame("DELIVER"), offer.frame}); });
+  DeliverToShelter(offer);
   Cli after = WaitFor(kShelterA, {"cases", "--json"}, "\"needs_action\":false");
   EXPECT_NE(after.out.find("\"state\":\"offered\""), std::string::npos) << after.out;
 }
 
 // Control of the two above: the honest broker delivers in order, and nothing is flagged.
 TEST_F(MisbehavingBrokerTest, ControlTheRealBrokerRaisesNoFlag) {
-  StartBroker();
-  StartAgent(kPolice);
-  StartAgent(kShelterA);
+  StartRealBrokerAndAgents();
   const std::string id = OfferFromPolice("CanaryInOrder");
   Cli rv = Run(kPolice, {"revoke", id, "--reason", "found family"});
   ASSERT_EQ(rv.code, 0) << rv.out;

@@ -118,6 +118,9 @@ class Agent:
         b.PrependUOffsetTRelative(recipient)
         recipients = b.EndVector()
         mid, cref = b.CreateByteVector(message_id), b.CreateByteVector(case_ref)
+        # PROTOCOL.md 5 and 10: Header.previous, 16 bytes per recipient; zeros: this is the
+        # first step of this sender on the case to that recipient.
+        previous = b.CreateByteVector(bytes(16))
         Header.Start(b)
         Header.AddVersion(b, WIRE_VERSION)  # stored: the schema's default is 1
         Header.AddMessageId(b, mid)
@@ -127,6 +130,7 @@ class Agent:
         Header.AddCaseRef(b, cref)
         Header.AddHandling(b, 1)  # H1
         Header.AddCreatedAtMs(b, int(time.time() * 1000))
+        Header.AddPrevious(b, previous)
         b.Finish(Header.End(b))
         header = bytes(b.Output())
 

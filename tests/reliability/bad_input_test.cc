@@ -19,6 +19,10 @@ using testing::kShelter;
 
 class BadInputTest : public testing::ReliabilityFixture {
  protected:
+  // These tests send thousands of refused frames on purpose, and check the answer to each: the
+  // refusal rate that throttles a flooding agency (limits.cc) is raised out of their way.
+  std::string ExtraBrokerConfig() const override { return "refusals_per_second = 1000000\n"; }
+
   // Offset of `part` (a span inside `frame`) from the frame's start.
   static size_t OffsetIn(const Bytes& frame, ByteView part) {
     return static_cast<size_t>(part.data() - frame.data());

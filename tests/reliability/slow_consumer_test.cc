@@ -376,7 +376,10 @@ TEST_F(SlowConsumerTest, NothingLostNothingTwiceMemoryFlat) {
 // catch the growth, or it proves nothing; and nothing may be lost at the HWM.
 class UnsafeWindowTest : public SlowConsumerTest {
  protected:
-  std::string ExtraBrokerConfig() const override { return "delivery_window = 100000\n"; }
+  // The window in bytes (8 MiB by default) would hold it back too: lifted out of the way.
+  std::string ExtraBrokerConfig() const override {
+    return "delivery_window = 100000\ndelivery_window_mib = 4096\n";
+  }
 };
 
 TEST_F(UnsafeWindowTest, ControlTheRssBoundCatchesABrokerThatBuffersInMemory) {

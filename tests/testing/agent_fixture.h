@@ -116,8 +116,8 @@ class AgentDaemonTest : public BrokerFixture {
   }
 
   // Polls `words` until its output contains `want` (up to `timeout_ms`).
-  Cli WaitFor(const std::string& id, const std::vector<std::string>& words,
-              const std::string& want, int timeout_ms = 15000) {
+  Cli WaitFor(const std::string& id, const std::vector<std::string>& words, const std::string& want,
+              int timeout_ms = 15000) {
     Cli r;
     PollUntil(
         [&] {

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "agent/agent.h"
+#include "audit/audit_reader.h"
 #include "common/file_util.h"
 #include "schemas/wire/payload.h"
 #include "tests/testing/temp_dir.h"
@@ -121,6 +122,21 @@ class BrokerFixture : public ::testing::Test {
     ASSERT_TRUE(signed_text.ok()) << signed_text.status().ToString();
     ASSERT_TRUE(WriteFileAtomic(path, *signed_text).ok());
     ASSERT_EQ(::kill(broker_pid_, SIGHUP), 0);
+  }
+
+  // Stops the broker and reads its verified audit log: every record, in order.
+  std::vector<audit::AuditRecord> StopAndReadAudit() {
+    if (broker_pid_ > 0) {
+      Result<int> code = tools::Stop(broker_pid_, 5000);
+      EXPECT_TRUE(code.ok() && *code == 0) << "the broker did not stop cleanly";
+      broker_pid_ = -1;
+    }
+    std::vector<audit::AuditRecord> records;
+    Status s = audit::ReadVerifiedRecords(
+        scenario_.broker_data + "/store",
+        [&](uint64_t, const audit::AuditRecord& r) { records.push_back(r); });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return records;
   }
 
   static void Revoke(std::string& body, const std::string& id) {
