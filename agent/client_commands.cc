@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -10,8 +11,11 @@
 
 #include "agent/command.h"
 #include "agent/command_table.h"
+#include "agent/consent.h"
 #include "agent/key_file.h"
+#include "agent/validate.h"
 #include "agent/words.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "common/json/json.h"
 #include "common/transport/control.h"
@@ -43,10 +47,31 @@ int Send(Agent& agent, const Args& args) {
   } else {
     case_ref = crypto::RandomBytes(wire::kCaseRefBytes);  // a new case
   }
+  // No side door: what send seals goes to no store, no consent check and no workflow, so it
+  // carries no personal data (docs/AGENT.md); the caseworker's commands do all three.
+  static constexpr wire::Kind kPersonalKinds[] = {
+      wire::Kind::ReferralOffer, wire::Kind::RepatriationRequest, wire::Kind::TravelDocuments,
+      wire::Kind::CounsellingNotes, wire::Kind::InterviewRequest};
+  const std::string use =
+      ": send is a low-level tool for tests and interop, without the consent check, the records "
+      "and the workflow of the running agent; use its commands (offer, request-repatriation, "
+      "travel-documents, share, ...: nrm-agent --help)";
+  if (std::find(std::begin(kPersonalKinds), std::end(kPersonalKinds), *kind) !=
+      std::end(kPersonalKinds)) {
+    return Fail("send: " + *kind_name + " carries personal data" + use, 2);
+  }
   auto json = ReadFile(*file);
   if (!json) return Fail(json.status().message(), 2);
-  auto payload = wire::PayloadFromJson(*json);
-  if (!payload) return Fail(*file + ": " + payload.status().message(), 2);
+  ValidateOptions options;
+  options.kind = *kind;
+  options.now_ms = SystemClock::Get().NowMillis();
+  auto payload = CaseFromJson(*json, *file, agent.directory(), options);
+  if (!payload) return Fail(payload.status().message(), 2);
+  for (const std::string& section : wire::PresentSections(**wire::VerifyPayload(*payload))) {
+    if (IsPersonalSection(section)) {
+      return Fail("send: the " + section + " section is personal data" + use, 2);
+    }
+  }
 
   auto outcomes =
       agent.Send(Split(*to, ','), *kind, ByteView(case_ref), *handling, ByteView(*payload), 10000);
@@ -154,8 +179,12 @@ int CallAgent(const AgentConfig& config, std::vector<std::string> words) {
                     "); start it with: nrm-agent --config FILE run",
                 1);
   }
+  if (words.size() > 1 && words[0] == "import" && !words[1].starts_with("-")) {
+    std::error_code ec;  // the daemon has another working directory
+    words[1] = std::filesystem::absolute(words[1], ec).string();
+  }
   for (size_t i = 0; i + 1 < words.size(); ++i) {
-    if (words[i] == "--file") {  // the daemon has another working directory
+    if (words[i] == "--file" || words[i] == "--out") {  // the daemon's directory is another
       std::error_code ec;
       words[i + 1] = std::filesystem::absolute(words[i + 1], ec).string();
     }

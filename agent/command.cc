@@ -20,28 +20,40 @@ std::string JsonLine(const json::Json& value, std::string_view key, std::string_
 Result<MessageRecord> FindMessage(AgentStore& store, const std::string& id) {
   if (id.size() < 6) return InvalidArgument("give at least 6 hex digits of the message id");
   NRM_ASSIGN_OR_RETURN(std::vector<MessageRecord> all, store.Messages());
-  const MessageRecord* found = nullptr;
+  std::vector<const MessageRecord*> found;
   for (const MessageRecord& m : all) {
-    if (m.id.rfind(id, 0) != 0) continue;
-    if (found != nullptr) return InvalidArgument("message id " + id + " is ambiguous");
-    found = &m;
+    if (m.id.rfind(id, 0) == 0) found.push_back(&m);
   }
-  if (found == nullptr) return NotFound("no message " + id + " here (see: inbox, outbox)");
-  return *found;
+  if (found.empty()) return NotFound("no message " + id + " here (see: inbox, outbox)");
+  if (found.size() > 1) {
+    std::string which;
+    for (const MessageRecord* m : found) {
+      which += "\n  " + m->id + "  " + m->kind + (m->direction == "in" ? "  from " + m->from : "");
+    }
+    return InvalidArgument("message id " + id + " is ambiguous; it starts each of:" + which +
+                           "\ngive more digits");
+  }
+  return *found.front();
 }
 
 Result<CaseRecord> FindCase(AgentStore& store, const std::string& key) {
   NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> all, store.Cases());
-  const CaseRecord* found = nullptr;
+  std::vector<const CaseRecord*> found;
   for (const CaseRecord& c : all) {
-    const bool match =
-        (!c.label.empty() && c.label == key) || (key.size() >= 6 && c.ref.rfind(key, 0) == 0);
-    if (!match) continue;
-    if (found != nullptr) return InvalidArgument("case " + key + " is ambiguous");
-    found = &c;
+    if ((!c.label.empty() && c.label == key) || (key.size() >= 6 && c.ref.rfind(key, 0) == 0)) {
+      found.push_back(&c);
+    }
   }
-  if (found == nullptr) return NotFound("no case " + key + " here (see: cases)");
-  return *found;
+  if (found.empty()) return NotFound("no case " + key + " here (see: cases)");
+  if (found.size() > 1) {
+    std::string which;
+    for (const CaseRecord* c : found) {
+      which += "\n  " + c->ref + (c->label.empty() ? "" : "  label " + c->label) + "  " + c->state;
+    }
+    return InvalidArgument("case " + key + " is ambiguous; it names each of:" + which +
+                           "\ngive the whole reference, or relabel one of them");
+  }
+  return *found.front();
 }
 
 std::string CaseLabel(AgentStore& store, const std::string& ref) {

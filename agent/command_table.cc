@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/case_commands.h"
 #include "agent/status.h"
 #include "agent/step_commands.h"
 #include "agent/views.h"
@@ -9,26 +10,9 @@
 namespace nrm::agent {
 namespace {
 
+// What nrm-agent runs itself: setting up and running the agent.
 const std::vector<CommandSpec>& LocalCommands() {
   static const std::vector<CommandSpec> kCommands = {
-      {"send",
-       "--to ID[,ID...] --kind KIND --file PAYLOAD.json [--case HEX32] [--handling H0]",
-       "Seal a payload to the recipients, sign it and send it through the broker (one-shot).",
-       {{"--to ID[,ID...]", "the recipients"},
-        {"--kind KIND", "the message kind, e.g. referral_offer"},
-        {"--file PAYLOAD.json", "the payload, checked against schemas/payload.fbs"},
-        {"--case HEX32", "the case reference (default: a new case)"},
-        kHandlingOption},
-       nullptr,
-       "Prints the message id and case reference. Does not use the agent's store: for scripts\n"
-       "and the demo."},
-      {"receive",
-       "[--count N] [--timeout SECONDS] [--json]",
-       "Wait for messages, verify and decrypt each, print it, acknowledge it (one-shot).",
-       {{"--count N", "how many messages to wait for (default 1)"},
-        {"--timeout SECONDS", "how long to wait for them (default 30)"},
-        {"--json", "one JSON object a message"}},
-       nullptr},
       {"protect-key",
        "--in ID.key --out ID.key.protected",
        "Seal a secret key file under NRM_AGENT_PASSPHRASE (crypto_pwhash).",
@@ -44,6 +28,36 @@ const std::vector<CommandSpec>& LocalCommands() {
        "recipient's signed receipt arrives, stores before acknowledging, and logs each event to\n"
        "standard error. SIGHUP reloads the directory file. NRM_AGENT_PASSPHRASE, when set,\n"
        "protects the store's local key (crypto_pwhash)."},
+  };
+  return kCommands;
+}
+
+// Low-level tools for tests and interop, listed last: they bypass the store, the consent check
+// and the workflow, so `send` refuses personal data (client_commands.cc).
+const std::vector<CommandSpec>& LowLevelCommands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {"send",
+       "--to ID[,ID...] --kind KIND --file PAYLOAD.json [--case HEX32] [--handling H0]",
+       "Low-level, for tests and interop: seal, sign and send one payload (one-shot).",
+       {{"--to ID[,ID...]", "the recipients"},
+        {"--kind KIND", "the message kind, e.g. referral_offer"},
+        {"--file PAYLOAD.json", "the payload, checked against schemas/payload.fbs"},
+        {"--case HEX32", "the case reference (default: a new case)"},
+        kHandlingOption},
+       nullptr,
+       "Keeps no record and checks no consent or workflow, so it refuses personal data: the\n"
+       "kinds that carry it (referral_offer, repatriation_request, travel_documents,\n"
+       "counselling_notes, interview_request) and any payload holding a personal section\n"
+       "(person, context, needs, investigation, repatriation, counselling). Caseworkers use\n"
+       "offer, request-repatriation and the other steps. Prints the message id and case."},
+      {"receive",
+       "[--count N] [--timeout SECONDS] [--json]",
+       "Low-level, for tests and interop: wait for messages, print and acknowledge them.",
+       {{"--count N", "how many messages to wait for (default 1)"},
+        {"--timeout SECONDS", "how long to wait for them (default 30)"},
+        {"--json", "one JSON object a message"}},
+       nullptr,
+       "Keeps no record: what it acknowledges never reaches the running agent's inbox."},
   };
   return kCommands;
 }
@@ -85,7 +99,8 @@ std::string Indent(std::string_view text, std::string_view indent) {
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kAll = [] {
     std::vector<CommandSpec> all = LocalCommands();
-    for (const auto* part : {&StatusCommands(), &ViewCommands(), &StepCommands()}) {
+    for (const auto* part : {&StatusCommands(), &ViewCommands(), &StepCommands(), &CaseCommands(),
+                             &LowLevelCommands()}) {
       all.insert(all.end(), part->begin(), part->end());
     }
     return all;
@@ -112,11 +127,16 @@ std::string Overview() {
       "usage: nrm-agent --config FILE COMMAND [options]\n"
       "       nrm-agent COMMAND --help          the command's usage and options\n"
       "commands:\n";
-  bool people = false;
+  bool people = false, low_level = false;
   for (const CommandSpec& c : Commands()) {
     if (c.handler != nullptr && !people) {
       out += "commands for people (need `run`; --json for machine-readable output):\n";
       people = true;
+    } else if (c.handler == nullptr && people && !low_level) {
+      out +=
+          "low-level tools for tests and interop (no record, no consent check, no personal "
+          "data):\n";
+      low_level = true;
     }
     out += "  " + Synopsis(c) + "\n" + Indent(c.summary, "      ") + Indent(c.details, "      ");
   }

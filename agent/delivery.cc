@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/case_data.h"
 #include "agent/consent.h"
+#include "agent/erasure.h"
 #include "agent/log.h"
 #include "agent/step_state.h"
 #include "agent/words.h"
@@ -114,6 +116,7 @@ Status ApplyAndConfirm(Agent& agent, AgentStore& store, Outbox& outbox, MessageR
   NRM_ASSIGN_OR_RETURN(CaseRecord c, CaseOf(store, m.case_ref));
   const std::string refusal = Apply(agent.agency(), c, m);
   if (!refusal.empty()) LogEvent("received " + m.kind + " " + m.id + ": " + refusal);
+  NRM_RETURN_IF_ERROR(NoteCaseData(c, m.payload));
   std::vector<MessageRecord> records;
   NRM_RETURN_IF_ERROR(AddReceipt(agent, outbox, m, refusal, c, records));
   records.push_back(std::move(m));
@@ -191,6 +194,9 @@ Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
   }
   NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> seen, store.GetMessage(id));
   if (seen) {
+    // A repeat for a case erased here (agent/erasure.h).
+    NRM_ASSIGN_OR_RETURN(bool erased, HandleErasedRepeat(agent, store, outbox, *seen, r));
+    if (erased) return Status::Ok();
     // A repeat. Sealed anew by its sender (a later created_at), it means the sender has no
     // receipt: confirm it again. A broker's redelivery carries the same bytes: only ACK.
     if (seen->direction == "in" && r.created_at_ms > seen->created_at_ms &&
@@ -207,6 +213,9 @@ Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
     }
     return agent.Acknowledge(r.message_id);
   }
+  // An erasure request, or anything for a case erased here (agent/erasure.h).
+  NRM_ASSIGN_OR_RETURN(bool erasure, HandleErasure(agent, store, outbox, r));
+  if (erasure) return Status::Ok();
   MessageRecord m = RecordOf(r);
   if (r.type == Received::Type::kRefused) {
     m.state = std::string(kRefusedHere);

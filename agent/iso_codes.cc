@@ -128,7 +128,9 @@ const std::vector<CodeNames>& IsoCountries() {
       {"KI", "Kiribati|Republic of Kiribati|KIR"},
       {"KM", "Comoros|Union of the Comoros|COM"},
       {"KN", "Saint Kitts and Nevis|KNA"},
-      {"KP", "Korea, Democratic People's Republic of|North Korea|Democratic People's Republic of Korea|PRK"},
+      {"KP",
+       "Korea, Democratic People's Republic of|North Korea|Democratic People's Republic of "
+       "Korea|PRK"},
       {"KR", "Korea, Republic of|South Korea|KOR"},
       {"KW", "Kuwait|State of Kuwait|KWT"},
       {"KY", "Cayman Islands|CYM"},

@@ -6,7 +6,9 @@
 #include <optional>
 #include <set>
 
+#include "agent/case_data.h"
 #include "agent/consent.h"
+#include "agent/disclosure.h"
 #include "agent/log.h"
 #include "agent/step_state.h"
 #include "agent/words.h"
@@ -65,16 +67,11 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
     consent->revoked_reason = c.consent->revoked_reason;
   }
   bool override_used = false;
-  for (const std::string& to : r.to) {
-    const identity::Agency* a = agent_.directory().Find(to);
-    if (a == nullptr) return NotFound("recipient " + to + " is not in the directory");
-    std::vector<std::string> sections;
-    for (const std::string& s : agent_.SectionsFor(a->role)) {
-      if (std::find(present.begin(), present.end(), s) != present.end()) sections.push_back(s);
-    }
-    Status ok = CheckConsent(consent, sections, to, a->role);
-    if (!ok.ok()) {
-      if (r.override_reason.empty()) return ok;
+  NRM_ASSIGN_OR_RETURN(std::vector<Disclosure> plan,
+                       PlanDisclosure(agent_, r.payload, r.to, consent));
+  for (const Disclosure& d : plan) {
+    if (!d.consent.ok()) {
+      if (r.override_reason.empty()) return d.consent;
       override_used = true;
     }
   }
@@ -113,6 +110,12 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
     m.payload = r.payload;
     m.handling = std::string(wire::HandlingName(r.handling));
     m.prev_state = c.state;
+    for (const Disclosure& d : plan) {
+      if (!m.to.empty() && d.agency == m.to.front()) {  // one envelope per role: all alike
+        m.sections = d.sections;
+        m.withheld = d.withheld;
+      }
+    }
     records.push_back(m);
   }
   if (r.kind == wire::Kind::ConsentRevoke) {
@@ -123,16 +126,16 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
     c.consent = consent;
   }
   c.state = next;
+  NRM_RETURN_IF_ERROR(NoteCaseData(c, r.payload));
   for (const std::string& to : r.to) AddUnique(c.parties, to);
   for (const MessageRecord& m : records) {
     c.timeline.push_back(
         {m.created_at_ms, m.id, m.kind, agent_.agency(), Join(m.to, ","), c.state, m.note});
   }
   NRM_RETURN_IF_ERROR(store_.Write(records, {c}));
-  NRM_RETURN_IF_ERROR(Tick(live_, /*force=*/true));
   std::vector<std::string> ids;
   for (const MessageRecord& m : records) ids.push_back(m.id);
-  AwaitAnswers(ids, kAwaitAnswersMs);
+  NRM_RETURN_IF_ERROR(SubmitNow(ids));
   for (MessageRecord& m : records) {
     NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> now, store_.GetMessage(m.id));
     if (now) m = *now;
@@ -142,12 +145,21 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
   return records;
 }
 
-Result<MessageRecord> Outbox::MakeReceipt(const MessageRecord& step, const std::string& refusal) {
-  NRM_ASSIGN_OR_RETURN(Bytes payload, EditPayload({}, [&](payload::PayloadT& t) {
-                         Decision(t).decision = refusal.empty() ? "received" : "refused";
-                         Decision(t).reason = refusal;
-                         Decision(t).note = step.kind + " " + step.id;
-                       }));
+Status Outbox::SubmitNow(const std::vector<std::string>& ids) {
+  NRM_RETURN_IF_ERROR(Tick(live_, /*force=*/true));
+  AwaitAnswers(ids, kAwaitAnswersMs);
+  return Status::Ok();
+}
+
+Result<MessageRecord> Outbox::MakeReceipt(const MessageRecord& step, const std::string& refusal,
+                                          const std::string& erased) {
+  const bool erasure = refusal.empty() && !erased.empty();
+  NRM_ASSIGN_OR_RETURN(
+      Bytes payload, EditPayload({}, [&](payload::PayloadT& t) {
+        Decision(t).decision = !refusal.empty() ? "refused" : erasure ? "erased" : "received";
+        Decision(t).reason = erasure ? erased : refusal;
+        Decision(t).note = step.kind + " " + step.id;
+      }));
   MessageRecord r;
   r.id = ToHex(crypto::RandomBytes(wire::kMessageIdBytes));
   r.direction = "out";
@@ -158,8 +170,10 @@ Result<MessageRecord> Outbox::MakeReceipt(const MessageRecord& step, const std::
   r.in_reply_to = step.id;
   r.taken_at_ms = Now();
   r.state = std::string(kWaitingToSend);
-  r.note = (refusal.empty() ? "signed receipt for " : "refused (negative receipt) ") + step.kind +
-           " " + Short(step.id);
+  r.note = (!refusal.empty() ? "refused (negative receipt) "
+            : erasure        ? "erased here: signed receipt for "
+                             : "signed receipt for ") +
+           step.kind + " " + Short(step.id);
   r.payload = std::move(payload);
   NRM_RETURN_IF_ERROR(Seal(r));
   return r;

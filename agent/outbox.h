@@ -72,7 +72,15 @@ class Outbox {
 
   // A signed receipt for received step `step` (positive, or negative with `refusal`), sealed
   // and ready for the outbox: the caller writes it with the delivery it confirms, in one batch.
-  Result<MessageRecord> MakeReceipt(const MessageRecord& step, const std::string& refusal);
+  // With `erased` (and no refusal) it is an erasure request's: decision "erased", `erased` its
+  // reason (agent/erasure.h).
+  Result<MessageRecord> MakeReceipt(const MessageRecord& step, const std::string& refusal,
+                                    const std::string& erased = "");
+
+  // Submits what waits to send now when the link is live (steps just written to the outbox by
+  // the caller, e.g. erasure requests) and waits up to a few seconds, serving broker traffic,
+  // for the broker's answers to `ids`. Like TakeStep, for commands only, never from a delivery.
+  Status SubmitNow(const std::vector<std::string>& ids);
 
   // Submits what is waiting, times out unanswered submissions and asks the broker about steps
   // without receipts after confirm_after. `live`: the broker link is up. Call it often; it reads

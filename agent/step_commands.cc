@@ -5,6 +5,8 @@
 #include <optional>
 #include <sstream>
 
+#include "agent/case_data.h"
+#include "agent/disclosure.h"
 #include "agent/step_state.h"
 #include "agent/validate.h"
 #include "agent/words.h"
@@ -35,6 +37,8 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
                           {"status", m.state},
                           {"detail", m.detail},
                           {"consent_override", m.consent_override},
+                          {"sections", m.sections},
+                          {"withheld", m.withheld},
                           {"note", m.note}});
     }
     return {
@@ -53,6 +57,7 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
       out << ": the broker has not accepted it yet; the agent submits it until it does";
     }
     if (!m.detail.empty()) out << "\n    " << m.detail;
+    out << "\n    sections: " << DescribeSections(m.sections, m.withheld);
     if (m.consent_override) out << "\n    shared without consent: " << m.note;
     out << "\n";
   }
@@ -79,11 +84,64 @@ Result<wire::Handling> HandlingOf(const Args& args) {
   return wire::HandlingFromName(args.Get("handling").value_or("H0"));
 }
 
+// --preview: what each recipient would receive and what the policy withholds from it, and
+// whether the consent covers it; nothing is sealed or sent.
+CommandOutput Preview(const CommandContext& ctx, const CaseRecord& c, const StepRequest& r) {
+  std::optional<ConsentRecord> consent = ConsentOf(r.payload);
+  if (!consent) consent = c.consent;
+  if (consent && c.consent && c.consent->revoked) consent->revoked = true;
+  Result<std::vector<Disclosure>> plan = PlanDisclosure(ctx.agent, r.payload, r.to, consent);
+  if (!plan.ok()) return Refused(plan.status());
+  const std::string kind(wire::KindName(r.kind));
+  if (ctx.json) {
+    Json recipients = Json::array();
+    for (const Disclosure& d : *plan) {
+      recipients.push_back({{"agency", d.agency},
+                            {"role", d.role},
+                            {"sections", d.sections},
+                            {"withheld", d.withheld},
+                            {"consent", d.consent.ok() ? "covered" : d.consent.message()}});
+    }
+    return {
+        0,
+        JsonLine({{"preview", true}, {"kind", kind}, {"case", c.ref}, {"recipients", recipients}}),
+        ""};
+  }
+  std::ostringstream out;
+  out << "nothing sent (--preview): " << kind << " on case " << CaseName(ctx.store, c.ref)
+      << " would go\n";
+  for (const Disclosure& d : *plan) {
+    out << "  to " << d.agency << " (" << d.role
+        << "): " << DescribeSections(d.sections, d.withheld) << "\n"
+        << "    consent: "
+        << (d.consent.ok() ? "covers it" : "does not cover it (" + d.consent.message() + ")")
+        << "\n";
+  }
+  return {0, out.str(), ""};
+}
+
+// A new case for a person who has an open case here already is a mistake unless the
+// caseworker says otherwise (--new-case): one person, one case, one label.
+Status RefuseSamePerson(const CommandContext& ctx, ByteView payload, const Args& args) {
+  if (args.Has("new-case")) return Status::Ok();
+  NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> same, SamePerson(ctx.store, payload, ""));
+  if (same.empty()) return Status::Ok();
+  std::string cases;
+  for (const CaseRecord& c : same) {
+    cases += "\n  " + c.ref + (c.label.empty() ? "" : " (" + c.label + ")") + ", " + c.state;
+  }
+  return AlreadyExists(
+      "this person (same name and birth date, or same identity document) already has an open "
+      "case here:" +
+      cases + "\ngive --case CASE to act on it, or --new-case to open another case anyway");
+}
+
 // offer / request-repatriation: starts (or re-offers) a case with a case file.
 CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind) {
   auto to = args.Require("to");
   if (!to.ok()) return Usage(to.status().message());
-  Result<Bytes> payload = ReadCaseFile(ctx, args, true, kind);
+  // Without --file, a case held here is offered with its own data (e.g. imported).
+  Result<Bytes> payload = ReadCaseFile(ctx, args, !args.Get("case"), kind);
   if (!payload.ok()) return Usage(payload.status().message());
   Result<wire::Handling> handling = HandlingOf(args);
   if (!handling.ok()) return Usage(handling.status().message());
@@ -94,12 +152,26 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
     if (!found.ok()) return Refused(found.status());
     c = *found;
     if (!c.timeline.empty()) in_reply_to = c.timeline.back().message_id;
+    if (payload->empty()) {
+      if (c.payload.empty()) return Usage("case " + *key + " holds no data: give --file");
+      Result<std::string> text = wire::PayloadToJson(c.payload);
+      if (!text.ok()) return Refused(text.status());
+      ValidateOptions options;
+      options.kind = kind;
+      options.consent_override = args.Get("override").has_value();
+      payload = CaseFromJson(*text, "case " + c.ref, ctx.agent.directory(), options);
+      if (!payload.ok()) return Usage(payload.status().message());
+    }
   } else {
     // A new case: a random reference, which says nothing about the person. Every party
     // learns it from the envelope, so the case has the same reference everywhere.
     c.ref = ToHex(crypto::RandomBytes(wire::kCaseRefBytes));
+    if (Status s = RefuseSamePerson(ctx, *payload, args); !s.ok()) return Refused(s);
   }
-  if (auto label = args.Get("label")) c.label = *label;
+  if (auto label = args.Get("label")) {
+    if (Status s = CheckLabelFree(ctx.store, *label, c.ref); !s.ok()) return Refused(s);
+    c.label = *label;
+  }
   StepRequest r;
   r.kind = kind;
   r.to = Split(*to);
@@ -107,6 +179,7 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
   r.in_reply_to = in_reply_to;
   r.override_reason = args.Get("override").value_or("");
   r.handling = *handling;
+  if (args.Has("preview")) return Preview(ctx, c, r);
   Result<std::vector<MessageRecord>> sent = ctx.outbox.TakeStep(c, std::move(r));
   if (!sent.ok()) return Refused(sent.status());
   return Done(ctx, c, *sent);
@@ -141,6 +214,7 @@ CommandOutput Step(const CommandContext& ctx, const Args& args, wire::Kind kind,
              p.ok() && (*p)->decision() && (*p)->decision()->reason()) {
     r.note = (*p)->decision()->reason()->str();
   }
+  if (args.Has("preview")) return Preview(ctx, c, r);
   Result<std::vector<MessageRecord>> sent = ctx.outbox.TakeStep(c, std::move(r));
   if (!sent.ok()) return Refused(sent.status());
   return Done(ctx, c, *sent);
@@ -283,6 +357,11 @@ CommandOutput Followup(const CommandContext& ctx, const Args& a) {
   return OnCase(ctx, a, K::ReintegrationFollowUp, false,
                 Decide("reintegration_followup", "note", false));
 }
+CommandOutput CounsellingNotes(const CommandContext& ctx, const Args& args) {
+  if (!args.Get("file")) return Usage("missing --file notes.json (the counselling section)");
+  return OnCase(ctx, args, K::CounsellingNotes, false,
+                [](const Args&, payload::PayloadT&) { return Status::Ok(); });
+}
 CommandOutput RevokeConsent(const CommandContext& ctx, const Args& a) {
   return OnCase(ctx, a, K::ConsentRevoke, true, Decide("consent_revoked", "reason", true));
 }
@@ -292,8 +371,13 @@ constexpr OptionHelp kToOrParties{"--to AGENCY[,AGENCY...]",
                                   "the agencies it goes to (default: every party on the case)"};
 constexpr OptionHelp kCase{"--case CASE", "a case already here: its reference, prefix or label"};
 constexpr OptionHelp kLabel{"--label L", "a label for the case, known only to this agency"};
+constexpr OptionHelp kNewCase{"--new-case",
+                              "open a new case even though this person has an open case here"};
 constexpr OptionHelp kNote{"--note N", "a note for the other side"};
 constexpr OptionHelp kReason{"--reason R", "why"};
+constexpr OptionHelp kPreview{"--preview",
+                              "say what each recipient would get and what the policy withholds; "
+                              "send nothing"};
 constexpr OptionHelp kFile{"--file F",
                            "a JSON payload to send with the step (schemas/payload.fbs)"};
 
@@ -305,17 +389,21 @@ const std::vector<CommandSpec>& StepCommands() {
        "--to AGENCY --file case.json [--case CASE] [--label L] [--override REASON]",
        "Offer a case to an agency (referral_offer): a new case, or with --case one already here.",
        {kTo,
-        {"--file case.json", "the case file: the JSON form of schemas/payload.fbs (required)"},
+        {"--file case.json",
+         "the case file: the JSON form of schemas/payload.fbs (required for a new case; default "
+         "with --case: the case's data)"},
         kCase,
         kLabel,
+        kNewCase,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Offer},
       {"accept",
        "ID [--note N]",
        "Accept the offer ID (referral_accept, to its sender): the case becomes accepted.",
-       {kNote, kReason, kFile, kOverrideOption, kHandlingOption, kJsonOption},
+       {kNote, kReason, kFile, kOverrideOption, kHandlingOption, kPreview, kJsonOption},
        Accept},
       {"decline",
        "ID --reason REASON",
@@ -325,12 +413,13 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Decline},
       {"confirm-handover",
        "ID",
        "Confirm that the person of the accepted offer ID was handed over (handover_confirmed).",
-       {kReason, kNote, kFile, kOverrideOption, kHandlingOption, kJsonOption},
+       {kReason, kNote, kFile, kOverrideOption, kHandlingOption, kPreview, kJsonOption},
        ConfirmHandover},
       {"revoke",
        "ID --reason REASON",
@@ -340,6 +429,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Revoke},
       {"close",
@@ -351,6 +441,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Close},
       {"request-repatriation",
@@ -361,8 +452,10 @@ const std::vector<CommandSpec>& StepCommands() {
          "the request (required): person, needs, repatriation and consent sections"},
         kCase,
         kLabel,
+        kNewCase,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        RequestRepatriation},
       {"respond",
@@ -374,6 +467,7 @@ const std::vector<CommandSpec>& StepCommands() {
         {"--file response.json", "the response as a payload, instead of or with the options"},
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Respond},
       {"share",
@@ -384,6 +478,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kNote,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        Share},
       {"travel-documents",
@@ -394,6 +489,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kNote,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        TravelDocuments},
       {"schedule-return",
@@ -405,18 +501,31 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        ScheduleReturn},
       {"complete-return",
        "CASE --to AGENCY[,AGENCY]",
        "Record that the person has returned (return_completed).",
-       {kTo, kNote, kFile, kOverrideOption, kHandlingOption, kJsonOption},
+       {kTo, kNote, kFile, kOverrideOption, kHandlingOption, kPreview, kJsonOption},
        CompleteReturn},
       {"followup",
        "CASE --to AGENCY [--file F] [--note N]",
        "Report on the person's reintegration (reintegration_followup); may be repeated.",
-       {kTo, kNote, kFile, kOverrideOption, kHandlingOption, kJsonOption},
+       {kTo, kNote, kFile, kOverrideOption, kHandlingOption, kPreview, kJsonOption},
        Followup},
+      {"counselling-notes",
+       "CASE --to AGENCY --file notes.json",
+       "Send a shelter's counselling and health notes (counselling_notes): caregivers only.",
+       {kTo,
+        {"--file notes.json", "the counselling section (notes, health_notes)"},
+        kOverrideOption,
+        kHandlingOption,
+        kPreview,
+        kJsonOption},
+       CounsellingNotes,
+       "The policy lets counselling notes go only from a shelter or NGO to a shelter or NGO\n"
+       "of the same country; any other recipient is refused by the broker."},
       {"revoke-consent",
        "CASE --reason R [--to AGENCY]",
        "Record that the person withdrew consent (consent_revoke), to every party unless --to.",
@@ -426,6 +535,7 @@ const std::vector<CommandSpec>& StepCommands() {
         kFile,
         kOverrideOption,
         kHandlingOption,
+        kPreview,
         kJsonOption},
        RevokeConsent},
   };

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <iterator>
 #include <sstream>
 
 #include "agent/step_state.h"
@@ -24,13 +26,16 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return IOError(std::move(m));
 }
 
-toml::array Array(const std::vector<std::string>& v) {
+}  // namespace
+
+// Shared with store_erase.cc.
+toml::array TomlArray(const std::vector<std::string>& v) {
   toml::array a;
   for (const std::string& s : v) a.push_back(s);
   return a;
 }
 
-std::vector<std::string> Strings(const toml::table& t, std::string_view key) {
+std::vector<std::string> TomlStrings(const toml::table& t, std::string_view key) {
   std::vector<std::string> out;
   if (const toml::array* a = t[key].as_array()) {
     for (const toml::node& n : *a) {
@@ -39,6 +44,33 @@ std::vector<std::string> Strings(const toml::table& t, std::string_view key) {
   }
   return out;
 }
+
+// The indexes of message ids (store.h): waiting to send, at the broker, held.
+constexpr std::string_view kMessageIndexes[] = {"o/", "a/", "h/"};
+
+// Shared with store_erase.cc: puts or deletes the index entries of `m` as it is now.
+Status IndexMessage(rocksdb::WriteBatch& batch, const MessageRecord& m) {
+  // A receipt is done once the broker holds it: nobody confirms a receipt.
+  const bool out = m.direction == "out";
+  const bool indexed[] = {out && m.state == kWaitingToSend,
+                          out && m.state == kAtTheBroker && m.kind != "receipt",
+                          m.direction == "in" && m.state == kHeld};
+  for (size_t i = 0; i < std::size(kMessageIndexes); ++i) {
+    const std::string key = std::string(kMessageIndexes[i]) + m.id;
+    NRM_RETURN_IF_ERROR(FromRocks(indexed[i] ? batch.Put(key, "") : batch.Delete(key), "batch"));
+  }
+  return Status::Ok();
+}
+
+// Shared with store_erase.cc: deletes every index entry of message `id` (an erased message).
+Status UnindexMessage(rocksdb::WriteBatch& batch, const std::string& id) {
+  for (std::string_view prefix : kMessageIndexes) {
+    NRM_RETURN_IF_ERROR(FromRocks(batch.Delete(std::string(prefix) + id), "batch"));
+  }
+  return Status::Ok();
+}
+
+namespace {
 
 std::string Text(const toml::table& t, std::string_view key) {
   return t[key].value_or(std::string());
@@ -60,7 +92,7 @@ toml::table ToToml(const MessageRecord& m) {
                      {"direction", m.direction},
                      {"kind", m.kind},
                      {"from", m.from},
-                     {"to", Array(m.to)},
+                     {"to", TomlArray(m.to)},
                      {"case_ref", m.case_ref},
                      {"in_reply_to", m.in_reply_to},
                      {"created_at_ms", m.created_at_ms},
@@ -73,15 +105,17 @@ toml::table ToToml(const MessageRecord& m) {
                      {"payload", ToHex(m.payload)},
                      {"broker_receipt", m.broker_receipt},
                      {"broker_head", ToHex(m.broker_head)},
-                     {"receipts", Array(m.receipts)},
+                     {"receipts", TomlArray(m.receipts)},
                      {"prev_state", m.prev_state},
                      {"handling", m.handling},
                      {"taken_at_ms", m.taken_at_ms},
                      {"accepted_at_ms", m.accepted_at_ms},
                      {"checked_at_ms", m.checked_at_ms},
-                     {"confirmed_by", Array(m.confirmed_by)},
+                     {"confirmed_by", TomlArray(m.confirmed_by)},
                      {"received_at_ms", m.received_at_ms},
-                     {"previous", m.previous}};
+                     {"previous", m.previous},
+                     {"sections", TomlArray(m.sections)},
+                     {"withheld", TomlArray(m.withheld)}};
 }
 
 MessageRecord MessageFromToml(const toml::table& t) {
@@ -90,7 +124,7 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.direction = Text(t, "direction");
   m.kind = Text(t, "kind");
   m.from = Text(t, "from");
-  m.to = Strings(t, "to");
+  m.to = TomlStrings(t, "to");
   m.case_ref = Text(t, "case_ref");
   m.in_reply_to = Text(t, "in_reply_to");
   m.created_at_ms = Int(t, "created_at_ms");
@@ -103,30 +137,40 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.payload = HexBytes(t, "payload");
   m.broker_receipt = Text(t, "broker_receipt");
   m.broker_head = HexBytes(t, "broker_head");
-  m.receipts = Strings(t, "receipts");
+  m.receipts = TomlStrings(t, "receipts");
   m.prev_state = Text(t, "prev_state");
   m.handling = t["handling"].value_or(std::string("H0"));
   m.taken_at_ms = Int(t, "taken_at_ms");
   if (m.taken_at_ms == 0) m.taken_at_ms = m.created_at_ms;  // written by an earlier version
   m.accepted_at_ms = Int(t, "accepted_at_ms");
   m.checked_at_ms = Int(t, "checked_at_ms");
-  m.confirmed_by = Strings(t, "confirmed_by");
+  m.confirmed_by = TomlStrings(t, "confirmed_by");
   m.received_at_ms = Int(t, "received_at_ms");
   m.previous = Text(t, "previous");
+  m.sections = TomlStrings(t, "sections");
+  m.withheld = TomlStrings(t, "withheld");
   return m;
 }
+
+}  // namespace
+
+std::string ToTomlText(const MessageRecord& m) { return Serialize(ToToml(m)); }
+
+namespace {
 
 toml::table ToToml(const CaseRecord& c) {
   toml::table t{{"ref", c.ref},
                 {"label", c.label},
                 {"state", c.state},
-                {"parties", Array(c.parties)},
-                {"attention", c.attention}};
+                {"parties", TomlArray(c.parties)},
+                {"attention", c.attention},
+                {"payload", ToHex(c.payload)},
+                {"person_keys", TomlArray(c.person_keys)}};
   if (c.consent) {
     const ConsentRecord& r = *c.consent;
-    t.insert("consent", toml::table{{"share_sections", Array(r.share_sections)},
-                                    {"share_with_roles", Array(r.share_with_roles)},
-                                    {"share_with_agencies", Array(r.share_with_agencies)},
+    t.insert("consent", toml::table{{"share_sections", TomlArray(r.share_sections)},
+                                    {"share_with_roles", TomlArray(r.share_with_roles)},
+                                    {"share_with_agencies", TomlArray(r.share_with_agencies)},
                                     {"purpose", r.purpose},
                                     {"date", r.date},
                                     {"recorded_by", r.recorded_by},
@@ -152,13 +196,15 @@ CaseRecord CaseFromToml(const toml::table& t) {
   c.ref = Text(t, "ref");
   c.label = Text(t, "label");
   c.state = Text(t, "state");
-  c.parties = Strings(t, "parties");
+  c.parties = TomlStrings(t, "parties");
   c.attention = Text(t, "attention");
+  c.payload = HexBytes(t, "payload");
+  c.person_keys = TomlStrings(t, "person_keys");
   if (const toml::table* r = t["consent"].as_table()) {
     ConsentRecord k;
-    k.share_sections = Strings(*r, "share_sections");
-    k.share_with_roles = Strings(*r, "share_with_roles");
-    k.share_with_agencies = Strings(*r, "share_with_agencies");
+    k.share_sections = TomlStrings(*r, "share_sections");
+    k.share_with_roles = TomlStrings(*r, "share_with_roles");
+    k.share_with_agencies = TomlStrings(*r, "share_with_agencies");
     k.purpose = Text(*r, "purpose");
     k.date = Text(*r, "date");
     k.recorded_by = Text(*r, "recorded_by");
@@ -177,9 +223,12 @@ CaseRecord CaseFromToml(const toml::table& t) {
   return c;
 }
 
-Result<toml::table> ParseRecord(const crypto::SecretBytes& key, const std::string& sealed,
+// Opens a stored value (AgentStore::OpenValue), for the templates below.
+using Opener = std::function<Result<crypto::SecretBytes>(const std::string&)>;
+
+Result<toml::table> ParseRecord(const Opener& open, const std::string& sealed,
                                 const std::string& what) {
-  NRM_ASSIGN_OR_RETURN(crypto::SecretBytes plain, crypto::SecretBoxOpen(key, AsBytes(sealed)));
+  NRM_ASSIGN_OR_RETURN(crypto::SecretBytes plain, open(sealed));
   Result<config::TomlDoc> doc = config::ParseToml(AsChars(plain.view()), what);
   if (!doc.ok()) return Corruption(what + " does not parse: " + doc.status().message());
   return std::move(doc->root);
@@ -188,7 +237,7 @@ Result<toml::table> ParseRecord(const crypto::SecretBytes& key, const std::strin
 // One record of either kind: `sealed` as read (absent: nullopt), opened and converted.
 template <typename Record>
 Result<std::optional<Record>> OneRecord(Result<std::optional<std::string>> sealed,
-                                        const crypto::SecretBytes& key, const std::string& what,
+                                        const Opener& key, const std::string& what,
                                         Record (*from_toml)(const toml::table&)) {
   NRM_RETURN_IF_ERROR(sealed.status());
   if (!*sealed) return std::optional<Record>();
@@ -198,8 +247,8 @@ Result<std::optional<Record>> OneRecord(Result<std::optional<std::string>> seale
 
 // Every record of a scan, in scan order.
 template <typename Record>
-Result<std::vector<Record>> AllRecords(Result<std::vector<std::string>> sealed,
-                                       const crypto::SecretBytes& key, const std::string& what,
+Result<std::vector<Record>> AllRecords(Result<std::vector<std::string>> sealed, const Opener& key,
+                                       const std::string& what,
                                        Record (*from_toml)(const toml::table&)) {
   NRM_RETURN_IF_ERROR(sealed.status());
   std::vector<Record> out;
@@ -286,8 +335,10 @@ Result<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& data_dir
   NRM_RETURN_IF_ERROR(FromRocks(
       rocksdb::DB::Open(options, data_dir + "/store", &raw),
       "cannot open the agent store " + data_dir + "/store (is another nrm-agent run using it?)"));
-  return std::unique_ptr<AgentStore>(
+  std::unique_ptr<AgentStore> store(
       new AgentStore(std::unique_ptr<rocksdb::DB>(raw), std::move(key)));
+  NRM_RETURN_IF_ERROR(store->FinishErasures());  // a crash between an erasure and compaction
+  return store;
 }
 
 Status AgentStore::Close() {
@@ -317,45 +368,53 @@ Result<std::vector<std::string>> AgentStore::Scan(const std::string& prefix, boo
 }
 
 Result<std::optional<MessageRecord>> AgentStore::GetMessage(const std::string& id) {
-  return OneRecord(Get("m/" + id), key_, "message " + id, MessageFromToml);
+  return OneRecord(
+      Get("m/" + id), [this](const std::string& v) { return OpenValue(v); }, "message " + id,
+      MessageFromToml);
 }
 
 Result<std::optional<CaseRecord>> AgentStore::GetCase(const std::string& ref) {
-  return OneRecord(Get("c/" + ref), key_, "case " + ref, CaseFromToml);
+  return OneRecord(
+      Get("c/" + ref), [this](const std::string& v) { return OpenValue(v); }, "case " + ref,
+      CaseFromToml);
 }
 
 Status AgentStore::Write(const std::vector<MessageRecord>& messages,
                          const std::vector<CaseRecord>& cases) {
   rocksdb::WriteBatch batch;
-  auto put = [&](const std::string& key, const toml::table& t) {
-    const Bytes sealed = crypto::SecretBoxSeal(key_, AsBytes(Serialize(t)));
-    return batch.Put(key,
-                     rocksdb::Slice(reinterpret_cast<const char*>(sealed.data()), sealed.size()));
-  };
-  for (const MessageRecord& m : messages) {
-    NRM_RETURN_IF_ERROR(FromRocks(put("m/" + m.id, ToToml(m)), "batch"));
-    // A receipt is done once the broker holds it: nobody confirms a receipt.
-    const bool out = m.direction == "out";
-    const bool indexed[] = {out && m.state == kWaitingToSend,
-                            out && m.state == kAtTheBroker && m.kind != "receipt",
-                            m.direction == "in" && m.state == kHeld};
-    const char* prefixes[] = {"o/", "a/", "h/"};
-    for (size_t i = 0; i < 3; ++i) {
-      const std::string key = prefixes[i] + m.id;
-      NRM_RETURN_IF_ERROR(FromRocks(indexed[i] ? batch.Put(key, "") : batch.Delete(key), "batch"));
+  auto fill = [&]() -> Status {
+    for (const CaseRecord& c : cases) {
+      NRM_ASSIGN_OR_RETURN(std::optional<std::string> erased, Get("t/" + c.ref));
+      if (erased) return InvalidArgument("case " + c.ref + " was erased; it cannot be written");
     }
+    auto put = [&](const std::string& key, const std::string& case_ref, const toml::table& t) {
+      Result<std::string> sealed = SealValue(case_ref, Serialize(t), batch);
+      if (!sealed.ok()) return sealed.status();
+      return FromRocks(batch.Put(key, *sealed), "batch");
+    };
+    for (const MessageRecord& m : messages) {
+      NRM_RETURN_IF_ERROR(put("m/" + m.id, m.case_ref, ToToml(m)));
+      NRM_RETURN_IF_ERROR(IndexMessage(batch, m));
+    }
+    for (const CaseRecord& c : cases) NRM_RETURN_IF_ERROR(put("c/" + c.ref, c.ref, ToToml(c)));
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    return FromRocks(db_->Write(sync, &batch), "write the agent store");
+  };
+  Status s = fill();
+  // A case key made for this batch exists only if the batch does.
+  if (!s.ok()) {
+    for (const std::string& ref : fresh_keys_) case_keys_.erase(ref);
   }
-  for (const CaseRecord& c : cases) {
-    NRM_RETURN_IF_ERROR(FromRocks(put("c/" + c.ref, ToToml(c)), "batch"));
-  }
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  return FromRocks(db_->Write(sync, &batch), "write the agent store");
+  fresh_keys_.clear();
+  return s;
 }
 
 Result<std::vector<MessageRecord>> AgentStore::Messages() {
   NRM_ASSIGN_OR_RETURN(std::vector<MessageRecord> out,
-                       AllRecords(Scan("m/", true), key_, "a message record", MessageFromToml));
+                       AllRecords(
+                           Scan("m/", true), [this](const std::string& v) { return OpenValue(v); },
+                           "a message record", MessageFromToml));
   std::stable_sort(out.begin(), out.end(), [](const MessageRecord& a, const MessageRecord& b) {
     return a.created_at_ms < b.created_at_ms;
   });
@@ -363,7 +422,9 @@ Result<std::vector<MessageRecord>> AgentStore::Messages() {
 }
 
 Result<std::vector<CaseRecord>> AgentStore::Cases() {
-  return AllRecords(Scan("c/", true), key_, "a case record", CaseFromToml);
+  return AllRecords(
+      Scan("c/", true), [this](const std::string& v) { return OpenValue(v); }, "a case record",
+      CaseFromToml);
 }
 
 Result<std::vector<std::string>> AgentStore::WaitingOutbox() { return Scan("o/", false); }

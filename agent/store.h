@@ -9,14 +9,25 @@
 //   o/<message id>  (empty) the outbox index: sent steps waiting to send (agent/step_state.h)
 //   a/<message id>  (empty) sent steps at the broker, waiting for their recipients' receipts
 //   h/<message id>  (empty) received steps held until an earlier step of their sender arrives
-//   c/<case ref>    CaseRecord: label, workflow state, parties, consent, timeline
+//   c/<case ref>    CaseRecord: label, workflow state, parties, consent, timeline, the case's data
+//   k/<case ref>    the case key (32 random bytes) sealed under the local key
+//   t/<case ref>    Tombstone of an erased case (agent/erasure.h): who, when, why, confirmations
+//
+// Erasure by destroying keys: a case's records (c/ and the m/ of its messages) are sealed under
+// its own case key, not the local key ("C" || case ref || ":" || secretbox), so deleting k/<ref>
+// and compacting leaves nothing anyone can read, in any file (AgentStore::Erase). Records of no
+// case, and the few written after a case was erased (its erasure request and receipts, which
+// carry no personal data), are sealed under the local key ("L" || secretbox). The indexes (o/,
+// a/, h/) hold no value; an erasure deletes the entries of the messages it deletes.
 //
 // Thread-compatible: one thread (the daemon's) uses a store.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/consent.h"
@@ -26,7 +37,8 @@
 
 namespace rocksdb {
 class DB;
-}
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace nrm::agent {
 
@@ -54,6 +66,9 @@ struct MessageRecord {
   std::string broker_receipt;
   Bytes broker_head;
   std::vector<std::string> receipts;
+  // out: the payload's sections these recipients get, and those the policy withheld from them
+  // (agent/disclosure.h).
+  std::vector<std::string> sections, withheld;
   std::string prev_state;       // out: the case state before this step (restored on a refusal)
   std::string handling = "H0";  // out: sealed again with it
   int64_t taken_at_ms = 0;      // out: when the step was taken (created_at_ms: its last seal)
@@ -72,6 +87,18 @@ struct TimelineStep {
   std::string message_id, kind, from, to, state, note;
 };
 
+// What is left of an erased case: metadata only, never personal data.
+struct Tombstone {
+  std::string ref;        // hex
+  int64_t at_ms = 0;      // when it was erased here
+  std::string erased_by;  // this agency's caseworker command, a party's request, or retention
+  std::string reason;
+  std::vector<std::string> asked;      // the agencies sent an erasure request
+  std::vector<std::string> confirmed;  // "AGENCY at TIME": their signed erasure receipts
+  std::vector<std::string> requests;   // ids of the erasure requests sent
+  bool compacted = false;              // no table file holds the erased records any more
+};
+
 struct CaseRecord {
   std::string ref;    // hex
   std::string label;  // the caseworker's local label; never sent
@@ -82,6 +109,12 @@ struct CaseRecord {
   // Set while a step of this case waits too long for an earlier one: what is missing, for
   // people ("waiting for an earlier step ..."); empty otherwise.
   std::string attention;
+  // The case's data as this agency knows it: the latest of each section sent or received
+  // (agent/case_data.h), for export and for finding the same person twice.
+  Bytes payload;
+  // Keys that identify the person without being read (case_data.h PersonKeys): same name and
+  // birth date, or same identity document.
+  std::vector<std::string> person_keys;
 };
 
 // The local key of `data_dir` (created with mode 0600 when missing). With a non-empty
@@ -90,6 +123,10 @@ struct CaseRecord {
 // kUnauthenticated for a wrong passphrase; kInvalidArgument when a passphrase is needed.
 Result<crypto::SecretBytes> LoadOrCreateLocalKey(const std::string& data_dir,
                                                  const std::string& passphrase);
+
+// Test seam: kills the process (SIGKILL) at `point` when NRM_AGENT_CRASH_AT names it, so that
+// tests see what a crash there leaves. Does nothing otherwise.
+void CrashPointForTesting(std::string_view point);
 
 class AgentStore {
  public:
@@ -111,6 +148,23 @@ class AgentStore {
   Result<std::vector<std::string>> AtTheBroker();
   // Ids of the received steps held for an earlier one.
   Result<std::vector<std::string>> HeldInbox();
+
+  // store_erase.cc: erasure. The tombstone of case `ref`, or nullopt when it was not erased.
+  Result<std::optional<Tombstone>> GetTombstone(const std::string& ref);
+  Result<std::vector<Tombstone>> Tombstones();
+  // Erases case `t.ref` in one synced batch: its key, its record, every message of it and
+  // their index entries (o/, a/, h/) go; the tombstone `t` and `messages` (erasure requests,
+  // which must hold no personal data: they are sealed under the local key) come, indexed like
+  // any message. Then Compact(), and the tombstone is marked compacted. A crash before the batch
+  // leaves the case whole; after it, erased (Open compacts again what a crash left uncompacted).
+  Status Erase(const Tombstone& t, const std::vector<MessageRecord>& messages);
+  // Writes `t` again (e.g. a confirmation), and `messages` (of the erased case) with it.
+  Status WriteTombstone(const Tombstone& t, const std::vector<MessageRecord>& messages);
+  // Compacts and marks compacted the tombstones a crash left uncompacted; Open calls it.
+  Status FinishErasures();
+  // Flushes the memtable and compacts every table file (bottommost level too), so that no file
+  // holds a deleted record; the write-ahead logs they were in are deleted by the flush.
+  Status Compact();
   // Flushes and closes; reports what went wrong.
   Status Close();
 
@@ -118,9 +172,21 @@ class AgentStore {
   AgentStore(std::unique_ptr<rocksdb::DB> db, crypto::SecretBytes key);
   Result<std::optional<std::string>> Get(const std::string& key);
   Result<std::vector<std::string>> Scan(const std::string& prefix, bool values);
+  // store_erase.cc: the case keys. `plaintext` sealed under the key of case `case_ref` (made,
+  // and added to `batch`, for a case that has none and was not erased) or the local key.
+  Result<std::string> SealValue(const std::string& case_ref, std::string_view plaintext,
+                                rocksdb::WriteBatch& batch);
+  Result<crypto::SecretBytes> OpenValue(const std::string& value);
+  // The key of `ref`, read from k/<ref> (cached); nullptr when it has none.
+  Result<const crypto::SecretBytes*> CaseKey(const std::string& ref);
+  Result<std::vector<std::pair<std::string, std::string>>> ScanPairs(const std::string& prefix);
+  Status AddTombstone(rocksdb::WriteBatch& batch, const Tombstone& t,
+                      const std::vector<MessageRecord>& messages);
 
   std::unique_ptr<rocksdb::DB> db_;
   crypto::SecretBytes key_;
+  std::map<std::string, crypto::SecretBytes> case_keys_;  // unsealed case keys, by case ref
+  std::vector<std::string> fresh_keys_;                   // made for the batch being written
 };
 
 }  // namespace nrm::agent

@@ -16,17 +16,17 @@ using json::Json;
 // What a field holds and how its value is checked.
 enum class Check {
   kText,
-  kFlag,        // true or false
-  kPastDate,    // YYYY-MM-DD, not after today
-  kDate,        // YYYY-MM-DD, any day (a planned return)
-  kBirthDate,   // YYYY-MM-DD or YYYY, not after today
-  kCountry,     // ISO 3166-1 alpha-2
-  kLanguage,    // ISO 639-1
-  kEnum,        // one of Enumeration `values`
-  kRole,        // an agency role (identity::kRoles)
-  kAgency,      // an agency id of the directory
-  kSection,     // a payload section name
-  kPlaces,      // a list of Place tables
+  kFlag,       // true or false
+  kPastDate,   // YYYY-MM-DD, not after today
+  kDate,       // YYYY-MM-DD, any day (a planned return)
+  kBirthDate,  // YYYY-MM-DD or YYYY, not after today
+  kCountry,    // ISO 3166-1 alpha-2
+  kLanguage,   // ISO 639-1
+  kEnum,       // one of Enumeration `values`
+  kRole,       // an agency role (identity::kRoles)
+  kAgency,     // an agency id of the directory
+  kSection,    // a payload section name
+  kPlaces,     // a list of Place tables
 };
 
 struct Field {
@@ -208,13 +208,13 @@ class Validator {
 
   void CheckTable(const std::string& path, const Json& value, const std::vector<Field>& fields) {
     if (!value.is_object()) {
-      Add(path, Text(value), "expected an object of fields, e.g. {\"" +
-                                 std::string(fields.front().name) + "\": ...}");
+      Add(path, Text(value),
+          "expected an object of fields, e.g. {\"" + std::string(fields.front().name) + "\": ...}");
       return;
     }
     for (const auto& [key, v] : value.items()) {
-      auto f = std::find_if(fields.begin(), fields.end(),
-                            [&](const Field& x) { return x.name == key; });
+      auto f =
+          std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return x.name == key; });
       const std::string at = path + "." + key;
       if (f == fields.end()) {
         Unknown(at, key, Names(fields), "field");
@@ -225,8 +225,9 @@ class Validator {
         continue;
       }
       if (!v.is_array()) {
-        Add(at, Text(v), f->check == Check::kPlaces ? "expected a list of places [{...}, ...]"
-                                                    : "expected a list, e.g. [\"...\"]");
+        Add(at, Text(v),
+            f->check == Check::kPlaces ? "expected a list of places [{...}, ...]"
+                                       : "expected a list, e.g. [\"...\"]");
         continue;
       }
       if (v.size() > kMaxListItems) {
@@ -361,11 +362,14 @@ class Validator {
     const bool offer = kind == wire::Kind::ReferralOffer;
     const bool repatriation = kind == wire::Kind::RepatriationRequest;
     if (!offer && !repatriation && kind != wire::Kind::Unknown) return;
-    const std::string what = offer ? "an offer" : repatriation ? "a repatriation request" : "a case";
+    const std::string what = offer          ? "an offer"
+                             : repatriation ? "a repatriation request"
+                                            : "a case";
     if (Get(root, "person", "first_name") == nullptr && Get(root, "person", "alias") == nullptr) {
       Add("person", "",
-          what + " needs the person: person.first_name, or person.alias when the name is not "
-                 "known");
+          what +
+              " needs the person: person.first_name, or person.alias when the name is not "
+              "known");
     }
     if (offer && Get(root, "case", "reason_for_referral") == nullptr) {
       Add("case.reason_for_referral", "",
@@ -380,9 +384,10 @@ class Validator {
       const Json* c = Get(root, "consent");
       if (c == nullptr || c->empty()) {
         Add("consent", "",
-            what + " needs the person's consent: share_sections, share_with_roles (or "
-                   "share_with_agencies), purpose, date, recorded_by; or --override REASON "
-                   "where the law allows sharing without consent");
+            what +
+                " needs the person's consent: share_sections, share_with_roles (or "
+                "share_with_agencies), purpose, date, recorded_by; or --override REASON "
+                "where the law allows sharing without consent");
         return;
       }
       auto empty = [&](std::string_view f) {
@@ -395,7 +400,8 @@ class Validator {
             "share_with_agencies");
       }
       for (std::string_view f : {"share_sections", "date", "recorded_by"}) {
-        if (empty(f)) Add("consent." + std::string(f), "", "the consent needs its " + std::string(f));
+        if (empty(f))
+          Add("consent." + std::string(f), "", "the consent needs its " + std::string(f));
       }
     }
   }
@@ -410,9 +416,11 @@ class Validator {
   std::vector<FieldError> errors_;
 };
 
-// The error of json::Parse ("JSON: line L, column C: WHAT"), placed where the mistake is: a
-// missing comma or a comma too many shows only at the next token, which may be lines later.
-FieldError SyntaxError(std::string_view text, const std::string& message) {
+}  // namespace
+
+// json::Parse says "JSON: line L, column C: WHAT" at the token that stopped it: a missing comma
+// or a comma too many shows only at the next token, which may be lines later.
+FieldError JsonSyntaxError(std::string_view text, const std::string& message) {
   FieldError e;
   std::smatch m;
   static const std::regex kWhere(R"(line (\d+), column (\d+): (.*))");
@@ -450,12 +458,10 @@ FieldError SyntaxError(std::string_view text, const std::string& message) {
     what = comma ? "this comma is followed by no field: remove it (" + what + ")"
                  : "a comma is missing after this value, before the next field (" + what + ")";
   }
-  e.message = "line " + std::to_string(e.line) + ", column " + std::to_string(e.column) + ": " +
-              what;
+  e.message =
+      "line " + std::to_string(e.line) + ", column " + std::to_string(e.column) + ": " + what;
   return e;
 }
-
-}  // namespace
 
 std::string RequiredSections(wire::Kind kind) {
   switch (kind) {
@@ -513,7 +519,7 @@ std::vector<FieldError> ValidateCase(const Json& value, const identity::Director
 std::vector<FieldError> ValidateCaseJson(std::string_view text, const identity::Directory& dir,
                                          const ValidateOptions& options) {
   Result<Json> parsed = json::Parse(text);
-  if (!parsed.ok()) return {SyntaxError(text, parsed.status().message())};
+  if (!parsed.ok()) return {JsonSyntaxError(text, parsed.status().message())};
   return ValidateCase(*parsed, dir, options);
 }
 

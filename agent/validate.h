@@ -59,6 +59,10 @@ std::vector<FieldError> ValidateCaseJson(std::string_view text, const identity::
 std::vector<FieldError> ValidateCase(const json::Json& value, const identity::Directory& dir,
                                      const ValidateOptions& options);
 
+// The error of a JSON text that does not parse (json::Parse's `message`), placed where the
+// mistake is: a missing comma or a comma too many is named at the line it belongs to.
+FieldError JsonSyntaxError(std::string_view text, const std::string& message);
+
 // For people: "SOURCE: N problem(s):" then one line per error, "  PATH = VALUE: MESSAGE".
 std::string DescribeErrors(std::string_view source, const std::vector<FieldError>& errors);
 // For machines (--json, web forms): [{"path":..., "value":..., "message":...}, ...].

@@ -4,6 +4,8 @@
 #include <map>
 #include <sstream>
 
+#include "agent/disclosure.h"
+#include "agent/erasure.h"
 #include "agent/step_state.h"
 #include "agent/words.h"
 #include "agent/workflow.h"
@@ -32,12 +34,15 @@ Json SentJson(const MessageRecord& m) {
           {"attempts", m.attempts},
           {"receipts", m.receipts},
           {"confirmed_by", m.confirmed_by},
+          {"sections", m.sections},
+          {"withheld", m.withheld},
           {"note", m.note}};
 }
 
 std::string SentLine(AgentStore& store, const MessageRecord& m) {
   return m.id + "  " + m.kind + "  to " + Join(m.to) + "  case " + CaseName(store, m.case_ref) +
-         "  " + m.state + (m.detail.empty() ? "" : ": " + m.detail) + "\n";
+         "  " + m.state + (m.detail.empty() ? "" : ": " + m.detail) +
+         (m.withheld.empty() ? "" : "  withheld by the policy: " + Join(m.withheld)) + "\n";
 }
 
 // Inbox: first what needs a person (sent steps not delivered, received steps waiting for an
@@ -132,7 +137,9 @@ CommandOutput ShowMessage(const CommandContext& ctx, const Args& args) {
                      {"status", m->state},
                      {"detail", m->detail},
                      {"receipts", m->receipts},
-                     {"broker_receipt", m->broker_receipt}},
+                     {"broker_receipt", m->broker_receipt},
+                     {"sections", m->sections},
+                     {"withheld", m->withheld}},
                     "payload", text);
   } else {
     out << "message " << m->id << " (" << (m->direction == "in" ? "received" : "sent") << ")\n"
@@ -147,6 +154,9 @@ CommandOutput ShowMessage(const CommandContext& ctx, const Args& args) {
     if (!m->note.empty()) out << "  note      " << m->note << "\n";
     if (!m->broker_receipt.empty()) out << "  broker    " << m->broker_receipt << "\n";
     for (const std::string& r : m->receipts) out << "  receipt   " << r << " (signed)\n";
+    if (m->direction == "out") {
+      out << "  sections  " << DescribeSections(m->sections, m->withheld) << "\n";
+    }
     out << "  payload   " << text << "\n";
   }
   if (m->direction == "in" && m->state == kNew) {
@@ -201,6 +211,12 @@ CommandOutput ListCases(const CommandContext& ctx, const Args&) {
 CommandOutput ShowTimeline(const CommandContext& ctx, const Args& args) {
   if (args.positional().size() != 2) return Usage("give the case: timeline CASE");
   Result<CaseRecord> c = FindCase(ctx.store, args.positional()[1]);
+  if (!c.ok() && c.status().code() == Code::kNotFound) {  // erased here: its tombstone
+    Result<std::optional<Tombstone>> t = FindTombstone(ctx.store, args.positional()[1]);
+    if (t.ok() && *t) {
+      return {0, ctx.json ? JsonLine(TombstoneJson(**t)) : DescribeTombstone(**t), ""};
+    }
+  }
   if (!c.ok()) return Refused(c.status());
   if (ctx.json) {
     Json steps = Json::array();

@@ -36,17 +36,14 @@ bool NamedBy(std::string_view names, const std::string& normal) {
 // Names of the GMS countries that iso-codes does not give: older English names, and each
 // country's name in the scripts of the region (Thai, Khmer, Burmese, Lao, Vietnamese, Chinese).
 constexpr std::pair<std::string_view, std::string_view> kMoreCountryNames[] = {
-    {"burma", "MM"},          {"lao pdr", "LA"},       {"kampuchea", "KH"},
-    {"siam", "TH"},           {"yunnan", "CN"},        {"ไทย", "TH"},
-    {"ประเทศไทย", "TH"},      {"พม่า", "MM"},           {"เมียนมา", "MM"},
-    {"เมียนมาร์", "MM"},        {"กัมพูชา", "KH"},        {"เขมร", "KH"},
-    {"ลาว", "LA"},            {"เวียดนาม", "VN"},       {"จีน", "CN"},
-    {"កម្ពុជា", "KH"},         {"ថៃ", "TH"},            {"မြန်မာ", "MM"},
-    {"ထိုင်း", "TH"},            {"ລາວ", "LA"},            {"ໄທ", "TH"},
-    {"việt nam", "VN"},       {"thái lan", "TH"},      {"campuchia", "KH"},
-    {"lào", "LA"},            {"trung quốc", "CN"},    {"中国", "CN"},
-    {"泰国", "TH"},           {"缅甸", "MM"},          {"老挝", "LA"},
-    {"越南", "VN"},           {"柬埔寨", "KH"},
+    {"burma", "MM"},  {"lao pdr", "LA"},    {"kampuchea", "KH"}, {"siam", "TH"},
+    {"yunnan", "CN"}, {"ไทย", "TH"},        {"ประเทศไทย", "TH"}, {"พม่า", "MM"},
+    {"เมียนมา", "MM"}, {"เมียนมาร์", "MM"},    {"กัมพูชา", "KH"},     {"เขมร", "KH"},
+    {"ลาว", "LA"},    {"เวียดนาม", "VN"},    {"จีน", "CN"},        {"កម្ពុជា", "KH"},
+    {"ថៃ", "TH"},     {"မြန်မာ", "MM"},      {"ထိုင်း", "TH"},       {"ລາວ", "LA"},
+    {"ໄທ", "TH"},     {"việt nam", "VN"},   {"thái lan", "TH"},  {"campuchia", "KH"},
+    {"lào", "LA"},    {"trung quốc", "CN"}, {"中国", "CN"},      {"泰国", "TH"},
+    {"缅甸", "MM"},   {"老挝", "LA"},       {"越南", "VN"},      {"柬埔寨", "KH"},
 };
 
 constexpr std::pair<std::string_view, std::string_view> kMoreLanguageNames[] = {
@@ -147,7 +144,10 @@ std::string Nearest(std::string_view value, const std::vector<std::string_view>&
 
 const std::vector<Enumeration>& Enumerations() {
   static const std::vector<Enumeration> kAll = {
-      {"case_status", {"Active", "FollowUp", "Closed", "ClosedReferred"}, {}, "HTCDS 2.0 cas_Status"},
+      {"case_status",
+       {"Active", "FollowUp", "Closed", "ClosedReferred"},
+       {},
+       "HTCDS 2.0 cas_Status"},
       {"gender",
        {"Feminine", "Masculine", "TransgenderFeminine", "TransgenderMasculine", "NonConforming",
         "NonSpecifiedUnknown"},

@@ -8,9 +8,9 @@
 namespace nrm::audit {
 namespace {
 
-constexpr std::array<std::string_view, 10> kEventNames = {
-    "",        "accepted", "refused",       "delivered",        "acknowledged",
-    "expired", "revoked",  "policy_loaded", "directory_loaded", "connection_refused"};
+constexpr std::array<std::string_view, 11> kEventNames = {
+    "",        "accepted",      "refused",          "delivered",          "acknowledged", "expired",
+    "revoked", "policy_loaded", "directory_loaded", "connection_refused", "case_erased"};
 
 bool KnownEvent(uint8_t code) { return code >= 1 && code < kEventNames.size(); }
 

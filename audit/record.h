@@ -31,6 +31,7 @@ enum class AuditEvent : uint8_t {
   kPolicyLoaded = 7,
   kDirectoryLoaded = 8,
   kConnectionRefused = 9,
+  kCaseErased = 10,  // an erasure_request was accepted: queued envelopes of the case dropped
 };
 
 // "accepted", "refused", ..., "connection_refused".

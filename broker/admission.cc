@@ -148,6 +148,7 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   batch_ids_.push_back(std::move(id_bytes));
   ++stats_.accepted;
   replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}, leaf});
+  if (env->kind() == wire::Kind::ErasureRequest) DropErasedCase(*env, recipients);
   for (std::string& r : recipients) to_pump_.push_back(std::move(r));
 }
 

@@ -137,6 +137,10 @@ class Broker {
   Bytes SerialFrame() const;
   // Reads and verifies the directory file: the directory and the text it was read from.
   Result<std::pair<identity::Directory, std::string>> ReadDirectory() const;
+  // erasure.cc: after an erasure_request is accepted, drops what its recipients' queues still
+  // hold of the case (the envelopes are ciphertext the recipients would only erase) and audits
+  // case_erased, metadata only.
+  void DropErasedCase(const wire::EnvelopeView& env, const std::vector<std::string>& recipients);
 
   // delivery.cc: queues to sessions, and acknowledgements.
   // Delivers queued messages to `agency` while its window has room.

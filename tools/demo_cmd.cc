@@ -1,24 +1,33 @@
-// nrm demo: every scenario of docs/DOMAIN.md on real processes. One nrm-broker and one nrm-agent
-// process per step, for ten agencies across TH, KH, MM (and a VN shelter, and an oversight
-// body); the shipped GMS policy; real CURVE sockets on 127.0.0.1 and real RocksDB.
+// nrm demo: every scenario of docs/DOMAIN.md on real processes. One nrm-broker and one running
+// nrm-agent per agency (`nrm-agent run`), for ten agencies across TH, KH, MM (and a VN
+// shelter, and an oversight body), driven by the caseworker's commands (offer, accept,
+// decline, ...) as people type them; the shipped GMS policy; real CURVE sockets on 127.0.0.1
+// and real RocksDB.
 //   1. a handover with a decline and a re-offer; both handovers confirmed;
 //   2. a TH -> KH repatriation with immigration on both sides;
 //   3. two routes the policy refuses (counselling notes to police; MM -> VN without agreement);
 //   4. a provincial office offline while referrals wait for it, then delivered once;
 //   5. the oversight body verifies the audit log and draws monthly counts from metadata only.
-// Then checks that no person's name (canary strings) appears anywhere at the broker.
+// Then checks that no person's name (canary strings) appears anywhere at the broker, nor in the
+// clear in any agent's data directory.
 // Exit 0 only if every expected outcome happened.
+#include <sys/stat.h>
+
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
+#include <thread>
 
+#include "agent/step_state.h"
 #include "audit/audit_reader.h"
 #include "common/args.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/json/json.h"
 #include "tools/commands.h"
+#include "tools/demo_cases.h"
 #include "tools/process.h"
 #include "tools/scenario.h"
 #include "tools/stats.h"
@@ -30,9 +39,10 @@ namespace fs = std::filesystem;
 
 constexpr const char* kUsage =
     "usage: nrm demo [--workdir DIR] [--json]\n"
-    "Runs every scenario of the GMS referral mechanism on real processes: one broker, ten\n"
-    "agencies in TH, KH, MM and VN (police, shelters, NGOs, immigration, an oversight body),\n"
-    "the shipped need-to-know policy. Prints a timeline of who sent what to whom and what the\n"
+    "Runs every scenario of the GMS referral mechanism on real processes: one broker and the\n"
+    "running agents of ten agencies in TH, KH, MM and VN (police, shelters, NGOs, immigration,\n"
+    "an oversight body), the caseworker's commands, the shipped need-to-know policy. Prints a\n"
+    "timeline of who sent what to whom and what the\n"
     "broker saw (metadata only), checks that no person's name reached the broker, and exits 0\n"
     "only if every expected outcome happened.\n"
     "  --workdir DIR  keep every key, directory, config, data directory and log in DIR\n"
@@ -49,7 +59,7 @@ const std::string kKhImm = "KH.IMMIGRATION.POIPET";
 const std::string kMmNgo = "MM.NGO.TACHILEIK";
 const std::string kVnShelter = "VN.SHELTER.HANOI";
 
-// The value of "key":"value" in one line of `nrm-agent receive --json`.
+// The value of the first "key":"value" in the --json output of a command.
 std::string JsonField(const std::string& line, const std::string& key) {
   const std::string open = "\"" + key + "\":\"";
   size_t at = line.find(open);
@@ -69,6 +79,9 @@ class Demo {
   Demo(std::string workdir, bool json, std::ostream& out)
       : dir_(std::move(workdir)), json_(json), out_(out) {}
   ~Demo() {
+    for (auto& [id, pid] : agents_) {
+      if (pid > 0) (void)Stop(pid, 3000);
+    }
     if (broker_pid_ > 0) (void)Stop(broker_pid_, 3000);
   }
 
@@ -80,12 +93,21 @@ class Demo {
                      std::to_string(GmsAgencies().size()) +
                      " agencies; directory signed by the authority; the shipped GMS policy");
     NRM_RETURN_IF_ERROR(StartBroker());
+    for (const ScenarioAgency& a : GmsAgencies()) {
+      if (a.role != "monitor") NRM_RETURN_IF_ERROR(StartAgent(a.id));
+    }
+    Say("setup", "the running agent of each agency started: its store, its connection");
 
     NRM_RETURN_IF_ERROR(Handover());
     NRM_RETURN_IF_ERROR(Repatriation());
     NRM_RETURN_IF_ERROR(Denied());
     NRM_RETURN_IF_ERROR(OfflineOffice());
 
+    for (auto& [id, pid] : agents_) {
+      NRM_ASSIGN_OR_RETURN(int agent_exit, Stop(pid, 5000));
+      if (agent_exit != 0) Expect("setup", false, "the agent of " + id + " did not stop cleanly");
+      pid = -1;
+    }
     NRM_ASSIGN_OR_RETURN(int broker_exit, Stop(broker_pid_, 5000));
     broker_pid_ = -1;
     Expect("setup", broker_exit == 0, "the broker stopped cleanly");
@@ -124,35 +146,30 @@ class Demo {
   Status Handover() {
     const std::string s = "1 handover";
     Say(s, "a raid in Chiang Rai: " + kPolice + " identifies two presumed victims");
-    NRM_ASSIGN_OR_RETURN(Sent a, Send(s, kPolice, {kShelter}, "referral_offer",
-                                      CaseJson("Nang", "child, 16"), "", "H1", true));
-    NRM_ASSIGN_OR_RETURN(Sent b, Send(s, kPolice, {kShelter}, "referral_offer",
-                                      CaseJson("Mya", "adult, 23"), "", "H1", true));
-    NRM_RETURN_IF_ERROR(Receive(s, kShelter, 2));
-    NRM_RETURN_IF_ERROR(Send(s, kShelter, {kPolice}, "referral_accept", Decision("accepted", ""),
-                             a.case_ref, "H1", true)
-                            .status());
-    NRM_RETURN_IF_ERROR(Send(s, kShelter, {kPolice}, "referral_decline",
-                             Decision("rejected", "lack_of_capacity"), b.case_ref, "H1", true)
-                            .status());
-    NRM_RETURN_IF_ERROR(Receive(s, kPolice, 2));
+    NRM_ASSIGN_OR_RETURN(Step a, Take(s, kPolice,
+                                      {"offer", "--to", kShelter, "--file",
+                                       CaseFile(CaseJson("Nang", "child, 16"))}));
+    const std::string mya = CaseFile(CaseJson("Mya", "adult, 23"));
+    NRM_ASSIGN_OR_RETURN(Step b, Take(s, kPolice, {"offer", "--to", kShelter, "--file", mya}));
+    NRM_RETURN_IF_ERROR(Arrives(s, kShelter, a));
+    NRM_RETURN_IF_ERROR(Arrives(s, kShelter, b));
+    NRM_RETURN_IF_ERROR(Take(s, kShelter, {"accept", a.id}).status());
+    NRM_RETURN_IF_ERROR(
+        Take(s, kShelter, {"decline", b.id, "--reason", "lack_of_capacity"}).status());
+    NRM_RETURN_IF_ERROR(Reaches(s, kPolice, b.case_ref, "rejected"));
     Say(s, "the police re-offer the second person to the Chiang Mai shelter");
-    NRM_RETURN_IF_ERROR(Send(s, kPolice, {kShelterCmi}, "referral_offer",
-                             CaseJson("Mya", "adult, 23"), b.case_ref, "H1", true)
-                            .status());
-    NRM_RETURN_IF_ERROR(Receive(s, kShelterCmi, 1));
-    for (const auto& [shelter, case_ref] :
-         {std::pair{kShelter, a.case_ref}, std::pair{kShelterCmi, b.case_ref}}) {
-      if (shelter == kShelterCmi) {
-        NRM_RETURN_IF_ERROR(Send(s, shelter, {kPolice}, "referral_accept", Decision("accepted", ""),
-                                 case_ref, "H1", true)
-                                .status());
-      }
-      NRM_RETURN_IF_ERROR(Send(s, shelter, {kPolice}, "handover_confirmed",
-                               Decision("handover_confirmed", ""), case_ref, "H1", true)
-                              .status());
-    }
-    return Receive(s, kPolice, 3);
+    NRM_ASSIGN_OR_RETURN(
+        Step c,
+        Take(s, kPolice, {"offer", "--to", kShelterCmi, "--case", b.case_ref, "--file", mya}));
+    NRM_RETURN_IF_ERROR(Arrives(s, kShelterCmi, c));
+    NRM_RETURN_IF_ERROR(Take(s, kShelterCmi, {"accept", c.id}).status());
+    NRM_RETURN_IF_ERROR(Reaches(s, kPolice, a.case_ref, "accepted"));
+    NRM_RETURN_IF_ERROR(Take(s, kShelter, {"confirm-handover", a.id}).status());
+    NRM_RETURN_IF_ERROR(Reaches(s, kPolice, b.case_ref, "accepted"));
+    NRM_RETURN_IF_ERROR(Take(s, kShelterCmi, {"confirm-handover", c.id}).status());
+    NRM_RETURN_IF_ERROR(Reaches(s, kPolice, a.case_ref, "handover_confirmed"));
+    handover_case_ = a.case_ref;
+    return Reaches(s, kPolice, b.case_ref, "handover_confirmed");
   }
 
   Status Repatriation() {
@@ -160,65 +177,82 @@ class Demo {
     Say(s,
         "the Kredtrakarn shelter's NGO partner asks a Cambodian NGO, under the TH-KH MOU, "
         "to trace a family and prepare reception");
-    NRM_ASSIGN_OR_RETURN(
-        Sent req, Send(s, kThNgo, {kKhNgo}, "repatriation_request",
-                       RepatriationJson("Sokha", "Battambang, Ek Phnom district"), "", "H1", true));
-    NRM_RETURN_IF_ERROR(Receive(s, kKhNgo, 1));
-    NRM_RETURN_IF_ERROR(Send(s, kKhNgo, {kThNgo}, "repatriation_response",
-                             R"({"repatriation": {"family_found": true,
-                                 "reception_agency": "KH.NGO.PP-CARE"}})",
-                             req.case_ref, "H1", true)
+    NRM_ASSIGN_OR_RETURN(Step req,
+                         Take(s, kThNgo,
+                              {"request-repatriation", "--to", kKhNgo, "--file",
+                               CaseFile(RepatriationJson("Sokha", "Battambang, Ek Phnom"))}));
+    const std::string ref = req.case_ref;
+    repatriation_case_ = ref;
+    NRM_RETURN_IF_ERROR(Arrives(s, kKhNgo, req));
+    NRM_RETURN_IF_ERROR(
+        Take(s, kKhNgo, {"respond", req.id, "--family-found", "yes", "--reception-agency", kKhNgo})
+            .status());
+    NRM_RETURN_IF_ERROR(Reaches(s, kThNgo, ref, "responded"));
+    Say(s, "the Thai NGO brings Thai immigration into the case");
+    NRM_RETURN_IF_ERROR(Take(s, kThNgo,
+                             {"share", ref, "--to", kThImm, "--file",
+                              CaseFile(R"({"person": {"first_name": ")" + canaries_.back() +
+                                       R"(", "nationality": "KH"}})")})
                             .status());
-    NRM_RETURN_IF_ERROR(Receive(s, kThNgo, 1));
-    NRM_RETURN_IF_ERROR(Send(s, kThImm, {kKhImm}, "travel_documents",
-                             R"({"repatriation": {"travel_documents": ["TD-2026-0042"]}})",
-                             req.case_ref, "H1", true)
+    NRM_RETURN_IF_ERROR(Reaches(s, kThImm, ref, "responded"));
+    NRM_RETURN_IF_ERROR(
+        Take(s, kThImm,
+             {"travel-documents", ref, "--to", kKhImm, "--file",
+              CaseFile(R"({"repatriation": {"travel_documents": ["TD-2026-0042"]}})")})
+            .status());
+    NRM_RETURN_IF_ERROR(Reaches(s, kKhImm, ref, "travel_documents"));
+    NRM_RETURN_IF_ERROR(
+        Take(s, kKhImm,
+             {"travel-documents", ref, "--to", kThImm, "--file",
+              CaseFile(R"({"repatriation": {"travel_documents": ["KH-ENTRY-7781"]}})")})
+            .status());
+    NRM_RETURN_IF_ERROR(Take(s, kKhImm,
+                             {"schedule-return", ref, "--to", kThImm + "," + kKhNgo, "--date",
+                              "2026-12-15", "--border-point", "Aranyaprathet-Poipet"})
                             .status());
-    NRM_RETURN_IF_ERROR(Send(s, kKhImm, {kThImm}, "travel_documents",
-                             R"({"repatriation": {"travel_documents": ["KH-ENTRY-7781"]}})",
-                             req.case_ref, "H1", true)
-                            .status());
-    NRM_RETURN_IF_ERROR(Receive(s, kKhImm, 1));
-    NRM_RETURN_IF_ERROR(Receive(s, kThImm, 1));
-    NRM_RETURN_IF_ERROR(Send(s, kThNgo, {kKhNgo}, "return_scheduled",
-                             R"({"repatriation": {"proposed_date": "2026-12-15",
-                                 "border_point": "Aranyaprathet-Poipet"}})",
-                             req.case_ref, "H1", true)
-                            .status());
-    NRM_RETURN_IF_ERROR(Receive(s, kKhNgo, 1));
-    NRM_RETURN_IF_ERROR(Send(s, kKhNgo, {kThNgo}, "return_completed",
-                             R"({"decision": {"decision": "done", "outcome": "success"}})",
-                             req.case_ref, "H1", true)
-                            .status());
-    return Receive(s, kThNgo, 1);
+    NRM_RETURN_IF_ERROR(Reaches(s, kThImm, ref, "return_scheduled"));
+    NRM_RETURN_IF_ERROR(
+        Take(s, kThImm, {"complete-return", ref, "--to", kKhImm + "," + kKhNgo + "," + kThNgo})
+            .status());
+    return Reaches(s, kKhNgo, ref, "return_completed");
   }
 
   Status Denied() {
     const std::string s = "3 denied";
-    NRM_RETURN_IF_ERROR(Send(s, kShelter, {kPolice}, "counselling_notes",
-                             R"({"counselling": {"notes": "sessions 1-3"}})", "", "H1", false)
+    NRM_RETURN_IF_ERROR(Take(s, kShelter,
+                             {"counselling-notes", handover_case_, "--to", kPolice, "--file",
+                              CaseFile(R"({"counselling": {"notes": "sessions 1-3"}})")},
+                             false)
                             .status());
-    return Send(s, kMmNgo, {kVnShelter}, "referral_offer", CaseJson("Aye", "adult, 30"), "", "H1",
+    return Take(s, kMmNgo,
+                {"offer", "--to", kVnShelter, "--file", CaseFile(CaseJson("Aye", "adult, 30"))},
                 false)
         .status();
   }
 
   Status OfflineOffice() {
     const std::string s = "4 offline office";
-    Say(s, "the Chiang Mai shelter's connection is down (simulated: its agent is not running)");
-    NRM_ASSIGN_OR_RETURN(Sent x, Send(s, kPolice, {kShelterCmi}, "referral_offer",
-                                      CaseJson("Lin", "child, 15"), "", "H2", true));
-    NRM_RETURN_IF_ERROR(Send(s, kThNgo, {kShelterCmi}, "status_update",
-                             R"({"case": {"status": "FollowUp"}})", "", "H1", true)
-                            .status());
+    Say(s, "the Chiang Mai shelter's connection is down (simulated: its agent is stopped)");
+    NRM_RETURN_IF_ERROR(StopAgent(kShelterCmi));
+    NRM_ASSIGN_OR_RETURN(Step x, Take(s, kPolice,
+                                      {"offer", "--to", kShelterCmi, "--handling", "H2", "--file",
+                                       CaseFile(CaseJson("Lin", "child, 15"))}));
+    NRM_ASSIGN_OR_RETURN(Step y, Take(s, kThNgo,
+                                      {"share", repatriation_case_, "--to", kShelterCmi, "--note",
+                                       "return completed"}));
     Say(s, "the broker holds both, on disk, until the shelter acknowledges them");
-    (void)x;
-    NRM_RETURN_IF_ERROR(Receive(s, kShelterCmi, 2));
+    NRM_RETURN_IF_ERROR(StartAgent(kShelterCmi));
+    NRM_RETURN_IF_ERROR(Arrives(s, kShelterCmi, x));
+    NRM_RETURN_IF_ERROR(Arrives(s, kShelterCmi, y));
     // Back again later: nothing is delivered twice.
-    NRM_ASSIGN_OR_RETURN(
-        int again,
-        RunAgent(kShelterCmi, {"receive", "--count", "1", "--timeout", "1", "--json"}, "again"));
-    Expect(s, again != 0, kShelterCmi + " reconnects: nothing is delivered a second time");
+    NRM_RETURN_IF_ERROR(StopAgent(kShelterCmi));
+    NRM_RETURN_IF_ERROR(StartAgent(kShelterCmi));
+    NRM_ASSIGN_OR_RETURN(std::string all, Command(kShelterCmi, {"inbox", "--all", "--json"}));
+    size_t copies = 0;
+    for (size_t at = all.find(x.id); at != std::string::npos; at = all.find(x.id, at + 1)) {
+      ++copies;
+    }
+    Expect(s, copies == 1, kShelterCmi + " reconnects: nothing is delivered a second time");
     return Status::Ok();
   }
 
@@ -265,93 +299,159 @@ class Demo {
   }
 
   Status NoNameAtTheBroker() {
-    size_t scanned = 0;
     std::vector<std::string> leaks;
-    for (const std::string& root :
-         {scenario_.broker_data, scenario_.broker_log, dir_ + "/logs/broker.out"}) {
-      for (const std::string& file : Files(root)) {
-        NRM_ASSIGN_OR_RETURN(std::string data, ReadFile(file));
-        ++scanned;
-        for (const std::string& canary : canaries_) {
-          if (data.find(canary) != std::string::npos) leaks.push_back(file);
+    // Every file under `roots`, checked for every canary; returns how many files.
+    auto scan = [&](const std::vector<std::string>& roots) -> Result<size_t> {
+      size_t scanned = 0;
+      for (const std::string& root : roots) {
+        for (const std::string& file : Files(root)) {
+          NRM_ASSIGN_OR_RETURN(std::string data, ReadFile(file));
+          ++scanned;
+          for (const std::string& canary : canaries_) {
+            if (data.find(canary) != std::string::npos) leaks.push_back(file);
+          }
         }
       }
-    }
+      return scanned;
+    };
+    NRM_ASSIGN_OR_RETURN(size_t broker, scan({scenario_.broker_data, scenario_.broker_log,
+                                              dir_ + "/logs/broker.out"}));
+    std::vector<std::string> agents;
+    for (const ScenarioAgency& a : GmsAgencies()) agents.push_back(DataDir(a.id));
+    NRM_ASSIGN_OR_RETURN(size_t stores, scan(agents));
     Expect("privacy", leaks.empty(),
-           leaks.empty() ? "none of the " + std::to_string(canaries_.size()) +
-                               " persons' names appears in any of the broker's " +
-                               std::to_string(scanned) + " files (data directory and logs)"
-                         : "a person's name leaked to the broker in " + leaks[0]);
+           leaks.empty()
+               ? "none of the " + std::to_string(canaries_.size()) +
+                     " persons' names appears in any of the broker's " + std::to_string(broker) +
+                     " files (data directory and logs), nor in the clear in any of "
+                     "the agents' " +
+                     std::to_string(stores) + " files"
+               : "a person's name is in the clear in " + leaks[0]);
     return Status::Ok();
   }
 
   // --- steps ---------------------------------------------------------------------------------
 
-  struct Sent {
+  struct Step {
     std::string message_id, case_ref;
+    std::string id;  // the message id again, for commands that take it
   };
 
-  // One `nrm-agent send`; `expect_accepted` says which outcome the scenario needs.
-  Result<Sent> Send(const std::string& s, const std::string& from,
-                    const std::vector<std::string>& to, const std::string& kind,
-                    const std::string& json, const std::string& case_ref,
-                    const std::string& handling, bool expect_accepted) {
-    const std::string file = dir_ + "/cases/" + std::to_string(++files_) + ".json";
-    NRM_RETURN_IF_ERROR(WriteFileAtomic(file, json, 0600));
-    std::string recipients;
-    for (const std::string& r : to) recipients += (recipients.empty() ? "" : ",") + r;
-    std::vector<std::string> args = {"send",   "--to", recipients,   "--kind", kind,
-                                     "--file", file,   "--handling", handling};
-    if (!case_ref.empty()) args.insert(args.end(), {"--case", case_ref});
-    NRM_ASSIGN_OR_RETURN(int code, RunAgent(from, args, "send"));
-    NRM_ASSIGN_OR_RETURN(std::string output, ReadFile(Log(from, "send")));
-    Sent sent;
-    std::istringstream lines(output);
-    std::string verdict;
-    for (std::string line; std::getline(lines, line);) {
-      std::istringstream words(line);
-      std::string first, word;
-      words >> first;
-      if (first != "accepted" && first != "REFUSED") continue;
-      verdict = line;
-      words >> word >> sent.message_id >> word >> sent.case_ref;
+  // Runs one caseworker's command of `from` with --json; `expect_accepted` says whether the
+  // scenario needs the broker to accept it ("at the broker", or "delivered" already) or to
+  // refuse it (exit 1, "not delivered: action needed"; agent/step_state.h).
+  Result<Step> Take(const std::string& s, const std::string& from, std::vector<std::string> words,
+                    bool expect_accepted = true) {
+    words.push_back("--json");
+    const std::string what = words.front();
+    NRM_ASSIGN_OR_RETURN(int code, RunAgent(from, words, "step"));
+    NRM_ASSIGN_OR_RETURN(std::string output, ReadFile(Log(from, "step")));
+    Step step;
+    std::string kind, to, status, detail;
+    if (Result<json::Json> j = json::Parse(output); j.ok() && j->is_object()) {
+      step.case_ref = j->value("case", "");
+      const json::Json& m = (*j)["messages"].empty() ? json::Json::object() : (*j)["messages"][0];
+      step.message_id = step.id = m.value("message_id", "");
+      kind = m.value("kind", "");
+      status = m.value("status", "");
+      detail = m.value("detail", "");
+      for (const json::Json& r : m.value("to", json::Json::array())) {
+        to += (to.empty() ? "" : ",") + r.get<std::string>();
+      }
     }
-    const bool accepted = code == 0;
-    std::string text = from + " -> " + recipients + " " + kind + ": ";
+    const bool accepted =
+        code == 0 && (status == agent::kAtTheBroker || status == agent::kDelivered);
+    const bool refused = code == 1 && status == agent::kNotDelivered;
+    std::string text = from + " " + what + " (" + kind + ") -> " + to + ": ";
     if (accepted) {
-      text += "accepted, stored until acknowledged; receipt verified";
+      text += status + ": the broker accepted it (receipt verified), stored until acknowledged";
+    } else if (refused) {
+      text += "REFUSED: " + detail;
     } else {
-      size_t colon = verdict.find(": ");
-      text += "REFUSED" + (colon == std::string::npos ? "" : verdict.substr(colon));
+      text += "FAILED: " + output;
     }
-    Expect(s, accepted == expect_accepted, text);
-    if (accepted != expect_accepted) {
-      return Internal("unexpected outcome for " + from + " -> " + recipients + " " + kind +
-                      " (see " + Log(from, "send") + ")");
+    Expect(s, expect_accepted ? accepted : refused, text);
+    if (expect_accepted ? !accepted : !refused) {
+      return Internal("unexpected outcome of " + from + " " + what + " (see " + Log(from, "step") +
+                      ")");
     }
-    return sent;
+    return step;
   }
 
-  // One `nrm-agent receive --count N`: the agency fetches what waits for it.
-  Status Receive(const std::string& s, const std::string& agency, int count) {
-    NRM_ASSIGN_OR_RETURN(
-        int code,
-        RunAgent(agency, {"receive", "--count", std::to_string(count), "--timeout", "20", "--json"},
-                 "receive"));
-    NRM_ASSIGN_OR_RETURN(std::string output, ReadFile(Log(agency, "receive")));
-    std::istringstream lines(output);
-    int got = 0;
-    for (std::string line; std::getline(lines, line);) {
-      if (!line.starts_with("{")) continue;
-      ++got;
-      Expect(s, true,
-             agency + " received " + JsonField(line, "kind") + " from " +
-                 JsonField(line, "sender") + ", verified and decrypted; stored and acknowledged");
-    }
-    Expect(s, code == 0 && got == count,
-           agency + " received " + std::to_string(got) + " of " + std::to_string(count));
-    if (code != 0 || got != count) return Internal(agency + " did not receive what it should");
+  // Waits until `step` is in the inbox of `agency`'s agent: delivered, verified, decrypted,
+  // stored and acknowledged.
+  Status Arrives(const std::string& s, const std::string& agency, const Step& step) {
+    NRM_ASSIGN_OR_RETURN(std::string inbox,
+                         Poll(agency, {"inbox", "--all", "--json"}, step.message_id));
+    const std::string line = inbox.substr(inbox.find(step.message_id));
+    Expect(s, true,
+           agency + " received " + JsonField(line, "kind") + " from " + JsonField(line, "from") +
+               ": verified, decrypted, checked against the policy, stored, acknowledged");
     return Status::Ok();
+  }
+
+  // Waits until case `ref` is in `state` at `agency`.
+  Status Reaches(const std::string& s, const std::string& agency, const std::string& ref,
+                 const std::string& state) {
+    NRM_RETURN_IF_ERROR(Poll(agency, {"timeline", ref, "--json"},
+                             "\"case\":\"" + ref + "\",\"state\":\"" + state + "\"")
+                            .status());
+    Expect(s, true, "the case is " + state + " at " + agency);
+    return Status::Ok();
+  }
+
+  // The output of `words` once it holds `want` (20 s at most).
+  Result<std::string> Poll(const std::string& agency, const std::vector<std::string>& words,
+                           const std::string& want) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+      NRM_ASSIGN_OR_RETURN(std::string out, Command(agency, words));
+      if (out.find(want) != std::string::npos) return out;
+      if (std::chrono::steady_clock::now() > deadline) {
+        return Internal(agency + " never showed " + want + " (see " + Log(agency, "poll") + ")");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  // What a command of `agency`'s agent printed.
+  Result<std::string> Command(const std::string& agency, const std::vector<std::string>& words) {
+    NRM_RETURN_IF_ERROR(RunAgent(agency, words, "poll").status());
+    return ReadFile(Log(agency, "poll"));
+  }
+
+  std::string DataDir(const std::string& agency) const {
+    return dir_ + "/agents/" + agency + "-data";
+  }
+
+  Status StartAgent(const std::string& agency) {
+    NRM_ASSIGN_OR_RETURN(agents_[agency], Spawn({SelfDirectory() + "/nrm-agent", "--config",
+                                                 scenario_.AgentConfig(agency), "run"},
+                                                Log(agency, "run")));
+    // Started once its control socket is there (a socket: WaitForFile wants a non-empty file).
+    const std::string control = DataDir(agency) + "/control";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (struct stat st{}; ::stat(control.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode);) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return Unavailable("the agent of " + agency + " did not start (see " + Log(agency, "run") +
+                           ")");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return Status::Ok();
+  }
+
+  Status StopAgent(const std::string& agency) {
+    NRM_ASSIGN_OR_RETURN(int code, Stop(agents_[agency], 5000));
+    agents_[agency] = -1;
+    if (code != 0) return Internal("the agent of " + agency + " did not stop cleanly");
+    return Status::Ok();
+  }
+
+  std::string CaseFile(const std::string& json) {
+    const std::string file = dir_ + "/cases/" + std::to_string(++files_) + ".json";
+    (void)WriteFileAtomic(file, json, 0600);
+    return file;
   }
 
   std::string Log(const std::string& agency, const std::string& what) const {
@@ -390,38 +490,14 @@ class Demo {
 
   // --- payloads ------------------------------------------------------------------------------
 
-  // A referral offer; the person's name is a fresh canary that must never reach the broker.
+  // A case file (demo_cases.h) whose person's name is a fresh canary, remembered.
   std::string CaseJson(const std::string& name, const std::string& who) {
-    const std::string canary = name + "-" + ToHex(crypto::RandomBytes(6));
-    canaries_.push_back(canary);
-    const bool child = who.starts_with("child");
-    std::string json = R"({"case": {"status": "Active", "referral_date": "2026-11-29", )";
-    json += R"("reason_for_referral": "Presumed victim identified in a raid, )" + who + "\"},";
-    json += R"( "person": {"first_name": ")" + canary + R"(", "gender": "female", )";
-    json += R"("nationality": "MM", "languages": ["my", "th"], "is_child": )";
-    json += std::string(child ? "true" : "false") + R"(},)";
-    json += R"( "context": {"recruitment_methods": ["FalsePromise"], )"
-            R"("control_methods": ["DebtBondage"], "exploitation_types": ["Labour"]},)"
-            R"( "needs": {"immediate_needs": ["Medical", "Interpretation"], )"
-            R"("risk_to_person": "High"},)"
-            R"( "consent": {"share_sections": ["case", "person", "context", "needs"], )"
-            R"("share_with_roles": ["shelter"], "purpose": "protection", "date": "2026-11-29", )"
-            R"("recorded_by": "case officer"},)"
-            R"( "investigation": {"perpetrator_roles": ["Recruiter"], )"
-            R"("evidence_refs": ["CRI-2026-0412"], "testimony_available": true}})";
-    return json;
+    canaries_.push_back(name + "-" + ToHex(crypto::RandomBytes(6)));
+    return DemoOffer(canaries_.back(), who);
   }
-
   std::string RepatriationJson(const std::string& name, const std::string& origin) {
-    const std::string canary = name + "-" + ToHex(crypto::RandomBytes(6));
-    canaries_.push_back(canary);
-    return R"({"person": {"first_name": ")" + canary + R"(", "nationality": "KH"},
-  "repatriation": {"origin_address": ")" +
-           origin + R"(", "reception_needs": "family mediation"}})";
-  }
-
-  static std::string Decision(const std::string& decision, const std::string& reason) {
-    return R"({"decision": {"decision": ")" + decision + R"(", "reason": ")" + reason + R"("}})";
+    canaries_.push_back(name + "-" + ToHex(crypto::RandomBytes(6)));
+    return DemoRepatriationRequest(canaries_.back(), origin);
   }
 
   // --- output --------------------------------------------------------------------------------
@@ -457,6 +533,8 @@ class Demo {
   pid_t broker_pid_ = -1;
   int files_ = 0;
   std::vector<std::string> canaries_;
+  std::map<std::string, pid_t> agents_;
+  std::string handover_case_, repatriation_case_;
   std::vector<Event> events_;
   bool audit_intact_ = false;
   uint64_t audit_records_ = 0;

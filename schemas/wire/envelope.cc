@@ -32,6 +32,7 @@ constexpr KindEntry kKinds[] = {
     {Kind::ConsentRevoke, "consent_revoke"},
     {Kind::H2Approval, "h2_approval"},
     {Kind::Receipt, "receipt"},
+    {Kind::ErasureRequest, "erasure_request"},
 };
 
 ByteView View(const flatbuffers::Vector<uint8_t>* v) {

@@ -21,14 +21,31 @@ namespace {
 
 // Every command of nrm-agent, written out independently of the table.
 const std::vector<std::string> kLocal = {"send", "receive", "protect-key", "run"};
-const std::vector<std::string> kServed = {
-    "inbox",           "outbox",          "show",
-    "cases",           "timeline",        "offer",
-    "accept",          "decline",         "confirm-handover",
-    "revoke",          "close",           "request-repatriation",
-    "respond",         "share",           "travel-documents",
-    "schedule-return", "complete-return", "followup",
-    "revoke-consent",  "status"};
+const std::vector<std::string> kServed = {"inbox",
+                                          "outbox",
+                                          "show",
+                                          "cases",
+                                          "timeline",
+                                          "offer",
+                                          "accept",
+                                          "decline",
+                                          "confirm-handover",
+                                          "revoke",
+                                          "close",
+                                          "request-repatriation",
+                                          "respond",
+                                          "share",
+                                          "travel-documents",
+                                          "schedule-return",
+                                          "complete-return",
+                                          "followup",
+                                          "counselling-notes",
+                                          "revoke-consent",
+                                          "relabel",
+                                          "export",
+                                          "import",
+                                          "erase",
+                                          "status"};
 
 struct Ran {
   int code = -1;
@@ -130,8 +147,8 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
   EXPECT_EQ(s.valued,
             (std::set<std::string>{"to", "file", "case", "label", "override", "handling", "reason",
                                    "outcome", "note", "family-found", "reception-agency", "date",
-                                   "border-point", "max-offline"}));
-  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all"}));
+                                   "border-point", "max-offline", "format", "out"}));
+  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "preview", "new-case"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",
                                              "timeout", "in", "out"}));

@@ -93,7 +93,8 @@ TEST(ValidateTest, EmptyOfferNamesEverySectionItNeeds) {
 }
 
 TEST(ValidateTest, RepatriationRequestNeedsItsSections) {
-  std::vector<FieldError> e = Check(R"({"person": {"first_name": "Srey"}})", K::RepatriationRequest);
+  std::vector<FieldError> e =
+      Check(R"({"person": {"first_name": "Srey"}})", K::RepatriationRequest);
   At(e, "repatriation");
   At(e, "consent");
   EXPECT_EQ(e.size(), 2u);
@@ -104,9 +105,15 @@ TEST(ValidateTest, CountryNameIsRefusedWithItsCode) {
   FieldError f = At(e, "person.nationality");
   EXPECT_EQ(f.value, "\"Myanmar\"");
   EXPECT_NE(f.message.find("write its ISO 3166-1 code, MM"), std::string::npos) << f.message;
-  for (const auto& [written, code] : std::vector<std::pair<std::string, std::string>>{
-           {"Burma", "MM"}, {"พม่า", "MM"}, {"Viet Nam", "VN"}, {"Laos", "LA"}, {"kh", "KH"},
-           {"KHM", "KH"}, {"กัมพูชา", "KH"}, {"中国", "CN"}}) {
+  for (const auto& [written, code] :
+       std::vector<std::pair<std::string, std::string>>{{"Burma", "MM"},
+                                                        {"พม่า", "MM"},
+                                                        {"Viet Nam", "VN"},
+                                                        {"Laos", "LA"},
+                                                        {"kh", "KH"},
+                                                        {"KHM", "KH"},
+                                                        {"กัมพูชา", "KH"},
+                                                        {"中国", "CN"}}) {
     e = Check(R"({"context": {"places": [{"country": ")" + written + R"("}]}})");
     EXPECT_NE(At(e, "context.places[0].country").message.find(", " + code + " ("),
               std::string::npos)
@@ -124,7 +131,8 @@ TEST(ValidateTest, BuddhistEraDateIsRefusedWithTheDateToWrite) {
   EXPECT_EQ(agent::CheckDate("2569-11-29", false),
             "2569-11-29 looks like a Buddhist-era date: write 2026-11-29");
   EXPECT_EQ(agent::CheckDate("2551", true), "2551 looks like a Buddhist-era year: write 2008");
-  EXPECT_EQ(agent::CheckDate("29/11/2026", false), "29/11/2026 reads as day/month/year: write 2026-11-29");
+  EXPECT_EQ(agent::CheckDate("29/11/2026", false),
+            "29/11/2026 reads as day/month/year: write 2026-11-29");
   EXPECT_NE(agent::CheckDate("yesterday", false).find("not a date: write the day as YYYY-MM-DD"),
             std::string::npos);
   EXPECT_NE(agent::CheckDate("2026-02-30", false).find("not a day of the calendar"),
@@ -166,8 +174,8 @@ TEST(ValidateTest, MisspelledEnumerationSuggestsTheNearestValue) {
 }
 
 TEST(ValidateTest, MisspelledConsentRoleSuggestsTheRole) {
-  std::vector<FieldError> e =
-      Check(R"({"consent": {"share_with_roles": ["shelter", "shleter"], "share_sections": ["persn"]}})");
+  std::vector<FieldError> e = Check(
+      R"({"consent": {"share_with_roles": ["shelter", "shleter"], "share_sections": ["persn"]}})");
   FieldError f = At(e, "consent.share_with_roles[1]");
   EXPECT_EQ(f.value, "\"shleter\"");
   EXPECT_NE(f.message.find("not an agency role: did you mean 'shelter'?"), std::string::npos)
@@ -259,8 +267,8 @@ TEST(ValidateTest, EveryFieldOfTheSchemaIsChecked) {
       std::string value = t == flatbuffers::BASE_TYPE_BOOL     ? "true"
                           : t == flatbuffers::BASE_TYPE_STRING ? "\"x\""
                                                                : "[]";
-      std::vector<FieldError> e = Check("{\"" + section->name + "\": {\"" + f->name + "\": " +
-                                        value + "}}");
+      std::vector<FieldError> e =
+          Check("{\"" + section->name + "\": {\"" + f->name + "\": " + value + "}}");
       for (const FieldError& err : e) {
         EXPECT_EQ(err.message.find("unknown"), std::string::npos)
             << section->name << "." << f->name << ": " << err.message;

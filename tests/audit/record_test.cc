@@ -107,7 +107,7 @@ TEST(RecordTest, EncodeRejectsInvalidRecords) {
     return EncodeRecord(r).status().code() == Code::kInvalidArgument;
   };
   EXPECT_TRUE(rejected([](AuditRecord& r) { r.event = static_cast<AuditEvent>(0); }));
-  EXPECT_TRUE(rejected([](AuditRecord& r) { r.event = static_cast<AuditEvent>(10); }));
+  EXPECT_TRUE(rejected([](AuditRecord& r) { r.event = static_cast<AuditEvent>(11); }));
   EXPECT_TRUE(rejected([](AuditRecord& r) { r.message_id.pop_back(); }));
   EXPECT_TRUE(rejected([](AuditRecord& r) { r.envelope_hash.push_back(0); }));
   EXPECT_TRUE(rejected([](AuditRecord& r) { r.decision = "maybe"; }));

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/htcds.h"
 #include "audit/audit_reader.h"
 #include "audit/checkpoint.h"
 #include "audit/note.h"
@@ -132,6 +133,21 @@ void FuzzPayloadJson(const uint8_t* data, size_t size) {
   Result<std::string> printed = wire::PayloadToJson(*p);
   if (!printed.ok()) __builtin_trap();
   Touch(*printed);
+}
+
+void FuzzHtcdsJson(const uint8_t* data, size_t size) {
+  static const identity::Directory kNoAgencies;
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  agent::HtcdsImport in = agent::ImportHtcds(text, kNoAgencies, {});
+  for (const agent::FieldError& e : in.errors) Touch(e.path + e.value + e.message);
+  if (!in.errors.empty()) return;
+  // Validated: the payload must build, verify and export (the checks follow the schema).
+  Result<Bytes> p = wire::PayloadFromJson(in.payload.dump());
+  if (!p.ok() || !wire::VerifyPayload(*p).ok()) __builtin_trap();
+  Result<std::string> printed = wire::PayloadToJson(*p);
+  if (!printed.ok()) __builtin_trap();
+  Result<json::Json> again = json::Parse(*printed);
+  if (!again.ok() || !agent::ExportHtcds(*again, {}).ok()) __builtin_trap();
 }
 
 void FuzzPolicy(const uint8_t* data, size_t size) {

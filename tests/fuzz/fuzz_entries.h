@@ -20,6 +20,9 @@ void FuzzPayload(const uint8_t* data, size_t size);
 void FuzzDirectory(const uint8_t* data, size_t size);
 // wire::PayloadFromJson on the bytes; what parses must verify and print.
 void FuzzPayloadJson(const uint8_t* data, size_t size);
+// agent::ImportHtcds on the bytes (the HTCDS importer of `nrm-agent import`); what imports
+// without error must build a payload that verifies, and export again.
+void FuzzHtcdsJson(const uint8_t* data, size_t size);
 // policy::Policy::Parse and Lint, then Route (tests/fuzz/policy_fuzz.cc).
 void FuzzPolicy(const uint8_t* data, size_t size);
 // audit::CheckProof on the bytes as a proof file, and again with its tree head re-signed by a

@@ -51,6 +51,7 @@ TEST(FuzzReplayTest, Envelope) { Replay("envelope", FuzzEnvelope, 3); }
 TEST(FuzzReplayTest, Payload) { Replay("payload", FuzzPayload, 3); }
 TEST(FuzzReplayTest, Directory) { Replay("directory", FuzzDirectory, 3); }
 TEST(FuzzReplayTest, PayloadJson) { Replay("payload_json", FuzzPayloadJson, 3); }
+TEST(FuzzReplayTest, HtcdsJson) { Replay("htcds_json", FuzzHtcdsJson, 3); }
 TEST(FuzzReplayTest, Policy) { Replay("policy", FuzzPolicy, 3); }
 TEST(FuzzReplayTest, AuditProof) { Replay("audit_proof", FuzzAuditProof, 3); }
 TEST(FuzzReplayTest, Note) { Replay("note", FuzzNote, 5); }
@@ -58,8 +59,8 @@ TEST(FuzzReplayTest, Note) { Replay("note", FuzzNote, 5); }
 // The entries accept nothing at all and a lone byte (libFuzzer's first inputs).
 TEST(FuzzReplayTest, EmptyAndOneByte) {
   const uint8_t zero = 0;
-  for (Entry e : {FuzzEnvelope, FuzzPayload, FuzzDirectory, FuzzPayloadJson, FuzzPolicy,
-                  FuzzAuditProof, FuzzNote}) {
+  for (Entry e : {FuzzEnvelope, FuzzPayload, FuzzDirectory, FuzzPayloadJson, FuzzHtcdsJson,
+                  FuzzPolicy, FuzzAuditProof, FuzzNote}) {
     e(nullptr, 0);
     e(&zero, 1);
   }

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/stat.h>
 
