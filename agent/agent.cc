@@ -21,6 +21,49 @@ std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
 }
+
+// retention_days_after_close: whole days (1 to kMaxRetentionDays) or "never"; missing, the
+// default. Anything else is refused naming the file and line, with what to write instead.
+Status ReadRetention(const toml::table& t, const std::string& path, AgentConfig& c) {
+  const std::string kKey = "retention_days_after_close";
+  const toml::node* n = t.get(kKey);
+  if (n == nullptr) return Status::Ok();
+  c.retention_in_file = true;
+  const std::string where = config::Where(path, *n) + ": " + kKey;
+  const std::string expected = " (whole days, 1 to " +
+                               std::to_string(AgentConfig::kMaxRetentionDays) +
+                               ", or \"never\" to keep closed cases until `erase`)";
+  if (const auto* text = n->as_string()) {
+    if (text->get() == "never") {
+      c.retention_days_after_close = std::nullopt;
+      return Status::Ok();
+    }
+    const std::string v = text->get();
+    const bool digits =
+        !v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 7;
+    return InvalidArgument(where + " is \"" + v + "\"" +
+                           (digits ? ": write the number without quotes, " + kKey + " = " + v
+                                   : ": expected a number of days" + expected));
+  }
+  if (n->is_floating_point()) {
+    return InvalidArgument(where + " must be whole days" + expected);
+  }
+  if (!n->is_integer()) return InvalidArgument(where + " must be a number of days" + expected);
+  const int64_t days = n->as_integer()->get();
+  if (days < 1) {
+    return InvalidArgument(where + " is " + std::to_string(days) +
+                           (days == 0 ? ", which would erase a case as soon as it is closed"
+                                      : ", which is not a length of time") +
+                           expected);
+  }
+  if (days > AgentConfig::kMaxRetentionDays) {
+    return InvalidArgument(where + " is " + std::to_string(days) + " days, more than " +
+                           std::to_string(AgentConfig::kMaxRetentionDays / 365) + " years" +
+                           expected);
+  }
+  c.retention_days_after_close = days;
+  return Status::Ok();
+}
 }  // namespace
 
 Result<AgentConfig> LoadAgentConfig(const std::string& path) {
@@ -30,7 +73,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
       t,
       {"agency", "key_file", "directory", "policy", "authority_key", "broker",
        "broker_endpoint_file", "data_dir", "passphrase_file", "confirm_after_s", "answer_timeout_s",
-       "earlier_step_wait_s", "max_step_age_s", "max_step_ahead_s"},
+       "earlier_step_wait_s", "max_step_age_s", "max_step_ahead_s", "retention_days_after_close"},
       path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -86,6 +129,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
     }
     *ms = seconds * 1000;
   }
+  NRM_RETURN_IF_ERROR(ReadRetention(t, path, c));
   return c;
 }
 

@@ -47,6 +47,14 @@ struct AgentConfig {
   // that long (its time-to-live is 14 days by default), and no clock is that far off.
   int64_t max_step_age_ms = 30LL * 24 * 3600 * 1000;
   int64_t max_step_ahead_ms = 3600 * 1000;
+  // Retention (docs/DATA.md, "Retention"; agent/retention.h): a closed case is erased this many
+  // whole days after it was closed. Optional in the file: retention_days_after_close, whole
+  // days from 1 to kMaxRetentionDays, or "never"; missing: kDefaultRetentionDays. nullopt here:
+  // "never" (closed cases are kept until `erase`).
+  static constexpr int64_t kDefaultRetentionDays = 365;
+  static constexpr int64_t kMaxRetentionDays = 36500;  // 100 years: anything longer is a typo
+  std::optional<int64_t> retention_days_after_close = kDefaultRetentionDays;
+  bool retention_in_file = false;  // false: the default is in force
 };
 
 // kInvalidArgument naming file, line and what was expected. Relative paths are taken relative

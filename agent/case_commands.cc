@@ -4,6 +4,7 @@
 #include "agent/erasure.h"
 #include "agent/htcds.h"
 #include "agent/primero.h"
+#include "agent/retention.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "schemas/wire/payload.h"
@@ -174,6 +175,15 @@ const std::vector<CommandSpec>& CaseCommands() {
        Erase,
        "Leaves a tombstone (reference, when, who, why). `timeline CASE` then shows which\n"
        "parties confirmed the erasure with a signed receipt and which have not yet."},
+      {"retention",
+       "report [--json]",
+       "List the closed cases, when each was closed and when the retention rule erases it.",
+       {kJsonOption},
+       RetentionCommand,
+       "The rule (retention_days_after_close in the config, default 365 days, or \"never\")\n"
+       "erases a case that many days after it was closed, as `erase` does, checked when the\n"
+       "agent starts and every hour; a due case waits for its steps still under way. Also\n"
+       "lists the setting in force, how many cases are open and the cases the rule erased."},
   };
   return kCommands;
 }

@@ -7,6 +7,7 @@
 #include "agent/command_table.h"
 #include "agent/delivery.h"
 #include "agent/log.h"
+#include "agent/retention.h"
 #include "common/args.h"
 #include "common/file_util.h"
 
@@ -196,9 +197,18 @@ void Daemon::AdoptDirectory(std::string_view text, const std::string& source) {
 
 Status Daemon::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
   int64_t next_check_held = 0;
+  int64_t next_retention = 0;  // when the agent starts, then every hour
+  LogEvent("retention: " + DescribeRetention(config_) + "; checked now and every hour");
   while (!stop.load()) {
     // Connected or not: an idle agent must not keep an epoch key past its hour.
     agent_->WipeExpiredEpochKey();
+    // The retention rule: first thing when the agent starts (before any command is answered),
+    // then every hour.
+    if (Now() >= next_retention) {
+      NRM_RETURN_IF_ERROR(
+          Survivable(ApplyRetention(*agent_, *store_, outbox_, RetentionClock().NowMillis())));
+      next_retention = Now() + kRetentionCheckEveryMs;
+    }
     if (reload.exchange(false)) {
       Result<std::string> text = ReadFile(config_.directory);
       if (text.ok()) {

@@ -5,9 +5,10 @@
 // receipts arrive (agent/outbox.h), stores every delivery (sealed under the local key) before
 // acknowledging it, drops repeats by message id, holds a step until its sender's earlier step
 // arrives, keeps each case's workflow state and consent, and confirms every step it receives
-// with a signed receipt, or refuses it with a negative one (agent/delivery.h). It logs each of
-// these to standard error (agent/log.h). It reloads the directory on SIGHUP, and when its
-// broker's WELCOME names a newer serial it asks the broker for it (DIRECTORY); either is put in
+// with a signed receipt, or refuses it with a negative one (agent/delivery.h), and erases the
+// closed cases whose retention is over, when it starts and every hour (agent/retention.h). It
+// logs each of these to standard error (agent/log.h). It reloads the directory on SIGHUP, and when
+// its broker's WELCOME names a newer serial it asks the broker for it (DIRECTORY); either is put in
 // force only if the authority signed it, it has not expired and its serial is newer, and it is
 // kept in data_dir/directory.toml for the next start.
 //

@@ -134,7 +134,8 @@ Result<Tombstone> EraseCase(Agent& agent, AgentStore& store, Outbox& outbox, con
   // The requests go to the outbox in the erasure's batch: waiting to send, submitted (again
   // after a restart, a lost link, no answer) and followed until every party's receipt arrives.
   NRM_RETURN_IF_ERROR(store.Erase(t, requests));
-  LogEvent("case " + Short(c.ref) + " erased here (" + by + ")" +
+  LogEvent("case " + Short(c.ref) + " erased here (" + by +
+           (by == kRetentionRule ? ": " + reason : "") + ")" +
            (t.asked.empty() ? "" : "; erasure requests to " + Join(t.asked)));
   NRM_RETURN_IF_ERROR(outbox.SubmitNow(t.requests));
   NRM_ASSIGN_OR_RETURN(std::optional<Tombstone> now, store.GetTombstone(c.ref));

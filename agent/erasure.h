@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/agent.h"
 #include "agent/outbox.h"
@@ -19,8 +20,12 @@
 
 namespace nrm::agent {
 
+// The `by` of an erasure by the retention rule (agent/retention.h). Its reason holds dates and
+// days only, so the log line names it; a caseworker's reason is free text and is not logged.
+inline constexpr std::string_view kRetentionRule = "retention rule";
+
 // Erases case `c` here and asks its parties to erase it. `by` says who (a caseworker, the
-// retention rule). Returns the tombstone.
+// retention rule). Logs one line (metadata only). Returns the tombstone.
 Result<Tombstone> EraseCase(Agent& agent, AgentStore& store, Outbox& outbox, const CaseRecord& c,
                             const std::string& by, const std::string& reason);
 

@@ -1,5 +1,6 @@
 #include "agent/status.h"
 
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "agent/step_state.h"
 #include "agent/words.h"
 #include "common/clock.h"
+#include "common/file_util.h"
 
 namespace nrm::agent {
 namespace {
@@ -129,6 +131,41 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
   return {alarm ? 1 : 0, out.str(), ""};
 }
 
+// backup --out DEST: the store checkpointed to DEST/store while the agent runs, its local key
+// beside it (the records are sealed under it; under a passphrase when it is), and a manifest.
+CommandOutput Backup(const CommandContext& ctx, const Args& args) {
+  const std::string dest = args.Get("out").value_or("");
+  if (dest.empty() || dest.front() != '/') {
+    return {2, "", "backup needs --out DEST (a new folder the running agent may write)\n"};
+  }
+  if (std::filesystem::exists(dest)) {
+    return {1, "", "backup: " + dest + " exists: a backup goes to a new folder\n"};
+  }
+  Result<std::vector<CaseRecord>> cases = ctx.store.Cases();
+  Result<std::vector<MessageRecord>> messages = ctx.store.Messages();
+  if (!cases.ok()) return Refused(cases.status());
+  if (!messages.ok()) return Refused(messages.status());
+  const std::string key_file = ctx.agent.config().data_dir + "/local.key";
+  Result<std::string> key = ReadFile(key_file);
+  nrm::Status s = key.status();
+  if (s.ok()) s = MakeDirs(dest);
+  if (s.ok()) s = ctx.store.Checkpoint(dest + "/store");
+  if (s.ok()) s = WriteFileAtomic(dest + "/local.key", *key, 0600);
+  const Json manifest = {{"what", "nrm agent backup"},
+                         {"agency", ctx.agent.agency()},
+                         {"created_at", FormatTimeUtc(SystemClock::Get().NowMillis())},
+                         {"cases", cases->size()},
+                         {"messages", messages->size()}};
+  if (s.ok()) s = WriteFileAtomic(dest + "/manifest.json", json::Dump(manifest), 0600);
+  if (!s.ok()) return Refused(s);
+  if (ctx.json) return {0, JsonLine(manifest), ""};
+  return {0,
+          "backup of " + ctx.agent.agency() + " in " + dest + ": " + std::to_string(cases->size()) +
+              " cases, " + std::to_string(messages->size()) +
+              " messages, and the store's local key\n",
+          ""};
+}
+
 }  // namespace
 
 const std::vector<CommandSpec>& StatusCommands() {
@@ -143,6 +180,14 @@ const std::vector<CommandSpec>& StatusCommands() {
        "Shows: connected or not and since when (\"never connected\" when it never was), the\n"
        "broker's endpoint and id, the directory's serial and expiry, the steps sent per state,\n"
        "the oldest step waiting to send and the last delivery."},
+      {"backup",
+       "--out DEST",
+       "A consistent copy of this agency's store while the agent runs.",
+       {{"--out DEST", "a new folder the running agent may write"}, kJsonOption},
+       Backup,
+       "Writes DEST/store (a RocksDB checkpoint), DEST/local.key (the key the records are\n"
+       "sealed under: keep the backup as safe as the agent) and DEST/manifest.json. To restore:\n"
+       "stop the agent, copy DEST/store and DEST/local.key into an empty data_dir, start it."},
   };
   return kCommands;
 }

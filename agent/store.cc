@@ -15,6 +15,7 @@
 #include "agent/step_state.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
+#include "common/rocks.h"
 
 namespace nrm::agent {
 namespace {
@@ -340,6 +341,8 @@ Result<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& data_dir
   NRM_RETURN_IF_ERROR(store->FinishErasures());  // a crash between an erasure and compaction
   return store;
 }
+
+Status AgentStore::Checkpoint(const std::string& dir) { return rocks::CheckpointTo(db_.get(), dir); }
 
 Status AgentStore::Close() {
   if (!db_) return Status::Ok();

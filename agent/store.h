@@ -148,6 +148,8 @@ class AgentStore {
   Result<std::vector<std::string>> AtTheBroker();
   // Ids of the received steps held for an earlier one.
   Result<std::vector<std::string>> HeldInbox();
+  // A consistent copy of the store at `dir` (new), while it stays open (docs/OPERATIONS.md).
+  Status Checkpoint(const std::string& dir);
 
   // store_erase.cc: erasure. The tombstone of case `ref`, or nullopt when it was not erased.
   Result<std::optional<Tombstone>> GetTombstone(const std::string& ref);

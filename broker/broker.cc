@@ -145,6 +145,16 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
     return a->id;
   };
   NRM_ASSIGN_OR_RETURN(b->server_, transport::Server::Start(std::move(so)));
+  // The control socket, for `nrm backup`. A path too long for a Unix socket (about 100
+  // bytes) leaves the broker without one: it routes as before, and says so.
+  if (Result<std::unique_ptr<transport::ControlServer>> control =
+          transport::ControlServer::Bind(config.data_dir + "/control");
+      control.ok()) {
+    b->control_ = std::move(*control);
+  } else {
+    spdlog::warn("no control socket, so nrm backup cannot reach this broker: {}",
+                 control.status().ToString());
+  }
   // One routing thread plus a worker per other core (at most three) check signatures.
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
   b->pool_ = std::make_unique<WorkerPool>(std::min<size_t>(cores - 1, 3));
@@ -206,6 +216,7 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       next_stall_scan = now + 1000;
     }
     FlushCounted();
+    ServeControl();
     // While relays wait for their receipts, come back soon to read them.
     NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(LinksBusy() ? 1 : 100));
     if (!first) {

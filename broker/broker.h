@@ -29,6 +29,7 @@
 #include "broker/store/message_store.h"
 #include "common/clock.h"
 #include "common/identity/identity.h"
+#include "common/transport/control.h"
 #include "common/transport/transport.h"
 #include "policy/policy.h"
 #include "schemas/wire/envelope.h"
@@ -204,6 +205,12 @@ class Broker {
   void WriteFederationStatus(bool now = false);
   // True while some relay waits for its answer: the routing loop then polls the links often.
   bool LinksBusy() const;
+  // backup.cc: answers a request on the control socket, if one waits (BACKUP, DEST).
+  void ServeControl();
+  // Commits what is pending under a signed head, checkpoints the store to `dest`/store and
+  // writes `dest`/manifest.json; returns the manifest. `dest` must be absolute and new.
+  Result<std::string> TakeBackup(const std::string& dest);
+
   // limits.cc: what the broker does against floods: counted audit records, the refusal rate
   // per agency, and the connections the server closed or lost.
   // Counts one event for the record of (event, agency, rule) written at the next second.
@@ -236,6 +243,7 @@ class Broker {
   std::mutex refused_mu_;  // handshakes the ZAP thread refused, audited by the routing thread
   std::vector<audit::AuditRecord> refused_handshakes_;
   std::unique_ptr<transport::Server> server_;
+  std::unique_ptr<transport::ControlServer> control_;  // ipc://<data_dir>/control; may be null
   std::unique_ptr<WorkerPool> pool_;
   std::vector<transport::Incoming> gathered_;  // one group commit's messages
   std::vector<Prechecked> prechecked_;

@@ -19,12 +19,11 @@ void Broker::HandleAck(const transport::Incoming& in) {
     ++stats_.malformed;
     return Refuse(in, {}, InvalidArgument("ACK needs a 16-byte message id"));
   }
-  // Only what was delivered on this connection (current or superseded) can be acknowledged on
-  // it; anything else is delivered again on the current one, and then acknowledged.
-  const std::optional<uint64_t> seq =
-      sessions_.Acknowledge(in.agency, in.connection, id, clock_.NowMillis());
+  // Only what is in flight to the agency (on its current connection or a superseded one) can
+  // be acknowledged; anything else is delivered again on the current one, and then acknowledged.
+  const std::optional<uint64_t> seq = sessions_.Acknowledge(in.agency, id, clock_.NowMillis());
   if (!seq) {
-    spdlog::debug("ignored acknowledgement from {}: not delivered on this connection", in.agency);
+    spdlog::debug("ignored acknowledgement from {}: not in flight to it", in.agency);
     return;
   }
   to_pump_.push_back(in.agency);

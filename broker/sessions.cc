@@ -53,25 +53,26 @@ void Sessions::Delivered(const std::string& agency, const Bytes& message_id, Del
   s.bytes += d.bytes;
 }
 
-std::optional<uint64_t> Sessions::Acknowledge(const std::string& agency, int connection,
-                                              const Bytes& message_id, int64_t now_ms) {
+std::optional<uint64_t> Sessions::Acknowledge(const std::string& agency, const Bytes& message_id,
+                                              int64_t now_ms) {
   uint64_t seq = 0;
   Session* s = Find(agency);
-  if (s != nullptr && s->connection == connection && Forget(*s, message_id, std::nullopt, &seq)) {
+  if (s != nullptr && Forget(*s, message_id, std::nullopt, &seq)) {
     s->progress_ms = now_ms;
     return seq;
   }
-  // Delivered on a superseded connection that still reads: as good an acknowledgement.
+  // Delivered on a superseded connection: the agency's acknowledgement counts on any of its
+  // connections (an agent that reconnected acknowledges on the new one).
   auto r = retired_.find(agency);
   if (r == retired_.end()) return std::nullopt;
-  auto old = r->second.find(connection);
-  if (old == r->second.end() || !Forget(old->second, message_id, std::nullopt, &seq)) {
-    return std::nullopt;
+  for (auto old = r->second.begin(); old != r->second.end(); ++old) {
+    if (!Forget(old->second, message_id, std::nullopt, &seq)) continue;
+    old->second.progress_ms = now_ms;
+    if (old->second.unacknowledged.empty()) r->second.erase(old);
+    if (r->second.empty()) retired_.erase(r);
+    return seq;
   }
-  old->second.progress_ms = now_ms;
-  if (old->second.unacknowledged.empty()) r->second.erase(old);
-  if (r->second.empty()) retired_.erase(r);
-  return seq;
+  return std::nullopt;
 }
 
 bool Sessions::Expire(const std::string& agency, const Bytes& message_id, uint64_t seq) {

@@ -56,10 +56,10 @@ class Sessions {
   uint64_t BytesInFlight(const std::string& agency) const;
   // Records a delivery on the agency's session. REQUIRES: Find(agency) is not null.
   void Delivered(const std::string& agency, const Bytes& message_id, Delivery d, int64_t now_ms);
-  // Takes the acknowledgement of `message_id` received on `connection`: the queue seq it was
-  // delivered from, or nullopt when it was not delivered on that connection.
-  std::optional<uint64_t> Acknowledge(const std::string& agency, int connection,
-                                      const Bytes& message_id, int64_t now_ms);
+  // Takes the agency's acknowledgement of `message_id` (on any of its connections): the queue
+  // seq it was delivered from, or nullopt when no session of the agency holds it in flight.
+  std::optional<uint64_t> Acknowledge(const std::string& agency, const Bytes& message_id,
+                                      int64_t now_ms);
   // The delivery of `message_id` from queue seq `seq` expired: frees its place in the agency's
   // windows. True when it held one.
   bool Expire(const std::string& agency, const Bytes& message_id, uint64_t seq);

@@ -2,9 +2,12 @@
 // audit log. Header-only; thread-safe.
 #pragma once
 
+#include <rocksdb/db.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/status.h>
+#include <rocksdb/utilities/checkpoint.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -33,6 +36,17 @@ inline Status FromRocks(const rocksdb::Status& s, std::string_view what) {
     return ResourceExhausted(std::move(message));
   }
   return IOError(std::move(message));
+}
+
+// Writes a consistent copy of the open database `db` at `dir`, which must not exist: the
+// memtables are flushed, then the table files are hard-linked (copied across file systems) and
+// the rest copied. What was written before the call is in it; the live database goes on.
+inline Status CheckpointTo(rocksdb::DB* db, const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db, &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  if (s.ok()) s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  return FromRocks(s, "cannot copy the store to " + dir);
 }
 
 }  // namespace nrm::rocks

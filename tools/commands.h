@@ -16,6 +16,9 @@ using Words = std::vector<std::string>;
 int KeygenCommand(const Words& args, std::ostream& out, std::ostream& err);
 int DirectoryCommand(const Words& args, std::ostream& out, std::ostream& err);
 int DemoCommand(const Words& args, std::ostream& out, std::ostream& err);
+// nrm backup, nrm restore (tools/backup_cmd.cc).
+int BackupCommand(const Words& args, std::ostream& out, std::ostream& err);
+int RestoreCommand(const Words& args, std::ostream& out, std::ostream& err);
 int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
 int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);

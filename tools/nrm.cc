@@ -17,6 +17,8 @@ constexpr const char* kUsage =
     "  federation  anchor export | show, agreement draft | sign | verify | show: linking "
     "countries\n"
     "  audit       verify | prove | check-proof | consistency | stats of a broker's audit log\n"
+    "  backup      a checked copy of a running broker's store\n"
+    "  restore     a broker data directory from a backup\n"
     "  demo        run the GMS referral scenario on real processes\n"
     "  bench       measure throughput, latency and memory of the whole system\n";
 
@@ -52,6 +54,8 @@ int main(int argc, char** argv) try {
   if (cmd == "bench") return nrm::tools::BenchCommand(rest, std::cout, std::cerr);
   if (cmd == "federation") return nrm::tools::FederationCommand(rest, std::cout, std::cerr);
   if (cmd == "policy") return nrm::tools::PolicyCommand(rest, std::cout, std::cerr);
+  if (cmd == "backup") return nrm::tools::BackupCommand(rest, std::cout, std::cerr);
+  if (cmd == "restore") return nrm::tools::RestoreCommand(rest, std::cout, std::cerr);
   if (cmd == "demo") return nrm::tools::DemoCommand(rest, std::cout, std::cerr);
   if (cmd == "audit" && !rest.empty() && rest[0] == "stats") {
     return nrm::tools::AuditStatsCommand({rest.begin() + 1, rest.end()}, std::cout, std::cerr);

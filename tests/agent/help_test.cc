@@ -45,7 +45,9 @@ const std::vector<std::string> kServed = {"inbox",
                                           "export",
                                           "import",
                                           "erase",
-                                          "status"};
+                                          "retention",
+                                          "status",
+                                          "backup"};
 
 struct Ran {
   int code = -1;

@@ -10,9 +10,8 @@
 // Each has a control with the limits off (test-only settings), which shows the attack working:
 // the descriptor table fills and the agency is not served (or the broker stops).
 //
-// The hold is 10 s with a handshake timeout of 2 s (five timeouts) rather than 60 s with the
-// default 5 s: it proves the same (idle connections are closed after the timeout, and new ones
-// keep coming) in a sixth of the time. Figures are printed with the prefix [limits].
+// The idle connections are held for 60 s, as the issue asks, with a handshake timeout of 2 s
+// (thirty timeouts). Figures are printed with the prefix [limits].
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -294,7 +293,7 @@ class ConnectionLimitsTest : public testing::ReliabilityFixture {
 TEST_F(ConnectionLimitsTest, ThousandIdleTcpConnectionsNeitherStopTheBrokerNorLockOutAgencies) {
   std::atomic<bool> done{false};
   Flood flood;
-  std::thread attacker([&] { flood = IdleFlood(std::chrono::seconds(10), done); });
+  std::thread attacker([&] { flood = IdleFlood(std::chrono::seconds(60), done); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the first wave is in
   Served served = ServeWhile([&] { return !done.load(); });
   attacker.join();
@@ -448,9 +447,10 @@ class StalledReaderTest : public ConnectionLimitsTest {
     // A reading client: everything, each once.
     auto shelter = OpenAgent(kShelter);
     if (shelter) {
-      // Quiet for longer than the 3 s delivery timeout: a window held by a stalled connection
-      // is freed within it.
-      std::vector<agent::Received> got = Drain(*shelter, 4000);
+      // Quiet for longer than the 3 s delivery timeout plus the 1 s between the broker's scans
+      // (and a margin for a loaded machine): a window held by a stalled connection is freed
+      // within it.
+      std::vector<agent::Received> got = Drain(*shelter, 8000);
       f.delivered = got.size();
       std::set<Bytes> ids;
       for (const agent::Received& r : got) ids.insert(r.message_id);
