@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "agent/key_file.h"
+#include "agent/web/web_config_parse.h"
 #include "audit/tree_head.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
@@ -69,12 +70,28 @@ Status ReadRetention(const toml::table& t, const std::string& path, AgentConfig&
 Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
   const toml::table& t = doc.root;
-  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
-      t,
-      {"agency", "key_file", "directory", "policy", "authority_key", "broker",
-       "broker_endpoint_file", "data_dir", "passphrase_file", "confirm_after_s", "answer_timeout_s",
-       "earlier_step_wait_s", "max_step_age_s", "max_step_ahead_s", "retention_days_after_close"},
-      path));
+  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(t,
+                                             {"agency",
+                                              "key_file",
+                                              "directory",
+                                              "policy",
+                                              "authority_key",
+                                              "broker",
+                                              "broker_endpoint_file",
+                                              "data_dir",
+                                              "passphrase_file",
+                                              "confirm_after_s",
+                                              "answer_timeout_s",
+                                              "earlier_step_wait_s",
+                                              "max_step_age_s",
+                                              "max_step_ahead_s",
+                                              "retention_days_after_close",
+                                              "witnesses",
+                                              "witnesses_required",
+                                              "cosignature_delay_s",
+                                              "checkpoint_max_age_s",
+                                              "web"},
+                                             path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
     return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
@@ -129,7 +146,41 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
     }
     *ms = seconds * 1000;
   }
+  // The broker's audit log: the witnesses this agency requires (k of n).
+  NRM_ASSIGN_OR_RETURN(std::vector<std::string> witnesses,
+                       config::GetStringArray(t, "witnesses", path, /*required=*/false));
+  for (const std::string& vkey : witnesses) {
+    Result<audit::note::VerifierKey> k = audit::note::ParseVerifierKey(vkey);
+    if (!k || k->type != audit::note::kTypeCosignatureV1) {
+      return InvalidArgument(config::Where(path, *t.get("witnesses")) + ": \"" + vkey +
+                             "\" is not a witness's vkey (type 0x04)");
+    }
+    c.log.witnesses.push_back(std::move(*k));
+  }
+  NRM_ASSIGN_OR_RETURN(int64_t required, config::GetInt(t, "witnesses_required", path,
+                                                        static_cast<int64_t>(witnesses.size())));
+  if (required < 0 || required > static_cast<int64_t>(witnesses.size())) {
+    return InvalidArgument(config::Where(path, *t.get("witnesses_required")) +
+                           ": witnesses_required must be between 0 and the number of witnesses");
+  }
+  c.log.witnesses_required = static_cast<size_t>(required);
+  for (const auto& [key, ms] :
+       {std::pair<const char*, int64_t*>{"cosignature_delay_s", &c.log.cosignature_delay_ms},
+        {"checkpoint_max_age_s", &c.log.checkpoint_max_age_ms}}) {
+    NRM_ASSIGN_OR_RETURN(int64_t seconds, config::GetInt(t, key, path, *ms / 1000));
+    if (seconds < 1) {
+      return InvalidArgument(config::Where(path, *t.get(key)) + ": " + key +
+                             " must be at least 1 (seconds)");
+    }
+    *ms = seconds * 1000;
+  }
   NRM_RETURN_IF_ERROR(ReadRetention(t, path, c));
+  if (const toml::node* web = t.get("web")) {
+    if (!web->is_table()) {
+      return InvalidArgument(config::Where(path, *web) + ": 'web' must be a table ([web])");
+    }
+    NRM_ASSIGN_OR_RETURN(c.web, web::ParseWebConfig(*web->as_table(), path, resolve));
+  }
   return c;
 }
 
@@ -175,6 +226,11 @@ Result<std::unique_ptr<Agent>> Agent::Load(const AgentConfig& config, const Cloc
   agent->client_options_ = std::move(co);
   agent->config_ = config;
   agent->config_.key_passphrase.clear();  // used above; not kept
+  const identity::BrokerEntry& broker = agent->directory_.broker();
+  NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey log_key,
+                       audit::PublishedLogKey(broker.log_vkey, broker.id, broker.sign_key));
+  NRM_ASSIGN_OR_RETURN(agent->log_watch_,
+                       LogWatch::Open(config.data_dir, std::move(log_key), config.log, clock));
   return agent;
 }
 
@@ -325,17 +381,28 @@ Result<SendOutcome> Agent::Submit(const wire::Sealed& sealed, int timeout_ms) {
         Result<QueryAnswer> q =
             QueryReceipt(sealed.message_id, std::max<int>(1000, static_cast<int>(left.count())));
         if (q.ok() && q->held && q->receipt_leaf) {
+          const auto rest =
+              std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+          NRM_RETURN_IF_ERROR(CheckLog(q->receipt_head, /*fresh=*/false,
+                                       std::max<int>(1000, static_cast<int>(rest.count()))));
           return SendOutcome{sealed.message_id, true, "ok", "", q->receipt_leaf, q->receipt_head};
         }
         out.reason += q.ok() ? "; the broker gave no receipt for it"
                              : "; no receipt: " + q.status().message();
+      }
+      if (out.accepted) {
+        // A receipt counts only when its checkpoint agrees with the log this agent holds.
+        const auto rest =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        NRM_RETURN_IF_ERROR(CheckLog(out.receipt_head, /*fresh=*/true,
+                                     std::max<int>(1000, static_cast<int>(rest.count()))));
       }
       return out;
     }
     if (verb == "REFUSED" && frames->size() >= 4 && (*frames)[1].empty()) {
       return Internal("the broker refused a request: " + std::string(FrameText((*frames)[3])));
     }
-    if (verb != "WELCOME" && verb != "ACCEPTED" && verb != "REFUSED" && verb != "STATUS") {
+    if (verb == "DELIVER" || verb == "EXPIRED") {
       early_.push_back(std::move(*frames));  // a delivery: for the next Receive
     }
   }
@@ -353,6 +420,83 @@ Result<QueryAnswer> Agent::QueryReceipt(ByteView message_id, int timeout_ms) {
     if (verb == "DELIVER" || verb == "EXPIRED") early_.push_back(std::move(*frames));
   }
   return Unavailable("the broker did not answer the query");
+}
+
+transport::Frames Agent::ConsistencyRequest(uint64_t old_size, uint64_t size) {
+  Bytes a(8), b(8);
+  for (int i = 0; i < 8; ++i) {
+    a[i] = static_cast<uint8_t>(old_size >> (56 - 8 * i));
+    b[i] = static_cast<uint8_t>(size >> (56 - 8 * i));
+  }
+  return {Frame("CONSISTENCY"), std::move(a), std::move(b)};
+}
+
+Result<Agent::ConsistencyAnswer> Agent::ReadConsistency(const transport::Frames& frames) {
+  if (frames.size() != 4 || FrameText(frames[0]) != "CONSISTENCY" || frames[1].size() != 8) {
+    return InvalidArgument("not an answer to CONSISTENCY");
+  }
+  ConsistencyAnswer a;
+  for (uint8_t b : frames[1]) a.old_size = a.old_size << 8 | b;
+  if (frames[2].empty()) {
+    a.reason = std::string(FrameText(frames[3]));
+    return a;
+  }
+  a.note = std::string(FrameText(frames[2]));
+  if (frames[3].size() % crypto::kHashBytes != 0 || frames[3].size() > 64 * crypto::kHashBytes) {
+    return InvalidArgument("a consistency proof is whole 32-byte hashes, at most 64");
+  }
+  for (size_t i = 0; i < frames[3].size(); i += crypto::kHashBytes) {
+    audit::Hash h;
+    std::copy(frames[3].begin() + static_cast<ptrdiff_t>(i),
+              frames[3].begin() + static_cast<ptrdiff_t>(i + crypto::kHashBytes), h.begin());
+    a.proof.push_back(h);
+  }
+  return a;
+}
+
+Result<Agent::ConsistencyAnswer> Agent::AskConsistency(uint64_t old_size, uint64_t size,
+                                                       int timeout_ms) {
+  if (!client_) return Unavailable("not connected to the broker");
+  NRM_RETURN_IF_ERROR(client_->Send(ConsistencyRequest(old_size, size)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  // The question is asked again every second: a connection the broker closed meanwhile (e.g.
+  // every session after a directory reload) loses it, and asking twice changes nothing.
+  auto again = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (std::chrono::steady_clock::now() >= again) {
+      (void)client_->Send(ConsistencyRequest(old_size, size));  // a failure: asked again later
+      again = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
+    NRM_ASSIGN_OR_RETURN(auto frames, client_->Receive(100));
+    if (!frames || frames->empty()) continue;
+    const std::string_view verb = FrameText((*frames)[0]);
+    if (verb == "CONSISTENCY") {
+      NRM_ASSIGN_OR_RETURN(ConsistencyAnswer a, ReadConsistency(*frames));
+      if (a.old_size == old_size) return a;
+    }
+    if (verb == "REFUSED" && frames->size() >= 4 && (*frames)[1].empty()) {
+      return Unavailable("the broker refused CONSISTENCY: " + std::string(FrameText((*frames)[3])));
+    }
+    if (verb == "DELIVER" || verb == "EXPIRED") early_.push_back(std::move(*frames));
+  }
+  return Unavailable("the broker did not answer CONSISTENCY within " + std::to_string(timeout_ms) +
+                     " ms");
+}
+
+Status Agent::CheckLog(ByteView note, bool fresh, int timeout_ms) {
+  const LogWatch::Check check = log_watch_->OnReceipt(AsChars(note), fresh);
+  if (check.verdict == LogWatch::Verdict::kAccept) return Status::Ok();
+  if (check.verdict == LogWatch::Verdict::kAlarm) {
+    return Unauthenticated("the broker's receipt does not count: " + log_watch_->state().alarm);
+  }
+  const uint64_t held = log_watch_->state().size;
+  NRM_ASSIGN_OR_RETURN(ConsistencyAnswer a, AskConsistency(held, check.proof_to, timeout_ms));
+  NRM_RETURN_IF_ERROR(log_watch_->OnConsistency(a.old_size, a.note, a.proof, a.reason));
+  // The proof was of the stored checkpoint of that size: the receipt's must be the same tree.
+  if (log_watch_->OnReceipt(AsChars(note), fresh).verdict != LogWatch::Verdict::kAccept) {
+    return Unauthenticated("the broker's receipt does not count: " + log_watch_->state().alarm);
+  }
+  return Status::Ok();
 }
 
 }  // namespace nrm::agent

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/log_watch.h"
+#include "agent/web/web_config.h"
 #include "common/clock.h"
 #include "common/identity/identity.h"
 #include "common/transport/transport.h"
@@ -47,6 +49,10 @@ struct AgentConfig {
   // that long (its time-to-live is 14 days by default), and no clock is that far off.
   int64_t max_step_age_ms = 30LL * 24 * 3600 * 1000;
   int64_t max_step_ahead_ms = 3600 * 1000;
+  // The broker's audit log (agent/log_watch.h; docs/AGENT.md, "The broker's log"). Optional in
+  // the file: witnesses (their vkeys), witnesses_required (k of them; default all named),
+  // cosignature_delay_s, checkpoint_max_age_s.
+  LogWatchConfig log;
   // Retention (docs/DATA.md, "Retention"; agent/retention.h): a closed case is erased this many
   // whole days after it was closed. Optional in the file: retention_days_after_close, whole
   // days from 1 to kMaxRetentionDays, or "never"; missing: kDefaultRetentionDays. nullopt here:
@@ -55,6 +61,8 @@ struct AgentConfig {
   static constexpr int64_t kMaxRetentionDays = 36500;  // 100 years: anything longer is a typo
   std::optional<int64_t> retention_days_after_close = kDefaultRetentionDays;
   bool retention_in_file = false;  // false: the default is in force
+  // [web]: the web inbox the running agent serves (agent/web/web_config.h); none without it.
+  std::optional<web::WebConfig> web;
 };
 
 // kInvalidArgument naming file, line and what was expected. Relative paths are taken relative
@@ -92,11 +100,11 @@ struct SendOutcome {
   std::string code;    // "ok", or the refusal's code, e.g. "permission_denied"
   std::string reason;  // the broker's reason for a refusal
   // For an accepted message: the broker's receipt, the leaf of its "accepted" audit record and
-  // a tree head signed by the broker (verified against the directory) whose tree holds it.
+  // a checkpoint signed by the broker (verified against the directory's log_vkey) that holds it.
   // Always present when `accepted`: a repeat answered already_exists counts as accepted only
   // once the broker gave the original receipt again (QUERY).
   std::optional<uint64_t> receipt_leaf;
-  Bytes receipt_head;  // audit::EncodeTreeHead form
+  Bytes receipt_head;  // the checkpoint note (audit/checkpoint.h) that covers the leaf
 };
 
 // The broker's answer to a QUERY about a message this agency sent.
@@ -216,18 +224,41 @@ class Agent {
   // or disconnected agent holds no old epoch key.
   void WipeExpiredEpochKey() { epoch_.WipeIfExpired(); }
 
+  // The broker's audit log as this agent has checked it (agent/log_watch.h).
+  LogWatch& log_watch() { return *log_watch_; }
+  const LogWatch& log_watch() const { return *log_watch_; }
+  // A receipt's checkpoint against what this agent holds of the log: OK when it counts; when
+  // the log watch needs a proof, asks the broker (CONSISTENCY) and waits up to `timeout_ms`
+  // for it (deliveries that arrive meanwhile are kept for Receive). kUnauthenticated with the
+  // alarm when it does not count; kUnavailable when the broker did not answer in time.
+  // `fresh`: the note of an ACCEPTED (LogWatch::OnReceipt).
+  Status CheckLog(ByteView note, bool fresh, int timeout_ms);
+  // Parses a CONSISTENCY answer for the log watch: old size, note (empty when refused), proof,
+  // reason. kInvalidArgument when malformed.
+  struct ConsistencyAnswer {
+    uint64_t old_size = 0;
+    std::string note;
+    std::vector<audit::Hash> proof;
+    std::string reason;
+  };
+  static Result<ConsistencyAnswer> ReadConsistency(const transport::Frames& frames);
+  static transport::Frames ConsistencyRequest(uint64_t old_size, uint64_t size);
+
   const identity::Directory& directory() const { return directory_; }
   const std::string& agency() const { return keys_.id; }
   const std::string& role() const { return role_; }
+  const policy::Policy& policy() const { return policy_; }
   const AgentConfig& config() const { return config_; }
 
  private:
-  // Checks the receipt frames (leaf, signed tree head) at `frames[first]` and records them.
+  // Checks the receipt frames (leaf, checkpoint note) at `frames[first]` and records them.
   Status CheckReceipt(const transport::Frames& frames, size_t first, std::optional<uint64_t>& leaf,
                       Bytes& head) const;
   Result<std::optional<Received>> ReceiveImpl(int timeout_ms, bool greet);
   // Asks the broker for the receipt of `message_id` (Submit after already_exists).
   Result<QueryAnswer> QueryReceipt(ByteView message_id, int timeout_ms);
+  // Sends CONSISTENCY old_size size and waits for its answer (deliveries are kept for later).
+  Result<ConsistencyAnswer> AskConsistency(uint64_t old_size, uint64_t size, int timeout_ms);
 
   Agent(identity::KeySet keys, identity::Directory dir, policy::Policy policy, std::string role,
         const Clock& clock)
@@ -251,6 +282,7 @@ class Agent {
   int send_timeout_ms_ = 2000;
   std::unique_ptr<transport::Client> client_;
   std::vector<transport::Frames> early_;  // what arrived while Submit waited for its answer
+  std::unique_ptr<LogWatch> log_watch_;
 };
 
 }  // namespace nrm::agent

@@ -135,8 +135,9 @@ CommandOutput Erase(const CommandContext& ctx, const Args& args) {
   if (!reason.ok()) return Usage("missing --reason TEXT (why the law requires the erasure)");
   Result<CaseRecord> c = FindCase(ctx.store, args.positional()[1]);
   if (!c.ok()) return Refused(c.status());
-  Result<Tombstone> t = EraseCase(ctx.agent, ctx.store, ctx.outbox, *c,
-                                  "caseworker of " + ctx.agent.agency(), *reason);
+  // Who: the web inbox's user, or whoever typed the command.
+  const std::string by = (ctx.by.empty() ? "caseworker" : ctx.by) + " of " + ctx.agent.agency();
+  Result<Tombstone> t = EraseCase(ctx.agent, ctx.store, ctx.outbox, *c, by, *reason);
   if (!t.ok()) return Refused(t.status());
   return {0, ctx.json ? JsonLine(TombstoneJson(*t)) : DescribeTombstone(*t), ""};
 }

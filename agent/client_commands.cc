@@ -83,7 +83,7 @@ int Send(Agent& agent, const Args& args) {
     if (!outcome.accepted) std::cout << ": " << outcome.code << ": " << outcome.reason;
     if (outcome.receipt_leaf) {
       std::cout << "\n  receipt: audit leaf " << *outcome.receipt_leaf
-                << ", in a tree head signed by the broker (verified)";
+                << ", in a checkpoint signed by the broker (verified)";
     }
     std::cout << "\n";
     all = all && outcome.accepted;

@@ -9,6 +9,7 @@
 // Thread-compatible: the daemon's one thread runs the handlers.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,18 @@ struct CommandContext {
   Outbox& outbox;
   bool json;                         // --json: machine-readable output
   const BrokerLink* link = nullptr;  // the broker link, for `status` (null outside the daemon)
+  // Given by a caller in the agent's own process (the web inbox, agent/web/) rather than in
+  // words: the step's case data as JSON, taken where --file would be read and checked the same
+  // way (agent/validate.h; empty: none), and the person who takes the step, recorded in the
+  // case's timeline.
+  std::string_view payload = {};
+  std::string by = {};
+  // Sends `request` to the broker and waits up to `timeout_ms` (serving the broker's other
+  // traffic meanwhile) for its answer: the frames whose verb is `verb` and whose second frame
+  // is `key`. Null outside the daemon's own commands (and in the web inbox).
+  std::function<Result<transport::Frames>(const transport::Frames& request, std::string_view verb,
+                                          ByteView key, int timeout_ms)>
+      ask = {};
 };
 
 using CommandHandler = CommandOutput (*)(const CommandContext& ctx, const Args& args);

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "agent/log_commands.h"
 #include "agent/case_commands.h"
 #include "agent/status.h"
 #include "agent/step_commands.h"
 #include "agent/views.h"
+#include "agent/web/users.h"
 
 namespace nrm::agent {
 namespace {
@@ -99,10 +101,11 @@ std::string Indent(std::string_view text, std::string_view indent) {
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kAll = [] {
     std::vector<CommandSpec> all = LocalCommands();
-    for (const auto* part : {&StatusCommands(), &ViewCommands(), &StepCommands(), &CaseCommands(),
-                             &LowLevelCommands()}) {
+    for (const auto* part : {&StatusCommands(), &LogCommands(), &ViewCommands(), &StepCommands(),
+                             &CaseCommands(), &LowLevelCommands()}) {
       all.insert(all.end(), part->begin(), part->end());
     }
+    all.push_back(web::UserCommand());
     return all;
   }();
   return kAll;
@@ -120,7 +123,23 @@ bool IsServed(std::string_view name) {
 }
 
 OptionNames ServedOptions() { return OptionsOf(true); }
+
 OptionNames LocalOptions() { return OptionsOf(false); }
+
+CommandOutput RunCommand(const std::vector<std::string>& words, CommandContext ctx) {
+  static const OptionNames kOptions = ServedOptions();
+  Result<Args> args = Args::Parse(words, kOptions.valued, kOptions.flags);
+  if (!args.ok()) return Usage(args.status().message());
+  if (args->positional().empty()) return Usage("no command");
+  const std::string& name = args->positional()[0];
+  const CommandSpec* command = FindCommand(name);
+  if (command == nullptr || command->handler == nullptr) {
+    return Usage("unknown command '" + name + "'");
+  }
+  if (args->help()) return {0, CommandHelp(*command), ""};
+  ctx.json = std::find(words.begin(), words.end(), "--json") != words.end();
+  return command->handler(ctx, *args);
+}
 
 std::string Overview() {
   std::string out =

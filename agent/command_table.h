@@ -32,6 +32,11 @@ struct OptionNames {
 OptionNames ServedOptions();
 OptionNames LocalOptions();
 
+// Runs the served command in `words` (its name and options) with `ctx`, as the running agent
+// does for a command that came over the control socket (ctx.json is set from --json); bad usage
+// is answered with code 2.
+CommandOutput RunCommand(const std::vector<std::string>& words, CommandContext ctx);
+
 // `nrm-agent --help`: every command with its synopsis and what it does.
 std::string Overview();
 

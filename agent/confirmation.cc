@@ -38,7 +38,7 @@ std::string WhatToDo(const std::string& code) {
 
 std::string Receipt(uint64_t leaf) {
   return "audit leaf " + std::to_string(leaf) +
-         ", in a tree head signed by the broker and verified";
+         ", in a checkpoint signed by the broker and verified";
 }
 
 }  // namespace

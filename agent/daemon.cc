@@ -47,12 +47,14 @@ Daemon::Daemon(const AgentConfig& config, std::unique_ptr<Agent> agent,
       store_(std::move(store)),
       control_(std::move(control)),
       outbox_(*agent_, *store_),
+      log_checks_(*agent_, outbox_),
       link_(*agent_, SystemClock::Get()) {
   config_.key_passphrase.clear();
   outbox_.set_serve([this](int ms) { return Serve(ms); });
 }
 
 Daemon::~Daemon() {
+  web_.reset();  // its threads read the store
   if (store_) (void)store_->Close();
 }
 
@@ -70,22 +72,18 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const AgentConfig& config,
     Result<std::string> kept = ReadFile(KeptDirectory(config));
     if (kept.ok()) daemon->AdoptDirectory(*kept, KeptDirectory(config));
   }
+  if (config.web) {
+    NRM_ASSIGN_OR_RETURN(daemon->web_, web::WebServer::Start(*config.web, config.data_dir,
+                                                             *daemon->agent_, *daemon->store_));
+  }
   return daemon;
 }
 
 CommandOutput Daemon::Handle(const std::vector<std::string>& words) {
-  static const OptionNames kOptions = ServedOptions();
-  Result<Args> args = Args::Parse(words, kOptions.valued, kOptions.flags);
-  if (!args.ok()) return Usage(args.status().message());
-  if (args->positional().empty()) return Usage("no command");
-  const std::string& name = args->positional()[0];
-  const CommandSpec* command = FindCommand(name);
-  if (command == nullptr || command->handler == nullptr) {
-    return Usage("unknown command '" + name + "'");
-  }
-  if (args->help()) return {0, CommandHelp(*command), ""};
-  const bool json = std::find(words.begin(), words.end(), "--json") != words.end();
-  return command->handler(CommandContext{*agent_, *store_, outbox_, json, &link_}, *args);
+  CommandContext ctx{*agent_, *store_, outbox_, false, &link_};
+  ctx.ask = [this](const transport::Frames& request, std::string_view verb, ByteView key,
+                   int timeout_ms) { return Ask(request, verb, key, timeout_ms); };
+  return RunCommand(words, std::move(ctx));
 }
 
 Status Daemon::Serve(int ms) {
@@ -103,8 +101,32 @@ Status Daemon::Serve(int ms) {
   return Status::Ok();
 }
 
+Result<transport::Frames> Daemon::Ask(const transport::Frames& request, std::string_view verb,
+                                      ByteView key, int timeout_ms) {
+  if (!agent_->connected()) return Unavailable("not connected to the broker");
+  awaited_verb_ = std::string(verb);
+  awaited_key_.assign(key.begin(), key.end());
+  awaited_.reset();
+  NRM_RETURN_IF_ERROR(agent_->SendFrames(request));
+  const int64_t deadline = Now() + timeout_ms;
+  while (!awaited_ && Now() < deadline) NRM_RETURN_IF_ERROR(Serve(50));
+  awaited_verb_.clear();
+  if (!awaited_) {
+    return Unavailable("the broker did not answer " + std::string(FrameText(request[0])) +
+                       " within " + std::to_string(timeout_ms / 1000) + " s");
+  }
+  transport::Frames answer = std::move(*awaited_);
+  awaited_.reset();
+  return answer;
+}
+
 Status Daemon::Dispatch(const transport::Frames& frames) {
   const std::string_view verb = frames.empty() ? "" : FrameText(frames[0]);
+  if (!awaited_verb_.empty() && verb == awaited_verb_ && frames.size() >= 2 &&
+      frames[1] == awaited_key_) {
+    awaited_ = frames;  // a command waits for it (Ask)
+    return Status::Ok();
+  }
   if (verb == "WELCOME") {
     if (link_.OnWelcome(frames) && Now() - directory_asked_ms_ >= kAskDirectoryEveryMs) {
       directory_asked_ms_ = Now();
@@ -122,7 +144,7 @@ Status Daemon::Dispatch(const transport::Frames& frames) {
       return Status::Ok();
     }
     Result<SendOutcome> answer = agent_->ReadAnswer(frames);
-    return Survivable(answer.ok() ? outbox_.OnAnswer(*answer)
+    return Survivable(answer.ok() ? log_checks_.OnAnswer(std::move(*answer))
                                   : outbox_.OnBadAnswer(frames[1], answer.status()));
   }
   if (verb == "STATUS") {
@@ -132,8 +154,9 @@ Status Daemon::Dispatch(const transport::Frames& frames) {
                answer.status().message());
       return Status::Ok();
     }
-    return Survivable(outbox_.OnStatus(*answer));
+    return Survivable(log_checks_.OnStatus(std::move(*answer)));
   }
+  if (verb == "CONSISTENCY") return Survivable(log_checks_.OnConsistency(frames));
   if (verb == "DIRECTORY") {
     if (frames.size() == 3) AdoptDirectory(FrameText(frames[2]), "the broker");
     return Status::Ok();
@@ -227,13 +250,16 @@ Status Daemon::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       NRM_RETURN_IF_ERROR(control_->Reply({transport::Frame(std::to_string(o.code)),
                                            transport::Frame(o.out), transport::Frame(o.err)}));
     }
+    if (web_) web_->RunPending(outbox_, link_);  // the steps people took in the browser
     NRM_RETURN_IF_ERROR(Serve(15));
     NRM_RETURN_IF_ERROR(Survivable(outbox_.Tick(link_.live())));
+    NRM_RETURN_IF_ERROR(Survivable(log_checks_.Tick(link_.live())));
     if (Now() >= next_check_held) {
       NRM_RETURN_IF_ERROR(Survivable(CheckHeld(*agent_, *store_)));
       next_check_held = Now() + kCheckHeldEveryMs;
     }
   }
+  if (web_) web_->Stop();
   return store_->Close();
 }
 

@@ -19,20 +19,27 @@
 // one code path). The daemon answers with an exit code, standard output and standard error
 // (agent/command.h); the commands themselves are in the table of agent/command_table.h.
 //
+// With a [web] section in its config, the daemon also serves the agency's web inbox
+// (agent/web/web_server.h): its threads read the store, and hand the steps people take in the
+// browser to the daemon's thread, which runs them between two turns of its loop.
+//
 // Thread-compatible: Run() uses the daemon from one thread; the flags that stop it and ask for a
 // reload may be set from a signal handler.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/agent.h"
 #include "agent/command.h"
 #include "agent/connection.h"
+#include "agent/log_checks.h"
 #include "agent/outbox.h"
 #include "agent/store.h"
+#include "agent/web/web_server.h"
 #include "common/transport/control.h"
 
 namespace nrm::agent {
@@ -40,8 +47,8 @@ namespace nrm::agent {
 class Daemon {
  public:
   // Loads keys, directory (or the newer one kept in data_dir) and policy, opens the store with
-  // the local key (protected by `passphrase` when not empty) and binds the control socket. Does
-  // not need the broker.
+  // the local key (protected by `passphrase` when not empty), binds the control socket and,
+  // with [web], starts the web inbox. Does not need the broker.
   static Result<std::unique_ptr<Daemon>> Open(const AgentConfig& config,
                                               const std::string& passphrase);
   ~Daemon();
@@ -54,6 +61,9 @@ class Daemon {
   // Runs one command (the words after --config FILE). Exposed for the control socket.
   CommandOutput Handle(const std::vector<std::string>& words);
 
+  // The web inbox's address ("http://127.0.0.1:8470"), or "" without [web].
+  std::string WebUrl() const { return web_ ? web_->Url() : ""; }
+
  private:
   Daemon(const AgentConfig& config, std::unique_ptr<Agent> agent, std::unique_ptr<AgentStore> store,
          std::unique_ptr<transport::ControlServer> control);
@@ -64,14 +74,24 @@ class Daemon {
   // Puts the signed directory `text` (from `source`) in force if it verifies, has not expired
   // and is newer; logs either way. Keeps it in data_dir for the next start.
   void AdoptDirectory(std::string_view text, const std::string& source);
+  // For a command: sends `request` and serves the broker's traffic until the answer of `verb`
+  // whose second frame is `key` arrives, or `timeout_ms` passed (kUnavailable).
+  Result<transport::Frames> Ask(const transport::Frames& request, std::string_view verb,
+                                ByteView key, int timeout_ms);
 
   AgentConfig config_;
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<AgentStore> store_;
   std::unique_ptr<transport::ControlServer> control_;
   Outbox outbox_;
+  LogChecks log_checks_;  // receipts wait here for their proof (agent/log_checks.h)
   BrokerLink link_;
   int64_t directory_asked_ms_ = 0;  // when the broker was last asked for its directory
+  // A command's question to the broker (Ask): the answer it waits for, and the answer.
+  std::string awaited_verb_;
+  Bytes awaited_key_;
+  std::optional<transport::Frames> awaited_;
+  std::unique_ptr<web::WebServer> web_;  // last: stopped before the store closes
 };
 
 }  // namespace nrm::agent

@@ -18,6 +18,7 @@
 #include "agent/daemon.h"
 #include "agent/key_file.h"
 #include "agent/log.h"
+#include "agent/web/users.h"
 #include "common/args.h"
 
 namespace {
@@ -44,6 +45,9 @@ int RunDaemon(const nrm::agent::AgentConfig& config) {
   nrm::agent::LogEvent(
       config.agency + " running; control socket " + nrm::agent::ControlPath(config) + "; broker " +
       (config.broker.empty() ? "from " + config.broker_endpoint_file : config.broker));
+  if (const std::string url = (*daemon)->WebUrl(); !url.empty()) {
+    nrm::agent::LogEvent("web inbox at " + url);
+  }
   Status s = (*daemon)->Run(g_stop, g_reload);
   if (!s.ok()) return Fail(s.ToString(), 1);
   return 0;
@@ -68,7 +72,13 @@ int main(int argc, char** argv) try {
     if (!config_path) return Fail(Overview(), 2);
     auto config = nrm::agent::LoadAgentConfig(*config_path);
     if (!config) return Fail(config.status().message(), 2);
-    return nrm::agent::CallAgent(*config, {command, words.end()});
+    std::vector<std::string> served(command, words.end());
+    if (served[0] == "user") {  // the password is asked here and only its hash is passed on
+      if (Status s = nrm::agent::web::PrepareUserCommand(served); !s.ok()) {
+        return Fail(s.message(), 2);
+      }
+    }
+    return nrm::agent::CallAgent(*config, std::move(served));
   }
   nrm::agent::OptionNames options = nrm::agent::LocalOptions();
   options.valued.insert("config");

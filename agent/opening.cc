@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "agent/agent.h"
-#include "audit/tree_head.h"
+#include "audit/checkpoint.h"
 #include "schemas/wire/notice.h"
 #include "schemas/wire/payload.h"
 
@@ -156,11 +156,16 @@ Status Agent::CheckReceipt(const transport::Frames& frames, size_t first,
   }
   uint64_t leaf = 0;
   for (uint8_t b : frames[first]) leaf = leaf << 8 | b;
-  NRM_ASSIGN_OR_RETURN(audit::SignedTreeHead head, audit::DecodeTreeHead(frames[first + 1]));
-  if (Status s = audit::VerifyTreeHead(head, directory_.broker().sign_key); !s.ok()) {
-    return s.WithContext("the broker's receipt does not verify");
+  // The receipt's checkpoint must be signed with the log key the directory publishes.
+  const identity::BrokerEntry& broker = directory_.broker();
+  NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey log_key,
+                       audit::PublishedLogKey(broker.log_vkey, broker.id, broker.sign_key));
+  Result<audit::VerifiedCheckpoint> cp =
+      audit::VerifyCheckpointNote(AsChars(frames[first + 1]), log_key);
+  if (!cp) return cp.status().WithContext("the broker's receipt does not verify");
+  if (leaf >= cp->checkpoint.size) {
+    return Unauthenticated("the broker's receipt names a leaf past its tree");
   }
-  if (leaf >= head.size) return Unauthenticated("the broker's receipt names a leaf past its tree");
   leaf_out = leaf;
   head_out = frames[first + 1];
   return Status::Ok();

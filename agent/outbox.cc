@@ -130,7 +130,7 @@ Result<std::vector<MessageRecord>> Outbox::TakeStep(CaseRecord& c, StepRequest r
   for (const std::string& to : r.to) AddUnique(c.parties, to);
   for (const MessageRecord& m : records) {
     c.timeline.push_back(
-        {m.created_at_ms, m.id, m.kind, agent_.agency(), Join(m.to, ","), c.state, m.note});
+        {m.created_at_ms, m.id, m.kind, agent_.agency(), Join(m.to, ","), c.state, m.note, r.by});
   }
   NRM_RETURN_IF_ERROR(store_.Write(records, {c}));
   std::vector<std::string> ids;

@@ -53,6 +53,7 @@ struct StepRequest {
   std::string override_reason;
   wire::Handling handling = wire::Handling::H0;
   std::string note;  // for the timeline
+  std::string by;    // who takes the step (a web inbox user), for the timeline
   bool check_state = true;
 };
 

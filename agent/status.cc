@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "agent/connection.h"
+#include "agent/log_commands.h"
 #include "agent/step_state.h"
 #include "agent/words.h"
 #include "common/clock.h"
@@ -51,21 +52,23 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
       last = m;
     }
   }
-  const bool connected = link.live();
-  const int64_t for_ms = now - link.since_ms();
-  const bool alarm = !connected && for_ms > max_offline_s * 1000;
+  const LinkStatus ls = LinkStatusOf(link, ctx.agent);
+  const bool connected = ls.connected;
+  const int64_t for_ms = now - ls.since_ms;
+  const bool offline = !connected && for_ms > max_offline_s * 1000;
+  const bool alarm = offline || ctx.agent.log_watch().alarmed();
   const identity::Directory& dir = ctx.agent.directory();
   std::string broker_line;
   if (connected) {
-    broker_line = "connected since " + FormatTimeUtc(link.since_ms()) + " (" + Duration(for_ms) +
-                  ") to " + link.broker_id() + " at " + ctx.agent.endpoint();
-  } else if (!link.ever_connected()) {
+    broker_line = "connected since " + FormatTimeUtc(ls.since_ms) + " (" + Duration(for_ms) +
+                  ") to " + ls.broker_id + " at " + ls.endpoint;
+  } else if (!ls.ever_connected) {
     broker_line = "NOT CONNECTED: never connected since the agent started " + Duration(for_ms) +
-                  " ago (" + ctx.agent.endpoint() +
-                  (link.last_error().empty() ? "" : ": " + link.last_error()) + ")";
+                  " ago (" + ls.endpoint + (ls.last_error.empty() ? "" : ": " + ls.last_error) +
+                  ")";
   } else {
-    broker_line = "NOT CONNECTED since " + FormatTimeUtc(link.since_ms()) + " (" +
-                  Duration(for_ms) + ") to " + link.broker_id() + " at " + ctx.agent.endpoint();
+    broker_line = "NOT CONNECTED since " + FormatTimeUtc(ls.since_ms) + " (" + Duration(for_ms) +
+                  ") to " + ls.broker_id + " at " + ls.endpoint;
   }
   if (ctx.json) {
     Json steps = Json::object();
@@ -83,7 +86,8 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
               {"steps", steps},
               {"oldest_waiting", nullptr},
               {"last_delivery", nullptr},
-              {"alarm", alarm}};
+              {"alarm", alarm},
+              {"broker_log", LogStatusJson(ctx.agent.log_watch())}};
     if (oldest) {
       j["oldest_waiting"] = {{"message_id", oldest->id},
                              {"kind", oldest->kind},
@@ -125,7 +129,8 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
   } else {
     out << "none\n";
   }
-  if (alarm) {
+  out << LogStatusText(ctx.agent.log_watch());
+  if (offline) {
     out << "ALARM: not connected for longer than " << max_offline_s << " s\n";
   }
   return {alarm ? 1 : 0, out.str(), ""};
@@ -168,6 +173,11 @@ CommandOutput Backup(const CommandContext& ctx, const Args& args) {
 
 }  // namespace
 
+LinkStatus LinkStatusOf(const BrokerLink& link, const Agent& agent) {
+  return {link.live(),      link.ever_connected(), link.since_ms(),
+          link.broker_id(), agent.endpoint(),      link.last_error()};
+}
+
 const std::vector<CommandSpec>& StatusCommands() {
   static const std::vector<CommandSpec> kCommands = {
       {"status",
@@ -179,7 +189,9 @@ const std::vector<CommandSpec>& StatusCommands() {
        Status,
        "Shows: connected or not and since when (\"never connected\" when it never was), the\n"
        "broker's endpoint and id, the directory's serial and expiry, the steps sent per state,\n"
-       "the oldest step waiting to send and the last delivery."},
+       "the oldest step waiting to send, the last delivery, and the broker's audit log as this\n"
+       "agent checked it (the checkpoint verified, the witnesses' cosignatures, an ALARM).\n"
+       "Exits 1 on an alarm (offline too long, or the broker's log)."},
       {"backup",
        "--out DEST",
        "A consistent copy of this agency's store while the agent runs.",

@@ -64,20 +64,28 @@ CommandOutput Done(const CommandContext& ctx, const CaseRecord& c,
   return {refused ? 1 : 0, out.str(), ""};
 }
 
-// The --file of a step, checked against the schema and the domain for `kind` (agent/validate.h).
+// The case data of a step: the payload a caller in the agent's process gave (the web inbox's
+// form, as JSON) or the --file, checked against the schema and the domain for `kind`
+// (agent/validate.h), the same way for both.
 Result<Bytes> ReadCaseFile(const CommandContext& ctx, const Args& args, bool required,
                            wire::Kind kind) {
-  std::optional<std::string> file = args.Get("file");
-  if (!file) {
-    if (required) return InvalidArgument("missing --file FILE.json");
+  std::string text, source;
+  if (!ctx.payload.empty()) {
+    text = std::string(ctx.payload);
+    source = "the form";
+  } else if (std::optional<std::string> file = args.Get("file")) {
+    NRM_ASSIGN_OR_RETURN(text, ReadFile(*file));
+    source = *file;
+  } else if (required) {
+    return InvalidArgument("missing --file FILE.json");
+  } else {
     return Bytes();
   }
-  NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(*file));
   ValidateOptions options;
   options.kind = kind;
   options.consent_override = args.Get("override").has_value();
   options.now_ms = SystemClock::Get().NowMillis();
-  return CaseFromJson(text, *file, ctx.agent.directory(), options);
+  return CaseFromJson(text, source, ctx.agent.directory(), options);
 }
 
 Result<wire::Handling> HandlingOf(const Args& args) {
@@ -179,6 +187,7 @@ CommandOutput Open(const CommandContext& ctx, const Args& args, wire::Kind kind)
   r.in_reply_to = in_reply_to;
   r.override_reason = args.Get("override").value_or("");
   r.handling = *handling;
+  r.by = ctx.by;
   if (args.Has("preview")) return Preview(ctx, c, r);
   Result<std::vector<MessageRecord>> sent = ctx.outbox.TakeStep(c, std::move(r));
   if (!sent.ok()) return Refused(sent.status());
@@ -208,6 +217,7 @@ CommandOutput Step(const CommandContext& ctx, const Args& args, wire::Kind kind,
   r.in_reply_to = std::move(in_reply_to);
   r.override_reason = args.Get("override").value_or("");
   r.handling = *handling;
+  r.by = ctx.by;
   if (note) {
     r.note = *note;
   } else if (Result<payload::Payload const*> p = wire::VerifyPayload(r.payload);

@@ -186,7 +186,8 @@ toml::table ToToml(const CaseRecord& c) {
                                 {"from", s.from},
                                 {"to", s.to},
                                 {"state", s.state},
-                                {"note", s.note}});
+                                {"note", s.note},
+                                {"by", s.by}});
   }
   t.insert("timeline", std::move(steps));
   return t;
@@ -218,7 +219,8 @@ CaseRecord CaseFromToml(const toml::table& t) {
       const toml::table* s = n.as_table();
       if (s == nullptr) continue;
       c.timeline.push_back({Int(*s, "at_ms"), Text(*s, "message_id"), Text(*s, "kind"),
-                            Text(*s, "from"), Text(*s, "to"), Text(*s, "state"), Text(*s, "note")});
+                            Text(*s, "from"), Text(*s, "to"), Text(*s, "state"), Text(*s, "note"),
+                            Text(*s, "by")});
     }
   }
   return c;
@@ -342,7 +344,9 @@ Result<std::unique_ptr<AgentStore>> AgentStore::Open(const std::string& data_dir
   return store;
 }
 
-Status AgentStore::Checkpoint(const std::string& dir) { return rocks::CheckpointTo(db_.get(), dir); }
+Status AgentStore::Checkpoint(const std::string& dir) {
+  return rocks::CheckpointTo(db_.get(), dir);
+}
 
 Status AgentStore::Close() {
   if (!db_) return Status::Ok();
@@ -406,11 +410,50 @@ Status AgentStore::Write(const std::vector<MessageRecord>& messages,
   };
   Status s = fill();
   // A case key made for this batch exists only if the batch does.
-  if (!s.ok()) {
-    for (const std::string& ref : fresh_keys_) case_keys_.erase(ref);
+  {
+    std::lock_guard<std::mutex> lock(keys_mu_);
+    if (!s.ok()) {
+      for (const std::string& ref : fresh_keys_) case_keys_.erase(ref);
+    }
+    fresh_keys_.clear();
   }
-  fresh_keys_.clear();
+  if (s.ok() && observer_) observer_(messages, cases);
   return s;
+}
+
+Status AgentStore::PutLocal(const std::string& key, std::string_view value) {
+  if (!key.starts_with("w/")) return Internal("a local record key must start with w/: " + key);
+  const Bytes sealed = crypto::SecretBoxSeal(key_, AsBytes(value));
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  return FromRocks(
+      db_->Put(sync, key,
+               rocksdb::Slice(reinterpret_cast<const char*>(sealed.data()), sealed.size())),
+      "write the agent store");
+}
+
+Result<std::optional<std::string>> AgentStore::GetLocal(const std::string& key) {
+  NRM_ASSIGN_OR_RETURN(std::optional<std::string> sealed, Get(key));
+  if (!sealed) return std::optional<std::string>();
+  Result<crypto::SecretBytes> plain = crypto::SecretBoxOpen(key_, AsBytes(*sealed));
+  if (!plain.ok()) return Corruption("record " + key + " does not open under the local key");
+  return std::optional<std::string>(std::string(AsChars(plain->view())));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> AgentStore::ScanLocal(
+    const std::string& prefix) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    Result<crypto::SecretBytes> plain = crypto::SecretBoxOpen(
+        key_, ByteView(reinterpret_cast<const uint8_t*>(it->value().data()), it->value().size()));
+    if (!plain.ok()) {
+      return Corruption("record " + it->key().ToString() + " does not open under the local key");
+    }
+    out.emplace_back(it->key().ToString(), std::string(AsChars(plain->view())));
+  }
+  NRM_RETURN_IF_ERROR(FromRocks(it->status(), "scan " + prefix));
+  return out;
 }
 
 Result<std::vector<MessageRecord>> AgentStore::Messages() {

@@ -12,6 +12,7 @@
 //   c/<case ref>    CaseRecord: label, workflow state, parties, consent, timeline, the case's data
 //   k/<case ref>    the case key (32 random bytes) sealed under the local key
 //   t/<case ref>    Tombstone of an erased case (agent/erasure.h): who, when, why, confirmations
+//   w/...           the web inbox's own records (agent/web/): its users and the access log
 //
 // Erasure by destroying keys: a case's records (c/ and the m/ of its messages) are sealed under
 // its own case key, not the local key ("C" || case ref || ":" || secretbox), so deleting k/<ref>
@@ -20,14 +21,19 @@
 // carry no personal data), are sealed under the local key ("L" || secretbox). The indexes (o/,
 // a/, h/) hold no value; an erasure deletes the entries of the messages it deletes.
 //
-// Thread-compatible: one thread (the daemon's) uses a store.
+// Thread-compatible: one thread (the daemon's) writes records with Write(). Reads (Get*,
+// Messages, Cases, GetLocal, ScanLocal) and PutLocal may also come from other threads (the web
+// inbox's), since RocksDB is thread-safe; every such thread must have stopped before Close().
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/consent.h"
@@ -85,6 +91,7 @@ struct MessageRecord {
 struct TimelineStep {
   int64_t at_ms = 0;
   std::string message_id, kind, from, to, state, note;
+  std::string by = {};  // who took the step here (a web inbox user); empty otherwise
 };
 
 // What is left of an erased case: metadata only, never personal data.
@@ -148,6 +155,22 @@ class AgentStore {
   Result<std::vector<std::string>> AtTheBroker();
   // Ids of the received steps held for an earlier one.
   Result<std::vector<std::string>> HeldInbox();
+
+  // Called after every successful Write(), on the writing thread, with what was written (the
+  // web inbox keeps its index with it). Set it before other threads use the store.
+  using WriteObserver =
+      std::function<void(const std::vector<MessageRecord>&, const std::vector<CaseRecord>&)>;
+  void SetWriteObserver(WriteObserver observer) { observer_ = std::move(observer); }
+  // Called after Erase() deleted the records of case `ref`, on the erasing thread (the web
+  // inbox drops the case from its index). Set it before other threads use the store.
+  using EraseObserver = std::function<void(const std::string& ref)>;
+  void SetEraseObserver(EraseObserver observer) { erase_observer_ = std::move(observer); }
+
+  // The web inbox's records, sealed like the rest: `key` must start with "w/". PutLocal is one
+  // synced write; ScanLocal returns (key, value) pairs under `prefix`, in key order.
+  Status PutLocal(const std::string& key, std::string_view value);
+  Result<std::optional<std::string>> GetLocal(const std::string& key);
+  Result<std::vector<std::pair<std::string, std::string>>> ScanLocal(const std::string& prefix);
   // A consistent copy of the store at `dir` (new), while it stays open (docs/OPERATIONS.md).
   Status Checkpoint(const std::string& dir);
 
@@ -179,7 +202,7 @@ class AgentStore {
   Result<std::string> SealValue(const std::string& case_ref, std::string_view plaintext,
                                 rocksdb::WriteBatch& batch);
   Result<crypto::SecretBytes> OpenValue(const std::string& value);
-  // The key of `ref`, read from k/<ref> (cached); nullptr when it has none.
+  // The key of `ref`, read from k/<ref> (cached); nullptr when it has none. keys_mu_ held.
   Result<const crypto::SecretBytes*> CaseKey(const std::string& ref);
   Result<std::vector<std::pair<std::string, std::string>>> ScanPairs(const std::string& prefix);
   Status AddTombstone(rocksdb::WriteBatch& batch, const Tombstone& t,
@@ -187,6 +210,10 @@ class AgentStore {
 
   std::unique_ptr<rocksdb::DB> db_;
   crypto::SecretBytes key_;
+  WriteObserver observer_;
+  EraseObserver erase_observer_;
+  // The web inbox's thread reads records too: the cache of case keys is shared.
+  std::mutex keys_mu_;
   std::map<std::string, crypto::SecretBytes> case_keys_;  // unsealed case keys, by case ref
   std::vector<std::string> fresh_keys_;                   // made for the batch being written
 };

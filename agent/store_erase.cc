@@ -72,6 +72,7 @@ Result<const crypto::SecretBytes*> AgentStore::CaseKey(const std::string& ref) {
 
 Result<std::string> AgentStore::SealValue(const std::string& case_ref, std::string_view plaintext,
                                           rocksdb::WriteBatch& batch) {
+  std::lock_guard<std::mutex> lock(keys_mu_);
   if (case_ref.size() == kRefHexBytes) {
     NRM_ASSIGN_OR_RETURN(const crypto::SecretBytes* key, CaseKey(case_ref));
     if (key == nullptr) {
@@ -92,6 +93,7 @@ Result<std::string> AgentStore::SealValue(const std::string& case_ref, std::stri
 }
 
 Result<crypto::SecretBytes> AgentStore::OpenValue(const std::string& value) {
+  std::lock_guard<std::mutex> lock(keys_mu_);
   if (value.size() > kRefHexBytes + 2 && value[0] == 'C' && value[kRefHexBytes + 1] == ':') {
     const std::string ref = value.substr(1, kRefHexBytes);
     NRM_ASSIGN_OR_RETURN(const crypto::SecretBytes* key, CaseKey(ref));
@@ -181,10 +183,14 @@ Status AgentStore::Erase(const Tombstone& t, const std::vector<MessageRecord>& m
   rocksdb::WriteOptions sync;
   sync.sync = true;
   NRM_RETURN_IF_ERROR(FromRocks(db_->Write(sync, &batch), "erase case " + t.ref));
-  if (auto it = case_keys_.find(t.ref); it != case_keys_.end()) {
-    it->second.Wipe();
-    case_keys_.erase(it);
+  {
+    std::lock_guard<std::mutex> lock(keys_mu_);
+    if (auto it = case_keys_.find(t.ref); it != case_keys_.end()) {
+      it->second.Wipe();
+      case_keys_.erase(it);
+    }
   }
+  if (erase_observer_) erase_observer_(t.ref);
   CrashPointForTesting("erase:after-write");
   NRM_RETURN_IF_ERROR(Compact());
   Tombstone done = t;

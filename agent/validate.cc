@@ -116,7 +116,6 @@ const std::vector<Field>& PlaceFields() {
   return kPlace;
 }
 
-constexpr size_t kMaxTextBytes = 4000;
 constexpr size_t kMaxListItems = 100;
 
 std::string Text(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); }

@@ -35,6 +35,9 @@ struct FieldError {
   int line = 0, column = 0;
 };
 
+// The longest text a field takes, in bytes of UTF-8.
+inline constexpr size_t kMaxTextBytes = 4000;
+
 struct ValidateOptions {
   // The step the payload is for: referral_offer and repatriation_request need their sections
   // (see RequiredSections); Unknown is a case opened without a step (an import), which needs a

@@ -227,7 +227,8 @@ CommandOutput ShowTimeline(const CommandContext& ctx, const Args& args) {
                        {"from", s.from},
                        {"to", s.to},
                        {"state", s.state},
-                       {"note", s.note}});
+                       {"note", s.note},
+                       {"by", s.by}});
     }
     return {0, JsonLine({{"case", c->ref}, {"state", c->state}, {"steps", steps}}), ""};
   }
@@ -237,7 +238,7 @@ CommandOutput ShowTimeline(const CommandContext& ctx, const Args& args) {
   for (const TimelineStep& s : c->timeline) {
     out << "  " << FormatTimeUtc(s.at_ms) << "  " << s.kind << "  " << s.from << " -> " << s.to
         << "  => " << s.state << "  [" << Short(s.message_id) << "]"
-        << (s.note.empty() ? "" : "  " + s.note) << "\n";
+        << (s.note.empty() ? "" : "  " + s.note) << (s.by.empty() ? "" : "  by " + s.by) << "\n";
   }
   return {0, out.str(), ""};
 }

@@ -26,19 +26,31 @@ bool SameBytes(ByteView a, ByteView b) {
 class ReadOnlyLog {
  public:
   static Result<std::unique_ptr<ReadOnlyLog>> Open(const std::string& path) {
+    // A log begun before "audit_nodes" existed has no such column family: open what there is.
+    std::vector<std::string> existing;
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &existing);
+    if (!s.ok()) return OpenError(path, s);
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
         {rocksdb::kDefaultColumnFamilyName, {}}};
-    for (const std::string& name : AuditColumnFamilyNames()) descriptors.push_back({name, {}});
+    for (const std::string& name : AuditColumnFamilyNames()) {
+      if (std::find(existing.begin(), existing.end(), name) != existing.end()) {
+        descriptors.push_back({name, {}});
+      }
+    }
     auto log = std::unique_ptr<ReadOnlyLog>(new ReadOnlyLog());
     rocksdb::DB* db = nullptr;
-    rocksdb::Status s =
-        rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descriptors, &log->handles_, &db);
-    if (!s.ok()) {
-      std::string message = "cannot open the audit log at " + path + ": " + s.ToString();
-      return s.IsCorruption() ? Corruption(std::move(message)) : IOError(std::move(message));
-    }
+    s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descriptors, &log->handles_, &db);
+    if (!s.ok()) return OpenError(path, s);
     log->db_.reset(db);
-    log->cfs_ = {log->handles_[1], log->handles_[2], log->handles_[3]};
+    log->cfs_ = AuditColumnFamilies::From([&](const std::string& name) {
+      for (size_t i = 0; i < descriptors.size(); ++i) {
+        if (descriptors[i].name == name) return log->handles_[i];
+      }
+      return static_cast<rocksdb::ColumnFamilyHandle*>(nullptr);
+    });
+    if (log->cfs_.records == nullptr || log->cfs_.heads == nullptr || log->cfs_.meta == nullptr) {
+      return NotFound("no audit log at " + path);
+    }
     return log;
   }
 
@@ -53,27 +65,75 @@ class ReadOnlyLog {
 
  private:
   ReadOnlyLog() = default;
+  static Status OpenError(const std::string& path, const rocksdb::Status& s) {
+    std::string message = "cannot open the audit log at " + path + ": " + s.ToString();
+    return s.IsCorruption() ? Corruption(std::move(message)) : IOError(std::move(message));
+  }
   std::unique_ptr<rocksdb::DB> db_;  // declared first, destroyed last (after the handles)
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   AuditColumnFamilies cfs_;
 };
 
-// The signed head with the largest size, or kNotFound.
-Result<SignedTreeHead> LatestHead(rocksdb::DB* db, const AuditColumnFamilies& cfs) {
+// The stored head with the largest size, or kNotFound.
+Result<StoredHead> LatestStoredHead(rocksdb::DB* db, const AuditColumnFamilies& cfs) {
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cfs.heads));
   it->SeekToLast();
   if (!it->Valid()) {
     NRM_RETURN_IF_ERROR(FromRocks(it->status(), "reading tree heads"));
     return NotFound("the audit log has no signed tree head yet");
   }
-  return DecodeTreeHead(FromSlice(it->value()));
+  return DecodeStoredHead(FromSlice(it->value()));
+}
+
+// The checkpoint a proof is made against: of size `at_size`, or the latest when 0.
+Result<StoredHead> CheckpointForProof(rocksdb::DB* db, const AuditColumnFamilies& cfs,
+                                      uint64_t at_size) {
+  StoredHead head;
+  if (at_size == 0) {
+    NRM_ASSIGN_OR_RETURN(head, LatestStoredHead(db, cfs));
+  } else {
+    std::string value;
+    rocksdb::Status s =
+        db->Get(rocksdb::ReadOptions(), cfs.heads, ToSlice(Be64Key(at_size)), &value);
+    if (s.IsNotFound()) {
+      return NotFound("the log has no checkpoint of size " + std::to_string(at_size));
+    }
+    NRM_RETURN_IF_ERROR(FromRocks(s, "reading a checkpoint"));
+    NRM_ASSIGN_OR_RETURN(head, DecodeStoredHead(AsBytes(value)));
+  }
+  if (head.legacy) {
+    return NotFound("the head of size " + std::to_string(head.size) +
+                    " predates checkpoints; a broker of this version signs one at its next start");
+  }
+  return head;
+}
+
+Result<std::string> StoredMeta(rocksdb::DB* db, const AuditColumnFamilies& cfs, const char* key) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cfs.meta, key, &value);
+  if (s.IsNotFound()) return NotFound(std::string("the audit log stores no ") + key);
+  NRM_RETURN_IF_ERROR(FromRocks(s, std::string("reading ") + key));
+  return value;
+}
+
+// The vkeys the broker recorded, one per line; lines that do not parse are skipped.
+std::vector<note::VerifierKey> StoredWitnessKeys(rocksdb::DB* db, const AuditColumnFamilies& cfs) {
+  std::vector<note::VerifierKey> out;
+  Result<std::string> text = StoredMeta(db, cfs, kWitnessesKey);
+  if (!text) return out;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    if (Result<note::VerifierKey> k = note::ParseVerifierKey(rest.substr(0, nl)); k) {
+      out.push_back(std::move(*k));
+    }
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  }
+  return out;
 }
 
 Result<Bytes> StoredBrokerKey(rocksdb::DB* db, const AuditColumnFamilies& cfs) {
-  std::string key;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cfs.meta, kBrokerKeyKey, &key);
-  if (s.IsNotFound()) return NotFound("the audit log stores no broker key");
-  NRM_RETURN_IF_ERROR(FromRocks(s, "reading the broker key"));
+  NRM_ASSIGN_OR_RETURN(std::string key, StoredMeta(db, cfs, kBrokerKeyKey));
   return ToBytes(key);
 }
 
@@ -128,13 +188,6 @@ Status RangeRoots(rocksdb::DB* db, const AuditColumnFamilies& cfs, uint64_t n,
 // ------------------------------------------------------------------------------ JSON forms
 
 using json::Json;
-
-Json HeadJson(const SignedTreeHead& head) {
-  return Json{{"size", head.size},
-              {"root", ToHex(head.root)},
-              {"time_ms", head.time_ms},
-              {"signature", ToHex(head.signature)}};
-}
 
 Json HashesJson(const std::vector<Hash>& hashes) {
   Json out = Json::array();
@@ -266,7 +319,7 @@ Status CheckInclusion(const Json& doc, CheckedProof* out) {
   NRM_ASSIGN_OR_RETURN(Bytes encoding, GetHex(*shown, "encoding", 0));
   NRM_ASSIGN_OR_RETURN(std::vector<Hash> proof, ParseHashes(doc, "inclusion_proof"));
   NRM_RETURN_IF_ERROR(
-      VerifyInclusion(HashLeaf(encoding), out->leaf_index, out->head.size, proof, out->head.root));
+      VerifyInclusion(HashLeaf(encoding), out->leaf_index, out->size, proof, out->root));
   // The displayed fields must say exactly what the verified encoding says. The canonical form
   // goes through text, as the shown one did, so that both have the same number types.
   Result<AuditRecord> record = DecodeRecord(encoding);
@@ -286,7 +339,7 @@ Status CheckConsistency(const Json& doc, CheckedProof* out) {
   NRM_ASSIGN_OR_RETURN(out->from_root, ToHash(from_root));
   NRM_ASSIGN_OR_RETURN(std::vector<Hash> proof, ParseHashes(doc, "consistency_proof"));
   NRM_RETURN_IF_ERROR(
-      VerifyConsistency(out->from_size, out->head.size, out->from_root, out->head.root, proof));
+      VerifyConsistency(out->from_size, out->size, out->from_root, out->root, proof));
   return Status::Ok();
 }
 
@@ -316,21 +369,68 @@ Result<VerifyReport> VerifyLog(rocksdb::DB* db, const AuditColumnFamilies& cfs,
     report.problem = "the log's stored broker key " + ToHex(*stored_key) + " is not the key given";
     return report;
   }
+  // The log's verifier key: the origin given, else the stored one. A log with legacy heads only
+  // may have none; its heads need only the key.
+  std::string origin = options.origin;
+  Result<std::string> stored_origin = StoredMeta(db, cfs, kOriginKey);
+  if (!stored_origin && stored_origin.status().code() != Code::kNotFound) {
+    return stored_origin.status();
+  }
+  if (origin.empty() && stored_origin) origin = *stored_origin;
+  if (!origin.empty() && stored_origin && *stored_origin != origin) {
+    report.problem = "the log's stored origin \"" + *stored_origin + "\" is not the origin given";
+    return report;
+  }
+  note::VerifierKey log_key{origin, 0, note::kTypeEd25519, key};
+  if (!origin.empty()) {
+    Result<note::VerifierKey> k = LogVerifierKey(origin, key);
+    if (!k) {
+      report.problem = "the log's origin is not valid: " + k.status().message();
+      return report;
+    }
+    log_key = std::move(*k);
+  }
+  const std::vector<note::VerifierKey> witnesses =
+      options.witnesses.empty() ? StoredWitnessKeys(db, cfs) : options.witnesses;
 
-  CompactRange checkpoint;
-  Hash checkpoint_chain{};
-  bool has_checkpoint = false;
+  // The checkpoints obtained elsewhere: each must be the log's, then match it at its size.
+  struct External {
+    const ExternalCheckpoint* source;
+    Checkpoint checkpoint;
+  };
+  std::vector<External> externals;
+  for (const ExternalCheckpoint& e : options.checkpoints) {
+    if (origin.empty()) {
+      report.problem = "the log has no origin to check checkpoint " + e.label + " against";
+      return report;
+    }
+    Result<VerifiedCheckpoint> v = VerifyCheckpointNote(e.note, log_key, witnesses);
+    if (!v) {
+      report.problem =
+          "checkpoint " + e.label + " is not one of this log's: " + v.status().message();
+      return report;
+    }
+    externals.push_back({&e, std::move(v->checkpoint)});
+  }
+  std::sort(externals.begin(), externals.end(), [](const External& a, const External& b) {
+    return a.checkpoint.size < b.checkpoint.size;
+  });
+  size_t next_external = 0;
+
+  CompactRange frontier;
+  Hash frontier_chain{};
+  bool has_frontier = false;
   {
     std::string value;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cfs.meta, kCheckpointKey, &value);
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cfs.meta, kFrontierKey, &value);
     if (s.ok()) {
-      if (!DecodeCheckpoint(AsBytes(value), &checkpoint, &checkpoint_chain).ok()) {
-        report.problem = "the audit_meta checkpoint does not parse";
+      if (!DecodeFrontier(AsBytes(value), &frontier, &frontier_chain).ok()) {
+        report.problem = "the audit_meta frontier does not parse";
         return report;
       }
-      has_checkpoint = true;
+      has_frontier = true;
     } else if (!s.IsNotFound()) {
-      return FromRocks(s, "reading the checkpoint");
+      return FromRocks(s, "reading the frontier");
     }
   }
 
@@ -339,8 +439,8 @@ Result<VerifyReport> VerifyLog(rocksdb::DB* db, const AuditColumnFamilies& cfs,
   uint64_t last_good_head = 0;
   std::unique_ptr<rocksdb::Iterator> heads(db->NewIterator(rocksdb::ReadOptions(), cfs.heads));
   heads->SeekToFirst();
-  // Checks the signed heads (and the checkpoint) of the current tree size; nullopt when all is
-  // well, else the report to return.
+  // Checks the signed heads, the frontier and the external checkpoints of the current tree
+  // size; nullopt when all is well, else the report to return.
   auto check_heads = [&]() -> std::optional<VerifyReport> {
     const uint64_t size = tree.size();
     for (; heads->Valid(); heads->Next()) {
@@ -348,12 +448,16 @@ Result<VerifyReport> VerifyLog(rocksdb::DB* db, const AuditColumnFamilies& cfs,
       if (k.size() != 8) return bad_head(size, "a tree head has a malformed key");
       const uint64_t head_size = GetBe64(k.data());
       if (head_size > size) break;
-      Result<SignedTreeHead> head = DecodeTreeHead(FromSlice(heads->value()));
+      Result<StoredHead> head = DecodeStoredHead(FromSlice(heads->value()));
       if (!head) return bad_head(head_size, head.status().message());
       if (head->size != head_size || head_size != size) {
         return bad_head(head_size, "the tree head is stored under the wrong size");
       }
-      if (Status s = VerifyTreeHead(*head, key); !s.ok()) return bad_head(head_size, s.message());
+      if (!head->legacy && origin.empty()) {
+        return bad_head(head_size, "a checkpoint, but the log stores no origin to check it with");
+      }
+      Result<std::optional<VerifiedCheckpoint>> v = VerifyStoredHead(*head, log_key, witnesses);
+      if (!v) return bad_head(head_size, v.status().message());
       if (head->root != tree.Root()) {
         return bad_record(last_good_head, "the signed tree head at size " + std::to_string(size) +
                                               " does not match the records: one of records " +
@@ -363,12 +467,35 @@ Result<VerifyReport> VerifyLog(rocksdb::DB* db, const AuditColumnFamilies& cfs,
       }
       last_good_head = size;
       ++report.heads_checked;
+      if (*v) report.cosignatures_checked += (*v)->cosigned_by.size();
     }
-    if (has_checkpoint && checkpoint.size() == size &&
-        (!(checkpoint == tree) || checkpoint_chain != chain)) {
-      report.problem = "the audit_meta checkpoint at size " + std::to_string(size) +
-                       " does not match the records";
+    if (has_frontier && frontier.size() == size &&
+        (!(frontier == tree) || frontier_chain != chain)) {
+      report.problem =
+          "the audit_meta frontier at size " + std::to_string(size) + " does not match the records";
       return report;
+    }
+    for (; next_external < externals.size() && externals[next_external].checkpoint.size == size;
+         ++next_external) {
+      const External& e = externals[next_external];
+      if (e.checkpoint.root != tree.Root()) {
+        report.differs_at_size = size;
+        report.differs_from = e.source->label;
+        report.problem = "the log differs from checkpoint " + e.source->label + " at size " +
+                         std::to_string(size) + ": its root there is " +
+                         ToBase64(e.checkpoint.root) + ", the records give " +
+                         ToBase64(tree.Root()) +
+                         "; the log was rewritten or forked after that checkpoint was signed";
+        if (report.agrees_at_size) {
+          report.problem += " (it still agrees at size " + std::to_string(*report.agrees_at_size) +
+                            ": the change lies in records " +
+                            std::to_string(*report.agrees_at_size) + ".." +
+                            std::to_string(size - 1) + ")";
+        }
+        return report;
+      }
+      report.agrees_at_size = size;
+      ++report.external_checked;
     }
     return std::nullopt;
   };
@@ -407,9 +534,19 @@ Result<VerifyReport> VerifyLog(rocksdb::DB* db, const AuditColumnFamilies& cfs,
     return bad_record(tree.size(), "the record is missing: a signed tree head covers " +
                                        std::to_string(claimed) + " records");
   }
-  if (has_checkpoint && checkpoint.size() > tree.size()) {
-    return bad_record(tree.size(), "the record is missing: the checkpoint covers " +
-                                       std::to_string(checkpoint.size()) + " records");
+  if (has_frontier && frontier.size() > tree.size()) {
+    return bad_record(tree.size(), "the record is missing: the frontier covers " +
+                                       std::to_string(frontier.size()) + " records");
+  }
+  if (next_external < externals.size()) {
+    const External& e = externals[next_external];
+    report.differs_at_size = e.checkpoint.size;
+    report.differs_from = e.source->label;
+    report.problem = "the log holds " + std::to_string(tree.size()) + " records, but checkpoint " +
+                     e.source->label + ", signed with the log's key, " + "covers " +
+                     std::to_string(e.checkpoint.size) +
+                     ": records were removed, or the log was rolled back";
+    return report;
   }
   report.intact = true;
   return report;
@@ -434,13 +571,24 @@ Status ReadVerifiedRecords(const std::string& db_path,
       .status();
 }
 
+Result<std::string> LatestCheckpoint(const std::string& db_path, bool cosigned) {
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<ReadOnlyLog> log, ReadOnlyLog::Open(db_path));
+  uint64_t size = 0;
+  if (cosigned) {
+    Result<std::string> at = StoredMeta(log->db(), log->cfs(), kCosignedKey);
+    if (at && at->size() == 8) size = GetBe64(AsBytes(*at).data());
+  }
+  NRM_ASSIGN_OR_RETURN(StoredHead head, CheckpointForProof(log->db(), log->cfs(), size));
+  return head.note;
+}
+
 Result<std::string> Prove(const std::string& db_path, ByteView message_id,
-                          std::optional<AuditEvent> event) {
+                          std::optional<AuditEvent> event, uint64_t at_size) {
   if (message_id.size() != kMessageIdBytes) {
     return InvalidArgument("a message id is " + std::to_string(kMessageIdBytes) + " bytes");
   }
   NRM_ASSIGN_OR_RETURN(std::unique_ptr<ReadOnlyLog> log, ReadOnlyLog::Open(db_path));
-  NRM_ASSIGN_OR_RETURN(SignedTreeHead head, LatestHead(log->db(), log->cfs()));
+  NRM_ASSIGN_OR_RETURN(StoredHead head, CheckpointForProof(log->db(), log->cfs(), at_size));
 
   // Pass 1: find the record.
   std::optional<uint64_t> found;
@@ -465,9 +613,8 @@ Result<std::string> Prove(const std::string& db_path, ByteView message_id,
                           .status());
   if (!found) return NotFound("no record for message " + ToHex(message_id));
   if (*found >= head.size) {
-    return Unavailable("record " + std::to_string(*found) +
-                       " is newer than the latest signed tree head (size " +
-                       std::to_string(head.size) + "); ask again after the next head");
+    return Unavailable("record " + std::to_string(*found) + " is newer than the checkpoint (size " +
+                       std::to_string(head.size) + "); ask again after the next one");
   }
 
   // Pass 2: the audit path against the latest head.
@@ -480,20 +627,27 @@ Result<std::string> Prove(const std::string& db_path, ByteView message_id,
                       std::to_string(head.size) + "; run verify");
   }
 
-  return json::Dump(Json{{"type", kInclusionProofType},
-                         {"leaf_index", *found},
-                         {"record", RecordJson(record, encoding)},
-                         {"inclusion_proof", HashesJson(proof)},
-                         {"tree_head", HeadJson(head)}});
+  return FormatInclusionProof(*found, encoding, proof, head.note);
 }
 
-Result<std::string> Consistency(const std::string& db_path, uint64_t from_size) {
+Result<std::string> FormatInclusionProof(uint64_t leaf_index, ByteView encoding,
+                                         std::span<const Hash> proof,
+                                         std::string_view checkpoint_note) {
+  Result<AuditRecord> record = DecodeRecord(encoding);
+  if (!record) return InvalidArgument("the record does not decode: " + record.status().message());
+  return json::Dump(Json{{"type", kInclusionProofType},
+                         {"leaf_index", leaf_index},
+                         {"record", RecordJson(*record, encoding)},
+                         {"inclusion_proof", HashesJson({proof.begin(), proof.end()})},
+                         {"checkpoint", std::string(checkpoint_note)}});
+}
+
+Result<std::string> Consistency(const std::string& db_path, uint64_t from_size, uint64_t at_size) {
   NRM_ASSIGN_OR_RETURN(std::unique_ptr<ReadOnlyLog> log, ReadOnlyLog::Open(db_path));
-  NRM_ASSIGN_OR_RETURN(SignedTreeHead head, LatestHead(log->db(), log->cfs()));
+  NRM_ASSIGN_OR_RETURN(StoredHead head, CheckpointForProof(log->db(), log->cfs(), at_size));
   if (from_size > head.size) {
     return InvalidArgument("--from " + std::to_string(from_size) +
-                           " is beyond the latest signed tree head (size " +
-                           std::to_string(head.size) + ")");
+                           " is beyond the checkpoint (size " + std::to_string(head.size) + ")");
   }
   NRM_ASSIGN_OR_RETURN(std::vector<LeafRange> ranges, ConsistencyProofRanges(from_size, head.size));
   std::vector<Hash> proof;
@@ -509,28 +663,76 @@ Result<std::string> Consistency(const std::string& db_path, uint64_t from_size) 
                          {"from_size", from_size},
                          {"from_root", ToHex(from_root)},
                          {"consistency_proof", HashesJson(proof)},
-                         {"tree_head", HeadJson(head)}});
+                         {"checkpoint", head.note}});
 }
 
-Result<CheckedProof> CheckProof(std::string_view json_text, ByteView broker_public_key) {
+Result<CheckedProof> CheckProof(std::string_view json_text, const note::VerifierKey& log_key,
+                                std::span<const note::VerifierKey> witnesses) {
   NRM_ASSIGN_OR_RETURN(Json doc, json::Parse(json_text));
   if (!doc.is_object()) return InvalidArgument("proof: not a JSON object");
   if (HasNonInteger(doc)) return InvalidArgument("proof: only integers are expected");
   NRM_ASSIGN_OR_RETURN(const Json* type, Member(doc, "type"));
   const std::string type_name = type->is_string() ? type->get<std::string>() : "";
   CheckedProof out;
-  NRM_ASSIGN_OR_RETURN(out.head, ParseHead(doc, "tree_head"));
-  NRM_RETURN_IF_ERROR(VerifyTreeHead(out.head, broker_public_key));
-  if (type_name == kInclusionProofType) {
-    out.type = kInclusionProofType;
+  const bool v1 = type_name == kInclusionProofTypeV1 || type_name == kConsistencyProofTypeV1;
+  if (v1) {
+    NRM_ASSIGN_OR_RETURN(out.legacy_head, ParseHead(doc, "tree_head"));
+    NRM_RETURN_IF_ERROR(VerifyTreeHead(*out.legacy_head, log_key.public_key));
+    out.size = out.legacy_head->size;
+    out.root = out.legacy_head->root;
+  } else {
+    NRM_ASSIGN_OR_RETURN(const Json* cp, Member(doc, "checkpoint"));
+    if (!cp->is_string()) return InvalidArgument("proof: \"checkpoint\" is not a string");
+    Result<VerifiedCheckpoint> v =
+        VerifyCheckpointNote(cp->get_ref<const std::string&>(), log_key, witnesses);
+    if (!v) return v.status().WithContext("proof: the checkpoint");
+    out.checkpoint = std::move(*v);
+    out.size = out.checkpoint->checkpoint.size;
+    out.root = out.checkpoint->checkpoint.root;
+    out.time = out.checkpoint->log_time;
+  }
+  if (type_name == kInclusionProofType || type_name == kInclusionProofTypeV1) {
+    out.type = v1 ? kInclusionProofTypeV1 : kInclusionProofType;
     NRM_RETURN_IF_ERROR(CheckInclusion(doc, &out));
-  } else if (type_name == kConsistencyProofType) {
-    out.type = kConsistencyProofType;
+  } else if (type_name == kConsistencyProofType || type_name == kConsistencyProofTypeV1) {
+    out.type = v1 ? kConsistencyProofTypeV1 : kConsistencyProofType;
     NRM_RETURN_IF_ERROR(CheckConsistency(doc, &out));
   } else {
     return InvalidArgument("proof: unknown \"type\"");
   }
   return out;
+}
+
+Result<LogStatus> ReadLogStatus(const std::string& db_path) {
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<ReadOnlyLog> log, ReadOnlyLog::Open(db_path));
+  LogStatus out;
+  NRM_ASSIGN_OR_RETURN(out.origin, StoredMeta(log->db(), log->cfs(), kOriginKey));
+  NRM_ASSIGN_OR_RETURN(Bytes key, StoredBrokerKey(log->db(), log->cfs()));
+  NRM_ASSIGN_OR_RETURN(note::VerifierKey log_key, LogVerifierKey(out.origin, key));
+  out.witnesses = StoredWitnessKeys(log->db(), log->cfs());
+  auto verified = [&](uint64_t size) -> Result<VerifiedCheckpoint> {
+    NRM_ASSIGN_OR_RETURN(StoredHead head, CheckpointForProof(log->db(), log->cfs(), size));
+    Result<VerifiedCheckpoint> v = VerifyCheckpointNote(head.note, log_key, out.witnesses);
+    if (!v)
+      return Corruption("the checkpoint of size " + std::to_string(head.size) +
+                        " does not verify: " + v.status().message());
+    return v;
+  };
+  NRM_ASSIGN_OR_RETURN(out.latest, verified(0));
+  if (Result<std::string> at = StoredMeta(log->db(), log->cfs(), kCosignedKey);
+      at && at->size() == 8) {
+    NRM_ASSIGN_OR_RETURN(out.cosigned, verified(GetBe64(AsBytes(*at).data())));
+  }
+  return out;
+}
+
+Status StoreWitnessKeys(rocksdb::DB* db, const AuditColumnFamilies& cfs,
+                        std::span<const note::VerifierKey> witnesses) {
+  std::string text;
+  for (const note::VerifierKey& k : witnesses) text += note::FormatVerifierKey(k) + "\n";
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  return FromRocks(db->Put(write, cfs.meta, kWitnessesKey, text), "storing the witness keys");
 }
 
 }  // namespace nrm::audit

@@ -1,6 +1,7 @@
 #include "audit/checkpoint.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace nrm::audit {
@@ -17,6 +18,16 @@ std::optional<std::string_view> NextLine(std::string_view* text) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> ParseTreeSize(std::string_view text) {
+  uint64_t size = 0;
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                   [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (!digits || (text.size() > 1 && text.front() == '0')) return std::nullopt;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), size);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return size;
+}
 
 std::string FormatCheckpoint(const Checkpoint& c) {
   std::string out = c.origin + "\n" + std::to_string(c.size) + "\n" + ToBase64(c.root) + "\n";
@@ -67,6 +78,12 @@ Status CheckOrigin(std::string_view origin) {
   return Status::Ok();
 }
 
+std::string DefaultOrigin(std::string_view broker_id) {
+  std::string origin(broker_id);
+  for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return origin + "/audit/v1";
+}
+
 Result<note::VerifierKey> LogVerifierKey(std::string_view origin, ByteView public_key) {
   NRM_RETURN_IF_ERROR(CheckOrigin(origin));
   return note::MakeVerifierKey(origin, note::kTypeEd25519, public_key);
@@ -77,6 +94,17 @@ note::VerifierKey LogTimestampKey(const note::VerifierKey& log_key) {
       note::MakeVerifierKey(log_key.name, note::kTypeCosignatureV1, log_key.public_key);
   NRM_CHECK(k.ok());  // the same name and key made log_key
   return *k;
+}
+
+Result<note::VerifierKey> PublishedLogKey(std::string_view log_vkey, std::string_view broker_id,
+                                          ByteView sign_key) {
+  if (log_vkey.empty()) return LogVerifierKey(DefaultOrigin(broker_id), sign_key);
+  NRM_ASSIGN_OR_RETURN(note::VerifierKey k, note::ParseVerifierKey(log_vkey));
+  if (k.type != note::kTypeEd25519 ||
+      !std::equal(k.public_key.begin(), k.public_key.end(), sign_key.begin(), sign_key.end())) {
+    return InvalidArgument("the log's vkey does not hold the broker's Ed25519 sign_key");
+  }
+  return k;
 }
 
 std::string SignCheckpoint(const Checkpoint& checkpoint, const crypto::SecretBytes& secret,

@@ -39,6 +39,10 @@ struct Checkpoint {
   bool operator==(const Checkpoint&) const = default;
 };
 
+// A tree size as the C2SP formats write it: ASCII decimal, no leading zero (but "0"), at most
+// 2^64 - 1; nullopt otherwise.
+std::optional<uint64_t> ParseTreeSize(std::string_view text);
+
 // The note text: origin, size and base64 root, each ending in "\n", then any extension lines.
 std::string FormatCheckpoint(const Checkpoint& checkpoint);
 // The inverse; strict: at least three non-empty lines, each ending in "\n"; a size in decimal
@@ -51,10 +55,18 @@ Result<Checkpoint> ParseCheckpoint(std::string_view text);
 // bytes of printable ASCII.
 Status CheckOrigin(std::string_view origin);
 
+// The origin a log takes when neither its configuration nor the directory names one: the
+// broker id in lower case followed by "/audit/v1" ("GMS.BROKER" -> "gms.broker/audit/v1").
+std::string DefaultOrigin(std::string_view broker_id);
+
 // The log's keys for an origin and a 32-byte Ed25519 public key: the checkpoint key (type 0x01)
 // and the timestamp key (type 0x04, same name and key).
 Result<note::VerifierKey> LogVerifierKey(std::string_view origin, ByteView public_key);
 note::VerifierKey LogTimestampKey(const note::VerifierKey& log_key);
+// The log key a directory publishes for its broker: its log_vkey when it has one (it must hold
+// `sign_key`), else the key of the default origin of `broker_id`. kInvalidArgument otherwise.
+Result<note::VerifierKey> PublishedLogKey(std::string_view log_vkey, std::string_view broker_id,
+                                          ByteView sign_key);
 
 // The broker's checkpoint note: its Ed25519 signature and its timestamp signature at
 // `time_ms` (rounded down to seconds). REQUIRES: CheckOrigin(checkpoint.origin) is OK, secret

@@ -1,10 +1,14 @@
 // The `nrm audit` commands, for the admin tool (tools/) to call:
 //
-//   verify DIR [--broker-key HEX_OR_FILE]     exit 0 intact; 1 and "first bad record: index N
-//                                             (reason)" otherwise
-//   prove DIR --message-id HEX [--event NAME] inclusion proof JSON on `out`
-//   check-proof FILE --broker-key HEX_OR_FILE checks a proof offline; exit 0 valid, 1 not
-//   consistency DIR --from N                  consistency proof JSON on `out`
+//   verify DIR [--broker-key KEY] [--witness VKEY]... [--checkpoint FILE]...
+//                                             exit 0 intact; 1 and "first bad record: index N
+//                                             (reason)" or "log differs from checkpoint: size S"
+//   checkpoint DIR [--cosigned]               the latest checkpoint note on `out`
+//   prove DIR --message-id HEX [--event NAME] [--size N]
+//                                             inclusion proof JSON on `out`
+//   check-proof FILE --vkey VKEY [--witness VKEY]... [--witnesses-required K]
+//                                             checks a proof offline; exit 0 valid, 1 not
+//   consistency DIR --from N [--size M]       consistency proof JSON on `out`
 //
 // Each takes --help. Exit codes: 0 success, 1 the check failed or the log cannot be read,
 // 2 a usage error (named on `err`). Thread-safe; calls crypto::InitCrypto() itself.

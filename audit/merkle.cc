@@ -186,13 +186,16 @@ Status VerifyConsistency(uint64_t old_size, uint64_t new_size, const Hash& old_r
   return Status::Ok();
 }
 
-void CompactRange::Append(const Hash& leaf_hash) {
+void CompactRange::Append(const Hash& leaf_hash, std::vector<Node>* completed) {
   hashes_.push_back(leaf_hash);
   // Each trailing one bit of the old size is a perfect subtree the new leaf now completes.
+  uint8_t level = 0;
   for (uint64_t s = size_; (s & 1) != 0; s >>= 1) {
     Hash right = hashes_.back();
     hashes_.pop_back();
     hashes_.back() = HashChildren(hashes_.back(), right);
+    ++level;
+    if (completed != nullptr) completed->push_back({level, size_ >> level, hashes_.back()});
   }
   ++size_;
 }

@@ -72,7 +72,16 @@ class CompactRange {
  public:
   CompactRange() = default;
 
-  void Append(const Hash& leaf_hash);
+  // A perfect subtree an Append completed: it covers leaves [index << level, (index + 1) <<
+  // level). The log stores these, so that proofs read O(log n) nodes instead of every leaf.
+  struct Node {
+    uint8_t level = 0;  // >= 1: a leaf is level 0 and never reported
+    uint64_t index = 0;
+    Hash hash{};
+  };
+  // Adds a leaf; when `completed` is given, appends to it the subtrees this leaf completed,
+  // lowest level first (none for an even size(), one on average).
+  void Append(const Hash& leaf_hash, std::vector<Node>* completed = nullptr);
   // The MTH of the leaves appended so far (EmptyRoot() when none).
   Hash Root() const;
   uint64_t size() const { return size_; }

@@ -54,11 +54,4 @@ Result<SignedTreeHead> DecodeTreeHead(ByteView data) {
   return head;
 }
 
-Status VerifyReceipt(const Receipt& receipt, ByteView record_encoding,
-                     std::span<const Hash> inclusion_proof, ByteView broker_public_key) {
-  NRM_RETURN_IF_ERROR(VerifyTreeHead(receipt.head, broker_public_key));
-  return VerifyInclusion(HashLeaf(record_encoding), receipt.leaf_index, receipt.head.size,
-                         inclusion_proof, receipt.head.root);
-}
-
 }  // namespace nrm::audit

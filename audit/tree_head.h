@@ -1,5 +1,6 @@
-// Signed tree heads and receipts: the broker's Ed25519 signature over (size, root, time) of the
-// audit tree, and what an agency keeps to later prove that the broker logged its message.
+// Legacy signed tree heads (nrm/tree-head/v1): the broker's Ed25519 signature over (size, root,
+// time) of the audit tree, as brokers signed them before checkpoints (checkpoint.h). Logs begun
+// then still hold them, so they are still decoded and verified; nothing signs them any more.
 //
 // Pure functions and value types; thread-compatible.
 #pragma once
@@ -42,19 +43,5 @@ Status VerifyTreeHead(const SignedTreeHead& head, ByteView broker_public_key);
 Bytes EncodeTreeHead(const SignedTreeHead& head);
 // kCorruption unless `data` is exactly kStoredTreeHeadBytes.
 Result<SignedTreeHead> DecodeTreeHead(ByteView data);
-
-// What the broker hands a sender for an accepted message: the index of the "accepted" record's
-// leaf and a signed tree head whose tree contains it. With the record's encoding and an
-// inclusion proof (from `nrm audit prove`) anyone holding the broker's public key can check it.
-struct Receipt {
-  uint64_t leaf_index = 0;
-  SignedTreeHead head;
-};
-
-// OK when the head verifies under `broker_public_key` and `inclusion_proof` shows that
-// HashLeaf(record_encoding) is leaf `receipt.leaf_index` of the head's tree. kUnauthenticated
-// otherwise. (It does not decode the record: that is the caller's business.)
-Status VerifyReceipt(const Receipt& receipt, ByteView record_encoding,
-                     std::span<const Hash> inclusion_proof, ByteView broker_public_key);
 
 }  // namespace nrm::audit

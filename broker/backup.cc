@@ -29,7 +29,10 @@ Result<std::string> Broker::TakeBackup(const std::string& dest) {
   }
   NRM_RETURN_IF_ERROR(CommitBatch(/*sign=*/true));
   NRM_RETURN_IF_ERROR(MakeDirs(dest));
-  NRM_RETURN_IF_ERROR(rocks::CheckpointTo(store_->db(), dest + "/store"));
+  if (Status s = rocks::CheckpointTo(store_->db(), dest + "/store"); !s.ok()) {
+    std::filesystem::remove_all(dest, ec);  // no half backup is left behind
+    return s;
+  }
   json::Json manifest = {
       {"what", "nrm broker backup"},
       {"broker", keys_.id},
@@ -38,7 +41,10 @@ Result<std::string> Broker::TakeBackup(const std::string& dest) {
       {"audit_root", ToHex(ByteView(audit_->Root().data(), audit_->Root().size()))},
       {"directory_serial", directory()->serial()}};
   const std::string text = json::Dump(manifest);
-  NRM_RETURN_IF_ERROR(WriteFileAtomic(dest + "/manifest.json", text, 0600));
+  if (Status s = WriteFileAtomic(dest + "/manifest.json", text, 0600); !s.ok()) {
+    std::filesystem::remove_all(dest, ec);
+    return s;
+  }
   return text;
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "broker/witness_submit.h"
 #include "broker/worker_pool.h"
 #include "common/file_util.h"
 #include "policy/policy_file.h"
@@ -22,6 +23,21 @@ namespace {
 
 // The first bytes of a key, for logs: enough to tell keys apart, never a secret.
 std::string Fingerprint(ByteView key) { return ToHex(key.first(std::min<size_t>(8, key.size()))); }
+
+// The audit log's origin: the one the directory publishes (its log_vkey, else the default for
+// the broker's id), which the config's log_origin, if set, must repeat: agents take the origin
+// from the directory.
+Result<std::string> LogOrigin(const BrokerConfig& config, const identity::Directory& dir) {
+  NRM_ASSIGN_OR_RETURN(
+      audit::note::VerifierKey published,
+      audit::PublishedLogKey(dir.broker().log_vkey, dir.broker().id, dir.broker().sign_key));
+  if (!config.log_origin.empty() && config.log_origin != published.name) {
+    return InvalidArgument("log_origin \"" + config.log_origin + "\" is not the origin the " +
+                           "directory publishes for the broker's audit log (\"" + published.name +
+                           "\"): add its log_vkey to the directory, or change log_origin");
+  }
+  return published.name;
+}
 
 // Raises the soft limit on open descriptors to the hard one (systemd's LimitNOFILE) and returns
 // the soft limit in force.
@@ -88,11 +104,12 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   NRM_ASSIGN_OR_RETURN(
       b->store_, MessageStore::Open(config.data_dir + "/store", audit::AuditColumnFamilyNames()));
   NRM_RETURN_IF_ERROR(b->store_->TrackSyncedWrites(config.data_dir + "/store.synced"));
-  audit::AuditColumnFamilies cfs{b->store_->Handle(audit::kRecordsColumnFamily),
-                                 b->store_->Handle(audit::kHeadsColumnFamily),
-                                 b->store_->Handle(audit::kMetaColumnFamily)};
-  NRM_ASSIGN_OR_RETURN(b->audit_,
-                       audit::AuditLog::Open(b->store_->db(), cfs, b->keys_.sign_secret.Clone()));
+  b->audit_cfs_ = audit::AuditColumnFamilies::From(
+      [&](const std::string& name) { return b->store_->Handle(name); });
+  NRM_ASSIGN_OR_RETURN(const std::string origin, LogOrigin(config, *b->directory_));
+  NRM_ASSIGN_OR_RETURN(b->audit_, audit::AuditLog::Open(b->store_->db(), b->audit_cfs_,
+                                                        b->keys_.sign_secret.Clone(), origin));
+  NRM_RETURN_IF_ERROR(b->StartWitnesses());
   audit::AuditRecord loaded;
   loaded.event = audit::AuditEvent::kDirectoryLoaded;
   loaded.rule = "serial " + std::to_string(b->directory_->serial());

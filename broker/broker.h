@@ -6,10 +6,13 @@
 // Its parts: broker.cc starts it and runs the routing loop; requests.cc takes what arrives;
 // admission.cc accepts or refuses a SEND; delivery.cc delivers queues on sessions (sessions.h)
 // and takes acknowledgements; expiry.cc turns expired messages into notices; commit.cc writes
-// each batch (group commit, signed tree heads) and then answers; reload.cc reloads the policy
-// and the directory; queries.cc answers a sender's QUERY about its message (the receipt again)
-// and an agent's DIRECTORY request (the signed directory in force). WorkerPool (worker_pool.h)
-// checks a batch's signatures on every core.
+// each batch (group commit, signed checkpoints) and then answers; reload.cc reloads the policy
+// and the directory; queries.cc answers a sender's QUERY about its message (the receipt again),
+// an agent's DIRECTORY request (the signed directory in force), CONSISTENCY (a proof that the
+// log an agent saw is a prefix of the one it sees) and PROVE (a sender's record with its
+// inclusion proof); checkpoints.cc starts the witness submission; limits.cc counts refusals and
+// the connections closed under the limits.
+// WorkerPool (worker_pool.h) checks a batch's signatures on every core.
 //
 // Thread-safety: Run() owns the routing thread; Stop() may be called from any thread (or a
 // signal handler via the flag it sets).
@@ -36,7 +39,8 @@
 
 namespace nrm::broker {
 
-class WorkerPool;  // worker_pool.h: checks signatures of one gathered batch on every core
+class WorkerPool;        // worker_pool.h: checks signatures of one gathered batch on every core
+class WitnessSubmitter;  // witness_submit.h: sends checkpoints to witnesses on its own thread
 
 // The answer to a SEND of an agency over its refusal rate.
 inline constexpr const char* kThrottledReason =
@@ -129,11 +133,16 @@ class Broker {
   void RecordCase(const wire::EnvelopeView& env, const CaseParties* known);
 
   // queries.cc: what an agent may ask besides sending.
-  // QUERY, message_id: STATUS, message_id, "accepted" with the receipt (leaf and signed head) when
-  // the replay memory holds it for this sender, else "unknown" (send it again).
+  // QUERY, message_id: STATUS, message_id, "accepted" with the receipt (leaf and checkpoint note)
+  // when the replay memory holds it for this sender, else "unknown" (send it again).
   void HandleQuery(const transport::Incoming& in);
   // DIRECTORY: DIRECTORY, serial (be64), the signed directory file in force.
   void HandleDirectoryRequest(const transport::Incoming& in);
+  // CONSISTENCY, be64 old_size, be64 size: a stored checkpoint with the consistency proof
+  // between it and old_size, from the stored tree (O(log n) reads).
+  void HandleConsistency(const transport::Incoming& in);
+  // PROVE, message_id, be64 size: the sender's message's record with its inclusion proof.
+  void HandleProve(const transport::Incoming& in);
   // The directory's serial as a frame (be64), for WELCOME and DIRECTORY.
   Bytes SerialFrame() const;
   // Reads and verifies the directory file: the directory and the text it was read from.
@@ -205,6 +214,9 @@ class Broker {
   void WriteFederationStatus(bool now = false);
   // True while some relay waits for its answer: the routing loop then polls the links often.
   bool LinksBusy() const;
+  // checkpoints.cc: the witnesses.
+  // Starts witnesses_ when the config names witnesses (and records their keys in the log).
+  Status StartWitnesses();
   // backup.cc: answers a request on the control socket, if one waits (BACKUP, DEST).
   void ServeControl();
   // Commits what is pending under a signed head, checkpoints the store to `dest`/store and
@@ -240,6 +252,7 @@ class Broker {
   int64_t status_written_ms_ = 0;
   std::unique_ptr<MessageStore> store_;
   std::unique_ptr<audit::AuditLog> audit_;
+  audit::AuditColumnFamilies audit_cfs_;
   std::mutex refused_mu_;  // handshakes the ZAP thread refused, audited by the routing thread
   std::vector<audit::AuditRecord> refused_handshakes_;
   std::unique_ptr<transport::Server> server_;
@@ -286,6 +299,8 @@ class Broker {
   bool memory_to_trim_ = false;
   int64_t trimmed_at_ms_ = 0;
   BrokerStats stats_;
+  // Last: stopped (its thread joined) before the store it reads is closed.
+  std::unique_ptr<WitnessSubmitter> witnesses_;
 };
 
 }  // namespace nrm::broker

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "broker/broker.h"
+#include "broker/witness_submit.h"
 
 namespace nrm::broker {
 
@@ -21,15 +22,17 @@ Status Broker::CommitBatch(bool sign) {
     // A signed tree head covers every record so far. A synced batch gets one (its senders'
     // receipts need it); a batch of only acknowledgements and deliveries waits for the next
     // head, which comes within kHeadEveryMs or when the broker is idle or stops.
-    std::optional<audit::SignedTreeHead> head;
+    std::optional<audit::SignedCheckpoint> head;
     if (unsigned_records && (sign || batch_must_sync_ || now - signed_at_ms_ >= kHeadEveryMs)) {
       NRM_ASSIGN_OR_RETURN(head, audit_->SignHead(now, &batch_));
     }
     const uint32_t records = batch_.Count();
     // Only acknowledgements and deliveries in this batch: nobody is told it is durable, and
     // losing it to a power cut means a redelivery the recipient drops. It becomes durable with
-    // the next synced write, so it costs no fsync of its own.
-    const bool sync = batch_must_sync_;
+    // the next synced write, so it costs no fsync of its own. But a checkpoint is always synced:
+    // agents (a STATUS, CONSISTENCY) and witnesses may see it, and a checkpoint lost in a power
+    // cut would make the log that grows again look forked to them (at most one a second).
+    const bool sync = batch_must_sync_ || head.has_value();
     Status s = store_->Commit(batch_, sync);
     batch_must_sync_ = false;
     if (s.ok()) {
@@ -38,7 +41,8 @@ Status Broker::CommitBatch(bool sign) {
       if (head) {
         signed_size_ = head->size;
         signed_at_ms_ = now;
-        last_head_ = audit::EncodeTreeHead(*head);
+        if (witnesses_) witnesses_->Offer(head->size);
+        last_head_ = ToBytes(head->note);  // the checkpoint note: the head of every receipt
       }
     } else {
       audit_->DiscardPending();
@@ -123,7 +127,8 @@ uint64_t Broker::Audit(audit::AuditRecord record) {
   printable(record.sender, 64);
   printable(record.kind, 64);
   printable(record.rule, 200);
-  printable(record.reason, 400);  // a relay receipt's tree head takes 224 hex digits
+  // A relay receipt's checkpoint note takes about 350 base64 characters, at most a field.
+  printable(record.reason, record.rule == "relay-receipt" ? audit::kMaxFieldBytes : 400);
   for (std::string& r : record.recipients) printable(r, 64);
   uint64_t index = 0;
   Status s = audit_->Append(record, &batch_, &index);

@@ -2,12 +2,59 @@
 
 #include <filesystem>
 
+#include "audit/checkpoint.h"
 #include "broker/federation.h"
 #include "common/config/toml_util.h"
 #include "common/crypto/crypto.h"
 #include "federation/signed_text.h"
 
 namespace nrm::broker {
+
+namespace {
+
+// [[witness]] tables: url (http:// or https://) and vkey (a type 0x04 key); names unique.
+Result<std::vector<WitnessEndpoint>> LoadWitnesses(const toml::table& t, const std::string& path) {
+  std::vector<WitnessEndpoint> out;
+  const toml::node* node = t.get("witness");
+  if (node == nullptr) return out;
+  const toml::array* list = node->as_array();
+  if (list == nullptr) {
+    return InvalidArgument(config::Where(path, *node) + ": 'witness' must be [[witness]] tables");
+  }
+  for (const toml::node& n : *list) {
+    const toml::table* w = n.as_table();
+    if (w == nullptr) {
+      return InvalidArgument(config::Where(path, n) + ": 'witness' must be [[witness]] tables");
+    }
+    NRM_RETURN_IF_ERROR(config::CheckKnownKeys(*w, {"url", "vkey"}, path));
+    WitnessEndpoint e;
+    NRM_ASSIGN_OR_RETURN(e.url, config::GetString(*w, "url", path));
+    NRM_ASSIGN_OR_RETURN(std::string vkey, config::GetString(*w, "vkey", path));
+    const std::string where = config::Where(path, *w);
+    if (!e.url.starts_with("http://") && !e.url.starts_with("https://")) {
+      return InvalidArgument(where + ": a witness's url must start with http:// or https://");
+    }
+    Result<audit::note::VerifierKey> key = audit::note::ParseVerifierKey(vkey);
+    if (!key) return key.status().WithContext(where + ": vkey");
+    if (key->type != audit::note::kTypeCosignatureV1) {
+      return InvalidArgument(where + ": vkey must be a witness's cosignature key (type 0x04)");
+    }
+    for (const WitnessEndpoint& other : out) {
+      if (other.key.name == key->name) {
+        return InvalidArgument(where + ": witness " + key->name + " is named twice");
+      }
+    }
+    e.key = std::move(*key);
+    out.push_back(std::move(e));
+  }
+  if (out.size() > kMaxWitnesses) {
+    return InvalidArgument(config::Where(path, *node) + ": at most " +
+                           std::to_string(kMaxWitnesses) + " witnesses");
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
@@ -38,6 +85,9 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                                               "delivery_window_mib",
                                               "delivery_timeout_s",
                                               "refusals_per_second",
+                                              "log_origin",
+                                              "witness",
+                                              "witness_timeout_ms",
                                               "country",
                                               "partner",
                                               "relay_window",
@@ -56,11 +106,13 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(std::string authority, config::GetString(t, "authority_key", path));
   NRM_ASSIGN_OR_RETURN(auto endpoint_file, config::GetOptionalString(t, "endpoint_file", path));
   NRM_ASSIGN_OR_RETURN(auto log_file, config::GetOptionalString(t, "log_file", path));
+  NRM_ASSIGN_OR_RETURN(auto log_origin, config::GetOptionalString(t, "log_origin", path));
   NRM_ASSIGN_OR_RETURN(int64_t fresh_s, config::GetInt(t, "freshness_window_s", path, 600));
   NRM_ASSIGN_OR_RETURN(c.max_message_bytes, config::GetInt(t, "max_message_bytes", path, 1 << 20));
   NRM_ASSIGN_OR_RETURN(c.delivery_window, config::GetInt(t, "delivery_window", path, 256));
   NRM_ASSIGN_OR_RETURN(int64_t ttl_s, config::GetInt(t, "ttl_s", path, 14 * 24 * 3600));
   NRM_ASSIGN_OR_RETURN(int64_t reserve_mib, config::GetInt(t, "min_free_disk_mib", path, 256));
+  NRM_ASSIGN_OR_RETURN(c.witness_timeout_ms, config::GetInt(t, "witness_timeout_ms", path, 3000));
   c.data_dir = resolve(data_dir);
   c.directory = resolve(directory);
   c.policy = resolve(policy);
@@ -97,6 +149,17 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                            ": 'min_free_disk_mib' must be between 0 and 1048576");
   }
   c.min_free_disk_bytes = static_cast<uint64_t>(reserve_mib) << 20;
+  if (c.witness_timeout_ms < 100 || c.witness_timeout_ms > 60000) {
+    return InvalidArgument(where("witness_timeout_ms") +
+                           ": 'witness_timeout_ms' must be between 100 and 60000");
+  }
+  NRM_ASSIGN_OR_RETURN(c.witnesses, LoadWitnesses(t, path));
+  if (log_origin) {
+    if (Status s = audit::CheckOrigin(*log_origin); !s.ok()) {
+      return InvalidArgument(where("log_origin") + ": " + s.message());
+    }
+    c.log_origin = std::move(*log_origin);
+  }
 
   // Connection limits: each an integer in [low, high], scaled to the field's unit.
   struct Limit {

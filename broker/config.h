@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/note.h"
 #include "common/bytes.h"
 #include "common/status.h"
 
@@ -19,6 +20,13 @@ struct PartnerConfig {
   std::string endpoint;                 // optional: overrides the anchor's endpoint
 };
 
+// A witness the broker submits its checkpoints to (C2SP tlog-witness v1.0.0).
+struct WitnessEndpoint {
+  std::string url;               // its submission prefix; requests go to url + "/add-checkpoint"
+  audit::note::VerifierKey key;  // its cosigning key (type 0x04), named as it names itself
+};
+inline constexpr size_t kMaxWitnesses = 8;
+
 struct BrokerConfig {
   std::string bind;           // ZeroMQ endpoint, e.g. "tcp://127.0.0.1:7700"
   std::string data_dir;       // the broker's RocksDB lives here
@@ -28,6 +36,10 @@ struct BrokerConfig {
   std::string key_file;       // the broker's secret keys (mode 0600)
   std::string endpoint_file;  // optional: the bound endpoint is written here once listening
   std::string log_file;       // optional: log here as well as to stderr
+  // The audit log's origin (the first line of its checkpoints, the name of its key); it must be
+  // the one the directory publishes (its log_vkey, else audit::DefaultOrigin(broker id)). Empty:
+  // the directory's. Never changes over a log's life.
+  std::string log_origin;
   int64_t freshness_window_ms = 10 * 60 * 1000;  // created_at must be within this of now
   int64_t max_message_bytes = 1 << 20;
   int64_t delivery_window = 256;             // unacknowledged deliveries in flight per recipient
@@ -37,6 +49,10 @@ struct BrokerConfig {
   // the check off. Deliveries and acknowledgements go on, and so does accepting once space
   // returns.
   uint64_t min_free_disk_bytes = 256ull << 20;
+  // [[witness]] url = "http://...", vkey = "<name>+<key ID>+<key>": each new checkpoint goes to
+  // them, off the routing thread (broker/witness_submit.h); none: no witnesses.
+  std::vector<WitnessEndpoint> witnesses;
+  int64_t witness_timeout_ms = 3000;  // one add-checkpoint request, connection included
 
   // Connections (docs/OPERATIONS.md, "Connection limits"). A limit of 0 is off: for tests
   // that show what the limit prevents, never for a broker in service.

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "audit/checkpoint.h"
 #include "common/config/toml_util.h"
 
 namespace nrm::broker {
@@ -45,6 +46,20 @@ std::string PartnerName(const std::string& country) { return "@" + country; }
 
 std::string PartnerDirectoryCopy(const std::string& data_dir, const std::string& country) {
   return data_dir + "/partners/" + country + ".directory.toml";
+}
+
+Result<audit::note::VerifierKey> PartnerLogKey(const federation::Anchor& anchor,
+                                               const identity::Directory& directory,
+                                               const std::string& path) {
+  const identity::BrokerEntry& b = directory.broker();
+  if (b.id != anchor.broker.id || b.sign_key != anchor.broker.sign_key) {
+    return PermissionDenied(path + ": its broker (" + b.id +
+                            ") is not the broker of the anchor of " + anchor.country + " (" +
+                            anchor.broker.id + ") with the same sign_key");
+  }
+  Result<audit::note::VerifierKey> key = audit::PublishedLogKey(b.log_vkey, b.id, b.sign_key);
+  if (!key.ok()) return key.status().WithContext(path + ": log_vkey");
+  return key;
 }
 
 Result<std::shared_ptr<const Federation>> Federation::Load(
@@ -98,6 +113,7 @@ Result<std::shared_ptr<const Federation>> Federation::Load(
     }
     keys[anchor.country] = anchor.authority_key;
     Partner p;
+    NRM_ASSIGN_OR_RETURN(p.log_key, PartnerLogKey(anchor, dir, dir_path));
     p.endpoint = pc.endpoint.empty() ? anchor.broker.endpoint : pc.endpoint;
     p.directory = std::make_shared<const identity::Directory>(std::move(dir));
     p.directory_path = dir_path;
@@ -142,11 +158,13 @@ std::optional<std::string> Federation::AuthorizePartner(ByteView curve_key, int6
 
 std::shared_ptr<const Federation> Federation::WithDirectory(const std::string& country,
                                                             identity::Directory directory,
+                                                            audit::note::VerifierKey log_key,
                                                             const std::string& path) const {
   auto f = std::make_shared<Federation>(*this);
   auto it = f->partners_.find(country);
   if (it != f->partners_.end()) {
     it->second.directory = std::make_shared<const identity::Directory>(std::move(directory));
+    it->second.log_key = std::move(log_key);
     it->second.directory_path = path;
   }
   return f;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/note.h"
 #include "broker/config.h"
 #include "common/identity/identity.h"
 #include "common/status.h"
@@ -40,10 +41,20 @@ std::string PartnerName(const std::string& country);
 // data_dir/partners/CC.directory.toml (the config's directory may be on a read-only /etc).
 std::string PartnerDirectoryCopy(const std::string& data_dir, const std::string& country);
 
+// The partner broker's audit log verifier key (C2SP signed-note, type 0x01), which its relay
+// receipts' checkpoints are signed with: the key `directory` publishes for its broker (its
+// log_vkey, else the default origin of its id), which must be the broker of `anchor` (same id,
+// same signing key). kPermissionDenied naming the directory when its broker is another one;
+// kInvalidArgument when its log_vkey does not hold the broker's signing key.
+Result<audit::note::VerifierKey> PartnerLogKey(const federation::Anchor& anchor,
+                                               const identity::Directory& directory,
+                                               const std::string& path);
+
 struct Partner {
   federation::Anchor anchor;
   std::shared_ptr<const identity::Directory> directory;
-  std::string directory_path;  // where the broker keeps it (replaced when a newer one comes)
+  audit::note::VerifierKey log_key;  // PartnerLogKey(anchor, *directory)
+  std::string directory_path;        // where the broker keeps it (replaced when a newer one comes)
   std::string endpoint;
 };
 
@@ -78,9 +89,11 @@ class Federation {
   // anchor and an agreement with that country is signed by both and in force at `now_ms`.
   std::optional<std::string> AuthorizePartner(ByteView curve_key, int64_t now_ms) const;
 
-  // A copy with the partner's directory replaced (a newer one received over the link).
+  // A copy with the partner's directory replaced (a newer one received over the link) and the
+  // log key it publishes (PartnerLogKey).
   std::shared_ptr<const Federation> WithDirectory(const std::string& country,
                                                   identity::Directory directory,
+                                                  audit::note::VerifierKey log_key,
                                                   const std::string& path) const;
 
  private:

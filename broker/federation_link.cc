@@ -9,7 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "audit/big_endian.h"
-#include "audit/tree_head.h"
+#include "audit/checkpoint.h"
 #include "broker/broker.h"
 
 namespace nrm::broker {
@@ -145,20 +145,46 @@ void Broker::OnRelayed(Link& link, const transport::Frames& frames) {
   if (it == link.in_flight.end()) return;  // a late answer to a relay sent again since
   const auto fed = federation();
   const Partner* partner = fed ? fed->FindPartner(link.country) : nullptr;
-  // The receipt: the leaf of the partner's audit record and a tree head that holds it, signed
-  // by the partner broker's key from its anchor. Anything less is not a delivery.
+  // The receipt: the leaf of the partner's audit record and the partner log's checkpoint note,
+  // which holds it and is signed under the log key the partner's directory publishes for the
+  // broker of its anchor. Anything less is not a delivery.
   Status valid = partner == nullptr ? Unauthenticated("no partner") : Status::Ok();
-  Result<audit::SignedTreeHead> head = audit::DecodeTreeHead(frames[3]);
   uint64_t leaf = 0;
-  if (valid.ok() && (frames[2].size() != 8 || !head.ok())) {
-    valid = Unauthenticated("malformed relay receipt");
-  }
+  std::optional<audit::VerifiedCheckpoint> head;
+  if (valid.ok() && frames[2].size() != 8) valid = Unauthenticated("malformed relay receipt");
   if (valid.ok()) {
     leaf = audit::GetBe64(frames[2].data());
-    valid = audit::VerifyTreeHead(*head, partner->anchor.broker.sign_key);
-    if (valid.ok() && leaf >= head->size) {
+    Result<audit::VerifiedCheckpoint> v =
+        audit::VerifyCheckpointNote(FrameText(frames[3]), partner->log_key);
+    if (!v.ok()) {
+      valid = Unauthenticated(v.status().message());
+    } else if (leaf >= v->checkpoint.size) {
       valid = Unauthenticated("relay receipt names leaf " + std::to_string(leaf) +
-                              " outside its tree of " + std::to_string(head->size));
+                              " outside its tree of " + std::to_string(v->checkpoint.size));
+    } else {
+      head = std::move(*v);
+    }
+  }
+  std::string reason;  // what the relay-receipt record says: see below
+  if (valid.ok()) {
+    // Audited with the checkpoint as the partner's log signed it: its text and the log's own
+    // Ed25519 signature line (the one any C2SP verifier checks with the log's vkey), in base64.
+    // Other lines (the log's timestamp, witnesses' cosignatures) are left out, so that the
+    // record fits an audit field whatever else the partner adds.
+    audit::note::Note signed_by_log{head->note.text, {}};
+    for (const audit::note::Signature& sig : head->note.signatures) {
+      if (sig.name == partner->log_key.name && sig.key_id == partner->log_key.key_id) {
+        signed_by_log.signatures.push_back(sig);
+        break;
+      }
+    }
+    reason = partner->anchor.broker.id + " leaf " + std::to_string(leaf) + " checkpoint " +
+             ToBase64(ToBytes(audit::note::FormatNote(signed_by_log)));
+    // Only extension lines can make it longer (a checkpoint of ours has none): refused rather
+    // than audited cut short, which no one could verify.
+    if (reason.size() > audit::kMaxFieldBytes) {
+      valid = InvalidArgument("relay receipt's checkpoint is too long to audit (" +
+                              std::to_string(head->note.text.size()) + " bytes of text)");
     }
   }
   const int64_t now = clock_.NowMillis();
@@ -175,7 +201,7 @@ void Broker::OnRelayed(Link& link, const transport::Frames& frames) {
     r.message_id = id;
     r.recipients = {link.name};
     r.decision = "deny";
-    r.rule = "unauthenticated";
+    r.rule = std::string(CodeName(valid.code()));
     r.reason = "relay receipt from " + link.name + " does not verify: " + valid.message();
     Audit(std::move(r));
     return;
@@ -187,14 +213,13 @@ void Broker::OnRelayed(Link& link, const transport::Frames& frames) {
   ++link.relayed;
   link.last_receipt_ms = now;
   link.last_receipt_leaf = leaf;
-  link.last_receipt_size = head->size;
+  link.last_receipt_size = head->checkpoint.size;
   audit::AuditRecord r;
   r.event = audit::AuditEvent::kDelivered;
   r.message_id = id;
   r.recipients = {link.name};
   r.rule = "relay-receipt";
-  r.reason = partner->anchor.broker.id + " leaf " + std::to_string(leaf) + " tree head " +
-             ToHex(frames[3]);
+  r.reason = std::move(reason);
   Audit(std::move(r));
 }
 

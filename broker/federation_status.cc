@@ -101,6 +101,9 @@ void Broker::OnPartnerDirectory(Link& link, const transport::Frames& frames) {
       return refuse(InvalidArgument("agency " + a.id + " is not of " + link.country));
     }
   }
+  // Its broker is still the anchor's, whose log signs the relay receipts' checkpoints.
+  Result<audit::note::VerifierKey> log_key = PartnerLogKey(p->anchor, *d, p->directory_path);
+  if (!log_key.ok()) return refuse(log_key.status());
   const std::string copy = PartnerDirectoryCopy(config_.data_dir, link.country);
   if (Status s = MakeDirs(config_.data_dir + "/partners"); !s.ok()) return refuse(s);
   if (Status s = WriteFileAtomic(copy, text); !s.ok()) return refuse(s);
@@ -112,7 +115,8 @@ void Broker::OnPartnerDirectory(Link& link, const transport::Frames& frames) {
   const int64_t serial = d->serial();
   {
     std::lock_guard<std::mutex> lock(federation_mu_);
-    federation_ = federation_->WithDirectory(link.country, std::move(*d), copy);
+    federation_ =
+        federation_->WithDirectory(link.country, std::move(*d), std::move(*log_key), copy);
   }
   spdlog::info("directory of {} serial {} in force ({} agencies newly revoked)", link.country,
                serial, revoked);

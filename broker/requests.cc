@@ -1,6 +1,7 @@
 // The broker's requests: each message that arrives comes from the agency its connection
 // authenticated; a message on a new connection starts a new session; HELLO is welcomed, SEND
-// goes to admission (admission.cc), ACK to delivery (delivery.cc), anything else is refused.
+// goes to admission (admission.cc), ACK to delivery (delivery.cc), QUERY, DIRECTORY,
+// CONSISTENCY and PROVE to queries.cc, anything else is refused.
 // Refuse() answers REFUSED and audits it (on its own, or counted: limits.cc).
 #include "broker/broker.h"
 
@@ -42,13 +43,17 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
     HandleQuery(in);
   } else if (verb == "DIRECTORY" && in.frames.size() == 1) {
     HandleDirectoryRequest(in);
+  } else if (verb == "CONSISTENCY" && in.frames.size() == 3) {
+    HandleConsistency(in);
+  } else if (verb == "PROVE" && in.frames.size() == 3) {
+    HandleProve(in);
   } else if (verb == "PARTNER-DIRECTORY" && in.frames.size() == 3) {
     ServeDirectory(in, std::string(FrameText(in.frames[1])), "PARTNER-DIRECTORY");
   } else {
     ++stats_.malformed;
     Refuse(in, {},
-           InvalidArgument("unknown request (expected HELLO, SEND, ACK, QUERY, DIRECTORY or "
-                           "PARTNER-DIRECTORY)"));
+           InvalidArgument("unknown request (expected HELLO, SEND, ACK, QUERY, DIRECTORY, "
+                           "CONSISTENCY, PROVE or PARTNER-DIRECTORY)"));
   }
 }
 

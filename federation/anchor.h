@@ -22,7 +22,7 @@ namespace nrm::federation {
 struct BrokerContact {
   std::string id;        // the broker's id in its own directory, e.g. "TH.BROKER"
   std::string endpoint;  // where partner brokers connect: tcp://HOST:PORT (ipc://PATH for tests)
-  Bytes sign_key;        // Ed25519: verifies its signed tree heads and relay receipts
+  Bytes sign_key;        // Ed25519: signs its audit log's checkpoints (relay receipts)
   Bytes curve_key;       // X25519: its CURVE server key, and its client key towards partners
 };
 

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -62,7 +63,12 @@ constexpr const char* kUsage =
     "  --scale          the scaling runs instead: 10, 100 and 1000 connected agencies, then a\n"
     "                   recipient offline while --offline-messages (default 100000) accumulate\n"
     "  --only PHASES    comma-separated subset of: limits,flat1,flat3,rate,queued\n"
-    "  --workdir DIR    keep keys, configs, broker data and logs in DIR (default: a temp dir)\n";
+    "  --workdir DIR    keep keys, configs, broker data and logs in DIR (default: a temp dir)\n"
+    "\n"
+    "usage: nrm bench --web [--cases N] [--requests R] [--json] [--workdir DIR]\n"
+    "A shelter's store with N cases (default 10000) and a real nrm-agent serving its web inbox:\n"
+    "the time to serve the inbox, a page deep in it and case pages (p50, p99, max over R\n"
+    "requests each, default 300), the agent's start (index build) and memory.\n";
 
 }  // namespace
 
@@ -70,6 +76,9 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
   if (WantsHelp(args)) {
     out << kUsage;
     return 0;
+  }
+  if (std::find(args.begin(), args.end(), "--web") != args.end()) {
+    return BenchWebCommand(args, out, err);
   }
   Result<Args> parsed = Args::Parse(
       args, {"messages", "window", "workdir", "agencies", "offline-messages", "rates", "only"},

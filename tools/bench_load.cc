@@ -139,11 +139,15 @@ Status Sender::CheckReceipt(const transport::Frames& f) {
   uint64_t leaf = 0;
   for (uint8_t b : f[2]) leaf = leaf << 8 | b;
   if (f[3] != last_head_) {
-    NRM_ASSIGN_OR_RETURN(head_, audit::DecodeTreeHead(f[3]));
-    NRM_RETURN_IF_ERROR(audit::VerifyTreeHead(head_, dir_.broker().sign_key));
+    const identity::BrokerEntry& b = dir_.broker();
+    NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey key,
+                         audit::PublishedLogKey(b.log_vkey, b.id, b.sign_key));
+    NRM_ASSIGN_OR_RETURN(audit::VerifiedCheckpoint cp,
+                         audit::VerifyCheckpointNote(AsChars(f[3]), key));
+    head_size_ = cp.checkpoint.size;
     last_head_ = f[3];
   }
-  if (leaf >= head_.size) return Unauthenticated("receipt names a leaf past its tree");
+  if (leaf >= head_size_) return Unauthenticated("receipt names a leaf past its tree");
   return Status::Ok();
 }
 

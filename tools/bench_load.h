@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "audit/tree_head.h"
+#include "audit/checkpoint.h"
 #include "common/clock.h"
 #include "common/identity/identity.h"
 #include "common/status.h"
@@ -62,7 +62,7 @@ class Sender {
   std::unique_ptr<transport::Client> client_;
   Bytes payload_;
   Bytes last_head_;
-  audit::SignedTreeHead head_;
+  uint64_t head_size_ = 0;  // of the checkpoint last_head_
 };
 
 // What one recipient agent did in a phase.

@@ -9,10 +9,10 @@
 //   4. a provincial office offline while referrals wait for it, then delivered once;
 //   5. the oversight body verifies the audit log and draws monthly counts from metadata only.
 // Then checks that no person's name (canary strings) appears anywhere at the broker, nor in the
-// clear in any agent's data directory.
-// Exit 0 only if every expected outcome happened.
+// clear in any agent's data directory. Exit 0 only if every expected outcome happened.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -47,7 +47,15 @@ constexpr const char* kUsage =
     "only if every expected outcome happened.\n"
     "  --workdir DIR  keep every key, directory, config, data directory and log in DIR\n"
     "                 (default: a temporary directory, removed afterwards)\n"
-    "  --json         print the outcome as one JSON object instead of the timeline\n";
+    "  --json         print the outcome as one JSON object instead of the timeline\n"
+    "\n"
+    "usage: nrm demo --web [--workdir DIR] [--port-base N] [--idle-logout S] [--json]\n"
+    "Starts the broker and one agent per agency, each serving its web inbox, creates one user\n"
+    "per agency with a one-time password, prints each inbox's URL, and runs until Ctrl-C.\n"
+    "  --port-base N    the first agency's inbox on 127.0.0.1:N, the next on N+1, ...\n"
+    "                   (default 8470; 0: any free ports)\n"
+    "  --idle-logout S  sessions end after S seconds without a request (default 900)\n"
+    "  --json           print the URLs, users and passwords as one JSON line\n";
 
 const std::string kPolice = "TH.POLICE.CRI-ATU";
 const std::string kShelter = "TH.SHELTER.KREDTRAKARN";
@@ -549,27 +557,21 @@ int DemoCommand(const Words& words, std::ostream& out, std::ostream& err) {
     out << kUsage;
     return 0;
   }
+  if (std::find(words.begin(), words.end(), "--web") != words.end()) {
+    return DemoWebCommand(words, out, err);
+  }
   auto a = Args::Parse(words, {"workdir"}, {"json"});
   if (!a || !a->positional().empty()) {
     err << "nrm demo: " << (a ? "unexpected argument" : a.status().message()) << "\n" << kUsage;
     return 2;
   }
   const bool keep = a->Get("workdir").has_value();
-  std::string dir;
-  if (keep) {
-    dir = fs::absolute(*a->Get("workdir")).string();
-    if (fs::exists(dir) && !fs::is_empty(dir)) {
-      err << "nrm demo: " << dir << " is not empty; give a new or empty directory\n";
-      return 2;
-    }
-  } else {
-    char tmpl[] = "/tmp/nrm-demo-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      err << "nrm demo: cannot create a temporary directory\n";
-      return 1;
-    }
-    dir = tmpl;
+  Result<std::string> workdir = DemoWorkdir(a->Get("workdir"), "nrm-demo");
+  if (!workdir.ok()) {
+    err << "nrm demo: " << workdir.status().message() << "\n";
+    return workdir.status().code() == Code::kInvalidArgument ? 2 : 1;
   }
+  const std::string dir = *workdir;
   Status s;
   bool ok = false;
   {

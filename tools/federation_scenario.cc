@@ -1,8 +1,10 @@
 #include "tools/federation_scenario.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
+#include "audit/checkpoint.h"
 #include "common/clock.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
@@ -133,9 +135,15 @@ Result<FederationSetup> CreateFederation(const std::string& dir,
     n.endpoint_file = n.dir + "/broker.endpoint";
     n.broker_data = n.dir + "/broker-data";
     n.broker_log = n.dir + "/logs/broker.log";
-    std::string draft =
-        DirectoryDraftHeader(cc + " NRM authority (demo)", 1, now + 30 * 86400000LL, n.broker.id,
-                             n.broker.sign_public, n.broker.curve_public);
+    // Its audit log's origin, "nrm.th/audit/v1", published with the log's key in the directory
+    // (partner brokers check relay receipts with it) and repeated in broker.toml.
+    n.log_origin = "nrm." + cc + "/audit/v1";
+    for (char& c : n.log_origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey log_key,
+                         audit::LogVerifierKey(n.log_origin, n.broker.sign_public));
+    std::string draft = DirectoryDraftHeader(
+        cc + " NRM authority (demo)", 1, now + 30 * 86400000LL, n.broker.id, n.broker.sign_public,
+        n.broker.curve_public, audit::note::FormatVerifierKey(log_key));
     for (const ScenarioAgency& a : agencies) {
       if (a.country != cc) continue;
       identity::KeySet k = identity::GenerateKeySet(a.id);
@@ -200,8 +208,8 @@ Result<FederationSetup> CreateFederation(const std::string& dir,
                          "policy = \"../policy.toml\"\nauthority_key = \"" +
                          ToHex(n.authority.sign_public) +
                          "\"\nkey_file = \"keys/broker.key\"\nendpoint_file = "
-                         "\"broker.endpoint\"\nlog_file = \"logs/broker.log\"\ncountry = \"" +
-                         cc + "\"\n" + extra_broker_config;
+                         "\"broker.endpoint\"\nlog_file = \"logs/broker.log\"\nlog_origin = \"" +
+                         n.log_origin + "\"\ncountry = \"" + cc + "\"\n" + extra_broker_config;
     std::map<std::string, std::vector<std::string>> by_partner;
     for (const auto& [partner, path] : partners[cc]) by_partner[partner].push_back(path);
     for (const auto& [partner, paths] : by_partner) {

@@ -39,6 +39,7 @@ struct NationalSetup {
   std::string endpoint_file;  // written by the broker once it listens
   std::string broker_data;
   std::string broker_log;
+  std::string log_origin;  // its audit log's origin, "nrm.th/audit/v1" (the directory's log_vkey)
 };
 
 struct FederationSetup {

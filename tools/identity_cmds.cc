@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "audit/checkpoint.h"
 #include "common/args.h"
 #include "common/clock.h"
 #include "common/config/toml_util.h"
@@ -31,11 +32,15 @@ constexpr std::string_view kAuthorityKeyOption =
     "  --authority-key HEX|FILE  the authority's public key: 64 hex digits, or its .pub file\n";
 
 constexpr DirectoryHelp kDirectoryHelp[] = {
-    {"init", "--out DRAFT --authority NAME --broker-pub FILE [--serial N] [--valid-days N]",
-     "Start a directory draft naming the broker.",
-     "  --out DRAFT        the draft to write\n"
-     "  --authority NAME   the name of the directory authority\n"
-     "  --broker-pub FILE  the broker's .pub file (from nrm keygen)\n"
+    {"init",
+     "--out DRAFT --authority NAME --broker-pub FILE [--log-origin ORIGIN] [--serial N] "
+     "[--valid-days N]",
+     "Start a directory draft naming the broker and its audit log's verifier key.",
+     "  --out DRAFT          the draft to write\n"
+     "  --authority NAME     the name of the directory authority\n"
+     "  --broker-pub FILE    the broker's .pub file (from nrm keygen)\n"
+     "  --log-origin ORIGIN  the origin of the broker's audit log, as in its config's log_origin\n"
+     "                       (default: the broker id in lower case + /audit/v1)\n"
      "  --serial N         the directory's serial number (default 1)\n"
      "  --valid-days N     days until the directory expires (default 365)\n"},
     {"add", "DRAFT --pub FILE --role ROLE --country CC --name NAME [--province NAME]",
@@ -127,8 +132,15 @@ int Init(const Args& a, std::ostream& out, std::ostream& err) {
                  DirectoryUsage());
   }
   const int64_t expires = SystemClock::Get().NowMillis() + days * 86400 * 1000;
-  std::string text = DirectoryDraftHeader(*authority, serial, expires, broker->id, broker->sign_key,
-                                          broker->curve_key);
+  const std::string origin = a.Get("log-origin").value_or(audit::DefaultOrigin(broker->id));
+  Result<audit::note::VerifierKey> log_key = audit::LogVerifierKey(origin, broker->sign_key);
+  if (!log_key) {
+    return Usage(err, "directory init: --log-origin: " + log_key.status().message(),
+                 DirectoryUsage());
+  }
+  std::string text =
+      DirectoryDraftHeader(*authority, serial, expires, broker->id, broker->sign_key,
+                           broker->curve_key, audit::note::FormatVerifierKey(*log_key));
   if (Status s = WriteFileAtomic(*path, text); !s.ok()) return Error(err, s);
   out << "wrote draft " << *path << " (serial " << serial << ", expires "
       << FormatTimeUtcSeconds(expires) << ")\n";
@@ -228,6 +240,7 @@ int ShowOrVerify(const Args& a, const std::string& path, bool show, std::ostream
       << " agencies\n";
   if (!show) return 0;
   out << "  broker " << dir->broker().id << "\n";
+  if (!dir->broker().log_vkey.empty()) out << "  audit log key " << dir->broker().log_vkey << "\n";
   for (const identity::Agency& ag : dir->agencies()) {
     out << "  " << ag.id << "  " << ag.role << "  " << ag.country << "  "
         << (ag.province.empty() ? "-" : ag.province) << "  " << ag.name
@@ -240,14 +253,15 @@ int ShowOrVerify(const Args& a, const std::string& path, bool show, std::ostream
 
 std::string DirectoryDraftHeader(const std::string& authority, int64_t serial, int64_t expires_ms,
                                  const std::string& broker_id, ByteView broker_sign_key,
-                                 ByteView broker_curve_key) {
+                                 ByteView broker_curve_key, std::string_view log_vkey) {
   return "# NRM agency directory. Edit with `nrm directory add|revoke`, then `nrm directory "
          "sign`.\n"
          "authority = \"" +
          authority + "\"\n" + "serial = " + std::to_string(serial) + "\n" +
          "expires = " + FormatTimeUtcSeconds(expires_ms) + "\n\n[broker]\nid = \"" + broker_id +
          "\"\nsign_key = \"" + ToHex(broker_sign_key) + "\"\ncurve_key = \"" +
-         ToHex(broker_curve_key) + "\"\n";
+         ToHex(broker_curve_key) + "\"\n" +
+         (log_vkey.empty() ? "" : "log_vkey = \"" + std::string(log_vkey) + "\"\n");
 }
 
 std::string DirectoryAgencyBlock(const identity::Agency& a) {
@@ -311,8 +325,8 @@ int DirectoryCommand(const Words& words, std::ostream& out, std::ostream& err) {
   }
   const std::string& cmd = words[0];
   auto a = Args::Parse(Words(words.begin() + 1, words.end()),
-                       {"out", "authority", "broker-pub", "serial", "valid-days", "pub", "role",
-                        "country", "name", "province", "agency", "authority-key"},
+                       {"out", "authority", "broker-pub", "log-origin", "serial", "valid-days",
+                        "pub", "role", "country", "name", "province", "agency", "authority-key"},
                        {});
   if (!a) return Usage(err, "directory " + cmd + ": " + a.status().message(), DirectoryUsage());
   if (cmd == "init") return Init(*a, out, err);

@@ -16,7 +16,9 @@ constexpr const char* kUsage =
     "  policy      lint | explain | test the need-to-know policy\n"
     "  federation  anchor export | show, agreement draft | sign | verify | show: linking "
     "countries\n"
-    "  audit       verify | prove | check-proof | consistency | stats of a broker's audit log\n"
+    "  audit       verify | checkpoint | prove | check-proof | consistency | status | stats of a\n"
+    "              broker's audit log\n"
+    "  witness     run a witness that cosigns brokers' checkpoints (C2SP tlog-witness)\n"
     "  backup      a checked copy of a running broker's store\n"
     "  restore     a broker data directory from a backup\n"
     "  demo        run the GMS referral scenario on real processes\n"
@@ -57,6 +59,7 @@ int main(int argc, char** argv) try {
   if (cmd == "backup") return nrm::tools::BackupCommand(rest, std::cout, std::cerr);
   if (cmd == "restore") return nrm::tools::RestoreCommand(rest, std::cout, std::cerr);
   if (cmd == "demo") return nrm::tools::DemoCommand(rest, std::cout, std::cerr);
+  if (cmd == "witness") return nrm::tools::WitnessCommand(rest, std::cout, std::cerr);
   if (cmd == "audit" && !rest.empty() && rest[0] == "stats") {
     return nrm::tools::AuditStatsCommand({rest.begin() + 1, rest.end()}, std::cout, std::cerr);
   }

@@ -1,5 +1,6 @@
 #include "tools/scenario.h"
 
+#include "audit/checkpoint.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "tools/commands.h"
@@ -59,9 +60,11 @@ Result<Scenario> CreateScenario(const std::string& dir, const std::vector<Scenar
   NRM_RETURN_IF_ERROR(identity::WriteSecretKeyFile(dir + "/keys/broker.key", s.broker));
 
   const int64_t now = SystemClock::Get().NowMillis();
-  std::string draft =
-      DirectoryDraftHeader("NRM authority (demo)", 1, now + 30 * 86400000LL, s.broker.id,
-                           s.broker.sign_public, s.broker.curve_public);
+  NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey log_key,
+                       audit::LogVerifierKey(kScenarioLogOrigin, s.broker.sign_public));
+  std::string draft = DirectoryDraftHeader("NRM authority (demo)", 1, now + 30 * 86400000LL,
+                                           s.broker.id, s.broker.sign_public, s.broker.curve_public,
+                                           audit::note::FormatVerifierKey(log_key));
   const std::string authority_hex = ToHex(s.authority.sign_public);
   for (const ScenarioAgency& a : agencies) {
     identity::KeySet k = identity::GenerateKeySet(a.id);
@@ -92,8 +95,9 @@ Result<Scenario> CreateScenario(const std::string& dir, const std::vector<Scenar
                       "authority_key = \"" +
                           authority_hex +
                           "\"\nkey_file = \"keys/broker.key\"\n"
-                          "endpoint_file = \"broker.endpoint\"\nlog_file = \"logs/broker.log\"\n" +
-                          extra_broker_config));
+                          "endpoint_file = \"broker.endpoint\"\nlog_file = \"logs/broker.log\"\n"
+                          "log_origin = \"" +
+                          kScenarioLogOrigin + "\"\n" + extra_broker_config));
   return s;
 }
 

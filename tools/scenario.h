@@ -14,6 +14,10 @@ struct ScenarioAgency {
   std::string id, role, country, province, name;
 };
 
+// The origin of the scenario broker's audit log (broker.toml log_origin; the directory's
+// log_vkey names it).
+inline constexpr char kScenarioLogOrigin[] = "nrm.gms/audit/v1";
+
 // policy/rules/gms.toml, compiled in.
 extern const char* const kGmsPolicy;
 

@@ -9,7 +9,13 @@ packages=(
   cmake g++ make pkg-config
   libzmq3-dev cppzmq-dev libsodium-dev flatbuffers-compiler libflatbuffers-dev
   librocksdb-dev rocksdb-tools libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libgtest-dev
+  # HTTP: the witness and the web inbox serve it (libmicrohttpd); the broker submits to witnesses
+  libmicrohttpd-dev libcurl4-openssl-dev
   python3-nacl python3-flatbuffers python3-zmq  # the Python interop agent (tests/interop)
+  # the web inbox (agent/web): catalogs, time zones
+  gettext tzdata
+  # its tests (tests/web): headless Chromium, fonts for Thai, Khmer, Burmese, Lao; a TLS cert
+  chromium chromium-driver python3-selenium fonts-thai-tlwg fonts-khmeros fonts-noto-core openssl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -274,6 +275,24 @@ Result<SecretBytes> KeyFromPassphrase(std::string_view passphrase, ByteView salt
     return ResourceExhausted("crypto_pwhash ran out of memory");
   }
   return key;
+}
+
+Result<std::string> HashPassword(std::string_view password) {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(),
+                            crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return ResourceExhausted("crypto_pwhash_str ran out of memory");
+  }
+  return std::string(out);
+}
+
+bool VerifyPassword(std::string_view stored, std::string_view password) {
+  // crypto_pwhash_str_verify needs a NUL-terminated string of at most STRBYTES - 1 characters.
+  char hash[crypto_pwhash_STRBYTES] = {};
+  if (stored.size() >= sizeof(hash) || stored.find('\0') != std::string_view::npos) return false;
+  std::copy(stored.begin(), stored.end(), hash);
+  return crypto_pwhash_str_verify(hash, password.data(), password.size()) == 0;
 }
 
 bool ConstantTimeEqual(ByteView a, ByteView b) {

@@ -128,6 +128,14 @@ Result<SecretBytes> SecretBoxOpen(const SecretBytes& key, ByteView boxed);
 inline constexpr size_t kPwhashSaltBytes = 16;
 Result<SecretBytes> KeyFromPassphrase(std::string_view passphrase, ByteView salt);
 
+// A password stored for people who log in (the web inbox's users): crypto_pwhash_str, Argon2id
+// with libsodium's "interactive" limits, salt and parameters inside the string it returns.
+// kResourceExhausted when memory runs out.
+Result<std::string> HashPassword(std::string_view password);
+// True when `password` matches `stored` (a HashPassword string); false for anything else,
+// including a malformed `stored` (answered at once; a well-formed one costs an Argon2id run).
+bool VerifyPassword(std::string_view stored, std::string_view password);
+
 // Constant-time equality.
 bool ConstantTimeEqual(ByteView a, ByteView b);
 

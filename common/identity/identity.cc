@@ -3,6 +3,7 @@
 #include <set>
 #include <sstream>
 
+#include "audit/note.h"
 #include "common/clock.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
@@ -173,12 +174,26 @@ Result<Directory> Directory::ParseBody(std::string_view body, const std::string&
 
   const toml::table* b = root.get_as<toml::table>("broker");
   if (b == nullptr) return InvalidArgument(path + ": missing [broker] table");
-  NRM_RETURN_IF_ERROR(config::CheckKnownKeys(*b, {"id", "sign_key", "curve_key"}, path));
+  NRM_RETURN_IF_ERROR(
+      config::CheckKnownKeys(*b, {"id", "sign_key", "curve_key", "log_vkey"}, path));
   NRM_ASSIGN_OR_RETURN(broker.id, config::GetString(*b, "id", path));
   NRM_ASSIGN_OR_RETURN(broker.sign_key,
                        config::GetHex(*b, "sign_key", crypto::kSignPublicBytes, path));
   NRM_ASSIGN_OR_RETURN(broker.curve_key,
                        config::GetHex(*b, "curve_key", crypto::kBoxPublicBytes, path));
+  NRM_ASSIGN_OR_RETURN(auto log_vkey, config::GetOptionalString(*b, "log_vkey", path));
+  if (log_vkey) {
+    // The audit log's verifier key (C2SP signed-note): the broker's sign_key under its origin.
+    const std::string where = config::Where(path, *b->get("log_vkey"));
+    Result<audit::note::VerifierKey> k = audit::note::ParseVerifierKey(*log_vkey);
+    if (!k) return k.status().WithContext(where + ": log_vkey");
+    if (k->type != audit::note::kTypeEd25519 || k->public_key != broker.sign_key) {
+      return InvalidArgument(where +
+                             ": log_vkey must be an Ed25519 key (type 0x01) holding the "
+                             "broker's sign_key");
+    }
+    broker.log_vkey = std::move(*log_vkey);
+  }
   NRM_RETURN_IF_ERROR(unique_key(broker.sign_key, *b, "sign_key"));
   NRM_RETURN_IF_ERROR(unique_key(broker.curve_key, *b, "curve_key"));
 

@@ -55,6 +55,10 @@ struct Agency {
 struct BrokerEntry {
   std::string id;
   Bytes sign_key, curve_key;
+  // The audit log's verifier key (a C2SP vkey "<origin>+<key ID>+<key>" over sign_key), or
+  // empty in a directory that does not publish it (the log's origin is then the default,
+  // audit::DefaultOrigin(id)).
+  std::string log_vkey;
 };
 
 // The directory of agencies, verified against the authority's key.

@@ -101,11 +101,14 @@ TEST_F(BackupTest, ABrokerRestoredFromABackupAfterKillNineLosesNoStep) {
   // to the lost log's latest signed head checks out under the broker's key.
   Result<std::string> proof = audit::Consistency(lost + "/store", backup_size);
   ASSERT_TRUE(proof.ok()) << proof.status().ToString();
-  Result<audit::CheckedProof> checked = audit::CheckProof(*proof, scenario_.broker.sign_public);
+  Result<audit::note::VerifierKey> log_key =
+      audit::LogVerifierKey(tools::kScenarioLogOrigin, scenario_.broker.sign_public);
+  ASSERT_TRUE(log_key.ok());
+  Result<audit::CheckedProof> checked = audit::CheckProof(*proof, *log_key);
   ASSERT_TRUE(checked.ok()) << checked.status().ToString();
   EXPECT_EQ(checked->from_size, backup_size);
   EXPECT_EQ(ToHex(ByteView(checked->from_root.data(), checked->from_root.size())), backup_root);
-  EXPECT_GT(checked->head.size, backup_size);  // the lost log had grown past the backup
+  EXPECT_GT(checked->size, backup_size);  // the lost log had grown past the backup
 }
 
 TEST_F(BackupTest, ABackupOfNoRunningBrokerOrIntoAnExistingFolderFails) {

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "audit/tree_head.h"
+#include "audit/checkpoint.h"
 #include "common/file_util.h"
 #include "common/identity/identity.h"
 #include "common/transport/transport.h"
@@ -77,14 +77,35 @@ class BrokerDouble {
     auto it = routes_.find(agency);
     return it != routes_.end() && server_->Send(it->second, frames).ok();
   }
-  // ACCEPTED with a receipt that verifies: leaf N in a tree head signed with the broker's key.
+  // ACCEPTED with a receipt that verifies: leaf N of the double's own log, under a checkpoint
+  // signed with the broker's key (the double answers CONSISTENCY about that log by itself).
   transport::Frames Accepted(const Bytes& message_id) {
-    const uint64_t leaf = next_leaf_++;
-    audit::SignedTreeHead head = audit::SignTreeHead(
-        leaf + 1, crypto::Sha256(message_id), SystemClock::Get().NowMillis(), keys_.sign_secret);
+    const uint64_t leaf = leaves_.size();
+    leaves_.push_back(audit::HashLeaf(message_id));
+    const std::string head = Checkpoint(leaves_.size());
     Bytes be(8);
     for (int i = 0; i < 8; ++i) be[i] = static_cast<uint8_t>(leaf >> (56 - 8 * i));
-    return {transport::Frame("ACCEPTED"), message_id, be, audit::EncodeTreeHead(head)};
+    return {transport::Frame("ACCEPTED"), message_id, be, ToBytes(head)};
+  }
+  // The double's checkpoint of its log at `size` (signed once, then the same note).
+  std::string Checkpoint(uint64_t size) {
+    auto it = notes_.find(size);
+    if (it != notes_.end()) return it->second;
+    const std::span<const audit::Hash> first(leaves_.data(), size);
+    return notes_[size] = audit::SignCheckpoint(
+               {tools::kScenarioLogOrigin, size, audit::RootFromLeafHashes(first), {}},
+               keys_.sign_secret, SystemClock::Get().NowMillis());
+  }
+  // The double's log misbehaving (on its thread): leaf `i` rewritten, so that every checkpoint
+  // from size i + 1 on has another root than before (a fork); or the log cut to `size` leaves
+  // (a log that shrank).
+  void RewriteLeaf(size_t i) {
+    leaves_.at(i) = audit::HashLeaf(Bytes(1, 0xee));
+    notes_.clear();
+  }
+  void Truncate(size_t size) {
+    leaves_.resize(size);
+    notes_.clear();
   }
   static transport::Frames Refused(const Bytes& message_id, const std::string& code,
                                    const std::string& reason) {
@@ -138,8 +159,29 @@ class BrokerDouble {
         serial[7] = static_cast<uint8_t>(directory_->serial());
         Reply(m.routing_id, {transport::Frame("WELCOME"), transport::Frame(keys_.id), serial});
       }
+      if (verb == "CONSISTENCY" && m.frames.size() == 3) AnswerConsistency(m);
       handler_(*this, m);
     }
+  }
+
+  // As the real broker answers CONSISTENCY (broker/checkpoints.cc), from the double's log.
+  void AnswerConsistency(const transport::Incoming& m) {
+    uint64_t old_size = 0, size = 0;
+    for (uint8_t b : m.frames[1]) old_size = old_size << 8 | b;
+    for (uint8_t b : m.frames[2]) size = size << 8 | b;
+    if (size == 0) size = leaves_.size();
+    if (size > leaves_.size() || old_size > leaves_.size()) {
+      Reply(m.routing_id, {transport::Frame("CONSISTENCY"), m.frames[1], Bytes(),
+                           transport::Frame("no such size")});
+      return;
+    }
+    const uint64_t lo = std::min(old_size, size), hi = std::max(old_size, size);
+    Result<std::vector<audit::Hash>> proof =
+        audit::ConsistencyProof(std::span<const audit::Hash>(leaves_.data(), hi), lo);
+    Bytes hashes;
+    for (const audit::Hash& h : *proof) hashes.insert(hashes.end(), h.begin(), h.end());
+    Reply(m.routing_id,
+          {transport::Frame("CONSISTENCY"), m.frames[1], ToBytes(Checkpoint(size)), hashes});
   }
 
   Handler handler_;
@@ -153,7 +195,9 @@ class BrokerDouble {
   std::map<std::string, size_t> counts_;
   std::vector<Bytes> sends_;
   std::map<std::string, Bytes> routes_;  // agency -> its last connection
-  uint64_t next_leaf_ = 10;
+  // The double's log: ten leaves of its own before the tests' messages.
+  std::vector<audit::Hash> leaves_ = std::vector<audit::Hash>(10, audit::HashLeaf(Bytes(1, 0)));
+  std::map<uint64_t, std::string> notes_;
 };
 
 }  // namespace nrm::testing

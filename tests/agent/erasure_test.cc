@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include "audit/audit_reader.h"
+#include "audit/checkpoint.h"
+#include "audit/note.h"
 #include "common/json/json.h"
 #include "tests/testing/erasure_fixture.h"
 
@@ -74,8 +76,11 @@ TEST_F(ErasureTest, EraseDestroysTheKeyEverywhereAndIsConfirmed) {
   EXPECT_EQ(RunTool({"audit", "verify", scenario_.broker_data, "--broker-key",
                      ToHex(scenario_.broker.sign_public)}),
             0);
+  Result<audit::note::VerifierKey> log_key =
+      audit::LogVerifierKey(tools::kScenarioLogOrigin, scenario_.broker.sign_public);
+  ASSERT_TRUE(log_key.ok());
   EXPECT_EQ(
-      RunTool({"audit", "check-proof", proof, "--broker-key", ToHex(scenario_.broker.sign_public)}),
+      RunTool({"audit", "check-proof", proof, "--vkey", audit::note::FormatVerifierKey(*log_key)}),
       0);
   int erased = 0;
   ASSERT_TRUE(audit::ReadVerifiedRecords(scenario_.broker_data + "/store",

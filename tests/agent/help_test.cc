@@ -47,7 +47,11 @@ const std::vector<std::string> kServed = {"inbox",
                                           "erase",
                                           "retention",
                                           "status",
-                                          "backup"};
+                                          "backup",
+                                          "clear-alarm",
+                                          "prove"};
+// The people of the web inbox (agent/web/users.h).
+const std::vector<std::string> kServedUsers = {"user"};
 
 struct Ran {
   int code = -1;
@@ -94,6 +98,7 @@ TEST(AgentHelpTest, EveryCommandAnswersHelpWithItsOwnUsageWithoutConfigOrAgent) 
   const std::string missing = tmp.path() + "/no-such-agent.toml";
   std::vector<std::string> all = kLocal;
   all.insert(all.end(), kServed.begin(), kServed.end());
+  all.insert(all.end(), kServedUsers.begin(), kServedUsers.end());
   for (const std::string& cmd : all) {
     for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
              {cmd, "--help"},
@@ -125,7 +130,7 @@ TEST(AgentHelpTest, TopLevelHelpListsEveryCommand) {
     const Ran r = Agent(tmp.path(), args);
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out.rfind("usage: nrm-agent --config FILE COMMAND", 0), 0u) << r.out;
-    for (const std::vector<std::string>* list : {&kLocal, &kServed}) {
+    for (const std::vector<std::string>* list : {&kLocal, &kServed, &kServedUsers}) {
       for (const std::string& cmd : *list) {
         const bool listed = r.out.find("\n  " + cmd + " ") != std::string::npos ||
                             r.out.find("\n  " + cmd + "\n") != std::string::npos;
@@ -141,16 +146,21 @@ TEST(AgentHelpTest, TableHoldsEveryCommandAndTheOptionsEachSideAlwaysTook) {
     (c.handler ? served : local).emplace(c.name);
     EXPECT_FALSE(c.summary.empty()) << c.name;
   }
-  EXPECT_EQ(served, std::set<std::string>(kServed.begin(), kServed.end()));
+  std::set<std::string> all_served(kServed.begin(), kServed.end());
+  all_served.insert(kServedUsers.begin(), kServedUsers.end());
+  EXPECT_EQ(served, all_served);
   EXPECT_EQ(local, std::set<std::string>(kLocal.begin(), kLocal.end()));
-  for (const std::string& cmd : kServed) EXPECT_TRUE(agent::IsServed(cmd)) << cmd;
+  for (const std::string& cmd : all_served) EXPECT_TRUE(agent::IsServed(cmd)) << cmd;
   for (const std::string& cmd : kLocal) EXPECT_FALSE(agent::IsServed(cmd)) << cmd;
   const agent::OptionNames s = agent::ServedOptions();
   EXPECT_EQ(s.valued,
             (std::set<std::string>{"to", "file", "case", "label", "override", "handling", "reason",
                                    "outcome", "note", "family-found", "reception-agency", "date",
-                                   "border-point", "max-offline", "format", "out"}));
-  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "preview", "new-case"}));
+                                   "border-point", "max-offline", "format", "out",
+                                   // user add|password
+                                   "role", "password-hash"}));
+  EXPECT_EQ(s.flags, (std::set<std::string>{"json", "all", "preview", "new-case", "forget",
+                                            "one-time-password"}));
   const agent::OptionNames l = agent::LocalOptions();
   EXPECT_EQ(l.valued, (std::set<std::string>{"to", "kind", "file", "case", "handling", "count",
                                              "timeout", "in", "out"}));

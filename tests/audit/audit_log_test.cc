@@ -9,6 +9,7 @@ namespace nrm::audit {
 namespace {
 
 using testing::BuildLog;
+using testing::kTestOrigin;
 using testing::LeafHashes;
 using testing::SampleRecord;
 using testing::TempDir;
@@ -18,7 +19,7 @@ class AuditLogTest : public ::testing::Test {
  protected:
   std::unique_ptr<AuditLog> OpenLog(TestDb& db) {
     Result<std::unique_ptr<AuditLog>> log =
-        AuditLog::Open(db.db(), db.cfs(), keys_.secret_key.Clone());
+        AuditLog::Open(db.db(), db.cfs(), keys_.secret_key.Clone(), kTestOrigin);
     EXPECT_TRUE(log.ok()) << log.status().ToString();
     return log.ok() ? std::move(*log) : nullptr;
   }
@@ -29,7 +30,7 @@ class AuditLogTest : public ::testing::Test {
 
 TEST_F(AuditLogTest, ColumnFamilyNames) {
   EXPECT_EQ(AuditColumnFamilyNames(),
-            (std::vector<std::string>{"audit", "audit_heads", "audit_meta"}));
+            (std::vector<std::string>{"audit", "audit_heads", "audit_meta", "audit_nodes"}));
 }
 
 TEST_F(AuditLogTest, NewLogIsEmptyAndStoresTheBrokerKey) {
@@ -47,7 +48,7 @@ TEST_F(AuditLogTest, NewLogIsEmptyAndStoresTheBrokerKey) {
 // Records go through synced WriteBatches together with the caller's own writes; after a reopen
 // the frontier is restored (from a checkpoint plus replay) and the root is the naive one.
 TEST_F(AuditLogTest, AppendReopenRestoresFrontier) {
-  constexpr uint64_t kRecords = 3 * kCheckpointInterval + 77;  // several checkpoints
+  constexpr uint64_t kRecords = 3 * kFrontierInterval + 77;  // several frontiers
   std::vector<Bytes> encodings;
   {
     TestDb db(dir_.path());
@@ -90,41 +91,157 @@ TEST_F(AuditLogTest, AppendReopenRestoresFrontier) {
   EXPECT_EQ(log->Root(), RootFromLeafHashes(LeafHashes(encodings)));
 }
 
-TEST_F(AuditLogTest, SignedHeadVerifiesAndIsStored) {
+TEST_F(AuditLogTest, SignedCheckpointVerifiesAndIsStored) {
   TestDb db(dir_.path());
   std::unique_ptr<AuditLog> log = OpenLog(db);
   ASSERT_NE(log, nullptr);
   rocksdb::WriteBatch batch;
   for (uint64_t i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(SampleRecord(i), &batch, nullptr).ok());
-  Result<SignedTreeHead> head = log->SignHead(1234, &batch);
+  Result<SignedCheckpoint> head = log->SignHead(1234567, &batch);
   ASSERT_TRUE(head.ok());
   ASSERT_TRUE(db.Write(&batch).ok());
   log->MarkWritten();
   EXPECT_EQ(head->size, 5u);
   EXPECT_EQ(head->root, log->Root());
-  EXPECT_EQ(head->time_ms, 1234);
-  EXPECT_TRUE(VerifyTreeHead(*head, keys_.public_key).ok());
+  EXPECT_EQ(head->time_ms, 1234567);
+  EXPECT_EQ(note::FormatVerifierKey(log->log_key()),
+            note::FormatVerifierKey(*LogVerifierKey(kTestOrigin, keys_.public_key)));
+  Result<VerifiedCheckpoint> v = VerifyCheckpointNote(head->note, log->log_key());
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->checkpoint, (Checkpoint{kTestOrigin, 5, log->Root(), {}}));
+  EXPECT_EQ(v->log_time, 1234u);  // seconds
 
   std::string stored;
   ASSERT_TRUE(
       db.db()->Get({}, db.cfs().heads, rocksdb::Slice("\0\0\0\0\0\0\0\5", 8), &stored).ok());
-  Result<SignedTreeHead> decoded = DecodeTreeHead(AsBytes(stored));
-  ASSERT_TRUE(decoded.ok());
-  EXPECT_EQ(*decoded, *head);
+  EXPECT_EQ(stored, head->note);
+  EXPECT_EQ(StoredTree(db.db(), db.cfs()).LatestHead()->note, head->note);
 
-  // A flipped signature bit, another key, or any other change fails.
-  for (size_t bit = 0; bit < 512; bit += 37) {
-    SignedTreeHead bad = *head;
-    bad.signature[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-    EXPECT_EQ(VerifyTreeHead(bad, keys_.public_key).code(), Code::kUnauthenticated) << bit;
+  // Any change to the text or the log's signature fails; a change to the timestamp line fails
+  // or (in its key ID) makes it a line of an unknown key, which is ignored; another key fails.
+  const size_t timestamp_line = head->note.rfind("\xe2\x80\x94");
+  for (size_t i = 0; i < head->note.size(); i += 7) {
+    std::string bad = head->note;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    Result<VerifiedCheckpoint> w = VerifyCheckpointNote(bad, log->log_key());
+    if (i < timestamp_line) {
+      EXPECT_FALSE(w.ok()) << i;
+    } else {
+      EXPECT_TRUE(!w.ok() || !w->log_time) << i;
+    }
   }
-  SignedTreeHead bad = *head;
-  bad.time_ms++;
-  EXPECT_FALSE(VerifyTreeHead(bad, keys_.public_key).ok());
-  bad = *head;
-  bad.size++;
-  EXPECT_FALSE(VerifyTreeHead(bad, keys_.public_key).ok());
-  EXPECT_FALSE(VerifyTreeHead(*head, crypto::GenerateSignKeyPair().public_key).ok());
+  EXPECT_FALSE(
+      VerifyCheckpointNote(head->note,
+                           *LogVerifierKey(kTestOrigin, crypto::GenerateSignKeyPair().public_key))
+          .ok());
+}
+
+// Logs begun before checkpoints hold 112-byte nrm/tree-head/v1 heads: they still open and
+// verify, and the next head is a checkpoint.
+TEST_F(AuditLogTest, LegacyHeadsStillOpenAndVerify) {
+  Hash root;
+  {
+    TestDb db(dir_.path());
+    std::unique_ptr<AuditLog> log = OpenLog(db);
+    ASSERT_NE(log, nullptr);
+    rocksdb::WriteBatch batch;
+    for (uint64_t i = 0; i < 3; ++i)
+      ASSERT_TRUE(log->Append(SampleRecord(i), &batch, nullptr).ok());
+    root = log->Root();
+    const SignedTreeHead legacy = SignTreeHead(3, root, 1000, keys_.secret_key);
+    ASSERT_TRUE(
+        batch
+            .Put(db.cfs().heads, rocksdb::Slice("\0\0\0\0\0\0\0\3", 8),
+                 rocksdb::Slice(reinterpret_cast<const char*>(EncodeTreeHead(legacy).data()),
+                                kStoredTreeHeadBytes))
+            .ok());
+    ASSERT_TRUE(db.Write(&batch).ok());
+  }
+  TestDb db(dir_.path());
+  std::unique_ptr<AuditLog> log = OpenLog(db);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->Root(), root);
+  EXPECT_EQ(StoredTree(db.db(), db.cfs()).LatestHead().status().code(), Code::kNotFound);
+  rocksdb::WriteBatch batch;
+  ASSERT_TRUE(log->Append(SampleRecord(3), &batch, nullptr).ok());
+  ASSERT_TRUE(log->SignHead(2000, &batch).ok());
+  ASSERT_TRUE(db.Write(&batch).ok());
+  EXPECT_EQ(StoredTree(db.db(), db.cfs()).LatestHead()->size, 4u);
+}
+
+TEST_F(AuditLogTest, OpenRefusesAnotherOrigin) {
+  {
+    TestDb db(dir_.path());
+    ASSERT_NE(OpenLog(db), nullptr);
+  }
+  TestDb db(dir_.path());
+  Result<std::unique_ptr<AuditLog>> other =
+      AuditLog::Open(db.db(), db.cfs(), keys_.secret_key.Clone(), "nrm.other/audit/v1");
+  EXPECT_EQ(other.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(other.status().message().find("nrm.test/audit/v1"), std::string::npos);
+  EXPECT_EQ(AuditLog::Open(db.db(), db.cfs(), keys_.secret_key.Clone(), "a b").status().code(),
+            Code::kInvalidArgument);
+}
+
+// StoredTree reads proofs from the stored nodes: the same as merkle.h computes from all the
+// leaves, for every pair of sizes up to 40, and every leaf.
+TEST_F(AuditLogTest, StoredTreeProofsMatchTheLeaves) {
+  const std::vector<Bytes> encodings = BuildLog(dir_.path(), 40, 7, keys_.secret_key);
+  const std::vector<Hash> leaves = LeafHashes(encodings);
+  TestDb db(dir_.path());
+  const StoredTree tree(db.db(), db.cfs());
+  for (uint64_t n = 0; n <= leaves.size(); ++n) {
+    const std::span<const Hash> first(leaves.data(), n);
+    ASSERT_EQ(*tree.RootAt(n), RootFromLeafHashes(first)) << n;
+    for (uint64_t m = 0; m <= n; ++m) {
+      ASSERT_EQ(*tree.ConsistencyProof(m, n), *ConsistencyProof(first, m)) << m << " " << n;
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(*tree.InclusionProof(i, n), *InclusionProof(first, i)) << i << " " << n;
+    }
+  }
+  EXPECT_FALSE(tree.ConsistencyProof(5, 4).ok());
+}
+
+// A log written before "audit_nodes" existed gets its nodes at the next Open.
+TEST_F(AuditLogTest, OpenWritesTheNodesOfAnOlderLog) {
+  const std::vector<Bytes> encodings = BuildLog(dir_.path(), 23, 5, keys_.secret_key);
+  {
+    TestDb db(dir_.path());
+    ASSERT_TRUE(
+        db.db()
+            ->DeleteRange({}, db.cfs().nodes, rocksdb::Slice("\0", 1), rocksdb::Slice("\xff", 1))
+            .ok());
+    ASSERT_TRUE(db.db()->Delete({}, db.cfs().meta, kNodesKey).ok());
+    EXPECT_FALSE(StoredTree(db.db(), db.cfs()).RootAt(23).ok());
+  }
+  TestDb db(dir_.path());
+  ASSERT_NE(OpenLog(db), nullptr);
+  EXPECT_EQ(*StoredTree(db.db(), db.cfs()).RootAt(23), RootFromLeafHashes(LeafHashes(encodings)));
+}
+
+TEST_F(AuditLogTest, CosignaturesAreAddedToTheStoredCheckpoint) {
+  BuildLog(dir_.path(), 12, 6, keys_.secret_key);
+  TestDb db(dir_.path());
+  const StoredTree tree(db.db(), db.cfs());
+  EXPECT_EQ(tree.LatestCosignedHead()->size, 12u);  // none cosigned: the latest
+  const crypto::SignKeyPair w = crypto::GenerateSignKeyPair();
+  const note::VerifierKey wkey =
+      *note::MakeVerifierKey("w.example/w1", note::kTypeCosignatureV1, w.public_key);
+  const std::string body = FormatCheckpoint(Checkpoint{kTestOrigin, 6, *tree.RootAt(6), {}});
+  const std::vector<note::Signature> cosig = {note::Cosign(body, wkey.name, w.secret_key, 77)};
+  ASSERT_TRUE(tree.AddCosignatures(6, cosig).ok());
+  ASSERT_TRUE(tree.AddCosignatures(6, cosig).ok());  // once only
+  Result<StoredHead> head = tree.LatestCosignedHead();
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->size, 6u);
+  std::vector<note::VerifierKey> witnesses = {wkey};
+  Result<VerifiedCheckpoint> v =
+      VerifyCheckpointNote(head->note, *LogVerifierKey(kTestOrigin, keys_.public_key), witnesses);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->note.signatures.size(), 3u);
+  EXPECT_EQ(v->cosigned_by.size(), 1u);
+  EXPECT_EQ(tree.AddCosignatures(7, cosig).code(), Code::kNotFound);
 }
 
 TEST_F(AuditLogTest, TreeHeadSignedBytesLayout) {
@@ -149,18 +266,18 @@ TEST_F(AuditLogTest, ReceiptVerifiesWithInclusionProof) {
     ASSERT_TRUE(log->Append(SampleRecord(i), &batch, &index).ok());
     encodings.push_back(*EncodeRecord(SampleRecord(i)));
   }
-  Result<SignedTreeHead> head = log->SignHead(99, &batch);
+  Result<SignedCheckpoint> head = log->SignHead(99, &batch);
   ASSERT_TRUE(head.ok());
-  const Receipt receipt{6, *head};
+  // A receipt: leaf 6 and the checkpoint. With the record and its proof it checks out.
+  Result<VerifiedCheckpoint> cp = VerifyCheckpointNote(head->note, log->log_key());
+  ASSERT_TRUE(cp.ok());
   const std::vector<Hash> proof = *InclusionProof(LeafHashes(encodings), 6);
-  EXPECT_TRUE(VerifyReceipt(receipt, encodings[6], proof, keys_.public_key).ok());
-  EXPECT_FALSE(VerifyReceipt(receipt, encodings[5], proof, keys_.public_key).ok());
+  const Hash& root = cp->checkpoint.root;
+  EXPECT_TRUE(VerifyInclusion(HashLeaf(encodings[6]), 6, cp->checkpoint.size, proof, root).ok());
+  EXPECT_FALSE(VerifyInclusion(HashLeaf(encodings[5]), 6, cp->checkpoint.size, proof, root).ok());
   Bytes changed = encodings[6];
   changed.back() ^= 1;
-  EXPECT_FALSE(VerifyReceipt(receipt, changed, proof, keys_.public_key).ok());
-  Receipt forged = receipt;
-  forged.head.signature[0] ^= 1;
-  EXPECT_FALSE(VerifyReceipt(forged, encodings[6], proof, keys_.public_key).ok());
+  EXPECT_FALSE(VerifyInclusion(HashLeaf(changed), 6, cp->checkpoint.size, proof, root).ok());
 }
 
 // The process dies after Append but before the batch is written: nothing of it exists.
@@ -242,11 +359,11 @@ TEST_F(AuditLogTest, OpenRefusesAnotherBrokerKey) {
   }
   TestDb db(dir_.path());
   Result<std::unique_ptr<AuditLog>> other =
-      AuditLog::Open(db.db(), db.cfs(), crypto::GenerateSignKeyPair().secret_key);
+      AuditLog::Open(db.db(), db.cfs(), crypto::GenerateSignKeyPair().secret_key, kTestOrigin);
   EXPECT_EQ(other.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(AuditLog::Open(db.db(), db.cfs(), crypto::SecretBytes(32)).status().code(),
+  EXPECT_EQ(AuditLog::Open(db.db(), db.cfs(), crypto::SecretBytes(32), kTestOrigin).status().code(),
             Code::kInvalidArgument);
-  EXPECT_EQ(AuditLog::Open(db.db(), {}, keys_.secret_key.Clone()).status().code(),
+  EXPECT_EQ(AuditLog::Open(db.db(), {}, keys_.secret_key.Clone(), kTestOrigin).status().code(),
             Code::kInvalidArgument);
 }
 
@@ -262,11 +379,12 @@ TEST_F(AuditLogTest, OpenDetectsAMissingRecord) {
                     .ok());
   }
   TestDb db(dir_.path());
-  EXPECT_EQ(AuditLog::Open(db.db(), db.cfs(), keys_.secret_key.Clone()).status().code(),
-            Code::kCorruption);
+  EXPECT_EQ(
+      AuditLog::Open(db.db(), db.cfs(), keys_.secret_key.Clone(), kTestOrigin).status().code(),
+      Code::kCorruption);
 }
 
-TEST_F(AuditLogTest, OpenDetectsAChangedRecordAfterTheCheckpoint) {
+TEST_F(AuditLogTest, OpenDetectsAChangedRecordAfterTheFrontier) {
   {
     TestDb db(dir_.path());
     std::unique_ptr<AuditLog> log = OpenLog(db);
@@ -274,7 +392,7 @@ TEST_F(AuditLogTest, OpenDetectsAChangedRecordAfterTheCheckpoint) {
     rocksdb::WriteBatch batch;
     for (uint64_t i = 0; i < 8; ++i)
       ASSERT_TRUE(log->Append(SampleRecord(i), &batch, nullptr).ok());
-    ASSERT_TRUE(db.Write(&batch).ok());  // no head, no checkpoint: Open replays all 8
+    ASSERT_TRUE(db.Write(&batch).ok());  // no head, no frontier: Open replays all 8
   }
   {
     TestDb db(dir_.path());
@@ -287,22 +405,22 @@ TEST_F(AuditLogTest, OpenDetectsAChangedRecordAfterTheCheckpoint) {
   }
   TestDb db(dir_.path());
   Result<std::unique_ptr<AuditLog>> log =
-      AuditLog::Open(db.db(), db.cfs(), keys_.secret_key.Clone());
+      AuditLog::Open(db.db(), db.cfs(), keys_.secret_key.Clone(), kTestOrigin);
   EXPECT_EQ(log.status().code(), Code::kCorruption);
   EXPECT_NE(log.status().message().find("record 3"), std::string::npos) << log.status().ToString();
 }
 
-TEST_F(AuditLogTest, CheckpointRoundTripsAndRejectsGarbage) {
+TEST_F(AuditLogTest, FrontierRoundTripsAndRejectsGarbage) {
   CompactRange range;
   for (uint64_t i = 0; i < 13; ++i) range.Append(HashLeaf(Be64Key(i)));
   Hash chain;
   chain.fill(7);
   CompactRange parsed;
   Hash parsed_chain{};
-  ASSERT_TRUE(DecodeCheckpoint(EncodeCheckpoint(range, chain), &parsed, &parsed_chain).ok());
+  ASSERT_TRUE(DecodeFrontier(EncodeFrontier(range, chain), &parsed, &parsed_chain).ok());
   EXPECT_EQ(parsed, range);
   EXPECT_EQ(parsed_chain, chain);
-  EXPECT_FALSE(DecodeCheckpoint(Bytes(10, 0), &parsed, &parsed_chain).ok());
+  EXPECT_FALSE(DecodeFrontier(Bytes(10, 0), &parsed, &parsed_chain).ok());
 }
 
 }  // namespace

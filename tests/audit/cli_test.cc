@@ -8,11 +8,13 @@
 #include "audit/big_endian.h"
 #include "common/file_util.h"
 #include "tests/audit/test_util.h"
+#include "tests/testing/audit_rewrite.h"
 
 namespace nrm::audit {
 namespace {
 
 using testing::BuildLog;
+using testing::kTestOrigin;
 using testing::SampleMessageId;
 using testing::TempDir;
 using testing::TestDb;
@@ -28,6 +30,10 @@ class AuditCliTest : public ::testing::Test {
     out_.str("");
     err_.str("");
     return RunAuditCommand(args, out_, err_);
+  }
+
+  std::string Vkey() const {
+    return note::FormatVerifierKey(*LogVerifierKey(kTestOrigin, keys_.public_key));
   }
 
   TempDir dir_;
@@ -50,8 +56,12 @@ TEST_F(AuditCliTest, UsageErrorsExitTwoAndSayWhy) {
   EXPECT_EQ(Run({"prove", db_path_, "--message-id", "zz"}), 2);
   EXPECT_EQ(Run({"prove", db_path_, "--message-id", ToHex(SampleMessageId(1)), "--event", "x"}), 2);
   EXPECT_EQ(Run({"check-proof", "f.json"}), 2);
-  EXPECT_EQ(Run({"check-proof", "f.json", "--broker-key", "nothex-and-no-such-file"}), 2);
-  EXPECT_NE(err_.str().find("--broker-key"), std::string::npos) << err_.str();
+  EXPECT_EQ(Run({"check-proof", "f.json", "--vkey", "nothex-and-no-such-file"}), 2);
+  EXPECT_NE(err_.str().find("--vkey"), std::string::npos) << err_.str();
+  EXPECT_EQ(Run({"check-proof", "f.json", "--vkey", "a+b+c"}), 2);
+  EXPECT_EQ(Run({"verify", db_path_, "--checkpoint", dir_.path() + "/none"}), 2);
+  EXPECT_EQ(Run({"verify", db_path_, "--witness", Vkey()}), 2);  // not a cosignature key
+  EXPECT_EQ(Run({"checkpoint", db_path_, "--cosigned=1"}), 2);
   EXPECT_EQ(Run({"consistency", db_path_}), 2);
   EXPECT_EQ(Run({"consistency", db_path_, "--from", "abc"}), 2);
   EXPECT_NE(err_.str().find("--from"), std::string::npos) << err_.str();
@@ -63,7 +73,7 @@ TEST_F(AuditCliTest, UsageErrorsExitTwoAndSayWhy) {
 TEST_F(AuditCliTest, HelpForEveryCommand) {
   EXPECT_EQ(Run({"--help"}), 0);
   EXPECT_NE(out_.str().find("check-proof"), std::string::npos);
-  for (const char* cmd : {"verify", "prove", "check-proof", "consistency"}) {
+  for (const char* cmd : {"verify", "checkpoint", "prove", "check-proof", "consistency"}) {
     EXPECT_EQ(Run({cmd, "--help"}), 0) << cmd;
     EXPECT_NE(out_.str().find(std::string("usage: nrm audit ") + cmd), std::string::npos);
   }
@@ -74,6 +84,10 @@ TEST_F(AuditCliTest, VerifyIntactAndTampered) {
   EXPECT_NE(out_.str().find("audit log intact: 40 records, 5 signed tree heads"), std::string::npos)
       << out_.str();
   EXPECT_EQ(Run({"verify", db_path_, "--broker-key", ToHex(keys_.public_key)}), 0);
+  EXPECT_EQ(Run({"verify", db_path_, "--broker-key", Vkey()}), 0) << out_.str();
+  EXPECT_EQ(Run({"verify", db_path_, "--broker-key",
+                 note::FormatVerifierKey(*LogVerifierKey("nrm.other/audit/v1", keys_.public_key))}),
+            1);
   EXPECT_EQ(Run({"verify", db_path_, "--broker-key=" + ToHex(keys_.public_key)}), 0);
   EXPECT_EQ(
       Run({"verify", db_path_, "--broker-key", ToHex(crypto::GenerateSignKeyPair().public_key)}),
@@ -96,24 +110,29 @@ TEST_F(AuditCliTest, ProveThenCheckProof) {
   const std::string proof_path = dir_.path() + "/proof.json";
   ASSERT_TRUE(WriteFileAtomic(proof_path, out_.str()).ok());
 
-  EXPECT_EQ(Run({"check-proof", proof_path, "--broker-key", ToHex(keys_.public_key)}), 0)
-      << err_.str();
+  EXPECT_EQ(Run({"check-proof", proof_path, "--vkey", Vkey()}), 0) << err_.str();
   EXPECT_NE(out_.str().find("proof OK: record 21"), std::string::npos) << out_.str();
 
-  // The key as a file: hex text, or the raw 32 bytes.
-  const std::string hex_key = dir_.path() + "/broker.pub.hex";
-  ASSERT_TRUE(WriteFileAtomic(hex_key, ToHex(keys_.public_key) + "\n").ok());
-  EXPECT_EQ(Run({"check-proof", proof_path, "--broker-key", hex_key}), 0) << err_.str();
-  const std::string raw_key = dir_.path() + "/broker.pub";
-  ASSERT_TRUE(WriteFileAtomic(raw_key, AsChars(keys_.public_key)).ok());
-  EXPECT_EQ(Run({"check-proof", proof_path, "--broker-key", raw_key}), 0) << err_.str();
+  // The vkey as a file.
+  const std::string vkey_file = dir_.path() + "/log.vkey";
+  ASSERT_TRUE(WriteFileAtomic(vkey_file, Vkey() + "\n").ok());
+  EXPECT_EQ(Run({"check-proof", proof_path, "--vkey", vkey_file}), 0) << err_.str();
 
-  EXPECT_EQ(Run({"check-proof", proof_path, "--broker-key",
-                 ToHex(crypto::GenerateSignKeyPair().public_key)}),
+  EXPECT_EQ(Run({"check-proof", proof_path, "--vkey",
+                 note::FormatVerifierKey(
+                     *LogVerifierKey(kTestOrigin, crypto::GenerateSignKeyPair().public_key))}),
             1);
   EXPECT_NE(err_.str().find("proof does not check out"), std::string::npos);
-  EXPECT_EQ(
-      Run({"check-proof", dir_.path() + "/none.json", "--broker-key", ToHex(keys_.public_key)}), 1);
+  EXPECT_EQ(Run({"check-proof", dir_.path() + "/none.json", "--vkey", Vkey()}), 1);
+  // A witness required that did not cosign.
+  const crypto::SignKeyPair w = crypto::GenerateSignKeyPair();
+  const std::string wkey = note::FormatVerifierKey(
+      *note::MakeVerifierKey("w.example/w1", note::kTypeCosignatureV1, w.public_key));
+  EXPECT_EQ(Run({"check-proof", proof_path, "--vkey", Vkey(), "--witness", wkey}), 1);
+  EXPECT_NE(err_.str().find("0 of the 1 witness cosignatures"), std::string::npos) << err_.str();
+  EXPECT_EQ(Run({"check-proof", proof_path, "--vkey", Vkey(), "--witness", wkey,
+                 "--witnesses-required", "0"}),
+            0);
   EXPECT_EQ(Run({"prove", db_path_, "--message-id", ToHex(Bytes(16, 0xee))}), 1);
 }
 
@@ -121,10 +140,41 @@ TEST_F(AuditCliTest, ConsistencyThenCheckProof) {
   ASSERT_EQ(Run({"consistency", db_path_, "--from", "13"}), 0) << err_.str();
   const std::string proof_path = dir_.path() + "/consistency.json";
   ASSERT_TRUE(WriteFileAtomic(proof_path, out_.str()).ok());
-  EXPECT_EQ(Run({"check-proof", proof_path, "--broker-key", ToHex(keys_.public_key)}), 0)
-      << err_.str();
+  EXPECT_EQ(Run({"check-proof", proof_path, "--vkey", Vkey()}), 0) << err_.str();
   EXPECT_NE(out_.str().find("the log of 13 records"), std::string::npos) << out_.str();
   EXPECT_EQ(Run({"consistency", db_path_, "--from", "41"}), 1);
+  ASSERT_EQ(Run({"consistency", db_path_, "--from", "3", "--size", "16"}), 0) << err_.str();
+  EXPECT_NE(out_.str().find("\\n16\\n"), std::string::npos) << out_.str();
+}
+
+TEST_F(AuditCliTest, CheckpointPrintsTheLatestSignedNote) {
+  ASSERT_EQ(Run({"checkpoint", db_path_}), 0) << err_.str();
+  const std::string note = out_.str();
+  EXPECT_TRUE(note.starts_with(std::string(kTestOrigin) + "\n40\n")) << note;
+  Result<VerifiedCheckpoint> v =
+      VerifyCheckpointNote(note, *LogVerifierKey(kTestOrigin, keys_.public_key));
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->checkpoint.size, 40u);
+  ASSERT_EQ(Run({"checkpoint", db_path_, "--cosigned"}), 0);  // none yet: the latest
+  EXPECT_EQ(out_.str(), note);
+
+  // The checkpoint, kept, then the log rewritten without record 20 and re-signed.
+  const std::string kept = dir_.path() + "/kept.checkpoint";
+  ASSERT_TRUE(WriteFileAtomic(kept, note).ok());
+  EXPECT_EQ(Run({"verify", db_path_, "--checkpoint", kept}), 0) << out_.str();
+  EXPECT_NE(out_.str().find("agrees with 1 checkpoint"), std::string::npos) << out_.str();
+  {
+    TestDb db(db_path_);
+    ASSERT_TRUE(
+        nrm::testing::RewriteAuditLog(db.db(), db.cfs(), keys_.secret_key, kTestOrigin, 0,
+                                      [](uint64_t i, const AuditRecord&) { return i == 20; })
+            .ok());
+  }
+  EXPECT_EQ(Run({"verify", db_path_}), 0) << out_.str();
+  EXPECT_EQ(Run({"verify", db_path_, "--checkpoint", kept}), 1);
+  EXPECT_NE(out_.str().find("log differs from checkpoint: size 40"), std::string::npos)
+      << out_.str();
+  EXPECT_NE(out_.str().find("holds 39 records"), std::string::npos) << out_.str();
 }
 
 }  // namespace

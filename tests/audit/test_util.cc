@@ -47,7 +47,12 @@ TestDb::TestDb(const std::string& path) {
   descriptors.push_back({"messages", {}});
   rocksdb::Status s = rocksdb::DB::Open(options, path, descriptors, &handles_, &db_);
   if (!s.ok()) Die("open " + path + ": " + s.ToString());
-  cfs_ = {handles_[1], handles_[2], handles_[3]};
+  cfs_ = AuditColumnFamilies::From([&](const std::string& name) {
+    for (size_t i = 0; i < descriptors.size(); ++i) {
+      if (descriptors[i].name == name) return handles_[i];
+    }
+    return static_cast<rocksdb::ColumnFamilyHandle*>(nullptr);
+  });
 }
 
 TestDb::~TestDb() {
@@ -90,7 +95,8 @@ AuditRecord SampleRecord(uint64_t i) {
 std::vector<Bytes> BuildLog(const std::string& path, uint64_t n, uint64_t head_every,
                             const crypto::SecretBytes& secret) {
   TestDb db(path);
-  Result<std::unique_ptr<AuditLog>> log = AuditLog::Open(db.db(), db.cfs(), secret.Clone());
+  Result<std::unique_ptr<AuditLog>> log =
+      AuditLog::Open(db.db(), db.cfs(), secret.Clone(), kTestOrigin);
   if (!log) Die(log.status().ToString());
   std::vector<Bytes> encodings;
   rocksdb::WriteBatch batch;

@@ -15,6 +15,9 @@
 
 namespace nrm::audit::testing {
 
+// The origin of the test logs.
+inline constexpr char kTestOrigin[] = "nrm.test/audit/v1";
+
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 class TempDir {
  public:
@@ -39,7 +42,7 @@ class TestDb {
 
   rocksdb::DB* db() { return db_; }
   const AuditColumnFamilies& cfs() const { return cfs_; }
-  rocksdb::ColumnFamilyHandle* messages() { return handles_[4]; }
+  rocksdb::ColumnFamilyHandle* messages() { return handles_.back(); }
   // Writes `batch` with sync = true.
   Status Write(rocksdb::WriteBatch* batch);
 
@@ -53,9 +56,9 @@ class TestDb {
 AuditRecord SampleRecord(uint64_t i);
 Bytes SampleMessageId(uint64_t i);
 
-// Builds a log of `n` sample records at `path`: batches of `head_every` records, each batch
-// ending with a signed head (heads at sizes head_every, 2*head_every, ..., and n). Returns the
-// record encodings.
+// Builds a log of `n` sample records at `path` (origin kTestOrigin): batches of `head_every`
+// records, each batch ending with a signed checkpoint (heads at sizes head_every, 2*head_every,
+// ..., and n). Returns the record encodings.
 std::vector<Bytes> BuildLog(const std::string& path, uint64_t n, uint64_t head_every,
                             const crypto::SecretBytes& secret);
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "audit/checkpoint.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "tests/testing/temp_dir.h"
@@ -50,6 +51,31 @@ TEST_F(DirectoryTest, SignedDirectoryLoads) {
   EXPECT_EQ(d->Find("TH.SHELTER.KREDTRAKARN")->role, "shelter");
   EXPECT_EQ(d->FindByCurveKey(police_.curve_public)->id, "TH.POLICE.CRI-ATU");
   EXPECT_EQ(d->Find("TH.NGO.NOBODY"), nullptr);
+}
+
+// The directory publishes the broker's audit log key (a C2SP vkey over its sign_key).
+TEST_F(DirectoryTest, LogVerifierKeyMustHoldTheBrokersSignKey) {
+  auto with_vkey = [&](const std::string& vkey) {
+    std::string d = tools::DirectoryDraftHeader("Test authority", 7, kNow + 86400000, broker_.id,
+                                                broker_.sign_public, broker_.curve_public, vkey);
+    d += tools::DirectoryAgencyBlock(Entry("TH.POLICE.CRI-ATU", "police", police_));
+    return SignAndParse(d);
+  };
+  const std::string good = audit::note::FormatVerifierKey(
+      *audit::LogVerifierKey("nrm.th/audit/v1", broker_.sign_public));
+  Result<Directory> d = with_vkey(good);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->broker().log_vkey, good);
+  EXPECT_TRUE(SignAndParse(Draft())->broker().log_vkey.empty());  // optional
+  const std::string other_key = audit::note::FormatVerifierKey(
+      *audit::LogVerifierKey("nrm.th/audit/v1", police_.sign_public));
+  EXPECT_EQ(with_vkey(other_key).status().code(), Code::kInvalidArgument);
+  const std::string cosigner = audit::note::FormatVerifierKey(*audit::note::MakeVerifierKey(
+      "nrm.th/audit/v1", audit::note::kTypeCosignatureV1, broker_.sign_public));
+  EXPECT_EQ(with_vkey(cosigner).status().code(), Code::kInvalidArgument);
+  Result<Directory> bad = with_vkey("nrm.th/audit/v1+00000000+AAAA");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("log_vkey"), std::string::npos);
 }
 
 TEST_F(DirectoryTest, UnsignedDirectoryIsRefused) {

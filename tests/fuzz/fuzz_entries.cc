@@ -10,6 +10,7 @@
 #include "audit/checkpoint.h"
 #include "audit/note.h"
 #include "audit/tree_head.h"
+#include "audit/witness/add_checkpoint.h"
 #include "common/bytes.h"
 #include "common/crypto/crypto.h"
 #include "common/identity/identity.h"
@@ -175,35 +176,59 @@ void FuzzPolicy(const uint8_t* data, size_t size) {
 
 void FuzzAuditProof(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  // 1. As given: the fuzzer cannot sign with Key(), so no proof may check out.
-  if (audit::CheckProof(text, Key().public_key).ok()) __builtin_trap();
-  // 2. With the tree head (size, root, time_ms) signed by Key(): reaches the paths.
+  // 1. As given: the fuzzer cannot sign with Key(), so no proof may check out, under any origin.
   Result<json::Json> doc = json::Parse(text);
+  std::string origin = "nrm.fuzz/audit/v1";
+  if (doc.ok() && doc->is_object()) {
+    const auto cp = doc->find("checkpoint");
+    if (cp != doc->end() && cp->is_string()) {
+      const std::string& note = cp->get_ref<const std::string&>();
+      if (audit::CheckOrigin(note.substr(0, note.find('\n'))).ok()) {
+        origin = note.substr(0, note.find('\n'));
+      }
+    }
+  }
+  Result<audit::note::VerifierKey> key = audit::LogVerifierKey(origin, Key().public_key);
+  if (!key.ok()) __builtin_trap();
+  if (audit::CheckProof(text, *key).ok()) __builtin_trap();
+  // 2. With its checkpoint (v2) or tree head (v1) signed by Key(): reaches the paths.
   if (!doc.ok() || !doc->is_object()) return;
-  const auto head = doc->find("tree_head");
-  if (head == doc->end() || !head->is_object()) return;
-  const auto size_it = head->find("size");
-  const auto root_it = head->find("root");
-  const auto time_it = head->find("time_ms");
-  if (size_it == head->end() || root_it == head->end() || time_it == head->end() ||
-      !size_it->is_number_unsigned() || !root_it->is_string() || !time_it->is_number_integer()) {
+  uint64_t tree_size = 0;
+  if (const auto cp = doc->find("checkpoint"); cp != doc->end() && cp->is_string()) {
+    Result<audit::note::Note> n = audit::note::ParseNote(cp->get_ref<const std::string&>());
+    if (!n.ok()) return;
+    Result<audit::Checkpoint> c = audit::ParseCheckpoint(n->text);
+    if (!c.ok() || c->origin != origin) return;
+    tree_size = c->size;
+    *cp = audit::SignCheckpoint(*c, Key().secret_key, kNowMs);
+  } else if (const auto head = doc->find("tree_head"); head != doc->end() && head->is_object()) {
+    const auto size_it = head->find("size");
+    const auto root_it = head->find("root");
+    const auto time_it = head->find("time_ms");
+    if (size_it == head->end() || root_it == head->end() || time_it == head->end() ||
+        !size_it->is_number_unsigned() || !root_it->is_string() || !time_it->is_number_integer()) {
+      return;
+    }
+    Result<Bytes> root = FromHexExact(root_it->get_ref<const std::string&>(), 32, "root");
+    if (!root.ok()) return;
+    audit::Hash root_hash;
+    std::copy(root->begin(), root->end(), root_hash.begin());
+    tree_size = size_it->get<uint64_t>();
+    const audit::SignedTreeHead signed_head =
+        audit::SignTreeHead(tree_size, root_hash, time_it->get<int64_t>(), Key().secret_key);
+    (*head)["signature"] = ToHex(signed_head.signature);
+  } else {
     return;
   }
-  Result<Bytes> root = FromHexExact(root_it->get_ref<const std::string&>(), 32, "root");
-  if (!root.ok()) return;
-  audit::Hash root_hash;
-  std::copy(root->begin(), root->end(), root_hash.begin());
-  const uint64_t tree_size = size_it->get<uint64_t>();
-  const audit::SignedTreeHead signed_head =
-      audit::SignTreeHead(tree_size, root_hash, time_it->get<int64_t>(), Key().secret_key);
-  (*head)["signature"] = ToHex(signed_head.signature);
-  Result<audit::CheckedProof> checked = audit::CheckProof(json::Dump(*doc), Key().public_key);
+  Result<audit::CheckedProof> checked = audit::CheckProof(json::Dump(*doc), *key);
   if (!checked.ok()) return;
   // What a proof that checks out promises.
-  if (checked->head.size != tree_size) __builtin_trap();
-  if (checked->type == audit::kInclusionProofType) {
+  if (checked->size != tree_size) __builtin_trap();
+  if (checked->type == audit::kInclusionProofType ||
+      checked->type == audit::kInclusionProofTypeV1) {
     if (checked->leaf_index >= tree_size) __builtin_trap();
-  } else if (checked->type == audit::kConsistencyProofType) {
+  } else if (checked->type == audit::kConsistencyProofType ||
+             checked->type == audit::kConsistencyProofTypeV1) {
     if (checked->from_size > tree_size) __builtin_trap();
   } else {
     __builtin_trap();
@@ -212,6 +237,12 @@ void FuzzAuditProof(const uint8_t* data, size_t size) {
 
 void FuzzNote(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // A witness's add-checkpoint request: what parses is exactly what formats.
+  if (Result<audit::witness::AddCheckpointRequest> r = audit::witness::ParseAddCheckpoint(text);
+      r.ok()) {
+    if (r->proof.size() > audit::witness::kMaxProofLines) __builtin_trap();
+    if (audit::witness::FormatAddCheckpoint(*r) != text) __builtin_trap();
+  }
   // A checkpoint body on its own: what parses is exactly what formats.
   if (Result<audit::Checkpoint> c = audit::ParseCheckpoint(text); c.ok()) {
     if (audit::FormatCheckpoint(*c) != text) __builtin_trap();

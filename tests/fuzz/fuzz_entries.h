@@ -25,12 +25,13 @@ void FuzzPayloadJson(const uint8_t* data, size_t size);
 void FuzzHtcdsJson(const uint8_t* data, size_t size);
 // policy::Policy::Parse and Lint, then Route (tests/fuzz/policy_fuzz.cc).
 void FuzzPolicy(const uint8_t* data, size_t size);
-// audit::CheckProof on the bytes as a proof file, and again with its tree head re-signed by a
-// key the entry holds (so that the inclusion and consistency checks are reached).
+// audit::CheckProof on the bytes as a proof file, and again with its checkpoint (or v1 tree
+// head) re-signed by a key the entry holds (so that the inclusion and consistency checks are
+// reached).
 void FuzzAuditProof(const uint8_t* data, size_t size);
 // audit::note::ParseNote and OpenNote, audit::ParseCheckpoint (on the bytes, and on a note's
-// text), and VerifyCheckpointNote once the checkpoint is re-signed by a key the entry holds. What
-// parses must format back to the same bytes.
+// text), VerifyCheckpointNote once the checkpoint is re-signed by a key the entry holds, and a
+// witness's add-checkpoint request parser. What parses must format back to the same bytes.
 void FuzzNote(const uint8_t* data, size_t size);
 
 }  // namespace nrm::fuzz

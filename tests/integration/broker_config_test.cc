@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/config.h"
+#include "common/crypto/crypto.h"
 #include "common/file_util.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/process.h"
@@ -57,6 +58,51 @@ TEST_F(BrokerConfigFileTest, BadValuesAreNamedWithFileAndLine) {
   c = Load("min_free_disk = 5\n");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("min_free_disk"), std::string::npos) << c.status().message();
+}
+
+TEST_F(BrokerConfigFileTest, LogOriginMustBeAValidOrigin) {
+  Result<BrokerConfig> c = Load("log_origin = \"nrm.th/audit/v1\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->log_origin, "nrm.th/audit/v1");
+  for (const char* bad : {"nrm th", "a+b", "cosignature/v1", ""}) {
+    c = Load("log_origin = \"" + std::string(bad) + "\"\n");
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("broker.toml:7"), std::string::npos)
+        << c.status().message();
+  }
+}
+
+TEST_F(BrokerConfigFileTest, WitnessesAreCheckedOneByOne) {
+  ASSERT_TRUE(crypto::InitCrypto().ok());
+  const crypto::SignKeyPair kp = crypto::GenerateSignKeyPair();
+  auto vkey = [&](const std::string& name, uint8_t type) {
+    return audit::note::FormatVerifierKey(*audit::note::MakeVerifierKey(name, type, kp.public_key));
+  };
+  const std::string w1 = vkey("w1.kh/witness", audit::note::kTypeCosignatureV1);
+  Result<BrokerConfig> c = Load(
+      "witness_timeout_ms = 500\n[[witness]]\nurl = \"http://127.0.0.1:1\"\n"
+      "vkey = \"" +
+      w1 + "\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->witnesses.size(), 1u);
+  EXPECT_EQ(c->witnesses[0].key.name, "w1.kh/witness");
+  EXPECT_EQ(c->witness_timeout_ms, 500);
+  EXPECT_TRUE(Load("")->witnesses.empty());
+  for (const std::string& bad : std::vector<std::string>{
+           "[[witness]]\nurl = \"ftp://x\"\nvkey = \"" + w1 + "\"\n",
+           "[[witness]]\nurl = \"http://x\"\nvkey = \"" +
+               vkey("w1.kh/witness", audit::note::kTypeEd25519) + "\"\n",
+           "[[witness]]\nurl = \"http://x\"\nvkey = \"nonsense\"\n",
+           "[[witness]]\nurl = \"http://x\"\nvkey = \"" + w1 +
+               "\"\n[[witness]]\n"
+               "url = \"http://y\"\nvkey = \"" +
+               w1 + "\"\n",
+           "[[witness]]\nurl = \"http://x\"\n",
+           "witness = \"http://x\"\n",
+           "witness_timeout_ms = 5\n",
+       }) {
+    EXPECT_FALSE(Load(bad).ok()) << bad;
+  }
 }
 
 // --help (or -h) comes before anything else: the usage on stdout and exit 0, even when the

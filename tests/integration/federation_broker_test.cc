@@ -5,7 +5,8 @@
 // partner gets nothing past the recipient's broker.
 #include <gtest/gtest.h>
 
-#include "audit/tree_head.h"
+#include "audit/checkpoint.h"
+#include "broker/federation.h"
 #include "tests/testing/federation_fixture.h"
 
 namespace nrm::testing {
@@ -21,7 +22,34 @@ std::string Reason(const transport::Frames& f) {
                        : "(no refusal)";
 }
 
-class FederationBrokerTest : public FederationFixture {};
+class FederationBrokerTest : public FederationFixture {
+ protected:
+  // The verifier key of a country's audit log, as its directory publishes it.
+  audit::note::VerifierKey LogKeyOf(const std::string& cc) const {
+    const tools::NationalSetup& n = fed_.countries.at(cc);
+    Result<identity::Directory> dir = identity::Directory::Load(
+        n.directory, n.authority.sign_public, SystemClock::Get().NowMillis());
+    EXPECT_TRUE(dir.ok()) << dir.status().ToString();
+    Result<audit::note::VerifierKey> key =
+        audit::PublishedLogKey(dir->broker().log_vkey, dir->broker().id, dir->broker().sign_key);
+    EXPECT_TRUE(key.ok()) << key.status().ToString();
+    return *key;
+  }
+  // OK when `note` is a checkpoint of `cc`'s log, signed by its broker, whose tree holds `leaf`.
+  ::testing::AssertionResult ReceiptHolds(const std::string& cc, std::string_view note,
+                                          ByteView leaf) const {
+    if (leaf.size() != 8) return ::testing::AssertionFailure() << "a leaf of 8 bytes";
+    Result<audit::VerifiedCheckpoint> v = audit::VerifyCheckpointNote(note, LogKeyOf(cc));
+    if (!v.ok()) return ::testing::AssertionFailure() << v.status().ToString() << "\n" << note;
+    uint64_t index = 0;
+    for (uint8_t b : leaf) index = index << 8 | b;
+    if (index >= v->checkpoint.size) {
+      return ::testing::AssertionFailure()
+             << "leaf " << index << " outside a tree of " << v->checkpoint.size;
+    }
+    return ::testing::AssertionSuccess();
+  }
+};
 
 TEST_F(FederationBrokerTest, CrossBorderEnvelopeIsRelayedDeliveredAndReceipted) {
   StartBroker("TH");
@@ -52,14 +80,17 @@ TEST_F(FederationBrokerTest, CrossBorderEnvelopeIsRelayedDeliveredAndReceipted) 
     if (r.event == audit::AuditEvent::kDelivered && r.message_id == sealed.message_id &&
         r.rule == "relay-receipt") {
       receipted = true;
-      EXPECT_TRUE(Has(r.reason, "KH.BROKER leaf ")) << r.reason;
-      // The receipt's tree head verifies under the Cambodian broker's key.
-      const std::string hex = r.reason.substr(r.reason.find("tree head ") + 10);
-      Result<Bytes> head_bytes = FromHex(hex);
-      ASSERT_TRUE(head_bytes.ok());
-      Result<audit::SignedTreeHead> head = audit::DecodeTreeHead(*head_bytes);
-      ASSERT_TRUE(head.ok());
-      EXPECT_TRUE(audit::VerifyTreeHead(*head, fed_.countries.at("KH").broker.sign_public).ok());
+      ASSERT_TRUE(r.reason.starts_with("KH.BROKER leaf ")) << r.reason;
+      // "KH.BROKER leaf N checkpoint <base64 note>": the Cambodian log's checkpoint, signed
+      // under the log key its directory publishes, holding leaf N.
+      const size_t at = r.reason.find(" checkpoint ");
+      ASSERT_NE(at, std::string::npos) << r.reason;
+      Result<Bytes> note = FromBase64(r.reason.substr(at + 12));
+      ASSERT_TRUE(note.ok()) << r.reason;
+      const uint64_t leaf = std::stoull(r.reason.substr(15, at - 15));
+      Bytes leaf_bytes;
+      for (int i = 7; i >= 0; --i) leaf_bytes.push_back(static_cast<uint8_t>(leaf >> (8 * i)));
+      EXPECT_TRUE(ReceiptHolds("KH", FrameText(*note), leaf_bytes));
     }
   }
   for (const audit::AuditRecord& r : kh_log) {
@@ -178,12 +209,39 @@ TEST_F(FederationBrokerTest, AMaliciousPartnerGetsNothingPast) {
   // The real one passes, and a repeat gets the same receipt.
   answer = relay(sealed.frame);
   ASSERT_EQ(FrameText(answer.at(0)), "RELAYED") << Reason(answer);
+  ASSERT_EQ(answer.size(), 4u);
+  EXPECT_TRUE(ReceiptHolds("KH", FrameText(answer.at(3)), answer.at(2)));
   transport::Frames again = relay(sealed.frame);
   ASSERT_EQ(FrameText(again.at(0)), "RELAYED");
+  ASSERT_EQ(again.size(), 4u);
   EXPECT_EQ(again.at(2), answer.at(2)) << "the same leaf";
+  EXPECT_TRUE(ReceiptHolds("KH", FrameText(again.at(3)), again.at(2)));
   auto kh = Connect("KH.NGO.PP-CARE");
   EXPECT_EQ(Receive(*kh), sealed.frame);
   EXPECT_TRUE(Receive(*kh, 500).empty()) << "delivered once";
+}
+
+TEST_F(FederationBrokerTest, APartnersLogKeyIsTheOneItsDirectoryPublishesForItsAnchorsBroker) {
+  const int64_t now = SystemClock::Get().NowMillis();
+  const tools::NationalSetup& th = fed_.countries.at("TH");
+  const tools::NationalSetup& kh = fed_.countries.at("KH");
+  Result<federation::Anchor> anchor = federation::LoadAnchor(kh.anchor, now);
+  ASSERT_TRUE(anchor.ok()) << anchor.status().ToString();
+  Result<identity::Directory> kh_dir =
+      identity::Directory::Load(kh.directory, kh.authority.sign_public, now);
+  Result<identity::Directory> th_dir =
+      identity::Directory::Load(th.directory, th.authority.sign_public, now);
+  ASSERT_TRUE(kh_dir.ok() && th_dir.ok());
+  Result<audit::note::VerifierKey> key = broker::PartnerLogKey(*anchor, *kh_dir, kh.directory);
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_EQ(key->name, "nrm.kh/audit/v1") << "the directory's log_vkey, not the default origin";
+  EXPECT_EQ(key->public_key, kh.broker.sign_public);
+  // A directory whose broker is not the anchor's has no say over the anchor broker's log.
+  key = broker::PartnerLogKey(*anchor, *th_dir, th.directory);
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().code(), Code::kPermissionDenied);
+  EXPECT_TRUE(Has(key.status().message(), "is not the broker of the anchor of KH"))
+      << key.status().message();
 }
 
 TEST_F(FederationBrokerTest, AReceiptWithABadSignatureIsNotADelivery) {
@@ -210,13 +268,19 @@ TEST_F(FederationBrokerTest, AReceiptWithABadSignatureIsNotADelivery) {
     if (FrameText((*in)->frames.at(0)) == "PEER-DIRECTORY") continue;  // asked every second
     ASSERT_EQ(FrameText((*in)->frames.at(0)), "RELAY");
     ++relays;
-    audit::SignedTreeHead head =
-        audit::SignTreeHead(5, audit::Hash{}, 1, th_setup.broker.sign_secret);
-    ASSERT_TRUE(
-        (*fake)
-            ->Send((*in)->routing_id, {Frame("RELAYED"), sealed.message_id,
-                                       Bytes{0, 0, 0, 0, 0, 0, 0, 1}, audit::EncodeTreeHead(head)})
-            .ok());
+    // A checkpoint of the Cambodian log, under its key name and key ID, but signed with the
+    // Thai broker's key.
+    const audit::note::VerifierKey kh_log = LogKeyOf("KH");
+    audit::note::Note forged;
+    forged.text = audit::FormatCheckpoint({kh_log.name, 5, audit::Hash{}, {}});
+    forged.signatures.push_back(
+        audit::note::SignEd25519(forged.text, kh_log.name, th_setup.broker.sign_secret));
+    forged.signatures.back().key_id = kh_log.key_id;
+    const std::string note = audit::note::FormatNote(forged);
+    ASSERT_TRUE((*fake)
+                    ->Send((*in)->routing_id, {Frame("RELAYED"), sealed.message_id,
+                                               Bytes{0, 0, 0, 0, 0, 0, 0, 1}, ToBytes(note)})
+                    .ok());
   }
   EXPECT_EQ(relays, 2) << "not taken as delivered: relayed again after the timeout";
   StopBroker("TH");

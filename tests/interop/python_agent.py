@@ -15,6 +15,8 @@ Exit 0 on success; 1 with a message on stderr otherwise.
 """
 
 import argparse
+import base64
+import hashlib
 import os
 import secrets
 import struct
@@ -86,6 +88,10 @@ class Agent:
                                    bytes.fromhex(config["authority_key"]))
         self.agencies = {a["id"]: a for a in directory["agency"]}
         self.broker_sign_key = bytes.fromhex(directory["broker"]["sign_key"])
+        # The audit log's origin (PROTOCOL.md 10): from the directory's log_vkey, else the default.
+        vkey = directory["broker"].get("log_vkey")
+        self.log_origin = (vkey.split("+")[0] if vkey else
+                           directory["broker"]["id"].lower() + "/audit/v1")
         endpoint = open(os.path.join(base, config["broker_endpoint_file"])).read().strip()
 
         self.socket = zmq.Context.instance().socket(zmq.DEALER)
@@ -193,15 +199,32 @@ class Agent:
                 fail("refused: " + b" ".join(frames[2:]).decode())
             if frames[0] == b"ACCEPTED" and frames[1] == message_id:
                 break
-        # The receipt (PROTOCOL.md 10): leaf index and a tree head signed by the broker.
+        # The receipt (PROTOCOL.md 10): leaf index and a C2SP checkpoint signed by the broker.
         leaf = struct.unpack(">Q", frames[2])[0]
-        size, root, when, signature = (struct.unpack(">Q", frames[3][:8])[0], frames[3][8:40],
-                                       frames[3][40:48], frames[3][48:])
-        VerifyKey(self.broker_sign_key).verify(
-            b"nrm/tree-head/v1\x00" + frames[3][:8] + root + when, signature)
+        size = self.check_checkpoint(frames[3].decode())
         if leaf >= size:
             fail("receipt names a leaf past its tree")
         print("accepted " + message_id.hex())
+
+    # A signed note (c2sp.org/signed-note@v1.0.0) holding a checkpoint
+    # (c2sp.org/tlog-checkpoint@v1.0.0): the log's Ed25519 signature must verify. Returns its size.
+    def check_checkpoint(self, note):
+        text, _, signatures = note.rpartition("\n\n")
+        text += "\n"
+        origin, size, root = text.split("\n")[:3]
+        if origin != self.log_origin or size != str(int(size)) or len(base64.b64decode(root)) != 32:
+            fail("the receipt's checkpoint is not one of the broker's log")
+        key_id = hashlib.sha256(origin.encode() + b"\n\x01" + self.broker_sign_key).digest()[:4]
+        for line in signatures.splitlines():
+            name, blob = line.removeprefix("\u2014 ").split(" ")
+            blob = base64.b64decode(blob)
+            if name == origin and blob[:4] == key_id:
+                try:
+                    VerifyKey(self.broker_sign_key).verify(text.encode(), blob[4:])
+                except BadSignatureError:
+                    fail("the receipt's checkpoint signature does not verify")
+                return int(size)
+        fail("the receipt's checkpoint is not signed by the broker's log key")
 
     # PROTOCOL.md section 8.
     def receive(self):

@@ -28,8 +28,8 @@ using testing::kShelter;
 // Power loss
 
 audit::AuditColumnFamilies AuditCfs(broker::MessageStore& store) {
-  return {store.Handle(audit::kRecordsColumnFamily), store.Handle(audit::kHeadsColumnFamily),
-          store.Handle(audit::kMetaColumnFamily)};
+  return audit::AuditColumnFamilies::From(
+      [&](const std::string& name) { return store.Handle(name); });
 }
 
 struct PowerCutResult {
@@ -52,8 +52,8 @@ PowerCutResult CommitCutReopen(const std::string& dir, bool sync, size_t batches
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     if (!store.ok()) return out;
     (*store)->set_sync_for_testing(sync);
-    auto log =
-        audit::AuditLog::Open((*store)->db(), AuditCfs(**store), broker_key.secret_key.Clone());
+    auto log = audit::AuditLog::Open((*store)->db(), AuditCfs(**store),
+                                     broker_key.secret_key.Clone(), "nrm.test/audit/v1");
     EXPECT_TRUE(log.ok()) << log.status().ToString();
     if (!log.ok()) return out;
     for (size_t i = 0; i < batches; ++i) {
@@ -101,8 +101,8 @@ PowerCutResult CommitCutReopen(const std::string& dir, bool sync, size_t batches
     EXPECT_TRUE(report->intact) << report->problem;
   }
   // The broker's own start-up check of the log passes too.
-  auto log =
-      audit::AuditLog::Open((*store)->db(), AuditCfs(**store), broker_key.secret_key.Clone());
+  auto log = audit::AuditLog::Open((*store)->db(), AuditCfs(**store), broker_key.secret_key.Clone(),
+                                   "nrm.test/audit/v1");
   EXPECT_TRUE(log.ok()) << log.status().ToString();
   return out;
 }

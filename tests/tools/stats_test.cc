@@ -34,10 +34,10 @@ class StatsTest : public ::testing::Test {
   void WriteLog(const std::vector<audit::AuditRecord>& records) {
     auto store = broker::MessageStore::Open(db_, audit::AuditColumnFamilyNames());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    audit::AuditColumnFamilies cfs{(*store)->Handle(audit::kRecordsColumnFamily),
-                                   (*store)->Handle(audit::kHeadsColumnFamily),
-                                   (*store)->Handle(audit::kMetaColumnFamily)};
-    auto log = audit::AuditLog::Open((*store)->db(), cfs, scenario_.broker.sign_secret.Clone());
+    const auto cfs = audit::AuditColumnFamilies::From(
+        [&](const std::string& name) { return (*store)->Handle(name); });
+    auto log = audit::AuditLog::Open((*store)->db(), cfs, scenario_.broker.sign_secret.Clone(),
+                                     tools::kScenarioLogOrigin);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     rocksdb::WriteBatch batch;
     for (const audit::AuditRecord& r : records) {

@@ -1,0 +1,153 @@
+// The words people read for the values they choose in the forms: the enumerations of the case
+// data (agent/vocabulary.h: HTCDS 2.0 picklists and the region's values), languages, sections,
+// roles, and the reasons and outcomes of the steps. Each is a msgid of the catalogs; a value
+// without words here is shown as it is (web_unit_test checks that every enumeration has words).
+#include "agent/web/forms.h"
+
+namespace nrm::agent::web {
+
+std::string_view ChoiceWords(std::string_view value) {
+  static const WordTable kWords = {
+      // case_status
+      {"Active", Msg("Active")},
+      {"FollowUp", Msg("Follow-up")},
+      {"Closed", Msg("Closed")},
+      {"ClosedReferred", Msg("Closed, referred")},
+      // gender
+      {"Feminine", Msg("Female")},
+      {"Masculine", Msg("Male")},
+      {"TransgenderFeminine", Msg("Transgender woman")},
+      {"TransgenderMasculine", Msg("Transgender man")},
+      {"NonConforming", Msg("Gender non-conforming")},
+      {"NonSpecifiedUnknown", Msg("Not specified or unknown")},
+      // trafficking_status
+      {"PossibleVictimOfTrafficking", Msg("Possible victim of trafficking")},
+      {"ActualVictimOfTrafficking", Msg("Identified victim of trafficking")},
+      {"NotAVictimOfTrafficking", Msg("Not a victim of trafficking")},
+      // recruitment_method
+      {"AtAPlaceOfBusiness", Msg("At a place of business")},
+      {"AtAnEducationalInstitution", Msg("At a school or college")},
+      {"AtWork", Msg("At work")},
+      {"ThroughOnlineSocialNetworks", Msg("Through online social networks")},
+      {"ThroughAnOnlineAdvertisement", Msg("Through an online advertisement")},
+      {"ThroughATelevisionAdvert", Msg("Through a television advertisement")},
+      {"ThroughANewspaperAdvert", Msg("Through a newspaper advertisement")},
+      {"ThroughFamilyOrFamilyEvents", Msg("Through family or family events")},
+      {"ThroughFriendsOrSocialEvents", Msg("Through friends or social events")},
+      {"Other", Msg("Other")},
+      // control_method
+      {"PhysicalThreats", Msg("Threats of violence")},
+      {"ThreatsLawEnforcement", Msg("Threats to report to the authorities")},
+      {"ThreatensChildrenFamily", Msg("Threats against children or family")},
+      {"DebtBondage", Msg("Debt bondage")},
+      {"FalsePromises", Msg("False promises")},
+      {"PhysicalAbuse", Msg("Physical abuse")},
+      {"SexualAbuse", Msg("Sexual abuse")},
+      {"TakesEarnings", Msg("Takes the person's earnings")},
+      {"RestrictsFinancialAccess", Msg("Restricts access to money")},
+      {"RestrictsMedicalCare", Msg("Restricts medical care")},
+      {"WithholdsNecessities", Msg("Withholds necessities")},
+      {"PsychologicalAbuse", Msg("Psychological abuse")},
+      {"PsychoactiveSubstance", Msg("Drugs or alcohol")},
+      {"ExcessiveWorkingHours", Msg("Excessive working hours")},
+      {"WithholdsDocuments", Msg("Withholds documents")},
+      // exploitation_type
+      {"ForcedLabour", Msg("Forced labour")},
+      {"SexualExploitation", Msg("Sexual exploitation")},
+      {"ChildLabour", Msg("Child labour")},
+      {"ForcedMarriage", Msg("Forced marriage")},
+      {"Servitude", Msg("Servitude")},
+      {"ForcedMilitaryByNonStateActors", Msg("Forced to fight for an armed group")},
+      {"OrganRemoval", Msg("Organ removal")},
+      {"ForcedBegging", Msg("Forced begging")},
+      {"ForcedAdoption", Msg("Forced adoption")},
+      {"Surrogacy", Msg("Surrogacy")},
+      // labour_sector (ISIC sections)
+      {"A_AgricultureForestryAndFishing", Msg("Agriculture, forestry and fishing")},
+      {"B_MiningAndQuarrying", Msg("Mining and quarrying")},
+      {"C_Manufacturing", Msg("Manufacturing")},
+      {"D_ElectricityGasSteamAndAirConditioningSupply", Msg("Electricity and gas supply")},
+      {"E_WaterSupplySewerageWasteManagement", Msg("Water supply and waste management")},
+      {"F_Construction", Msg("Construction")},
+      {"G_WholesaleAndRetailTradeRepairOfMotorVehicles", Msg("Trade and vehicle repair")},
+      {"H_TransportationAndStorage", Msg("Transport and storage")},
+      {"I_AccommodationAndFoodServiceActivities", Msg("Hotels and restaurants")},
+      {"J_InformationAndCommunication", Msg("Information and communication")},
+      {"K_FinancialAndInsuranceActivities", Msg("Finance and insurance")},
+      {"L_RealEstateActivities", Msg("Real estate")},
+      {"M_ProfessionalScientificAndTechnicalActivities",
+       Msg("Professional, scientific and technical work")},
+      {"N_AdministrativeAndSupportServiceActivities", Msg("Administrative and support services")},
+      {"O_PublicAdministrationAndDefence", Msg("Public administration and defence")},
+      {"P_Education", Msg("Education")},
+      {"Q_HumanHealthAndSocialWorkActivities", Msg("Health and social work")},
+      {"R_ArtsEntertainmentAndRecreation", Msg("Arts, entertainment and recreation")},
+      {"S_OtherServiceActivities", Msg("Other services")},
+      {"T_ActivitiesOfHouseholdsAsEmployers", Msg("Domestic work in households")},
+      {"U_ActivitiesOfExtraterritorialOrganizations", Msg("International organisations")},
+      // perpetrator_role
+      {"TravellingPartner", Msg("Travelled with the person")},
+      {"Transporter", Msg("Transporter")},
+      {"RecruiterOrIntermediary", Msg("Recruiter or intermediary")},
+      {"BrokerTravelAgent", Msg("Broker or travel agent")},
+      {"TransferredIndividual", Msg("Transferred the person")},
+      {"HarbouredIndividual", Msg("Harboured the person")},
+      {"SoldIndividual", Msg("Sold the person")},
+      {"BoughtIndividual", Msg("Bought the person")},
+      {"ReceivedIndividual", Msg("Received the person")},
+      {"ControlledIndividual", Msg("Controlled the person")},
+      {"Smuggler", Msg("Smuggler")},
+      {"Abuser", Msg("Abuser")},
+      {"Kidnapper", Msg("Kidnapper")},
+      {"Exploiter", Msg("Exploiter")},
+      // immediate_need
+      {"Medical", Msg("Medical")},
+      {"Psychosocial", Msg("Psychosocial")},
+      {"Legal", Msg("Legal")},
+      {"Interpretation", Msg("Interpretation")},
+      {"Shelter", Msg("Shelter")},
+      {"Safety", Msg("Safety")},
+      // risk_level
+      {"Low", Msg("Low")},
+      {"Medium", Msg("Medium")},
+      {"High", Msg("High")},
+      // answers
+      {"yes", Msg("yes")},
+      {"no", Msg("no")},
+      // languages (ISO 639-1)
+      {"my", Msg("Burmese")},
+      {"th", Msg("Thai")},
+      {"km", Msg("Khmer")},
+      {"lo", Msg("Lao")},
+      {"vi", Msg("Vietnamese")},
+      {"zh", Msg("Chinese")},
+      {"en", Msg("English")},
+      // sections
+      {"person", Msg("Person")},
+      {"context", Msg("Victim context")},
+      {"needs", Msg("Needs and risk")},
+      {"investigation", Msg("Investigation")},
+      {"repatriation", Msg("Repatriation")},
+      {"counselling", Msg("Counselling and health")},
+      // roles
+      {"police", Msg("police")},
+      {"shelter", Msg("shelter")},
+      {"ngo", Msg("NGO")},
+      {"ministry", Msg("ministry")},
+      {"immigration", Msg("immigration")},
+      {"io", Msg("international organisation")},
+      // reasons for declining, outcomes of a case
+      {"lack_of_capacity", Msg("Lack of capacity")},
+      {"not_eligible", Msg("Not eligible")},
+      {"client_refused", Msg("The person refused")},
+      {"other", Msg("other")},
+      {"success", Msg("Success")},
+      {"client_refused_services", Msg("The person refused services")},
+      {"services_no_longer_needed", Msg("Services no longer needed")},
+      {"unable_to_contact_client", Msg("Unable to contact the person")},
+      {"unable_to_contact_referred_to_organization", Msg("Unable to contact the agency")},
+  };
+  return WordsFor(kWords, value);
+}
+
+}  // namespace nrm::agent::web

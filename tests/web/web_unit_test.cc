@@ -1,0 +1,508 @@
+// The web inbox's parts, without a server: templates and escaping, catalogs, local time, forms
+// and their checks, sessions and the login throttle (on a clock the test sets), the [web]
+// config, delivery states. The inbox served by real agents is tested by the scripts beside this
+// file (security_test.py, browser_test.py), run by ctest.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/step_state.h"
+#include "agent/vocabulary.h"
+#include "agent/web/assets.h"
+#include "agent/web/case_index.h"
+#include "agent/web/delivery_state.h"
+#include "agent/web/forms.h"
+#include "agent/web/html.h"
+#include "agent/web/http.h"
+#include "agent/web/i18n.h"
+#include "agent/web/local_time.h"
+#include "agent/web/sessions.h"
+#include "agent/web/web_config_parse.h"
+#include "common/config/toml_util.h"
+#include "common/crypto/crypto.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/scenario.h"
+
+namespace nrm::agent::web {
+namespace {
+
+using json::Json;
+
+class WebUnitTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ASSERT_TRUE(crypto::InitCrypto().ok()); }
+};
+
+// Templates from literal text, with the built-in catalogs.
+struct Fixture {
+  Assets assets;
+  Translator tr;
+};
+Fixture Builtin() {
+  Result<Assets> a = Assets::Load("");
+  EXPECT_TRUE(a.ok()) << a.status().ToString();
+  Result<Translator> t = Translator::Load(*a);
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  return {std::move(*a), std::move(*t)};
+}
+
+// A directory with the agencies of scenarios 1 and 2, signed by a fresh authority.
+const identity::Directory& Dir() {
+  static const identity::Directory* dir = [] {
+    if (!crypto::InitCrypto().ok()) std::abort();
+    testing::TempDir tmp;
+    Result<tools::Scenario> s = tools::CreateScenario(
+        tmp.path(), {{"TH.POLICE.CRI-ATU", "police", "TH", "Chiang Rai", "ATU"},
+                     {"TH.SHELTER.KREDTRAKARN", "shelter", "TH", "Nonthaburi", "Kredtrakarn"}});
+    if (!s.ok()) std::abort();
+    Result<identity::Directory> d = identity::Directory::Load(
+        tmp.path() + "/directory.toml", s->authority.sign_public, SystemClock::Get().NowMillis());
+    if (!d.ok()) std::abort();
+    return new identity::Directory(std::move(*d));
+  }();
+  return *dir;
+}
+
+Result<std::string> RenderText(const std::string& text, const Json& data,
+                               const std::string& lang = "en") {
+  const std::string dir = ::testing::TempDir() + "/tmpl-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir + "/static");
+  {
+    std::ofstream(dir + "/t.html") << text;
+    std::ofstream(dir + "/part.html") << "[{{x}}]";
+  }
+  NRM_ASSIGN_OR_RETURN(Assets a, Assets::Load(dir));
+  NRM_ASSIGN_OR_RETURN(Translator tr, Translator::Load(a));
+  NRM_ASSIGN_OR_RETURN(Templates t, Templates::Compile(a));
+  return t.Render("t", data, tr, lang);
+}
+
+TEST_F(WebUnitTest, EveryValueIsEscaped) {
+  Result<std::string> r = RenderText("<p title=\"{{v}}\">{{v}}</p>",
+                                     {{"v", "\"><img src=x onerror=alert(1)>&'<script>"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r,
+            "<p title=\"&quot;&gt;&lt;img src=x onerror=alert(1)&gt;&amp;&#39;&lt;script&gt;\">"
+            "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;&amp;&#39;&lt;script&gt;</p>");
+}
+
+TEST_F(WebUnitTest, RawIsAVisiblyDifferentCall) {
+  Result<std::string> r = RenderText("{{raw v}}|{{v}}", {{"v", "<b>"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "<b>|&lt;b&gt;");
+}
+
+TEST_F(WebUnitTest, BlocksLoopsAndPartials) {
+  Result<std::string> r = RenderText(
+      "{{#each list}}{{name}}{{#if on}}+{{else}}-{{/if}}{{top}};{{/each}}"
+      "{{#unless empty}}U{{/unless}}{{#if empty}}E{{/if}}{{#each strings}}<{{.}}>{{/each}}"
+      "{{> part}}{{! a comment }}",
+      {{"list", {{{"name", "a"}, {"on", true}}, {{"name", "b"}, {"on", ""}}}},
+       {"top", "T"},
+       {"empty", ""},
+       {"strings", {"x<", "y"}},
+       {"x", 7}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, "a+T;b-T;U<x&lt;><y>[7]");
+}
+
+TEST_F(WebUnitTest, TranslatedTextTakesEscapedArguments) {
+  Result<std::string> en =
+      RenderText("{{t \"Page %1 of %2\" page pages}}", {{"page", "<1>"}, {"pages", 3}});
+  ASSERT_TRUE(en.ok());
+  EXPECT_EQ(*en, "Page &lt;1&gt; of 3");
+  Result<std::string> th = RenderText("{{t \"Inbox\"}}", Json::object(), "th");
+  ASSERT_TRUE(th.ok());
+  EXPECT_NE(*th, "Inbox") << "the Thai catalog translates it";
+}
+
+TEST_F(WebUnitTest, TemplateErrorsNameTheFileAndLine) {
+  Result<std::string> r = RenderText("line 1\n{{#if x}}\nnever closed", Json::object());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("templates/t.html:3"), std::string::npos)
+      << r.status().message();
+  r = RenderText("{{> nowhere}}", Json::object());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nowhere"), std::string::npos);
+  r = RenderText("{{else}}", Json::object());
+  EXPECT_FALSE(r.ok());
+  r = RenderText("{{what is this}}", Json::object());
+  EXPECT_FALSE(r.ok());
+}
+
+TEST_F(WebUnitTest, BuiltInTemplatesCompileAndStaticFilesAreThere) {
+  Fixture f = Builtin();
+  Result<Templates> t = Templates::Compile(f.assets);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  for (const char* name : {"static/style.css", "static/print.css", "static/app.js"}) {
+    EXPECT_NE(f.assets.Find(name), nullptr) << name;
+  }
+  EXPECT_EQ(f.assets.Find("static/../../etc/passwd"), nullptr);
+}
+
+TEST_F(WebUnitTest, CountriesAreThoseOfTheCaseData) {
+  Fixture f = Builtin();
+  ASSERT_GT(f.tr.countries().size(), 240u);
+  EXPECT_EQ(f.tr.countries().size(), IsoCountries().size());
+  for (const char* code : {"TH", "KH", "MM", "LA", "VN", "CN"}) {
+    EXPECT_NE(f.tr.FindCountry(code), nullptr) << code;
+  }
+  EXPECT_EQ(f.tr.FindCountry("XX"), nullptr);
+  EXPECT_EQ(f.tr.FindCountry("th"), nullptr) << "codes are upper case";
+}
+
+TEST_F(WebUnitTest, CatalogRefusesWhatIsNotAMoFile) {
+  EXPECT_FALSE(Catalog::Parse("").ok());
+  EXPECT_FALSE(Catalog::Parse("not a catalog at all").ok());
+  std::string truncated("\xde\x12\x04\x95\0\0\0\0\xff\xff\0\0", 12);
+  EXPECT_FALSE(Catalog::Parse(truncated).ok());
+}
+
+TEST_F(WebUnitTest, BangkokTimesAndTheBuddhistEra) {
+  Result<TimeZone> bkk = TimeZone::Load("Asia/Bangkok");
+  ASSERT_TRUE(bkk.ok()) << bkk.status().ToString();
+  const int64_t t = 1796108400000;  // 2026-12-01T07:00:00Z
+  EXPECT_EQ(bkk->OffsetAt(t / 1000), 7 * 3600);
+  EXPECT_EQ(FormatLocalTime(t, *bkk, "en"), "2026-12-01 14:00");
+  EXPECT_EQ(FormatLocalTime(t, *bkk, "th"), "01/12/2569 14:00");
+  EXPECT_EQ(LocalDate(t + 10 * 3600 * 1000, *bkk), "2026-12-02");
+  Result<TimeZone> yangon = TimeZone::Load("Asia/Yangon");
+  ASSERT_TRUE(yangon.ok());
+  EXPECT_EQ(yangon->OffsetAt(t / 1000), 6 * 3600 + 1800);
+  Result<TimeZone> utc = TimeZone::Load("UTC");
+  ASSERT_TRUE(utc.ok());
+  EXPECT_EQ(FormatLocalTime(t, *utc, "en"), "2026-12-01 07:00");
+  EXPECT_EQ(FormatDate("2003-05-31", "th"), "31/05/2546");
+  EXPECT_EQ(FormatDate("2003", "th"), "2546");
+  EXPECT_EQ(FormatDate("2003-05-31", "en"), "2003-05-31");
+}
+
+TEST_F(WebUnitTest, TimeZoneNamesCannotLeaveTheZoneFolder) {
+  EXPECT_FALSE(TimeZone::Load("../../etc/passwd").ok());
+  EXPECT_FALSE(TimeZone::Load("/etc/passwd").ok());
+  EXPECT_FALSE(TimeZone::Load("Asia/Nowhere").ok());
+  EXPECT_FALSE(TimeZone::Parse("x", "TZif").ok());
+  EXPECT_FALSE(TimeZone::Parse("x", "garbage").ok());
+}
+
+TEST_F(WebUnitTest, UrlEncodedFormsDecodeToText) {
+  auto f = ParseUrlEncoded("a=1&b=x+y%21&a=2&c&d=%ff%fe&e=%E0%B8%81&bad=%zz");
+  EXPECT_EQ(f["a"], (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(f["b"].front(), "x y!");
+  EXPECT_EQ(f["c"].front(), "");
+  EXPECT_EQ(f["d"].front(), "\xef\xbf\xbd\xef\xbf\xbd") << "invalid UTF-8 becomes U+FFFD";
+  EXPECT_EQ(f["e"].front(), "\xe0\xb8\x81") << "Thai stays Thai";
+  EXPECT_EQ(f["bad"].front(), "%zz");
+}
+
+Request FormRequest(std::map<std::string, std::vector<std::string>> form) {
+  Request r;
+  r.method = "POST";
+  r.form = std::move(form);
+  return r;
+}
+
+TEST_F(WebUnitTest, FormsBecomePayloadsAndBack) {
+  Request r = FormRequest({{"person.first_name", {" Mya "}},
+                           {"person.languages", {"my", "th"}},
+                           {"person.is_child", {"yes"}},
+                           {"investigation.evidence_refs", {"A-1\r\nB-2\n\n"}},
+                           {"context.places.transit.country", {"LA"}},
+                           {"context.places.transit.location", {"Houayxay"}},
+                           {"needs.risk_to_person", {""}}});
+  Json p = PayloadFromForm(r, {"person", "context", "needs", "investigation"});
+  EXPECT_EQ(p["person"]["first_name"], "Mya");
+  EXPECT_EQ(p["person"]["languages"], Json({"my", "th"}));
+  EXPECT_EQ(p["person"]["is_child"], true);
+  EXPECT_EQ(p["investigation"]["evidence_refs"], Json({"A-1", "B-2"}));
+  EXPECT_EQ(p["context"]["places"][0]["stage"], "transit");
+  EXPECT_FALSE(p.contains("needs")) << "an empty section is left out";
+  const auto values = FormValues(p);
+  EXPECT_NE(
+      std::find(values.begin(), values.end(),
+                std::pair<std::string, std::string>{"investigation.evidence_refs", "A-1\nB-2"}),
+      values.end());
+  EXPECT_NE(std::find(values.begin(), values.end(),
+                      std::pair<std::string, std::string>{"context.places.transit.country", "LA"}),
+            values.end());
+  // Sections the form was not asked for are never read from it.
+  EXPECT_FALSE(PayloadFromForm(r, {"needs"}).contains("person"));
+}
+
+// The errors at `path` of `errors`.
+std::vector<FieldError> At(const std::vector<FieldError>& errors, const std::string& path) {
+  std::vector<FieldError> out;
+  for (const FieldError& e : errors) {
+    if (e.path == path) out.push_back(e);
+  }
+  return out;
+}
+
+TEST_F(WebUnitTest, FormsAreCheckedByTheCaseDataValidation) {
+  const int64_t now = 1796601600000;  // 2026-12-07
+  Json p = {{"person",
+             {{"first_name", "Mya"},
+              {"birth_date", "2003-02-30"},
+              {"nationality", "XX"},
+              {"languages", {"my", "Burmese"}}}},
+            {"context",
+             {{"places",
+               {{{"stage", "recruitment"}, {"country", "MM"}},
+                {{"stage", "transit"}, {"country", "Laos"}}}}}},
+            {"needs", {{"risk_to_person", "Extreme"}}},
+            {"consent", {{"share_with_roles", {"shelter"}}}}};
+  const std::vector<FieldError> errors = CheckForm("referral_offer", p, Dir(), false, now);
+  // Every error of the validation, each at the form's field it concerns.
+  ValidateOptions o;
+  o.kind = wire::Kind::ReferralOffer;
+  o.now_ms = now;
+  const std::vector<FieldError> same = ValidateCase(p, Dir(), o);
+  ASSERT_EQ(errors.size(), same.size());
+  for (size_t i = 0; i < errors.size(); ++i) EXPECT_EQ(errors[i].message, same[i].message);
+  for (const char* path : {"person.birth_date", "person.nationality", "person.languages",
+                           "context.places.transit.country", "needs.risk_to_person",
+                           "case.reason_for_referral", "consent.share_sections", "consent.date"}) {
+    EXPECT_EQ(At(errors, path).size(), 1u) << path;
+  }
+  EXPECT_NE(At(errors, "context.places.transit.country")[0].message.find("LA"), std::string::npos)
+      << "the fix is spelled out: " << At(errors, "context.places.transit.country")[0].message;
+  EXPECT_TRUE(At(errors, "context.places.recruitment.country").empty());
+  // A missing section is shown at the field that fills it.
+  const std::vector<FieldError> empty =
+      CheckForm("repatriation_request", Json::object(), Dir(), false, now);
+  for (const char* path :
+       {"person.first_name", "repatriation.origin_address", "consent.share_sections"}) {
+    EXPECT_EQ(At(empty, path).size(), 1u) << path;
+  }
+  EXPECT_TRUE(At(CheckForm("repatriation_request", Json::object(), Dir(), true, now),
+                 "consent.share_sections")
+                  .empty())
+      << "a reason to share without consent";
+
+  Json good = {{"case", {{"reason_for_referral", "a raid"}}},
+               {"person", {{"first_name", "Mya"}, {"birth_date", "2003"}, {"nationality", "MM"}}},
+               {"needs", {{"immediate_needs", {"Shelter"}}, {"risk_to_person", "High"}}},
+               {"consent",
+                {{"share_sections", {"person", "needs"}},
+                 {"share_with_roles", {"shelter"}},
+                 {"date", "2026-12-01"},
+                 {"recorded_by", "nok"}}}};
+  EXPECT_TRUE(CheckForm("referral_offer", good, Dir(), false, now).empty());
+  good["person"]["second_name"] = std::string(kMaxFieldBytes + 1, 'x');
+  EXPECT_EQ(At(CheckForm("referral_offer", good, Dir(), false, now), "person.second_name").size(),
+            1u);
+}
+
+TEST_F(WebUnitTest, EveryChoiceIsAValueTheValidationAcceptsAndHasWords) {
+  Fixture f = Builtin();
+  for (const SectionSpec& s : FormSections()) {
+    for (const FieldSpec& field : s.fields) {
+      if (field.type != FieldType::kChoice && field.type != FieldType::kChoices) continue;
+      EXPECT_FALSE(field.choices.empty()) << field.path;
+      for (std::string_view v : field.choices) {
+        Request r;
+        r.method = "POST";
+        r.form[std::string(field.path)] = {std::string(v)};
+        const Json p = PayloadFromForm(r, {std::string(s.name)});
+        EXPECT_TRUE(CheckForm("status_update", p, Dir(), false, 0).empty())
+            << field.path << " = " << v;
+        // Words of their own ("Feminine" -> "Female"), which the Thai catalog translates.
+        EXPECT_NE(f.tr.Tr("th", ChoiceWords(v)), ChoiceWords(v))
+            << field.path << " = " << v << " has no words in Thai";
+      }
+    }
+  }
+}
+
+TEST_F(WebUnitTest, TheValidationsMessagesForMissingFieldsAreInThai) {
+  Fixture f = Builtin();
+  for (const char* kind : {"referral_offer", "repatriation_request"}) {
+    for (const FieldError& e : CheckForm(kind, Json::object(), Dir(), false, 0)) {
+      EXPECT_NE(f.tr.Tr("th", e.message), e.message) << e.message;
+    }
+    Json consent = {{"consent", {{"purpose", "care"}}}};
+    for (const FieldError& e : CheckForm(kind, consent, Dir(), false, 0)) {
+      EXPECT_NE(f.tr.Tr("th", e.message), e.message) << e.message;
+    }
+  }
+}
+
+TEST_F(WebUnitTest, SessionsEndAfterIdleTimeAndTokensArePerSessionAndForm) {
+  FakeClock clock(1000000);
+  SessionTable sessions(clock, 15 * 60 * 1000);
+  Session s;
+  s.user = "nok";
+  s.role = "caseworker";
+  const std::string token = sessions.Create(s);
+  EXPECT_EQ(token.size(), 64u);
+  std::optional<Session> live = sessions.Touch(token);
+  ASSERT_TRUE(live);
+  const std::string csrf = SessionTable::CsrfToken(*live, "/case/x/step/accept");
+  EXPECT_TRUE(SessionTable::CheckCsrf(*live, "/case/x/step/accept", csrf));
+  EXPECT_FALSE(SessionTable::CheckCsrf(*live, "/case/x/step/decline", csrf));
+  EXPECT_FALSE(SessionTable::CheckCsrf(*live, "/case/x/step/accept", ""));
+  const std::string other = sessions.Create(s);
+  EXPECT_FALSE(SessionTable::CheckCsrf(*sessions.Touch(other), "/case/x/step/accept", csrf));
+  clock.Advance(14 * 60 * 1000);
+  EXPECT_TRUE(sessions.Touch(token)) << "a request restarts the idle time";
+  clock.Advance(14 * 60 * 1000);
+  EXPECT_TRUE(sessions.Touch(token));
+  clock.Advance(10 * 60 * 1000);
+  EXPECT_TRUE(sessions.Peek(token)) << "a live update sees the session";
+  clock.Advance(5 * 60 * 1000 + 1);
+  EXPECT_FALSE(sessions.Peek(token)) << "but does not keep it alive";
+  EXPECT_FALSE(sessions.Touch(token)) << "idle for more than 15 minutes";
+  EXPECT_FALSE(sessions.Touch(token)) << "and gone";
+  EXPECT_FALSE(sessions.Touch("not a token"));
+  const std::string a = sessions.Create(s), b = sessions.Create(s);
+  sessions.EndUser("nok");
+  EXPECT_FALSE(sessions.Touch(a));
+  EXPECT_FALSE(sessions.Touch(b));
+}
+
+TEST_F(WebUnitTest, FailedLoginsSlowDownAnAddressNotTheUserEverywhere) {
+  FakeClock clock(1000000);
+  LoginThrottle t(clock);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(t.WaitSeconds("nok", "10.0.0.9"), 0);
+    t.Failed("nok", "10.0.0.9");
+  }
+  t.Failed("nok", "10.0.0.9");
+  EXPECT_GT(t.WaitSeconds("nok", "10.0.0.9"), 0) << "five failures: the address waits";
+  EXPECT_GT(t.WaitSeconds("somebody", "10.0.0.9"), 0) << "for every user";
+  EXPECT_EQ(t.WaitSeconds("nok", "10.0.0.7"), 0) << "another address is not slowed";
+  // Attacks on the user from many addresses: the user is guarded, yet open from a clean desk.
+  for (int i = 0; i < 20; ++i) t.Failed("nok", "192.0.2." + std::to_string(i));
+  EXPECT_GT(t.WaitSeconds("nok", "192.0.2.3"), 0);
+  EXPECT_EQ(t.WaitSeconds("nok", "10.0.0.7"), 0);
+  t.Succeeded("nok", "10.0.0.7");
+  clock.Advance(2 * 3600 * 1000);
+  EXPECT_EQ(t.WaitSeconds("nok", "10.0.0.9"), 0) << "failures are forgotten after an hour";
+}
+
+Result<WebConfig> ParseWeb(const std::string& text) {
+  NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::ParseToml(text, "agent.toml"));
+  const toml::table* web = doc.root["web"].as_table();
+  if (web == nullptr) return InvalidArgument("no [web]");
+  return ParseWebConfig(*web, "agent.toml", [](const std::string& p) { return "/cfg/" + p; });
+}
+
+TEST_F(WebUnitTest, WebConfigDefaultsAndRefusals) {
+  Result<WebConfig> c = ParseWeb("[web]\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen_host, "127.0.0.1");
+  EXPECT_EQ(c->listen_port, 8470);
+  EXPECT_EQ(c->idle_logout_s, 900);
+  EXPECT_FALSE(c->tls());
+  EXPECT_EQ(c->AllowedHosts(), (std::vector<std::string>{"127.0.0.1:{port}", "localhost:{port}"}));
+
+  Result<WebConfig> open = ParseWeb("[web]\nlisten = \"0.0.0.0:8470\"\n");
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.status().message().find("agent.toml:2"), std::string::npos)
+      << open.status().message();
+  EXPECT_NE(open.status().message().find("tls_cert"), std::string::npos);
+
+  Result<WebConfig> tls = ParseWeb(
+      "[web]\nlisten = \"192.0.2.1:443\"\ntls_cert = \"w.crt\"\ntls_key = \"w.key\"\n"
+      "hosts = [\"inbox.example.org\"]\ntime_zone = \"Asia/Bangkok\"\nlanguage = \"th\"\n");
+  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+  EXPECT_EQ(tls->tls_cert, "/cfg/w.crt");
+  EXPECT_EQ(tls->AllowedHosts().front(), "inbox.example.org");
+
+  for (const char* bad : {"[web]\nlisten = \"127.0.0.1\"\n", "[web]\nlisten = \"localhost:80\"\n",
+                          "[web]\nlisten = \"127.0.0.1:70000\"\n", "[web]\ntls_cert = \"w.crt\"\n",
+                          "[web]\ntime_zone = \"Mars/Olympus\"\n", "[web]\nlanguage = \"xx\"\n",
+                          "[web]\nidle_logout_s = 0\n", "[web]\nmax_body_bytes = 1\n",
+                          "[web]\nlisten_on = \"x\"\n"}) {
+    EXPECT_FALSE(ParseWeb(bad).ok()) << bad;
+  }
+}
+
+TEST_F(WebUnitTest, DeliveryStatesOfAStep) {
+  MessageRecord m;
+  m.direction = "out";
+  m.to = {"A", "B"};
+  const std::pair<std::string_view, Delivery> sent[] = {
+      {kWaitingToSend, Delivery::kWaiting}, {kAtTheBroker, Delivery::kAtBroker},
+      {kDelivered, Delivery::kDelivered},   {kNotDelivered, Delivery::kActionNeeded},
+      {"pending", Delivery::kWaiting},  // a record of an earlier version
+      {"accepted", Delivery::kAtBroker},    {"refused", Delivery::kActionNeeded}};
+  for (const auto& [state, d] : sent) {
+    m.state = std::string(state);
+    EXPECT_EQ(DeliveryOf(m), d) << state;
+  }
+  // The words are agent/step_state.h's, as every command gives them.
+  for (std::string_view state : kSentStates) {
+    m.state = std::string(state);
+    EXPECT_EQ(DeliveryWords(DeliveryOf(m)), state);
+  }
+  EXPECT_TRUE(NeedsAction(Delivery::kActionNeeded));
+  EXPECT_FALSE(NeedsAction(Delivery::kAtBroker));
+  m.direction = "in";
+  for (std::string_view state : {kNew, kRead, kHeld, kRefusedHere}) {
+    m.state = std::string(state);
+    EXPECT_EQ(DeliveryWords(DeliveryOf(m)), state);
+  }
+  m.state = std::string(kHeld);
+  EXPECT_TRUE(NeedsAction(DeliveryOf(m))) << "a step waiting for an earlier one";
+  Fixture f = Builtin();
+  for (Delivery d :
+       {Delivery::kWaiting, Delivery::kAtBroker, Delivery::kDelivered, Delivery::kActionNeeded,
+        Delivery::kNew, Delivery::kRead, Delivery::kHeld, Delivery::kRefusedHere}) {
+    EXPECT_NE(f.tr.Tr("th", DeliveryWords(d)), DeliveryWords(d)) << "Thai for " << DeliveryWords(d);
+  }
+}
+
+TEST_F(WebUnitTest, WhatDidNotGetThroughIsListedFirst) {
+  CaseInfo c;
+  c.ref = "c1";
+  c.state = "offered";
+  auto message = [](std::string id, std::string direction, std::string kind, int64_t at,
+                    std::string_view state) {
+    MessageRecord r;
+    r.id = std::move(id);
+    r.direction = std::move(direction);
+    r.kind = std::move(kind);
+    r.state = std::string(state);
+    MessageInfo m;
+    m.id = r.id;
+    m.direction = r.direction;
+    m.kind = r.kind;
+    m.at_ms = at;
+    m.state = r.state;
+    m.delivery = DeliveryOf(r);
+    return m;
+  };
+  c.messages = {message("offer", "in", "referral_offer", 100, kRead),
+                message("sent", "out", "status_update", 200, kNotDelivered),
+                message("held", "in", "referral_revoke", 300, kHeld),
+                message("ok", "out", "status_update", 50, kDelivered),
+                message("r", "in", "receipt", 60, kRead)};
+  std::vector<Listed> action, activity;
+  CaseIndex::List(c, action, activity);
+  std::sort(action.begin(), action.end(), ActionFirst);
+  ASSERT_EQ(action.size(), 3u);
+  EXPECT_EQ(action[0].m->id, "sent");
+  EXPECT_STREQ(action[0].why, "Not delivered: action needed");
+  EXPECT_EQ(action[1].m->id, "held");
+  EXPECT_STREQ(action[1].why, "Waiting for an earlier step");
+  EXPECT_EQ(action[2].m->id, "offer") << "then what the workflow waits for, although older";
+  EXPECT_STREQ(action[2].why, "Offer waiting for your decision");
+  EXPECT_EQ(activity.size(), 4u) << "every step but the receipt";
+
+  // The case's attention, when no step of it is listed for it.
+  CaseInfo quiet;
+  quiet.ref = "c2";
+  quiet.state = "accepted";
+  quiet.attention = "waiting for an earlier step: referral_accept 0a1b from X";
+  quiet.messages = {message("ok", "out", "referral_offer", 10, kDelivered)};
+  action.clear();
+  CaseIndex::List(quiet, action, activity);
+  ASSERT_EQ(action.size(), 1u);
+  EXPECT_STREQ(action[0].why, "Needs attention");
+}
+
+}  // namespace
+}  // namespace nrm::agent::web
