@@ -265,6 +265,19 @@ Result<Directory> Directory::Load(const std::string& path, ByteView authority_ke
   return Parse(text, path, authority_key, now_ms);
 }
 
+Directory Directory::WithPartners(const Directory& own,
+                                  const std::vector<const Directory*>& partners) {
+  Directory d = own;
+  for (const Directory* p : partners) {
+    for (const Agency& a : p->agencies_) {
+      if (d.by_id_.count(a.id)) continue;
+      d.by_id_.emplace(a.id, d.agencies_.size());
+      d.agencies_.push_back(a);
+    }
+  }
+  return d;
+}
+
 const Agency* Directory::Find(std::string_view id) const {
   auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : &agencies_[it->second];
