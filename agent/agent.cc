@@ -10,6 +10,7 @@
 #include "audit/tree_head.h"
 #include "common/config/toml_util.h"
 #include "common/file_util.h"
+#include "common/http/metrics.h"
 #include "policy/policy_file.h"
 #include "schemas/wire/payload.h"
 
@@ -90,6 +91,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
                                               "witnesses_required",
                                               "cosignature_delay_s",
                                               "checkpoint_max_age_s",
+                                              "metrics_listen",
                                               "web",
                                               "partner_anchors"},
                                              path));
@@ -132,6 +134,14 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.data_dir = resolve(data_dir.value_or(state_dir.empty() ? c.agency + "-data" : state_dir));
   NRM_ASSIGN_OR_RETURN(auto passphrase_file, config::GetOptionalString(t, "passphrase_file", path));
   c.passphrase_file = resolve(passphrase_file.value_or(""));
+  NRM_ASSIGN_OR_RETURN(auto metrics, config::GetOptionalString(t, "metrics_listen", path));
+  if (metrics) {
+    if (Result<std::pair<std::string, uint16_t>> m = ParseMetricsListen(*metrics); !m.ok()) {
+      return InvalidArgument(config::Where(path, *t.get("metrics_listen")) + ": " +
+                             m.status().message());
+    }
+    c.metrics_listen = std::move(*metrics);
+  }
   // The delivery timers, in whole seconds (at least 1).
   const std::pair<const char*, int64_t*> timers[] = {
       {"confirm_after_s", &c.confirm_after_ms},

@@ -62,6 +62,9 @@ struct AgentConfig {
   static constexpr int64_t kMaxRetentionDays = 36500;  // 100 years: anything longer is a typo
   std::optional<int64_t> retention_days_after_close = kDefaultRetentionDays;
   bool retention_in_file = false;  // false: the default is in force
+  // "127.0.0.1:PORT": the running agent's Prometheus metrics (docs/OPERATIONS.md, "Metrics");
+  // loopback only. Optional in the file (metrics_listen); empty: none.
+  std::string metrics_listen;
   // [web]: the web inbox the running agent serves (agent/web/web_config.h); none without it.
   std::optional<web::WebConfig> web;
   // Optional: the trust anchors of partner countries (docs/PROTOCOL.md section 12), installed

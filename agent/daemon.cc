@@ -76,6 +76,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const AgentConfig& config,
     NRM_ASSIGN_OR_RETURN(daemon->web_, web::WebServer::Start(*config.web, config.data_dir,
                                                              *daemon->agent_, *daemon->store_));
   }
+  if (!config.metrics_listen.empty()) {
+    Daemon* d = daemon.get();
+    d->RenderMetrics();
+    NRM_ASSIGN_OR_RETURN(d->metrics_server_, ServeMetrics(config.metrics_listen, [d] {
+                           return d->metrics_page_.Text();
+                         }));
+    const std::string& listen = config.metrics_listen;
+    LogEvent("metrics on http://" + listen.substr(0, listen.rfind(':')) + ":" +
+             std::to_string(d->metrics_server_->port()) + "/metrics");
+  }
   return daemon;
 }
 
@@ -172,6 +182,7 @@ Status Daemon::Dispatch(const transport::Frames& frames) {
     return Status::Ok();
   }
   if (verb == "DELIVER" || verb == "EXPIRED") {
+    ++(verb == "DELIVER" ? delivered_.envelopes : delivered_.expiry_notices);
     Result<Received> r = agent_->OpenDelivery(frames);
     if (!r.ok()) {
       // Nothing in it came from a verified sender (or it is an unsigned expiry notice): logged,
@@ -189,6 +200,16 @@ Status Daemon::Dispatch(const transport::Frames& frames) {
     return Survivable(OnDelivery(*agent_, *store_, outbox_, std::move(*r)));
   }
   return Status::Ok();
+}
+
+void Daemon::RenderMetrics() {
+  metrics_at_ms_ = Now();
+  Result<std::string> text = AgentMetrics(*agent_, *store_, link_, delivered_, metrics_at_ms_);
+  if (text.ok()) {
+    metrics_page_.Publish(std::move(*text));
+  } else {
+    LogEvent("cannot render the metrics: " + text.status().message());
+  }
 }
 
 void Daemon::AdoptDirectory(std::string_view text, const std::string& source) {
@@ -268,6 +289,7 @@ Status Daemon::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       NRM_RETURN_IF_ERROR(Survivable(CheckHeld(*agent_, *store_)));
       next_check_held = Now() + kCheckHeldEveryMs;
     }
+    if (metrics_server_ && Now() - metrics_at_ms_ >= kMetricsEveryMs) RenderMetrics();
   }
   if (web_) web_->Stop();
   return store_->Close();

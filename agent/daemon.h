@@ -19,6 +19,9 @@
 // one code path). The daemon answers with an exit code, standard output and standard error
 // (agent/command.h); the commands themselves are in the table of agent/command_table.h.
 //
+// With metrics_listen in its config, it serves its metrics (Prometheus text) on that loopback
+// address (docs/OPERATIONS.md, "Metrics").
+//
 // With a [web] section in its config, the daemon also serves the agency's web inbox
 // (agent/web/web_server.h): its threads read the store, and hand the steps people take in the
 // browser to the daemon's thread, which runs them between two turns of its loop.
@@ -38,8 +41,10 @@
 #include "agent/connection.h"
 #include "agent/log_checks.h"
 #include "agent/outbox.h"
+#include "agent/status.h"
 #include "agent/store.h"
 #include "agent/web/web_server.h"
+#include "common/http/metrics.h"
 #include "common/transport/control.h"
 
 namespace nrm::agent {
@@ -92,6 +97,14 @@ class Daemon {
   std::string awaited_verb_;
   Bytes awaited_key_;
   std::optional<transport::Frames> awaited_;
+  // The metrics (metrics_listen): rendered on this thread every kMetricsEveryMs (the steps are
+  // counted from the store), served from the server's thread.
+  static constexpr int64_t kMetricsEveryMs = 2000;
+  void RenderMetrics();
+  DeliveryCounts delivered_;
+  int64_t metrics_at_ms_ = 0;
+  MetricsPage metrics_page_;
+  std::unique_ptr<http::HttpServer> metrics_server_;  // stopped before the store closes
   std::unique_ptr<web::WebServer> web_;  // last: stopped before the store closes
 };
 

@@ -1,5 +1,6 @@
 #include "agent/status.h"
 
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "agent/words.h"
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "common/http/metrics.h"
 
 namespace nrm::agent {
 namespace {
@@ -37,21 +39,12 @@ CommandOutput Status(const CommandContext& ctx, const Args& args) {
   }
   if (ctx.link == nullptr) return Refused(Internal("status needs the running agent"));
   const BrokerLink& link = *ctx.link;
-  Result<std::vector<MessageRecord>> all = ctx.store.Messages();
-  if (!all.ok()) return Refused(all.status());
   const int64_t now = SystemClock::Get().NowMillis();
-  std::map<std::string_view, int> counts;
-  for (std::string_view s : kSentStates) counts[s] = 0;
-  std::optional<MessageRecord> oldest, last;
-  for (const MessageRecord& m : *all) {
-    if (m.kind == "receipt") continue;
-    if (m.direction == "out") {
-      counts[m.state]++;
-      if (m.state == kWaitingToSend && (!oldest || m.taken_at_ms < oldest->taken_at_ms)) oldest = m;
-    } else if (!last || m.received_at_ms > last->received_at_ms) {
-      last = m;
-    }
-  }
+  Result<StepSummary> summary = SummarizeSteps(ctx.store);
+  if (!summary.ok()) return Refused(summary.status());
+  std::map<std::string_view, int>& counts = summary->sent;
+  const std::optional<MessageRecord>& oldest = summary->oldest_waiting;
+  const std::optional<MessageRecord>& last = summary->last_received;
   const LinkStatus ls = LinkStatusOf(link, ctx.agent);
   const bool connected = ls.connected;
   const int64_t for_ms = now - ls.since_ms;
@@ -172,6 +165,78 @@ CommandOutput Backup(const CommandContext& ctx, const Args& args) {
 }
 
 }  // namespace
+
+Result<StepSummary> SummarizeSteps(AgentStore& store) {
+  NRM_ASSIGN_OR_RETURN(std::vector<MessageRecord> all, store.Messages());
+  StepSummary s;
+  for (std::string_view state : kSentStates) s.sent[state] = 0;
+  for (MessageRecord& m : all) {
+    if (m.kind == "receipt") continue;
+    if (m.direction == "out") {
+      s.sent[m.state]++;
+      if (m.state == kWaitingToSend &&
+          (!s.oldest_waiting || m.taken_at_ms < s.oldest_waiting->taken_at_ms)) {
+        s.oldest_waiting = m;
+      }
+    } else if (!s.last_received || m.received_at_ms > s.last_received->received_at_ms) {
+      s.last_received = m;
+    }
+  }
+  return s;
+}
+
+Result<std::string> AgentMetrics(const Agent& agent, AgentStore& store,
+                                 const BrokerLink& link, const DeliveryCounts& delivered,
+                                 int64_t now_ms) {
+  NRM_ASSIGN_OR_RETURN(StepSummary s, SummarizeSteps(store));
+  const LinkStatus ls = LinkStatusOf(link, agent);
+  MetricsText m;
+  m.BuildInfo("nrm-agent");
+  m.Gauge("nrm_agent_connected", "1 while the agent is connected to its broker, else 0.",
+          ls.connected ? 1 : 0);
+  m.Gauge("nrm_agent_offline_seconds",
+          "How long the agent has not been connected (since it started when it never was); 0 "
+          "while connected.",
+          ls.connected ? 0 : static_cast<double>(now_ms - ls.since_ms) / 1000.0);
+  for (const auto& [state, n] : s.sent) {
+    std::string label;  // "not delivered: action needed" -> not_delivered_action_needed
+    for (char c : state) {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        label += c;
+      } else if (!label.empty() && label.back() != '_') {
+        label += '_';
+      }
+    }
+    m.Gauge("nrm_agent_steps", "Steps this agency sent, by delivery state (docs/AGENT.md).", n,
+            {{"state", label}});
+  }
+  m.Gauge("nrm_agent_oldest_waiting_step_age_seconds",
+          "How long the oldest step waiting to send has waited; 0 when none waits.",
+          s.oldest_waiting
+              ? static_cast<double>(now_ms - s.oldest_waiting->taken_at_ms) / 1000.0
+              : 0);
+  m.Counter("nrm_agent_deliveries_total",
+            "What the broker delivered since the agent started, by type.",
+            static_cast<double>(delivered.envelopes), {{"type", "envelope"}});
+  m.Counter("nrm_agent_deliveries_total",
+            "What the broker delivered since the agent started, by type.",
+            static_cast<double>(delivered.expiry_notices), {{"type", "expiry_notice"}});
+  if (s.last_received) {
+    m.Gauge("nrm_agent_last_delivery_timestamp_seconds",
+            "When the last step from another agency arrived (Unix time).",
+            static_cast<double>(s.last_received->received_at_ms) / 1000.0);
+  }
+  m.Gauge("nrm_agent_log_alarm",
+          "1 while the broker's audit log raised an alarm (nrm-agent status), else 0.",
+          agent.log_watch().alarmed() ? 1 : 0);
+  const identity::Directory& dir = agent.directory();
+  m.Gauge("nrm_agent_directory_serial", "The serial of the directory in force.",
+          static_cast<double>(dir.serial()));
+  m.Gauge("nrm_agent_directory_expiry_timestamp_seconds",
+          "When the directory in force expires (Unix time).",
+          static_cast<double>(dir.expires_ms()) / 1000.0);
+  return m.Text();
+}
 
 LinkStatus LinkStatusOf(const BrokerLink& link, const Agent& agent) {
   return {link.live(),      link.ever_connected(), link.since_ms(),

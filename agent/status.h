@@ -6,10 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/command.h"
+#include "agent/store.h"
 
 namespace nrm::agent {
 
@@ -24,6 +27,25 @@ struct LinkStatus {
   std::string broker_id, endpoint, last_error;
 };
 LinkStatus LinkStatusOf(const BrokerLink& link, const Agent& agent);
+
+// What status and the metrics say of the steps in the store: the steps sent per state (every
+// state of kSentStates, 0 or more), the oldest waiting to send, the last one received.
+struct StepSummary {
+  std::map<std::string_view, int> sent;
+  std::optional<MessageRecord> oldest_waiting, last_received;
+};
+Result<StepSummary> SummarizeSteps(AgentStore& store);
+
+// The running agent's metrics (docs/OPERATIONS.md, "Metrics"), Prometheus text: the link, the
+// steps per state, the oldest waiting, deliveries (`delivered`: envelopes and expiry notices the
+// daemon received since it started), the log alarm, the directory. No case, label or person.
+struct DeliveryCounts {
+  uint64_t envelopes = 0;
+  uint64_t expiry_notices = 0;
+};
+Result<std::string> AgentMetrics(const Agent& agent, AgentStore& store,
+                                 const BrokerLink& link, const DeliveryCounts& delivered,
+                                 int64_t now_ms);
 
 const std::vector<CommandSpec>& StatusCommands();
 

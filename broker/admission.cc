@@ -147,6 +147,8 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
                       clock_.NowMillis() + config_.ttl_ms, leaf);
   batch_ids_.push_back(std::move(id_bytes));
   ++stats_.accepted;
+  batch_kinds_.push_back(wire::KindName(env->kind()));
+  CountSend(batch_kinds_.back(), {});
   replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}, leaf});
   if (env->kind() == wire::Kind::ErasureRequest) DropErasedCase(*env, recipients);
   for (std::string& r : recipients) to_pump_.push_back(std::move(r));

@@ -162,6 +162,8 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
     return a->id;
   };
   NRM_ASSIGN_OR_RETURN(b->server_, transport::Server::Start(std::move(so)));
+  b->started_at_ms_ = clock.NowMillis();
+  NRM_RETURN_IF_ERROR(b->StartMetrics());
   // The control socket, for `nrm backup`. A path too long for a Unix socket (about 100
   // bytes) leaves the broker without one: it routes as before, and says so.
   if (Result<std::unique_ptr<transport::ControlServer>> control =
@@ -234,6 +236,7 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     }
     FlushCounted();
     ServeControl();
+    if (metrics_server_ && clock_.NowMillis() - rendered_at_ms_ >= 1000) RenderMetrics();
     // While relays wait for their receipts, come back soon to read them.
     NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(LinksBusy() ? 1 : 100));
     if (!first) {

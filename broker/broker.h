@@ -31,6 +31,7 @@
 #include "broker/sessions.h"
 #include "broker/store/message_store.h"
 #include "common/clock.h"
+#include "common/http/metrics.h"
 #include "common/identity/identity.h"
 #include "common/transport/control.h"
 #include "common/transport/transport.h"
@@ -50,11 +51,20 @@ struct BrokerStats {
   uint64_t accepted = 0;
   uint64_t refused = 0;
   uint64_t delivered = 0;
+  uint64_t redelivered = 0;  // delivered again (a seq at or under one delivered before)
   uint64_t acknowledged = 0;
   uint64_t malformed = 0;
   uint64_t commits = 0;  // synced writes (group commits)
   uint64_t records = 0;  // RocksDB records those writes carried
   uint64_t expired = 0;
+  // For the metrics (metrics.cc): SENDs by kind, accepted by kind, refused by (kind, code),
+  // connections closed under the limits by reason, and the synced writes.
+  std::map<std::string, uint64_t> received, accepted_by_kind;
+  std::map<std::pair<std::string, std::string>, uint64_t> refused_by;
+  std::map<std::string, uint64_t> closed_by;
+  HistogramCounts commit_records{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
+  HistogramCounts commit_seconds{
+      {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
 };
 
 class Broker {
@@ -239,6 +249,14 @@ class Broker {
   // connections that are gone.
   void TakeConnectionEvents();
 
+  // metrics.cc: the metrics (docs/OPERATIONS.md, "Metrics").
+  // Counts a SEND's outcome: accepted when `refused_code` is empty.
+  void CountSend(std::string_view kind, std::string_view refused_code);
+  // Serves the metrics when the config has metrics_listen.
+  Status StartMetrics();
+  // Renders the metrics into metrics_page_ (routing thread).
+  void RenderMetrics();
+
   BrokerConfig config_;
   const Clock& clock_;
   identity::KeySet keys_;
@@ -271,6 +289,7 @@ class Broker {
   Bytes last_head_;           // that head, encoded: the head of every receipt sent
   int64_t signed_at_ms_ = 0;
   std::vector<Bytes> batch_ids_;  // message ids accepted in batch_, for in-batch replays
+  std::vector<std::string_view> batch_kinds_;  // their kinds, in the order of their ACCEPTED
   std::vector<Reply> replies_;    // sent only after batch_ is durable
   std::vector<std::string> to_pump_;
   struct DiskReserve {
@@ -299,6 +318,12 @@ class Broker {
   bool memory_to_trim_ = false;
   int64_t trimmed_at_ms_ = 0;
   BrokerStats stats_;
+  // agency -> the highest queue seq delivered to it since the start, to count redeliveries.
+  std::map<std::string, uint64_t> delivered_upto_;
+  int64_t started_at_ms_ = 0;
+  int64_t rendered_at_ms_ = 0;
+  MetricsPage metrics_page_;  // what metrics_server_ serves; outlives it
+  std::unique_ptr<http::HttpServer> metrics_server_;
   // Last: stopped (its thread joined) before the store it reads is closed.
   std::unique_ptr<WitnessSubmitter> witnesses_;
 };

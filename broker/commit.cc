@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "broker/broker.h"
 #include "broker/witness_submit.h"
@@ -33,7 +34,13 @@ Status Broker::CommitBatch(bool sign) {
     // agents (a STATUS, CONSISTENCY) and witnesses may see it, and a checkpoint lost in a power
     // cut would make the log that grows again look forked to them (at most one a second).
     const bool sync = batch_must_sync_ || head.has_value();
+    const auto write_start = std::chrono::steady_clock::now();
     Status s = store_->Commit(batch_, sync);
+    if (sync && s.ok()) {
+      stats_.commit_seconds.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
+      stats_.commit_records.Observe(records);
+    }
     batch_must_sync_ = false;
     if (s.ok()) {
       stats_.records += records;
@@ -54,17 +61,24 @@ Status Broker::CommitBatch(bool sign) {
       // Nothing of this batch is durable: no sender may be told otherwise.
       spdlog::error("store write failed, refusing this batch{}: {}",
                     transient ? " (resources short; the broker goes on)" : "", s.ToString());
+      size_t accepted = 0;  // ACCEPTED replies come in the order of batch_kinds_
       for (Reply& r : replies_) {
         if (!r.frames.empty() && FrameText(r.frames[0]) == "ACCEPTED") {
           r.frames = {Frame("REFUSED"), r.frames[1], Frame(CodeName(s.code())),
                       Frame("the broker could not store the message; resend later")};
           stats_.accepted--;
           stats_.refused++;
+          if (accepted < batch_kinds_.size()) {
+            const std::string kind(batch_kinds_[accepted++]);
+            --stats_.accepted_by_kind[kind];
+            ++stats_.refused_by[{kind, std::string(CodeName(s.code()))}];
+          }
         }
       }
     }
     if (sync) ++stats_.commits;
     batch_ids_.clear();
+    batch_kinds_.clear();
     if (!s.ok() && transient) {
       for (Reply& r : replies_) {
         if (!r.frames.empty() && FrameText(r.frames[0]) == "REFUSED" && r.frames.size() > 3) {

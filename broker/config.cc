@@ -6,6 +6,7 @@
 #include "broker/federation.h"
 #include "common/config/toml_util.h"
 #include "common/crypto/crypto.h"
+#include "common/http/metrics.h"
 #include "federation/signed_text.h"
 
 namespace nrm::broker {
@@ -88,6 +89,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                                               "log_origin",
                                               "witness",
                                               "witness_timeout_ms",
+                                              "metrics_listen",
                                               "country",
                                               "partner",
                                               "relay_window",
@@ -107,6 +109,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(auto endpoint_file, config::GetOptionalString(t, "endpoint_file", path));
   NRM_ASSIGN_OR_RETURN(auto log_file, config::GetOptionalString(t, "log_file", path));
   NRM_ASSIGN_OR_RETURN(auto log_origin, config::GetOptionalString(t, "log_origin", path));
+  NRM_ASSIGN_OR_RETURN(auto metrics, config::GetOptionalString(t, "metrics_listen", path));
   NRM_ASSIGN_OR_RETURN(int64_t fresh_s, config::GetInt(t, "freshness_window_s", path, 600));
   NRM_ASSIGN_OR_RETURN(c.max_message_bytes, config::GetInt(t, "max_message_bytes", path, 1 << 20));
   NRM_ASSIGN_OR_RETURN(c.delivery_window, config::GetInt(t, "delivery_window", path, 256));
@@ -154,6 +157,12 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                            ": 'witness_timeout_ms' must be between 100 and 60000");
   }
   NRM_ASSIGN_OR_RETURN(c.witnesses, LoadWitnesses(t, path));
+  if (metrics) {
+    if (Result<std::pair<std::string, uint16_t>> m = ParseMetricsListen(*metrics); !m.ok()) {
+      return InvalidArgument(where("metrics_listen") + ": " + m.status().message());
+    }
+    c.metrics_listen = std::move(*metrics);
+  }
   if (log_origin) {
     if (Status s = audit::CheckOrigin(*log_origin); !s.ok()) {
       return InvalidArgument(where("log_origin") + ": " + s.message());

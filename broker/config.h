@@ -53,6 +53,9 @@ struct BrokerConfig {
   // them, off the routing thread (broker/witness_submit.h); none: no witnesses.
   std::vector<WitnessEndpoint> witnesses;
   int64_t witness_timeout_ms = 3000;  // one add-checkpoint request, connection included
+  // "127.0.0.1:PORT": Prometheus metrics at http://127.0.0.1:PORT/metrics (docs/OPERATIONS.md,
+  // "Metrics"); loopback only. Empty: none.
+  std::string metrics_listen;
 
   // Connections (docs/OPERATIONS.md, "Connection limits"). A limit of 0 is off: for tests
   // that show what the limit prevents, never for a broker in service.

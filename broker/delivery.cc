@@ -88,6 +88,9 @@ Status Broker::Pump(const std::string& agency) {
       sessions_.Delivered(agency, id, d, clock_.NowMillis());
       s.last_sent = m.seq;
       ++stats_.delivered;
+      uint64_t& upto = delivered_upto_[agency];
+      if (m.seq <= upto) ++stats_.redelivered;
+      upto = std::max(upto, m.seq);
       audit::AuditRecord r;
       r.event = audit::AuditEvent::kDelivered;
       r.message_id = id;

@@ -64,6 +64,7 @@ void Broker::TakeConnectionEvents() {
       counted.reason = "connection from " + c.address + " closed under the broker's limits";
     }
     counted.count += c.count;
+    stats_.closed_by[transport::CloseReasonName(c.reason)] += c.count;
   }
   for (const transport::GoneConnection& g : server_->TakeGone()) {
     if (sessions_.Gone(g.agency, g.connection)) {

@@ -21,6 +21,10 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
   }
   // Any message from a new connection starts a new session: what was delivered on the old
   // one and not acknowledged is delivered again (the recipient drops duplicates by id).
+  // A new connection may have the descriptor of one that is gone: its Gone event is taken
+  // first (the server records it before it admits a connection on the same descriptor), or it
+  // would end the new connection's session, which would then be delivered its window again.
+  if (sessions_.IsNew(in.agency, in.routing_id)) TakeConnectionEvents();
   if (sessions_.Connect(in.agency, in.routing_id, in.connection)) to_pump_.push_back(in.agency);
   if (in.frames.empty()) {
     ++stats_.malformed;
@@ -62,6 +66,9 @@ void Broker::Refuse(const transport::Incoming& in, ByteView message_id, const St
   // A refusal of an envelope is audited on its own (it names the message) while the agency's
   // refusals stay under the rate; anything else, and everything over the rate, is counted into
   // one record per agency and code a second (limits.cc).
+  if (!in.frames.empty() && FrameText(in.frames[0]) == "SEND") {
+    CountSend(env != nullptr ? wire::KindName(env->kind()) : "unknown", CodeName(why.code()));
+  }
   if (ChargeRefusal(in.agency) && env != nullptr) {
     audit::AuditRecord r = RecordOf(audit::AuditEvent::kRefused, *env);
     r.decision = "deny";

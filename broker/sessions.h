@@ -50,6 +50,11 @@ class Sessions {
   // message, or one from another connection): what was in flight on the old one is delivered
   // again on this one; the old one is retired while it holds deliveries.
   bool Connect(const std::string& agency, const Bytes& routing_id, int connection);
+  // True when a message from `routing_id` would start a new session (see Connect).
+  bool IsNew(const std::string& agency, const Bytes& routing_id) const {
+    auto it = sessions_.find(agency);
+    return it == sessions_.end() || it->second.routing_id != routing_id;
+  }
   // The agency's session, or null when it has none.
   Session* Find(const std::string& agency);
   // Bytes in flight to the agency on all its sessions, current and retired.
@@ -70,6 +75,8 @@ class Sessions {
   bool Gone(const std::string& agency, int connection);
   // Connections holding deliveries without an acknowledgement for `timeout_ms`.
   std::vector<Stalled> StalledSince(int64_t now_ms, int64_t timeout_ms) const;
+  // Agencies with a session.
+  size_t Connected() const { return sessions_.size(); }
   // Forgets every session (all connections are being closed).
   void Clear() {
     sessions_.clear();

@@ -6,6 +6,7 @@
 install(TARGETS nrm nrm-broker nrm-agent RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES policy/rules/gms.toml policy/rules/gms_cases.toml
         DESTINATION ${CMAKE_INSTALL_DATADIR}/nrm/policy)
+install(FILES packaging/nrm-alerts.yml DESTINATION ${CMAKE_INSTALL_DATADIR}/nrm/prometheus)
 
 # The units name the installed paths, whatever the prefix.
 foreach(unit nrm-broker.service nrm-agent@.service)

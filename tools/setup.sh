@@ -12,6 +12,7 @@ packages=(
   # HTTP: the witness and the web inbox serve it (libmicrohttpd); the broker submits to witnesses
   libmicrohttpd-dev libcurl4-openssl-dev
   python3-nacl python3-flatbuffers python3-zmq  # the Python interop agent (tests/interop)
+  python3-prometheus-client  # the metrics tests parse what /metrics serves
   # the web inbox (agent/web): catalogs, time zones
   gettext tzdata
   # its tests (tests/web): headless Chromium, fonts for Thai, Khmer, Burmese, Lao; a TLS cert

@@ -14,7 +14,8 @@
 
 #include "audit/witness/add_checkpoint.h"
 #include "audit/witness/config.h"
-#include "audit/witness/http_server.h"
+#include "common/http/metrics.h"
+#include "common/http/server.h"
 #include "audit/witness/witness.h"
 #include "common/args.h"
 #include "common/clock.h"
@@ -93,6 +94,25 @@ std::function<void()> FaultFromEnvironment() {
   };
 }
 
+// The witness's metrics (docs/OPERATIONS.md, "Metrics"): its answers by HTTP status.
+std::string WitnessMetrics(const w::Witness& wit, size_t logs) {
+  const w::WitnessCounts& c = wit.counts();
+  MetricsText m;
+  m.BuildInfo("nrm-witness");
+  m.Gauge("nrm_witness_logs", "Logs this witness cosigns for (its config's logs).",
+          static_cast<double>(logs));
+  const std::pair<const char*, const std::atomic<uint64_t>*> answers[] = {
+      {"200", &c.cosigned},  {"400", &c.bad_request}, {"403", &c.forbidden},
+      {"404", &c.unknown_log}, {"409", &c.conflict}, {"422", &c.bad_proof}, {"500", &c.failed}};
+  for (const auto& [code, n] : answers) {
+    m.Counter("nrm_witness_add_checkpoint_total",
+              "add-checkpoint requests answered, by HTTP status (200: cosigned; 409 and 422 may "
+              "be evidence of a misbehaving log).",
+              static_cast<double>(n->load()), {{"code", code}});
+  }
+  return m.Text();
+}
+
 int Serve(const std::string& path, std::ostream& err) {
   Result<w::WitnessConfig> config = w::LoadWitnessConfig(path);
   if (!config) return Fail(err, 2, config.status().message());
@@ -118,13 +138,13 @@ int Serve(const std::string& path, std::ostream& err) {
   if (!witness) return Fail(err, 2, witness.status().ToString());
   w::Witness& wit = **witness;
 
-  w::HttpServerOptions http;
+  http::HttpServerOptions http;
   http.host = config->host;
   http.port = config->port;
   http.max_body_bytes = w::kMaxRequestBytes;
   const std::string add_checkpoint(w::kAddCheckpointPath);
-  Result<std::unique_ptr<w::HttpServer>> server =
-      w::HttpServer::Start(http, [&](const w::HttpRequest& req) -> w::HttpResponse {
+  Result<std::unique_ptr<http::HttpServer>> server =
+      http::HttpServer::Start(http, [&](const http::HttpRequest& req) -> http::HttpResponse {
         if (req.path != add_checkpoint) return {404, "text/plain; charset=utf-8", "not found\n"};
         if (req.method != "POST") return {405, "text/plain; charset=utf-8", "POST only\n"};
         if (req.body_too_large) {
@@ -138,6 +158,14 @@ int Serve(const std::string& path, std::ostream& err) {
         return {a.status, std::move(a.content_type), std::move(a.body)};
       });
   if (!server) return Fail(err, 1, server.status().ToString());
+  std::unique_ptr<http::HttpServer> metrics;
+  if (!config->metrics_listen.empty()) {
+    const size_t logs = config->logs.size();
+    Result<std::unique_ptr<http::HttpServer>> m =
+        ServeMetrics(config->metrics_listen, [&wit, logs] { return WitnessMetrics(wit, logs); });
+    if (!m) return Fail(err, 1, "metrics: " + m.status().ToString());
+    metrics = std::move(*m);
+  }
   const std::string url = "http://" + config->host + ":" + std::to_string((*server)->port());
   if (!config->endpoint_file.empty()) {
     if (Status s = WriteFileAtomic(config->endpoint_file, url + "\n"); !s.ok()) {
@@ -151,6 +179,7 @@ int Serve(const std::string& path, std::ostream& err) {
   spdlog::info("witness {} listening on {} for{}", audit::note::FormatVerifierKey(wit.key()), url,
                logs);
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  metrics.reset();
   server->reset();
   const w::WitnessCounts& c = wit.counts();
   spdlog::info(

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/config/toml_util.h"
+#include "common/http/metrics.h"
 
 namespace nrm::audit::witness {
 
@@ -11,7 +12,8 @@ Result<WitnessConfig> LoadWitnessConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(config::TomlDoc doc, config::LoadToml(path));
   const toml::table& t = doc.root;
   NRM_RETURN_IF_ERROR(config::CheckKnownKeys(
-      t, {"key_file", "listen", "data_dir", "endpoint_file", "log_file", "logs"}, path));
+      t, {"key_file", "listen", "data_dir", "endpoint_file", "log_file", "logs", "metrics_listen"},
+      path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
     return p.empty() || std::filesystem::path(p).is_absolute() ? p : (base / p).string();
@@ -23,11 +25,18 @@ Result<WitnessConfig> LoadWitnessConfig(const std::string& path) {
   NRM_ASSIGN_OR_RETURN(std::string data_dir, config::GetString(t, "data_dir", path));
   NRM_ASSIGN_OR_RETURN(auto endpoint_file, config::GetOptionalString(t, "endpoint_file", path));
   NRM_ASSIGN_OR_RETURN(auto log_file, config::GetOptionalString(t, "log_file", path));
+  NRM_ASSIGN_OR_RETURN(auto metrics, config::GetOptionalString(t, "metrics_listen", path));
   NRM_ASSIGN_OR_RETURN(std::vector<std::string> logs, config::GetStringArray(t, "logs", path));
   c.key_file = resolve(key_file);
   c.data_dir = resolve(data_dir);
   c.endpoint_file = resolve(endpoint_file.value_or(""));
   c.log_file = resolve(log_file.value_or(""));
+  if (metrics) {
+    if (Result<std::pair<std::string, uint16_t>> m = ParseMetricsListen(*metrics); !m.ok()) {
+      return InvalidArgument(where("metrics_listen") + ": " + m.status().message());
+    }
+    c.metrics_listen = std::move(*metrics);
+  }
 
   const size_t colon = listen.rfind(':');
   unsigned port = 0;

@@ -5,6 +5,7 @@
 //   data_dir = "witness-data"         # its state (RocksDB)
 //   endpoint_file = "witness.url"     # optional: "http://HOST:PORT" written once listening
 //   log_file = "logs/witness.log"     # optional
+//   metrics_listen = "127.0.0.1:9471" # optional: Prometheus metrics (loopback only)
 //   logs = ["nrm.th/audit/v1+1a2b3c4d+AX..."]   # the vkeys of the logs it witnesses
 //
 // Relative paths are taken relative to the file's directory.
@@ -26,6 +27,7 @@ struct WitnessConfig {
   std::string data_dir;
   std::string endpoint_file;
   std::string log_file;
+  std::string metrics_listen;  // empty: no metrics
   std::vector<note::VerifierKey> logs;  // type 0x01 keys, named by their origins
 };
 

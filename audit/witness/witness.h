@@ -1,7 +1,7 @@
 // A C2SP witness (c2sp.org/tlog-witness@v1.0.0): it keeps, for each log it knows (by origin),
 // the latest checkpoint it cosigned, and cosigns a new one (c2sp.org/tlog-cosignature@v1.0.1)
 // only when a consistency proof shows it extends that one. This is the service's logic, without
-// HTTP (http_server.h carries it): AddCheckpoint takes a request body and gives the answer.
+// HTTP (common/http/server.h carries it): AddCheckpoint takes a request body and gives the answer.
 //
 // The state lives in a RocksDB under data_dir: origin -> be64 size || root || the cosigned
 // checkpoint note (the log's signatures and this witness's cosignature). Checking a request

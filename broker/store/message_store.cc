@@ -459,4 +459,20 @@ size_t MessageStore::PendingCount(const std::string& recipient) const {
 
 size_t MessageStore::PendingTotal() const { return total_; }
 
+Result<std::optional<int64_t>> MessageStore::OldestQueuedExpiry(const std::string& recipient) const {
+  const std::string end = QueueEnd(recipient);
+  const rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, queue_));
+  it->Seek(QueueKey(recipient, 0));
+  if (!it->Valid()) {
+    NRM_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the broker store"));
+    return std::optional<int64_t>();
+  }
+  const std::string_view value = it->value().ToStringView();
+  if (value.size() < kEntryHeader) return Corruption("broker store: malformed queue entry");
+  return std::optional<int64_t>(EntryExpiry(value));
+}
+
 }  // namespace nrm::broker

@@ -149,6 +149,8 @@ class MessageStore {
   // How many entries wait for `recipient`, and in all (counted in memory; no I/O).
   size_t PendingCount(const std::string& recipient) const;
   size_t PendingTotal() const;
+  // The expires_at_ms of the first entry queued for `recipient`, or nullopt when none is.
+  Result<std::optional<int64_t>> OldestQueuedExpiry(const std::string& recipient) const;
 
  private:
   struct CountChange {

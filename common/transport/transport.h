@@ -98,7 +98,9 @@ class Server {
   void Close(int connection, CloseReason reason);
   // What was closed under the limits since the last call.
   std::vector<ClosedCount> TakeClosed();
-  // Authenticated connections that are gone since the last call.
+  // Authenticated connections that are gone since the last call. A connection's is recorded
+  // before the server admits (ZAP) a new one on the same descriptor: a caller that takes these
+  // when a new connection's first message arrives never mistakes it for the one that went.
   std::vector<GoneConnection> TakeGone();
   ConnectionCounts connections() const;
   // accept() failures so far (EMFILE: the descriptor table was full).

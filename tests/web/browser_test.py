@@ -27,8 +27,8 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import webtest
 from webtest import check
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 SHOTS = os.environ.get("NRM_SCREENSHOTS", "web-screenshots")
@@ -82,7 +82,19 @@ class Browser:
         old = self.d.find_element(By.TAG_NAME, "html")
         self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
         element.click()
-        WebDriverWait(self.d, 30).until(staleness_of(old))
+
+        def replaced(_):
+            try:
+                old.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as e:
+                # Chromium's answer for a node of the document being replaced (seen under load)
+                if "does not belong to the document" in str(e):
+                    return True
+                raise
+        WebDriverWait(self.d, 30).until(replaced)
 
     def link(self, text):
         self.follow(self.d.find_element(By.LINK_TEXT, text))

@@ -12,6 +12,8 @@
 
 #include "audit/witness/add_checkpoint.h"
 #include "audit/witness/client.h"
+#include "audit/witness/config.h"
+#include "tests/testing/metrics_http.h"
 #include "tests/witness/witness_test_util.h"
 
 namespace nrm::audit::witness {
@@ -60,6 +62,34 @@ TEST_F(WitnessProcessTest, AnswersAddCheckpointOverHttp) {
   r = Post(log_.Request(7, 9));
   EXPECT_EQ(r.status, 0);
   EXPECT_FALSE(r.error.empty());
+}
+
+TEST_F(WitnessProcessTest, ServesItsAnswersAsMetrics) {
+  const uint16_t port = nrm::testing::FreePort();
+  Result<std::string> config = ReadFile(witness_.config());
+  ASSERT_TRUE(config.ok());
+  ASSERT_TRUE(WriteFileAtomic(witness_.config(), *config + "metrics_listen = \"127.0.0.1:" +
+                                                     std::to_string(port) + "\"\n")
+                  .ok());
+  ASSERT_TRUE(witness_.Start());
+  ASSERT_EQ(Post(log_.Request(0, 5)).status, 200);
+  ASSERT_EQ(Post(log_.Request(0, 7)).status, 409);
+  ASSERT_EQ(Post(SimLog("nrm.zz/audit/v1", 4).Request(0, 3)).status, 404);
+  const std::string m =
+      nrm::testing::MetricsWhen(port, "nrm_witness_add_checkpoint_total{code=\"404\"}", 1);
+  EXPECT_EQ(nrm::testing::MetricValue(m, "nrm_witness_add_checkpoint_total{code=\"200\"}"), 1) << m;
+  EXPECT_EQ(nrm::testing::MetricValue(m, "nrm_witness_add_checkpoint_total{code=\"409\"}"), 1);
+  EXPECT_EQ(nrm::testing::MetricValue(m, "nrm_witness_add_checkpoint_total{code=\"422\"}"), 0);
+  EXPECT_EQ(nrm::testing::MetricValue(m, "nrm_witness_logs"), 1);
+  EXPECT_NE(m.find("nrm_build_info{program=\"nrm-witness\""), std::string::npos);
+  EXPECT_TRUE(nrm::testing::PrometheusAccepts(m, dir_.path()));
+  // Metrics are served on a loopback address only: anything else is a config error.
+  witness_.Stop();
+  ASSERT_TRUE(WriteFileAtomic(witness_.config(), *config + "metrics_listen = \"0.0.0.0:9471\"\n").ok());
+  Result<WitnessConfig> refused = LoadWitnessConfig(witness_.config());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("loopback"), std::string::npos)
+      << refused.status().message();
 }
 
 // The witness stores checkpoint A (size 5) and is killed before it answers. The log that

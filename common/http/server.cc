@@ -1,4 +1,4 @@
-#include "audit/witness/http_server.h"
+#include "common/http/server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-namespace nrm::audit::witness {
+namespace nrm::http {
 
 // One request being received: its body so far.
 struct Upload {
@@ -88,4 +88,4 @@ HttpServer::~HttpServer() {
   if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
 }
 
-}  // namespace nrm::audit::witness
+}  // namespace nrm::http

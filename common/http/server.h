@@ -1,7 +1,8 @@
-// A small HTTP/1.1 server over libmicrohttpd (Debian's libmicrohttpd-dev) for the witness: one
-// handler for every request, bodies up to a limit, a bounded number of connections, each with a
-// memory limit and an idle timeout (BUILD-NOTES.md). Plain HTTP: put it behind a TLS terminator
-// (or the C2SP https-bastion) when it faces another network.
+// A small HTTP/1.1 server over libmicrohttpd (Debian's libmicrohttpd-dev), for the witness's API
+// and for the metrics of the broker, the agent and the witness: one handler for every request,
+// bodies up to a limit, a bounded number of connections, each with a memory limit and an idle
+// timeout. Plain HTTP: put it behind a TLS terminator (or the C2SP https-bastion) when it faces
+// another network. (The web inbox has its own, with TLS: agent/web/http.h.)
 //
 // Thread-safety: the handler is called from the server's threads, several at once; Start and
 // the destructor from one thread.
@@ -16,7 +17,7 @@
 
 struct MHD_Daemon;
 
-namespace nrm::audit::witness {
+namespace nrm::http {
 
 struct HttpRequest {
   std::string method;
@@ -66,4 +67,4 @@ class HttpServer {
   uint16_t port_ = 0;
 };
 
-}  // namespace nrm::audit::witness
+}  // namespace nrm::http
