@@ -1,5 +1,9 @@
 #include "tools/demo_cases.h"
 
+#include <filesystem>
+
+#include "common/file_util.h"
+
 namespace nrm::tools {
 
 std::string DemoOffer(const std::string& canary, const std::string& who) {
@@ -30,6 +34,31 @@ std::string DemoRepatriationRequest(const std::string& canary, const std::string
   "consent": {"share_sections": ["person", "repatriation"], "share_with_roles": ["ngo",
               "immigration"], "purpose": "family tracing and return", "date": "2026-11-29",
               "recorded_by": "return case worker"}})";
+}
+
+Result<size_t> ScanForCanaries(const std::vector<std::string>& roots,
+                               const std::vector<std::string>& canaries,
+                               std::vector<std::string>& leaks) {
+  namespace fs = std::filesystem;
+  size_t scanned = 0;
+  for (const std::string& root : roots) {
+    std::vector<std::string> files;
+    if (fs::is_regular_file(root)) {
+      files.push_back(root);
+    } else if (fs::exists(root)) {
+      for (const auto& e : fs::recursive_directory_iterator(root)) {
+        if (e.is_regular_file()) files.push_back(e.path().string());
+      }
+    }
+    for (const std::string& file : files) {
+      NRM_ASSIGN_OR_RETURN(std::string data, ReadFile(file));
+      ++scanned;
+      for (const std::string& canary : canaries) {
+        if (data.find(canary) != std::string::npos) leaks.push_back(file);
+      }
+    }
+  }
+  return scanned;
 }
 
 }  // namespace nrm::tools

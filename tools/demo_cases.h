@@ -3,6 +3,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "common/status.h"
 
 namespace nrm::tools {
 
@@ -13,5 +16,11 @@ std::string DemoOffer(const std::string& canary, const std::string& who);
 // A repatriation request: person, repatriation (`origin` for family tracing), consent to share
 // with NGOs and immigration.
 std::string DemoRepatriationRequest(const std::string& canary, const std::string& origin);
+
+// Reads every file under `roots` (files or folders) and adds to `leaks` each that holds one of
+// `canaries`; returns how many files it read.
+Result<size_t> ScanForCanaries(const std::vector<std::string>& roots,
+                               const std::vector<std::string>& canaries,
+                               std::vector<std::string>& leaks);
 
 }  // namespace nrm::tools

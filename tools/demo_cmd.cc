@@ -28,6 +28,7 @@
 #include "common/json/json.h"
 #include "tools/commands.h"
 #include "tools/demo_cases.h"
+#include "tools/demo_witnesses.h"
 #include "tools/process.h"
 #include "tools/scenario.h"
 #include "tools/stats.h"
@@ -39,12 +40,12 @@ namespace fs = std::filesystem;
 
 constexpr const char* kUsage =
     "usage: nrm demo [--workdir DIR] [--json]\n"
-    "Runs every scenario of the GMS referral mechanism on real processes: one broker and the\n"
-    "running agents of ten agencies in TH, KH, MM and VN (police, shelters, NGOs, immigration,\n"
-    "an oversight body), the caseworker's commands, the shipped need-to-know policy. Prints a\n"
-    "timeline of who sent what to whom and what the\n"
-    "broker saw (metadata only), checks that no person's name reached the broker, and exits 0\n"
-    "only if every expected outcome happened.\n"
+    "Runs every scenario of the GMS referral mechanism on real processes: one broker, two\n"
+    "witnesses that cosign its checkpoints, and the running agents of ten agencies in TH, KH,\n"
+    "MM and VN (police, shelters, NGOs, immigration, an oversight body), the caseworker's\n"
+    "commands, the shipped need-to-know policy. Prints a timeline of who sent what to whom and\n"
+    "what the broker saw (metadata only), checks that no person's name reached the broker, and\n"
+    "exits 0 only if every expected outcome happened.\n"
     "  --workdir DIR  keep every key, directory, config, data directory and log in DIR\n"
     "                 (default: a temporary directory, removed afterwards)\n"
     "  --json         print the outcome as one JSON object instead of the timeline\n"
@@ -100,16 +101,26 @@ class Demo {
     Say("setup", "keys for a national authority, the broker and " +
                      std::to_string(GmsAgencies().size()) +
                      " agencies; directory signed by the authority; the shipped GMS policy");
+    NRM_RETURN_IF_ERROR(witnesses_.Start(scenario_, SelfDirectory(), dir_ + "/logs"));
+    Say("setup", "two witnesses (witness.nrm.kh, witness.nrm.la) cosign the broker's "
+                 "checkpoints (C2SP tlog-witness); every agent requires both cosignatures");
     NRM_RETURN_IF_ERROR(StartBroker());
     for (const ScenarioAgency& a : GmsAgencies()) {
       if (a.role != "monitor") NRM_RETURN_IF_ERROR(StartAgent(a.id));
     }
     Say("setup", "the running agent of each agency started: its store, its connection");
-
     NRM_RETURN_IF_ERROR(Handover());
     NRM_RETURN_IF_ERROR(Repatriation());
     NRM_RETURN_IF_ERROR(Denied());
     NRM_RETURN_IF_ERROR(OfflineOffice());
+    // Every agent checked the broker's log through the checkpoints of its receipts.
+    std::vector<std::string> running;
+    for (const auto& [id, pid] : agents_) running.push_back(id);
+    NRM_ASSIGN_OR_RETURN(LogAsSeen seen, AgentsOnTheLog(scenario_, running, kPolice,
+                                                        SelfDirectory(), dir_ + "/logs"));
+    Expect("5 oversight", seen.alarms == 0,
+           seen.alarms == 0 ? "no agent raised an alarm about the broker's log; " + seen.shown
+                            : std::to_string(seen.alarms) + " agent(s) raised an alarm about it");
 
     for (auto& [id, pid] : agents_) {
       NRM_ASSIGN_OR_RETURN(int agent_exit, Stop(pid, 5000));
@@ -119,6 +130,10 @@ class Demo {
     NRM_ASSIGN_OR_RETURN(int broker_exit, Stop(broker_pid_, 5000));
     broker_pid_ = -1;
     Expect("setup", broker_exit == 0, "the broker stopped cleanly");
+    const std::vector<std::string> unclean = witnesses_.Stop();
+    Expect("setup", unclean.empty(),
+           unclean.empty() ? "the witnesses stopped cleanly"
+                           : "witness " + unclean[0] + " did not stop cleanly");
     NRM_RETURN_IF_ERROR(NoNameAtTheBroker());
     NRM_RETURN_IF_ERROR(Oversight());
     elapsed_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -267,11 +282,16 @@ class Demo {
   Status Oversight() {
     const std::string s = "5 oversight";
     const std::string monitor = "TH.MONITOR.NRM-OVERSIGHT";
-    Say(s, monitor + " verifies the audit log (metadata only: no payload is ever in it)");
-    NRM_ASSIGN_OR_RETURN(int verified,
-                         RunTool({"audit", "verify", scenario_.broker_data, "--broker-key",
-                                  ToHex(scenario_.broker.sign_public)},
-                                 "audit-verify"));
+    Say(s, monitor + " verifies the audit log (metadata only: no payload is ever in it), also "
+               "against the checkpoints each witness kept");
+    std::vector<std::string> verify = {"audit", "verify", scenario_.broker_data, "--broker-key",
+                                       witnesses_.log_vkey()};
+    NRM_ASSIGN_OR_RETURN(auto kept, witnesses_.Latest(SelfDirectory(), dir_ + "/logs"));
+    for (const DemoWitnesses::Kept& k : kept) {
+      Expect(s, k.ok, k.name + " cosigned the log up to size " + k.size);
+      verify.insert(verify.end(), {"--checkpoint", k.file});
+    }
+    NRM_ASSIGN_OR_RETURN(int verified, RunTool(verify, "audit-verify"));
     NRM_ASSIGN_OR_RETURN(std::string verify_out, ReadFile(dir_ + "/logs/audit-verify.out"));
     Expect(s, verified == 0, verify_out.substr(0, verify_out.find('\n')));
     audit_intact_ = verified == 0;
@@ -308,19 +328,8 @@ class Demo {
 
   Status NoNameAtTheBroker() {
     std::vector<std::string> leaks;
-    // Every file under `roots`, checked for every canary; returns how many files.
-    auto scan = [&](const std::vector<std::string>& roots) -> Result<size_t> {
-      size_t scanned = 0;
-      for (const std::string& root : roots) {
-        for (const std::string& file : Files(root)) {
-          NRM_ASSIGN_OR_RETURN(std::string data, ReadFile(file));
-          ++scanned;
-          for (const std::string& canary : canaries_) {
-            if (data.find(canary) != std::string::npos) leaks.push_back(file);
-          }
-        }
-      }
-      return scanned;
+    auto scan = [&](const std::vector<std::string>& roots) {
+      return ScanForCanaries(roots, canaries_, leaks);
     };
     NRM_ASSIGN_OR_RETURN(size_t broker, scan({scenario_.broker_data, scenario_.broker_log,
                                               dir_ + "/logs/broker.out"}));
@@ -524,21 +533,12 @@ class Demo {
     for (std::string line; std::getline(in, line);) out_ << "    " << who << "| " << line << "\n";
   }
 
-  static std::vector<std::string> Files(const std::string& root) {
-    std::vector<std::string> out;
-    if (fs::is_regular_file(root)) return {root};
-    if (!fs::exists(root)) return out;
-    for (const auto& e : fs::recursive_directory_iterator(root)) {
-      if (e.is_regular_file()) out.push_back(e.path().string());
-    }
-    return out;
-  }
-
   std::string dir_;
   bool json_;
   std::ostream& out_;
   Scenario scenario_;
   pid_t broker_pid_ = -1;
+  DemoWitnesses witnesses_;
   int files_ = 0;
   std::vector<std::string> canaries_;
   std::map<std::string, pid_t> agents_;
