@@ -92,7 +92,8 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
                                               "cosignature_delay_s",
                                               "checkpoint_max_age_s",
                                               "metrics_listen",
-                                              "web"},
+                                              "web",
+                                              "partner_anchors"},
                                              path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -191,6 +192,9 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
     }
     NRM_ASSIGN_OR_RETURN(c.web, web::ParseWebConfig(*web->as_table(), path, resolve));
   }
+  NRM_ASSIGN_OR_RETURN(c.partner_anchors,
+                       config::GetStringArray(t, "partner_anchors", path, /*required=*/false));
+  for (std::string& a : c.partner_anchors) a = resolve(a);
   return c;
 }
 
@@ -241,6 +245,7 @@ Result<std::unique_ptr<Agent>> Agent::Load(const AgentConfig& config, const Cloc
                        audit::PublishedLogKey(broker.log_vkey, broker.id, broker.sign_key));
   NRM_ASSIGN_OR_RETURN(agent->log_watch_,
                        LogWatch::Open(config.data_dir, std::move(log_key), config.log, clock));
+  NRM_RETURN_IF_ERROR(agent->LoadPartners());
   return agent;
 }
 
@@ -255,7 +260,11 @@ Status Agent::Connect(int timeout_ms) {
   co.max_message_bytes = client_options_.max_message_bytes;
   co.send_timeout_ms = send_timeout_ms_;
   NRM_ASSIGN_OR_RETURN(client_, transport::Client::Connect(std::move(co), timeout_ms));
-  return Greet();
+  NRM_RETURN_IF_ERROR(Greet());
+  // A national broker's agency: the partner countries' directories, fresh from the broker. A
+  // broker that does not answer in time leaves the ones held in force.
+  if (!partner_anchors_.empty()) (void)FetchPartnerDirectories(2000);
+  return Status::Ok();
 }
 
 void Agent::Disconnect() {
@@ -278,7 +287,8 @@ Status Agent::ReplaceDirectory(identity::Directory dir) {
   }
   client_options_.server_curve_public = dir.broker().curve_key;
   role_ = self->role;
-  directory_ = std::move(dir);
+  own_directory_ = std::move(dir);
+  MergePartners();
   return Status::Ok();
 }
 

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/identity/identity.h"
 #include "common/transport/transport.h"
+#include "federation/anchor.h"
 #include "policy/policy.h"
 #include "schemas/wire/envelope.h"
 
@@ -66,6 +67,11 @@ struct AgentConfig {
   std::string metrics_listen;
   // [web]: the web inbox the running agent serves (agent/web/web_config.h); none without it.
   std::optional<web::WebConfig> web;
+  // Optional: the trust anchors of partner countries (docs/PROTOCOL.md section 12), installed
+  // after comparing their fingerprints. The agent then asks its broker for those countries'
+  // directories, verifies each with its anchor's authority key, and seals to and verifies the
+  // agencies they name.
+  std::vector<std::string> partner_anchors;
 };
 
 // kInvalidArgument naming file, line and what was expected. Relative paths are taken relative
@@ -247,6 +253,20 @@ class Agent {
   static Result<ConsistencyAnswer> ReadConsistency(const transport::Frames& frames);
   static transport::Frames ConsistencyRequest(uint64_t old_size, uint64_t size);
 
+  // Partner countries' directories (AgentConfig::partner_anchors; agent/partners.cc). Asks the
+  // broker for each one newer than the one held (PARTNER-DIRECTORY) and waits up to
+  // `timeout_ms` for the answers; other frames are kept for ReceiveFrames. Connect() calls it.
+  Status FetchPartnerDirectories(int timeout_ms);
+  // The same requests without waiting: the answers come through ReceiveFrames (the daemon).
+  Status AskPartnerDirectories();
+  // A PARTNER-DIRECTORY answer: OK when it holds nothing newer, or when the newer directory
+  // verified with its country's anchor and is in force (kept under data_dir/partners/ for the
+  // next start). kUnauthenticated / kInvalidArgument when it does not verify: the one held stays.
+  Status AdoptPartnerDirectory(const transport::Frames& frames);
+  // The serial of each partner country's directory held (0: none yet).
+  std::map<std::string, int64_t> PartnerSerials() const;
+
+  // This country's directory, with the agencies of the partners' directories held.
   const identity::Directory& directory() const { return directory_; }
   const std::string& agency() const { return keys_.id; }
   const std::string& role() const { return role_; }
@@ -258,6 +278,10 @@ class Agent {
   Status CheckReceipt(const transport::Frames& frames, size_t first, std::optional<uint64_t>& leaf,
                       Bytes& head) const;
   Result<std::optional<Received>> ReceiveImpl(int timeout_ms, bool greet);
+  // Loads the partner anchors of the config and the partner directories kept under data_dir.
+  Status LoadPartners();
+  // directory_ = own_directory_ with the partners' agencies.
+  void MergePartners();
   // Asks the broker for the receipt of `message_id` (Submit after already_exists).
   Result<QueryAnswer> QueryReceipt(ByteView message_id, int timeout_ms);
   // Sends CONSISTENCY old_size size and waits for its answer (deliveries are kept for later).
@@ -274,7 +298,10 @@ class Agent {
         reader_(keys_.id, keys_.box_secret.Clone()) {}
 
   identity::KeySet keys_;
-  identity::Directory directory_;
+  identity::Directory directory_;      // own_directory_ with the partners' agencies
+  identity::Directory own_directory_;  // this country's, as the authority signed it
+  std::map<std::string, federation::Anchor> partner_anchors_;       // by country
+  std::map<std::string, identity::Directory> partner_directories_;  // by country
   policy::Policy policy_;
   std::string role_;  // this agency's role, from the directory
   const Clock& clock_;

@@ -138,6 +138,10 @@ Status Daemon::Dispatch(const transport::Frames& frames) {
     return Status::Ok();
   }
   if (verb == "WELCOME") {
+    if (Now() - partners_asked_ms_ >= kAskDirectoryEveryMs) {
+      partners_asked_ms_ = Now();
+      (void)agent_->AskPartnerDirectories();  // a partner's revocation, within ~10 s
+    }
     if (link_.OnWelcome(frames) && Now() - directory_asked_ms_ >= kAskDirectoryEveryMs) {
       directory_asked_ms_ = Now();
       LogEvent("the broker has directory serial " + std::to_string(link_.broker_serial()) +
@@ -169,6 +173,12 @@ Status Daemon::Dispatch(const transport::Frames& frames) {
   if (verb == "CONSISTENCY") return Survivable(log_checks_.OnConsistency(frames));
   if (verb == "DIRECTORY") {
     if (frames.size() == 3) AdoptDirectory(FrameText(frames[2]), "the broker");
+    return Status::Ok();
+  }
+  if (verb == "PARTNER-DIRECTORY") {
+    if (Status s = agent_->AdoptPartnerDirectory(frames); !s.ok()) {
+      LogEvent("refused a partner country's directory: " + s.message());
+    }
     return Status::Ok();
   }
   if (verb == "DELIVER" || verb == "EXPIRED") {

@@ -92,6 +92,7 @@ class Daemon {
   LogChecks log_checks_;  // receipts wait here for their proof (agent/log_checks.h)
   BrokerLink link_;
   int64_t directory_asked_ms_ = 0;  // when the broker was last asked for its directory
+  int64_t partners_asked_ms_ = 0;   // and for its partner countries' (PARTNER-DIRECTORY)
   // A command's question to the broker (Ask): the answer it waits for, and the answer.
   std::string awaited_verb_;
   Bytes awaited_key_;

@@ -96,13 +96,23 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
     return refuse(fresh);
   }
   auto dir = directory();
-  std::vector<std::string> recipients;
+  std::vector<std::string> recipients;  // the queues that take it: agencies', partner brokers'
   for (std::string_view r : env->recipients()) {
-    const identity::Agency* a = dir->Find(r);
+    const identity::Agency* a = FindAgency(*dir, r);
+    if (a == nullptr && !config_.country.empty() && r.substr(0, 2) != config_.country &&
+        (federation() == nullptr || federation()->FindPartner(r.substr(0, 2)) == nullptr)) {
+      const std::string other(r.substr(0, 2));
+      return refuse(PermissionDenied("no signed agreement between " + config_.country + " and " +
+                                     other + " is installed, so " + std::string(r) +
+                                     " cannot be reached from here"));
+    }
     if (a == nullptr)
       return refuse(NotFound("recipient " + std::string(r) + " is not in the directory"));
     if (a->revoked) return refuse(PermissionDenied("recipient " + std::string(r) + " is revoked"));
-    recipients.emplace_back(r);
+    std::string queue = QueueFor(*a);
+    if (std::find(recipients.begin(), recipients.end(), queue) == recipients.end()) {
+      recipients.push_back(std::move(queue));
+    }
   }
   Bytes id_bytes(id.begin(), id.end());
   Result<bool> seen = store_->Seen(id);
@@ -190,19 +200,36 @@ Status Broker::CheckDiskReserve() {
 }
 
 Result<std::string> Broker::Decide(const wire::EnvelopeView& env, const identity::Agency& sender,
-                                   const identity::Directory& dir, const CaseParties* known) {
+                                   const identity::Directory& dir, const CaseParties* known,
+                                   std::string_view only_country) {
   const std::string kind(wire::KindName(env.kind()));
   const std::string date = FormatTimeUtc(env.created_at_ms()).substr(0, 10);
+  const auto fed = federation();
+  auto judged = [&](std::string_view r) {
+    return only_country.empty() || std::string_view(r).substr(0, 2) == only_country;
+  };
   std::string rules;
   for (std::string_view r : env.recipients()) {
-    const identity::Agency* to = dir.Find(r);
+    if (!judged(r)) continue;
+    const identity::Agency* to = FindAgency(dir, r);
+    if (to == nullptr) return NotFound("recipient " + std::string(r) + " is not in the directory");
     policy::Decision d = policy_->Route(
         {{sender.id, sender.role, sender.country}, {to->id, to->role, to->country}, kind, date});
     if (!d.allowed) {
       return PermissionDenied("policy " + d.policy_hash.substr(0, 12) + " refuses " + sender.id +
                               " -> " + to->id + ": " + d.reason);
     }
-    const std::string rule = d.agreement_id.empty() ? d.rule_id : d.rule_id + "@" + d.agreement_id;
+    std::string rule = d.agreement_id.empty() ? d.rule_id : d.rule_id + "@" + d.agreement_id;
+    if (fed != nullptr && to->country != sender.country) {
+      // A national broker: the border also needs an agreement both authorities signed.
+      Result<std::string> signed_by_both =
+          fed->CheckRoute(sender, *to, env.kind(), env.handling(), clock_.NowMillis());
+      if (!signed_by_both.ok()) {
+        return PermissionDenied("no signed agreement lets " + sender.id + " send to " + to->id +
+                                ": " + signed_by_both.status().message());
+      }
+      rule += " under " + *signed_by_both;
+    }
     if (rules.find(rule) == std::string::npos) rules += (rules.empty() ? "" : ",") + rule;
   }
   // H2: not to be passed on without the provider's permission. Only envelope metadata is
@@ -215,6 +242,7 @@ Result<std::string> Broker::Decide(const wire::EnvelopeView& env, const identity
   }
   if (c != nullptr && c->h2 && sender.id != c->originator) {
     for (std::string_view r : env.recipients()) {
+      if (!judged(r)) continue;
       const std::string id(r);
       if (!c->parties.count(id) && !c->approved.count(id)) {
         return PermissionDenied("case is H2: " + id + " is not on it, and " + c->originator +

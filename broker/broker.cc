@@ -121,6 +121,7 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   policy_loaded.rule = "sha256 " + b->policy_->hash();
   policy_loaded.reason = "policy in force at start";
   b->Audit(std::move(policy_loaded));
+  NRM_RETURN_IF_ERROR(b->LoadFederation(/*reload=*/false));
   NRM_RETURN_IF_ERROR(b->CommitBatch());
 
   transport::ServerOptions so;
@@ -139,6 +140,12 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
   so.authorize = [raw](ByteView key, std::string_view address) -> std::optional<std::string> {
     auto current = raw->directory();
     const identity::Agency* a = current->FindByCurveKey(key);
+    if (a == nullptr) {
+      // A partner country's broker, under an agreement in force: its connection is "@KH".
+      if (auto fed = raw->federation()) {
+        if (auto partner = fed->AuthorizePartner(key, raw->clock_.NowMillis())) return partner;
+      }
+    }
     if (a == nullptr || a->revoked) {
       const char* why = a == nullptr ? "transport key not in the directory" : "agency revoked";
       spdlog::warn("refused connection from {} with transport key {}… ({})", address,
@@ -203,7 +210,13 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       if (Status s = ReloadPolicy(); !s.ok()) {
         spdlog::error("policy reload refused, the policy in force stays: {}", s.ToString());
       }
+      if (Status s = LoadFederation(/*reload=*/true); !s.ok()) {
+        spdlog::error("partners reload refused, the partners in force stay: {}", s.ToString());
+      }
     }
+    NRM_RETURN_IF_ERROR(PollLinks());
+    NRM_RETURN_IF_ERROR(PumpLinks());
+    WriteFederationStatus();
     if (const int64_t now = clock_.NowMillis(); now >= next_expiry_scan) {
       NRM_RETURN_IF_ERROR(ExpireDue());
       next_expiry_scan = now + 1000;
@@ -224,7 +237,8 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     FlushCounted();
     ServeControl();
     if (metrics_server_ && clock_.NowMillis() - rendered_at_ms_ >= 1000) RenderMetrics();
-    NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(100));
+    // While relays wait for their receipts, come back soon to read them.
+    NRM_ASSIGN_OR_RETURN(auto first, server_->Receive(LinksBusy() ? 1 : 100));
     if (!first) {
       // Idle: write what is still pending (e.g. the audit of the last deliveries) under a
       // signed head.
@@ -247,6 +261,7 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
   TakeConnectionEvents();
   FlushCounted(/*now=*/true);
   NRM_RETURN_IF_ERROR(CommitBatch(/*sign=*/true));
+  WriteFederationStatus(/*now=*/true);
   spdlog::info(
       "broker stopping: {} accepted, {} refused, {} delivered, {} acknowledged, {} synced writes "
       "of {} records",

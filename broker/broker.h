@@ -27,6 +27,7 @@
 
 #include "audit/audit_log.h"
 #include "broker/config.h"
+#include "broker/federation.h"
 #include "broker/sessions.h"
 #include "broker/store/message_store.h"
 #include "common/clock.h"
@@ -126,8 +127,11 @@ class Broker {
   // The need-to-know decision for every recipient, then the H2 onward-sharing rule against
   // `known`, the case's parties (null for a new case). OK with the rules that allowed it, or the
   // refusal.
+  // Only recipients of `only_country` are judged when it is not empty (a relay: recipients in
+  // the sender's own country are its broker's business).
   Result<std::string> Decide(const wire::EnvelopeView& env, const identity::Agency& sender,
-                             const identity::Directory& dir, const CaseParties* known);
+                             const identity::Directory& dir, const CaseParties* known,
+                             std::string_view only_country = {});
   // kResourceExhausted while the data directory's free space, less what was accepted since it
   // was last read, is under the configured reserve. Reads it (statvfs) at most every 100 ms
   // or after each MiB accepted.
@@ -184,6 +188,42 @@ class Broker {
 
   // reload.cc: ReloadPolicy() and ReloadDirectory() above.
 
+  // federation_link.cc and federation_relay.cc: links to partner countries' brokers
+  // (docs/PROTOCOL.md section 12.3). Null federation(): not a national broker of a federation.
+  std::shared_ptr<const Federation> federation() const;
+  // Loads the [[partner]] tables and audits what was loaded (at start and on SIGHUP); a
+  // reload that fails keeps the federation in force.
+  Status LoadFederation(bool reload);
+  // An agency of the directory in force, or of a partner's directory; null when unknown.
+  const identity::Agency* FindAgency(const identity::Directory& dir, std::string_view id) const;
+  // The queue that takes a message for `a`: its own, or its country's partner broker's.
+  std::string QueueFor(const identity::Agency& a) const;
+  // What a partner broker (in.agency "@KH") asks: RELAY, RELAY-EXPIRED.
+  void HandleFromPartner(const transport::Incoming& in);
+  void HandleRelay(const transport::Incoming& in, const std::string& country);
+  void HandleRelayExpired(const transport::Incoming& in, const std::string& country);
+  void RefuseRelay(const transport::Incoming& in, ByteView message_id, const Status& why,
+                   const wire::EnvelopeView* env);
+  // Sends what waits for each partner, within its window; resends what got no answer in time.
+  Status PumpLinks();
+  // Takes the partners' answers (receipts, refusals) and commits what they change.
+  Status PollLinks();
+  void OnRelayed(Link& link, const transport::Frames& frames);
+  void OnRelayRefused(Link& link, const transport::Frames& frames);
+  // A partner's answer to PEER-DIRECTORY: a newer directory is verified with its anchor's
+  // authority key, kept in place of the old one and put in force.
+  void OnPartnerDirectory(Link& link, const transport::Frames& frames);
+  // federation_status.cc: serving directories, and data_dir/federation.json.
+  // PEER-DIRECTORY (a partner broker asks for this country's directory) and PARTNER-DIRECTORY
+  // (an agency asks for a partner country's): the file in force, when newer than what the asker
+  // has.
+  void ServeDirectory(const transport::Incoming& in, const std::string& country,
+                      const std::string& reply_verb);
+  // Writes the links' state for `nrm federation status`, at most every kStatusEveryMs unless
+  // `now`.
+  void WriteFederationStatus(bool now = false);
+  // True while some relay waits for its answer: the routing loop then polls the links often.
+  bool LinksBusy() const;
   // checkpoints.cc: the witnesses.
   // Starts witnesses_ when the config names witnesses (and records their keys in the log).
   Status StartWitnesses();
@@ -224,6 +264,10 @@ class Broker {
   std::shared_ptr<const identity::Directory> directory_;
   std::string directory_text_;  // the signed file of directory_, served to agents (routing thread)
   std::unique_ptr<policy::Policy> policy_;
+  mutable std::mutex federation_mu_;  // the ZAP thread reads the federation too
+  std::shared_ptr<const Federation> federation_;
+  std::map<std::string, Link> links_;  // by partner country; the routing thread's
+  int64_t status_written_ms_ = 0;
   std::unique_ptr<MessageStore> store_;
   std::unique_ptr<audit::AuditLog> audit_;
   audit::AuditColumnFamilies audit_cfs_;

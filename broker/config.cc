@@ -3,9 +3,11 @@
 #include <filesystem>
 
 #include "audit/checkpoint.h"
+#include "broker/federation.h"
 #include "common/config/toml_util.h"
 #include "common/crypto/crypto.h"
 #include "common/http/metrics.h"
+#include "federation/signed_text.h"
 
 namespace nrm::broker {
 
@@ -87,7 +89,11 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
                                               "log_origin",
                                               "witness",
                                               "witness_timeout_ms",
-                                              "metrics_listen"},
+                                              "metrics_listen",
+                                              "country",
+                                              "partner",
+                                              "relay_window",
+                                              "relay_timeout_s"},
                                              path));
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& p) {
@@ -192,6 +198,27 @@ Result<BrokerConfig> LoadBrokerConfig(const std::string& path) {
     }
     *l.field = v * l.scale;
   }
+
+  NRM_ASSIGN_OR_RETURN(auto country, config::GetOptionalString(t, "country", path));
+  c.country = country.value_or("");
+  if (!c.country.empty()) {
+    NRM_RETURN_IF_ERROR(
+        federation::CheckCountry(c.country, "country").WithContext(where("country")));
+  }
+  NRM_ASSIGN_OR_RETURN(c.partners, ParsePartners(t, path, base.string()));
+  if (!c.partners.empty() && c.country.empty()) {
+    return InvalidArgument(path + ": [[partner]] needs 'country', this broker's own country");
+  }
+  NRM_ASSIGN_OR_RETURN(c.relay_window, config::GetInt(t, "relay_window", path, 1024));
+  NRM_ASSIGN_OR_RETURN(int64_t relay_timeout_s, config::GetInt(t, "relay_timeout_s", path, 10));
+  if (c.relay_window < 1 || c.relay_window > 100000) {
+    return InvalidArgument(where("relay_window") + ": 'relay_window' must be between 1 and 100000");
+  }
+  if (relay_timeout_s < 1 || relay_timeout_s > 3600) {
+    return InvalidArgument(where("relay_timeout_s") +
+                           ": 'relay_timeout_s' must be between 1 and 3600 seconds");
+  }
+  c.relay_timeout_ms = relay_timeout_s * 1000;
   return c;
 }
 

@@ -11,6 +11,15 @@
 
 namespace nrm::broker {
 
+// One [[partner]] table: a partner country whose broker this one links to (docs/OPERATIONS.md,
+// "Linking two countries").
+struct PartnerConfig {
+  std::string anchor;                   // the partner's trust anchor
+  std::string directory;                // the partner's signed directory (kept fresh by the link)
+  std::vector<std::string> agreements;  // agreement files between the two countries
+  std::string endpoint;                 // optional: overrides the anchor's endpoint
+};
+
 // A witness the broker submits its checkpoints to (C2SP tlog-witness v1.0.0).
 struct WitnessEndpoint {
   std::string url;               // its submission prefix; requests go to url + "/add-checkpoint"
@@ -80,6 +89,14 @@ struct BrokerConfig {
   // they are counted into one audit record per agency and code a second, and the agency's
   // SENDs are refused unchecked (resource_exhausted) until it is under the rate again.
   int64_t refusals_per_second = 20;
+
+  // Federation (docs/PROTOCOL.md section 12). `country` set: this is a national broker, and a
+  // message to another country's agency also needs a signed agreement; its recipients are
+  // found in the partners' directories and relayed to their brokers.
+  std::string country;
+  std::vector<PartnerConfig> partners;
+  int64_t relay_window = 1024;        // relays in flight per partner, not yet receipted
+  int64_t relay_timeout_ms = 10'000;  // no receipt for this long: resend what is in flight
 };
 
 // Loads and checks the file; kInvalidArgument naming the file, the line and what was expected.

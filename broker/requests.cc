@@ -11,6 +11,7 @@ using transport::Frame;
 using transport::FrameText;
 
 void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
+  if (in.agency.starts_with('@')) return HandleFromPartner(in);  // a partner country's broker
   auto dir = directory();
   const identity::Agency* agency = dir->Find(in.agency);
   if (agency == nullptr || agency->revoked) {
@@ -50,12 +51,13 @@ void Broker::Handle(transport::Incoming& in, const Prechecked* pre) {
     HandleConsistency(in);
   } else if (verb == "PROVE" && in.frames.size() == 3) {
     HandleProve(in);
+  } else if (verb == "PARTNER-DIRECTORY" && in.frames.size() == 3) {
+    ServeDirectory(in, std::string(FrameText(in.frames[1])), "PARTNER-DIRECTORY");
   } else {
     ++stats_.malformed;
     Refuse(in, {},
-           InvalidArgument(
-               "unknown request (expected HELLO, SEND, ACK, QUERY, DIRECTORY, CONSISTENCY or "
-               "PROVE)"));
+           InvalidArgument("unknown request (expected HELLO, SEND, ACK, QUERY, DIRECTORY, "
+                           "CONSISTENCY, PROVE or PARTNER-DIRECTORY)"));
   }
 }
 

@@ -26,4 +26,9 @@ std::string FormatTimeUtc(int64_t millis) {
   return buf;
 }
 
+std::string FormatTimeUtcSeconds(int64_t millis) {
+  std::string t = FormatTimeUtc(millis);
+  return t.substr(0, t.size() - 5) + "Z";
+}
+
 }  // namespace nrm

@@ -34,5 +34,7 @@ class FakeClock final : public Clock {
 
 // "2026-11-29T08:20:03.123Z".
 std::string FormatTimeUtc(int64_t millis);
+// "2026-11-29T08:20:03Z" (the milliseconds dropped): how signed TOML documents write times.
+std::string FormatTimeUtcSeconds(int64_t millis);
 
 }  // namespace nrm

@@ -33,6 +33,7 @@ int RestoreCommand(const Words& args, std::ostream& out, std::ostream& err);
 int PolicyCommand(const Words& args, std::ostream& out, std::ostream& err);
 int AuditStatsCommand(const Words& args, std::ostream& out, std::ostream& err);
 int BenchCommand(const Words& args, std::ostream& out, std::ostream& err);
+int FederationCommand(const Words& args, std::ostream& out, std::ostream& err);
 int WitnessCommand(const Words& args, std::ostream& out, std::ostream& err);
 // nrm bench --web (tools/bench_web.cc), which BenchCommand hands --web to.
 int BenchWebCommand(const Words& args, std::ostream& out, std::ostream& err);

@@ -1,5 +1,4 @@
 // nrm keygen and nrm directory: keys for agencies and the broker, and the signed directory.
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <string_view>
@@ -85,15 +84,6 @@ std::string DirectoryUsage(std::string_view command) {
   return DirectoryUsage();
 }
 
-std::string Iso8601(int64_t ms) {
-  std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 int Usage(std::ostream& err, const std::string& problem, const std::string& usage) {
   err << "nrm: " << problem << "\n" << usage;
   return 2;
@@ -152,8 +142,8 @@ int Init(const Args& a, std::ostream& out, std::ostream& err) {
       DirectoryDraftHeader(*authority, serial, expires, broker->id, broker->sign_key,
                            broker->curve_key, audit::note::FormatVerifierKey(*log_key));
   if (Status s = WriteFileAtomic(*path, text); !s.ok()) return Error(err, s);
-  out << "wrote draft " << *path << " (serial " << serial << ", expires " << Iso8601(expires)
-      << ")\n";
+  out << "wrote draft " << *path << " (serial " << serial << ", expires "
+      << FormatTimeUtcSeconds(expires) << ")\n";
   return 0;
 }
 
@@ -246,7 +236,7 @@ int ShowOrVerify(const Args& a, const std::string& path, bool show, std::ostream
     return 1;
   }
   out << path << ": valid, signed by " << dir->authority_name() << ", serial " << dir->serial()
-      << ", expires " << Iso8601(dir->expires_ms()) << ", " << dir->agencies().size()
+      << ", expires " << FormatTimeUtcSeconds(dir->expires_ms()) << ", " << dir->agencies().size()
       << " agencies\n";
   if (!show) return 0;
   out << "  broker " << dir->broker().id << "\n";
@@ -268,7 +258,7 @@ std::string DirectoryDraftHeader(const std::string& authority, int64_t serial, i
          "sign`.\n"
          "authority = \"" +
          authority + "\"\n" + "serial = " + std::to_string(serial) + "\n" +
-         "expires = " + Iso8601(expires_ms) + "\n\n[broker]\nid = \"" + broker_id +
+         "expires = " + FormatTimeUtcSeconds(expires_ms) + "\n\n[broker]\nid = \"" + broker_id +
          "\"\nsign_key = \"" + ToHex(broker_sign_key) + "\"\ncurve_key = \"" +
          ToHex(broker_curve_key) + "\"\n" +
          (log_vkey.empty() ? "" : "log_vkey = \"" + std::string(log_vkey) + "\"\n");

@@ -14,6 +14,8 @@ constexpr const char* kUsage =
     "  keygen      create an agency's or the broker's keys\n"
     "  directory   init | add | revoke | sign | show | verify the signed directory of agencies\n"
     "  policy      lint | explain | test the need-to-know policy\n"
+    "  federation  anchor export | show, agreement draft | sign | verify | show: linking "
+    "countries\n"
     "  audit       verify | checkpoint | prove | check-proof | consistency | status | stats of a\n"
     "              broker's audit log\n"
     "  witness     run a witness that cosigns brokers' checkpoints (C2SP tlog-witness)\n"
@@ -52,6 +54,7 @@ int main(int argc, char** argv) try {
   if (cmd == "keygen") return nrm::tools::KeygenCommand(rest, std::cout, std::cerr);
   if (cmd == "directory") return nrm::tools::DirectoryCommand(rest, std::cout, std::cerr);
   if (cmd == "bench") return nrm::tools::BenchCommand(rest, std::cout, std::cerr);
+  if (cmd == "federation") return nrm::tools::FederationCommand(rest, std::cout, std::cerr);
   if (cmd == "policy") return nrm::tools::PolicyCommand(rest, std::cout, std::cerr);
   if (cmd == "backup") return nrm::tools::BackupCommand(rest, std::cout, std::cerr);
   if (cmd == "restore") return nrm::tools::RestoreCommand(rest, std::cout, std::cerr);

@@ -33,6 +33,7 @@ Site::Site(const WebConfig& config, Agent& agent, AgentStore& store, Assets asse
       agent_(agent),
       store_(store),
       directory_(std::make_shared<const identity::Directory>(agent.directory())),
+      partner_serials_(agent.PartnerSerials()),
       role_(agent.role()),
       assets_(std::move(assets)),
       templates_(std::move(templates)),
@@ -63,13 +64,17 @@ LinkStatus Site::link() const {
 
 void Site::Refresh(const BrokerLink& link) {
   LinkStatus now = LinkStatusOf(link, agent_);
-  const bool new_directory = directory()->serial() != agent_.directory().serial();
+  // A new directory of its own country, or of a partner country (agent/partners.cc).
+  std::map<std::string, int64_t> partners = agent_.PartnerSerials();
+  const bool new_directory =
+      directory()->serial() != agent_.directory().serial() || partners != partner_serials_;
   auto dir =
       new_directory ? std::make_shared<const identity::Directory>(agent_.directory()) : nullptr;
   std::lock_guard<std::mutex> lock(mu_);
   link_ = std::move(now);
   if (dir) {
     directory_ = std::move(dir);
+    partner_serials_ = std::move(partners);
     role_ = agent_.role();
   }
 }

@@ -7,6 +7,7 @@
 // (web_server.h). Thread-safe: its parts are immutable or guard themselves.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -112,6 +113,8 @@ class Site {
   AgentStore& store_;
   mutable std::mutex mu_;  // guards directory_, role_, link_
   std::shared_ptr<const identity::Directory> directory_;
+  // The partner countries' directory serials in directory_ (the daemon's thread's alone).
+  std::map<std::string, int64_t> partner_serials_;
   std::string role_;
   LinkStatus link_;
   Assets assets_;

@@ -263,6 +263,12 @@ Result<std::vector<ExpiredMessage>> MessageStore::AddExpired(rocksdb::WriteBatch
   return out;
 }
 
+void MessageStore::AddExpiryNotice(rocksdb::WriteBatch& batch, const std::string& sender,
+                                   ByteView message_id, const std::string& recipient) {
+  AddEntry(batch, sender, message_id, EntryType::kExpiryNotice, AsBytes(recipient),
+           std::numeric_limits<int64_t>::max(), sender);
+}
+
 Result<size_t> MessageStore::AddDropQueue(rocksdb::WriteBatch& batch,
                                           const std::string& recipient) {
   const std::string prefix = recipient + std::string(1, '\0');

@@ -105,6 +105,10 @@ class MessageStore {
   // for each an expiry notice in its sender's queue. Returns what expired.
   Result<std::vector<ExpiredMessage>> AddExpired(rocksdb::WriteBatch& batch, int64_t now_ms,
                                                  size_t limit);
+  // Adds to `batch` an expiry notice for `sender`: its message `message_id` will not reach
+  // `recipient` (a partner broker reported it expired there, or refused it).
+  void AddExpiryNotice(rocksdb::WriteBatch& batch, const std::string& sender, ByteView message_id,
+                       const std::string& recipient);
   // Adds to `batch` the removal of everything queued for `recipient` (a revoked agency).
   // Returns how many entries.
   Result<size_t> AddDropQueue(rocksdb::WriteBatch& batch, const std::string& recipient);

@@ -1,5 +1,6 @@
 #include "common/config/toml_util.h"
 
+#include <ctime>
 #include <sstream>
 
 #include "common/config/toml_guard.h"
@@ -77,6 +78,34 @@ Result<bool> GetBool(const toml::table& t, std::string_view key, const std::stri
   }
   if (!n->is_boolean()) return WrongType(*n, key, path, "true or false");
   return n->as_boolean()->get();
+}
+
+Result<Bytes> GetHex(const toml::table& t, std::string_view key, size_t size,
+                     const std::string& path) {
+  NRM_ASSIGN_OR_RETURN(std::string hex, GetString(t, key, path));
+  Result<Bytes> b = FromHexExact(hex, size, std::string(key));
+  if (!b) return b.status().WithContext(Where(path, *t.get(key)));
+  return b;
+}
+
+Result<int64_t> GetDateTimeMillis(const toml::table& t, std::string_view key,
+                                  const std::string& path) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Missing(t, key, path, "a date-time such as 2027-01-01T00:00:00Z");
+  if (!n->is_date_time()) {
+    return WrongType(*n, key, path, "a date-time such as 2027-01-01T00:00:00Z");
+  }
+  const toml::date_time dt = n->as_date_time()->get();
+  std::tm tm{};
+  tm.tm_year = dt.date.year - 1900;
+  tm.tm_mon = dt.date.month - 1;
+  tm.tm_mday = dt.date.day;
+  tm.tm_hour = dt.time.hour;
+  tm.tm_min = dt.time.minute;
+  tm.tm_sec = dt.time.second;
+  int64_t secs = timegm(&tm);
+  if (dt.offset) secs -= int64_t{dt.offset->minutes} * 60;
+  return secs * 1000 + int64_t{dt.time.nanosecond} / 1'000'000;
 }
 
 Result<std::vector<std::string>> GetStringArray(const toml::table& t, std::string_view key,

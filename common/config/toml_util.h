@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/status.h"
 
 namespace nrm::config {
@@ -38,6 +39,13 @@ Result<int64_t> GetInt(const toml::table& t, std::string_view key, const std::st
                        std::optional<int64_t> fallback = std::nullopt);
 Result<bool> GetBool(const toml::table& t, std::string_view key, const std::string& path,
                      std::optional<bool> fallback = std::nullopt);
+// `size` bytes written as hex (e.g. a 32-byte key as 64 hex digits); `key` names it in errors.
+Result<Bytes> GetHex(const toml::table& t, std::string_view key, size_t size,
+                     const std::string& path);
+// A TOML date-time (2027-01-01T00:00:00Z; a time without offset is read as UTC) in milliseconds
+// since the Unix epoch. A date alone, or any other type, is kInvalidArgument.
+Result<int64_t> GetDateTimeMillis(const toml::table& t, std::string_view key,
+                                  const std::string& path);
 Result<std::vector<std::string>> GetStringArray(const toml::table& t, std::string_view key,
                                                 const std::string& path, bool required = true);
 

@@ -1,6 +1,5 @@
 #include "common/identity/identity.h"
 
-#include <ctime>
 #include <set>
 #include <sstream>
 
@@ -18,41 +17,12 @@ constexpr std::string_view kSignaturePrefix = "signature = \"";
 bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
 bool IsIdChar(char c) { return IsUpper(c) || (c >= '0' && c <= '9') || c == '-'; }
 
-Result<Bytes> HexKey(const toml::table& t, std::string_view key, size_t size,
-                     const std::string& path) {
-  NRM_ASSIGN_OR_RETURN(std::string hex, config::GetString(t, key, path));
-  Result<Bytes> b = FromHexExact(hex, size, std::string(key));
-  if (!b) return b.status().WithContext(config::Where(path, *t.get(key)));
-  return b;
-}
-
 Result<crypto::SecretBytes> HexSecret(const toml::table& t, std::string_view key, size_t size,
                                       const std::string& path) {
-  NRM_ASSIGN_OR_RETURN(Bytes b, HexKey(t, key, size, path));
+  NRM_ASSIGN_OR_RETURN(Bytes b, config::GetHex(t, key, size, path));
   crypto::SecretBytes s = crypto::SecretBytes::FromBytes(b);
   std::fill(b.begin(), b.end(), uint8_t{0});
   return s;
-}
-
-Result<int64_t> DateTimeMillis(const toml::table& t, std::string_view key,
-                               const std::string& path) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr || !n->is_date_time()) {
-    return InvalidArgument(config::Where(path, n ? *n : static_cast<const toml::node&>(t)) +
-                           ": key '" + std::string(key) +
-                           "' must be a date-time such as 2027-01-01T00:00:00Z");
-  }
-  const toml::date_time dt = n->as_date_time()->get();
-  std::tm tm{};
-  tm.tm_year = dt.date.year - 1900;
-  tm.tm_mon = dt.date.month - 1;
-  tm.tm_mday = dt.date.day;
-  tm.tm_hour = dt.time.hour;
-  tm.tm_min = dt.time.minute;
-  tm.tm_sec = dt.time.second;
-  int64_t secs = timegm(&tm);
-  if (dt.offset) secs -= int64_t{dt.offset->minutes} * 60;
-  return secs * 1000;
 }
 
 }  // namespace
@@ -187,7 +157,7 @@ Result<Directory> Directory::ParseBody(std::string_view body, const std::string&
       config::CheckKnownKeys(root, {"authority", "serial", "expires", "broker", "agency"}, path));
   NRM_ASSIGN_OR_RETURN(authority, config::GetString(root, "authority", path));
   NRM_ASSIGN_OR_RETURN(serial, config::GetInt(root, "serial", path));
-  NRM_ASSIGN_OR_RETURN(expires, DateTimeMillis(root, "expires", path));
+  NRM_ASSIGN_OR_RETURN(expires, config::GetDateTimeMillis(root, "expires", path));
   if (expires <= now_ms) {
     return PermissionDenied(path + ": directory expired at " + FormatTimeUtc(expires) +
                             "; refusing a stale directory (ask the authority for a new one)");
@@ -207,8 +177,10 @@ Result<Directory> Directory::ParseBody(std::string_view body, const std::string&
   NRM_RETURN_IF_ERROR(
       config::CheckKnownKeys(*b, {"id", "sign_key", "curve_key", "log_vkey"}, path));
   NRM_ASSIGN_OR_RETURN(broker.id, config::GetString(*b, "id", path));
-  NRM_ASSIGN_OR_RETURN(broker.sign_key, HexKey(*b, "sign_key", crypto::kSignPublicBytes, path));
-  NRM_ASSIGN_OR_RETURN(broker.curve_key, HexKey(*b, "curve_key", crypto::kBoxPublicBytes, path));
+  NRM_ASSIGN_OR_RETURN(broker.sign_key,
+                       config::GetHex(*b, "sign_key", crypto::kSignPublicBytes, path));
+  NRM_ASSIGN_OR_RETURN(broker.curve_key,
+                       config::GetHex(*b, "curve_key", crypto::kBoxPublicBytes, path));
   NRM_ASSIGN_OR_RETURN(auto log_vkey, config::GetOptionalString(*b, "log_vkey", path));
   if (log_vkey) {
     // The audit log's verifier key (C2SP signed-note): the broker's sign_key under its origin.
@@ -243,9 +215,11 @@ Result<Directory> Directory::ParseBody(std::string_view body, const std::string&
     NRM_ASSIGN_OR_RETURN(a.country, config::GetString(*t, "country", path));
     NRM_ASSIGN_OR_RETURN(auto province, config::GetOptionalString(*t, "province", path));
     a.province = province.value_or("");
-    NRM_ASSIGN_OR_RETURN(a.sign_key, HexKey(*t, "sign_key", crypto::kSignPublicBytes, path));
-    NRM_ASSIGN_OR_RETURN(a.box_key, HexKey(*t, "box_key", crypto::kBoxPublicBytes, path));
-    NRM_ASSIGN_OR_RETURN(a.curve_key, HexKey(*t, "curve_key", crypto::kBoxPublicBytes, path));
+    NRM_ASSIGN_OR_RETURN(a.sign_key,
+                         config::GetHex(*t, "sign_key", crypto::kSignPublicBytes, path));
+    NRM_ASSIGN_OR_RETURN(a.box_key, config::GetHex(*t, "box_key", crypto::kBoxPublicBytes, path));
+    NRM_ASSIGN_OR_RETURN(a.curve_key,
+                         config::GetHex(*t, "curve_key", crypto::kBoxPublicBytes, path));
     NRM_ASSIGN_OR_RETURN(a.revoked, config::GetBool(*t, "revoked", path, false));
     const std::string where = config::Where(path, *t);
     if (Status s = CheckAgencyId(a.id); !s.ok()) return s.WithContext(where);
@@ -289,6 +263,19 @@ Result<Directory> Directory::Parse(std::string_view text, const std::string& pat
 Result<Directory> Directory::Load(const std::string& path, ByteView authority_key, int64_t now_ms) {
   NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   return Parse(text, path, authority_key, now_ms);
+}
+
+Directory Directory::WithPartners(const Directory& own,
+                                  const std::vector<const Directory*>& partners) {
+  Directory d = own;
+  for (const Directory* p : partners) {
+    for (const Agency& a : p->agencies_) {
+      if (d.by_id_.count(a.id)) continue;
+      d.by_id_.emplace(a.id, d.agencies_.size());
+      d.agencies_.push_back(a);
+    }
+  }
+  return d;
 }
 
 const Agency* Directory::Find(std::string_view id) const {

@@ -72,6 +72,14 @@ class Directory {
                                  ByteView authority_key, int64_t now_ms);
   static Result<Directory> Load(const std::string& path, ByteView authority_key, int64_t now_ms);
 
+  // `own` with the agencies of `partners` added (partner countries' directories, each verified
+  // by the caller with that country's authority key): what an agent of a national broker seals
+  // to and verifies with. Its serial, expiry, authority and broker stay `own`'s; an id already
+  // in `own` is not taken from a partner. FindByCurveKey finds `own`'s agencies only: a partner
+  // country's agency never connects to this country's broker.
+  static Directory WithPartners(const Directory& own,
+                                const std::vector<const Directory*>& partners);
+
   // nullptr when unknown. Revoked agencies are found; callers check `revoked`.
   const Agency* Find(std::string_view id) const;
   const Agency* FindByCurveKey(ByteView curve_key) const;

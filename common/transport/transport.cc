@@ -412,6 +412,10 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
     mon.set(zmq::sockopt::linger, 0);
     mon.connect(monitor);
     d.connect(options.endpoint);
+    if (handshake_timeout_ms < 0) {
+      zmq_socket_monitor(d.handle(), nullptr, 0);
+      return std::unique_ptr<Client>(new Client(std::move(impl)));
+    }
 
     Status result = Unavailable("no broker answered at " + options.endpoint + " within " +
                                 std::to_string(handshake_timeout_ms) + " ms");
