@@ -79,9 +79,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const AgentConfig& config,
   if (!config.metrics_listen.empty()) {
     Daemon* d = daemon.get();
     d->RenderMetrics();
-    NRM_ASSIGN_OR_RETURN(d->metrics_server_, ServeMetrics(config.metrics_listen, [d] {
-                           return d->metrics_page_.Text();
-                         }));
+    NRM_ASSIGN_OR_RETURN(d->metrics_server_, ServeMetrics(config.metrics_listen,
+                                                          [d] { return d->metrics_page_.Text(); }));
     const std::string& listen = config.metrics_listen;
     LogEvent("metrics on http://" + listen.substr(0, listen.rfind(':')) + ":" +
              std::to_string(d->metrics_server_->port()) + "/metrics");

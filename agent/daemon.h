@@ -105,7 +105,7 @@ class Daemon {
   int64_t metrics_at_ms_ = 0;
   MetricsPage metrics_page_;
   std::unique_ptr<http::HttpServer> metrics_server_;  // stopped before the store closes
-  std::unique_ptr<web::WebServer> web_;  // last: stopped before the store closes
+  std::unique_ptr<web::WebServer> web_;               // last: stopped before the store closes
 };
 
 }  // namespace nrm::agent

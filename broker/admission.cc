@@ -120,15 +120,8 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
     LogStoreError(seen.status());
     return refuse(Unavailable("replay memory unreadable: " + seen.status().message()));
   }
-  if (*seen || std::find(batch_ids_.begin(), batch_ids_.end(), id_bytes) != batch_ids_.end()) {
-    return refuse(AlreadyExists("message id " + ToHex(id) + " was seen before (replay)"));
-  }
-  // Fail closed: without the case's parties an H2 case's restriction cannot be checked.
-  Result<std::optional<CaseParties>> known = store_->FindCase(env->case_ref());
-  if (!known) {
-    LogStoreError(known.status());
-    return refuse(Unavailable("case registry unreadable: " + known.status().message()));
-  }
+  Result<std::optional<CaseParties>> known = NewMessageCase(id_bytes, *seen, env->case_ref());
+  if (!known) return refuse(known.status());
   const CaseParties* parties = known->has_value() ? &**known : nullptr;
   Result<std::string> rules = Decide(*env, sender, *dir, parties);
   if (!rules.ok()) return refuse(rules.status());
@@ -152,6 +145,20 @@ void Broker::HandleSend(const transport::Incoming& in, const identity::Agency& s
   replies_.push_back({in.routing_id, {Frame("ACCEPTED"), Bytes(id.begin(), id.end())}, leaf});
   if (env->kind() == wire::Kind::ErasureRequest) DropErasedCase(*env, recipients);
   for (std::string& r : recipients) to_pump_.push_back(std::move(r));
+}
+
+Result<std::optional<CaseParties>> Broker::NewMessageCase(const Bytes& id, bool seen,
+                                                         ByteView case_ref) {
+  if (seen || std::find(batch_ids_.begin(), batch_ids_.end(), id) != batch_ids_.end()) {
+    return AlreadyExists("message id " + ToHex(id) + " was seen before (replay)");
+  }
+  // Fail closed: without the case's parties an H2 case's restriction cannot be checked.
+  Result<std::optional<CaseParties>> known = store_->FindCase(case_ref);
+  if (!known) {
+    LogStoreError(known.status());
+    return Unavailable("case registry unreadable: " + known.status().message());
+  }
+  return known;
 }
 
 void Broker::LogStoreError(const Status& s) {

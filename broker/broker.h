@@ -136,6 +136,10 @@ class Broker {
   // was last read, is under the configured reserve. Reads it (statvfs) at most every 100 ms
   // or after each MiB accepted.
   Status CheckDiskReserve();
+  // For a message about to be accepted: kAlreadyExists when the replay memory has `seen` it or
+  // this batch holds it; else the case's parties (none for a new case), or kUnavailable when
+  // the case registry cannot be read.
+  Result<std::optional<CaseParties>> NewMessageCase(const Bytes& id, bool seen, ByteView case_ref);
   // An unreadable store (replay memory, case registry) refuses every message: tells the
   // operator, at most every ten seconds.
   void LogStoreError(const Status& s);
@@ -290,7 +294,7 @@ class Broker {
   int64_t signed_at_ms_ = 0;
   std::vector<Bytes> batch_ids_;  // message ids accepted in batch_, for in-batch replays
   std::vector<std::string_view> batch_kinds_;  // their kinds, in the order of their ACCEPTED
-  std::vector<Reply> replies_;    // sent only after batch_ is durable
+  std::vector<Reply> replies_;                 // sent only after batch_ is durable
   std::vector<std::string> to_pump_;
   struct DiskReserve {
     int64_t checked_ms = 0;       // when statvfs was last read

@@ -200,15 +200,9 @@ void Broker::HandleRelay(const transport::Incoming& in, const std::string& count
         {in.routing_id, {Frame("RELAYED"), Bytes(id.begin(), id.end())}, *(*seen)->leaf});
     return;
   }
-  if (seen->has_value() ||
-      std::find(batch_ids_.begin(), batch_ids_.end(), id_bytes) != batch_ids_.end()) {
-    return refuse(AlreadyExists("message id " + ToHex(id) + " was seen before (replay)"));
-  }
-  Result<std::optional<CaseParties>> known = store_->FindCase(env->case_ref());
-  if (!known) {
-    LogStoreError(known.status());
-    return refuse(Unavailable("case registry unreadable: " + known.status().message()));
-  }
+  Result<std::optional<CaseParties>> known =
+      NewMessageCase(id_bytes, seen->has_value(), env->case_ref());
+  if (!known) return refuse(known.status());
   const CaseParties* parties = known->has_value() ? &**known : nullptr;
   // This broker's own policy and the agreement, for this country's recipients.
   Result<std::string> rules = Decide(*env, *sender, *dir, parties, config_.country);

@@ -45,10 +45,10 @@ void Broker::ServeDirectory(const transport::Incoming& in, const std::string& co
   const size_t serial_frame = reply_verb == "PEER-DIRECTORY" ? 1 : 2;
   if (in.frames.size() != serial_frame + 1 || in.frames[serial_frame].size() != 8) {
     ++stats_.malformed;
-    return Refuse(in, {},
-                  InvalidArgument(reply_verb + " needs " +
-                                  (serial_frame == 1 ? "" : "a country and ") +
-                                  "the serial the asker has (8 bytes)"));
+    return Refuse(
+        in, {},
+        InvalidArgument(reply_verb + " needs " + (serial_frame == 1 ? "" : "a country and ") +
+                        "the serial the asker has (8 bytes)"));
   }
   const uint64_t known = audit::GetBe64(in.frames[serial_frame].data());
   const int64_t now = clock_.NowMillis();

@@ -459,7 +459,8 @@ size_t MessageStore::PendingCount(const std::string& recipient) const {
 
 size_t MessageStore::PendingTotal() const { return total_; }
 
-Result<std::optional<int64_t>> MessageStore::OldestQueuedExpiry(const std::string& recipient) const {
+Result<std::optional<int64_t>> MessageStore::OldestQueuedExpiry(
+    const std::string& recipient) const {
   const std::string end = QueueEnd(recipient);
   const rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
