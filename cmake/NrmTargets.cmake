@@ -7,7 +7,9 @@ function(nrm_target name)
   if(NRM_SANITIZE)
     # ASan's instrumentation makes GCC 12 warn about uninitialised members inside <regex> and
     # <functional> that are not (false positives); they must not fail a -Werror build.
-    target_compile_options(${name} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
+    # -O1, as ASan's authors advise: GCC 12 takes twice as long to compile a file with both
+    # sanitizers at -O2 (30 s against 14.5 s for broker/admission.cc, with -g and -g1).
+    target_compile_options(${name} PRIVATE -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
                                            -fno-sanitize-recover=undefined
                                            -Wno-maybe-uninitialized)
     target_link_options(${name} PRIVATE -fsanitize=address,undefined)
