@@ -33,13 +33,13 @@ Result<Bed> Bed::Create(const std::string& dir, int recipients, int idle) {
   return bed;
 }
 
-Status Bed::StartBroker() {
+Status Bed::StartBroker(const std::string& config) {
   std::error_code ec;
   std::filesystem::remove_all(scenario_.broker_data, ec);
   std::filesystem::remove(scenario_.endpoint_file, ec);
-  NRM_ASSIGN_OR_RETURN(pid_,
-                       Spawn({SelfDirectory() + "/nrm-broker", "--config", scenario_.broker_config},
-                             dir_ + "/logs/broker.out"));
+  NRM_ASSIGN_OR_RETURN(pid_, Spawn({SelfDirectory() + "/nrm-broker", "--config",
+                                    config.empty() ? scenario_.broker_config : config},
+                                   dir_ + "/logs/broker.out"));
   return WaitForFile(scenario_.endpoint_file, 20000);
 }
 

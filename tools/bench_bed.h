@@ -34,8 +34,9 @@ class Bed {
   // Writes the scenario under `dir`: the sender, `recipients` shelters and `idle` agencies.
   static Result<Bed> Create(const std::string& dir, int recipients, int idle);
 
-  // Starts a broker on an empty data directory; returns once it listens.
-  Status StartBroker();
+  // Starts a broker on an empty data directory, with the scenario's broker.toml or `config`
+  // (e.g. one that adds witnesses); returns once it listens.
+  Status StartBroker(const std::string& config = "");
   // Stops the broker (SIGTERM) and reads its totals from the last line it logs.
   Result<BrokerTotals> StopBroker();
 

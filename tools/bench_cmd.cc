@@ -30,6 +30,7 @@
 #include "tools/bench_limits.h"
 #include "tools/bench_phase.h"
 #include "tools/bench_report.h"
+#include "tools/bench_witness.h"
 #include "tools/commands.h"
 
 namespace nrm::tools {
@@ -47,7 +48,7 @@ using bench::RunPhase;
 constexpr const char* kUsage =
     "usage: nrm bench [--json] [--quick] [--messages M] [--window W] [--workdir DIR]\n"
     "                 [--scale] [--agencies N] [--offline-messages N] [--rates R1,R2]\n"
-    "                 [--only PHASES]\n"
+    "                 [--only PHASES] [--witness-requests N]\n"
     "Starts a real nrm-broker and real sender and recipient agents (threads with their own keys\n"
     "and CURVE sockets) on 127.0.0.1 and measures, per phase: messages per second end to end,\n"
     "latency from send to the recipient's application (p50, p99, max), broker CPU and resident\n"
@@ -62,7 +63,11 @@ constexpr const char* kUsage =
     "  --agencies N     idle agencies connected to the broker during every phase (default 0)\n"
     "  --scale          the scaling runs instead: 10, 100 and 1000 connected agencies, then a\n"
     "                   recipient offline while --offline-messages (default 100000) accumulate\n"
-    "  --only PHASES    comma-separated subset of: limits,flat1,flat3,rate,queued\n"
+    "  --only PHASES    comma-separated subset of: limits,flat1,flat3,rate,queued,witnesses\n"
+    "                   (witnesses: the broker alone without witnesses and with two, alternating,\n"
+    "                   twice each (once with --quick), then one witness's add-checkpoint rate)\n"
+    "  --witness-requests N  add-checkpoint requests sent to the witness (default 5000; quick "
+    "1000)\n"
     "  --workdir DIR    keep keys, configs, broker data and logs in DIR (default: a temp dir)\n"
     "\n"
     "usage: nrm bench --web [--cases N] [--requests R] [--json] [--workdir DIR]\n"
@@ -80,9 +85,10 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
   if (std::find(args.begin(), args.end(), "--web") != args.end()) {
     return BenchWebCommand(args, out, err);
   }
-  Result<Args> parsed = Args::Parse(
-      args, {"messages", "window", "workdir", "agencies", "offline-messages", "rates", "only"},
-      {"json", "quick", "scale"});
+  Result<Args> parsed = Args::Parse(args,
+                                    {"messages", "window", "workdir", "agencies",
+                                     "offline-messages", "rates", "only", "witness-requests"},
+                                    {"json", "quick", "scale"});
   if (!parsed.ok()) {
     err << "nrm bench: " << parsed.status().message() << "\n" << kUsage;
     return 2;
@@ -106,7 +112,10 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
     std::istringstream in(list);
     for (std::string r; std::getline(in, r, ',');) rates.push_back(std::stod(r));
   }
-  const std::string only = a.Get("only").value_or(scale ? "" : "limits,flat1,flat3,rate,queued");
+  const size_t witness_requests =
+      static_cast<size_t>(number("witness-requests", quick ? 1000 : 5000));
+  const std::string only =
+      a.Get("only").value_or(scale ? "" : "limits,flat1,flat3,rate,queued,witnesses");
   auto wants = [&](const std::string& p) {
     return ("," + only + ",").find("," + p + ",") != std::string::npos;
   };
@@ -190,7 +199,8 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
   // 0.7 (a new WAL, empty caches, first-touch page faults): a warm-up, not counted, so that
   // every phase measures a running broker whichever phases --only selects.
   size_t warmup = 0;
-  if (scale || wants("flat1") || wants("flat3") || wants("rate") || wants("queued")) {
+  if (scale || wants("flat1") || wants("flat3") || wants("rate") || wants("queued") ||
+      wants("witnesses")) {
     warmup = quick ? 500 : 2000;
     Result<PhaseResult> w =
         RunPhase(*bed, {"warm-up (not counted)", 1, warmup, 0, false, false, 0}, window, progress);
@@ -213,6 +223,51 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
     if (wants("queued")) {
       run({"broker alone: presealed, recipient offline, then drain", 1, offline_messages, 0, true,
            true, agencies});
+    }
+    if (wants("witnesses")) {
+      // Alternating, so that a drift of the machine (another build, the disk) weighs on both.
+      for (int pair = 1; pair <= (quick ? 1 : 2); ++pair) {
+        for (bool with : {false, true}) {
+          PhaseSpec spec{std::string("broker alone, ") + (with ? "two witnesses" : "no witnesses") +
+                             " (" + std::to_string(pair) + ")",
+                         1,
+                         offline_messages,
+                         0,
+                         true,
+                         true,
+                         agencies};
+          spec.witnesses = with;
+          spec.witness_comparison = true;
+          run(spec);
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lock(progress.mu);
+        progress.phase = "one witness's add-checkpoint rate";
+      }
+      progress.sent = progress.accepted = progress.delivered = progress.target = 0;
+      Result<bench::WitnessRate> w =
+          bench::MeasureWitnessRate(workdir + "/witness-rate", witness_requests);
+      if (w.ok()) {
+        if (!w->error.empty()) exit_code = 1;
+        report.witness_rate = *w;
+      } else {
+        err << "\nnrm bench: witness rate: " << w.status().ToString() << "\n";
+        exit_code = 1;
+      }
+      std::error_code ec;
+      if (std::filesystem::is_directory("/dev/shm", ec)) {
+        const std::string shm = "/dev/shm/nrm-bench-witness-" + std::to_string(getpid());
+        Result<bench::WitnessRate> t = bench::MeasureWitnessRate(shm, witness_requests);
+        std::filesystem::remove_all(shm, ec);
+        if (t.ok()) {
+          if (!t->error.empty()) exit_code = 1;
+          report.witness_rate_tmpfs = *t;
+        } else {
+          err << "\nnrm bench: witness rate on tmpfs: " << t.status().ToString() << "\n";
+          exit_code = 1;
+        }
+      }
     }
   } else {
     for (int n : {10, 100, 1000}) {

@@ -96,15 +96,9 @@ Status MeasureRocks(const std::string& dir, size_t message_bytes, double seconds
   }
   out.synced_batches_per_s = static_cast<double>(batches) / SecondsSince(t0);
   out.synced_records_per_s = out.synced_batches_per_s * out.batch_records;
-  t0 = SteadyClock::now();
-  uint64_t singles = 0;
-  while (SecondsSince(t0) < seconds / 2) {
-    s = db->Put(wo, next_key(), value);
-    if (!s.ok()) return IOError("synced write failed: " + s.ToString());
-    ++singles;
-  }
-  out.synced_single_per_s = static_cast<double>(singles) / SecondsSince(t0);
   db->Close();
+  NRM_ASSIGN_OR_RETURN(out.synced_single_per_s,
+                       MeasureSyncedWrites(dir + "-single", message_bytes, seconds / 2));
   return Status::Ok();
 }
 
@@ -175,6 +169,28 @@ Status MeasureCurve(size_t message_bytes, double seconds, Limits& out) {
 }
 
 }  // namespace
+
+Result<double> MeasureSyncedWrites(const std::string& dir, size_t value_bytes, double seconds) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
+  if (!s.ok()) return IOError("cannot open " + dir + ": " + s.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const std::string value(value_bytes, 'x');
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  const auto t0 = SteadyClock::now();
+  uint64_t writes = 0;
+  while (SecondsSince(t0) < seconds) {
+    s = db->Put(wo, "key" + std::to_string(writes), value);
+    if (!s.ok()) return IOError("synced write failed: " + s.ToString());
+    ++writes;
+  }
+  const double rate = static_cast<double>(writes) / SecondsSince(t0);
+  db->Close();
+  return rate;
+}
 
 Result<Limits> MeasureLimits(const std::string& dir, size_t message_bytes, bool quick) {
   Limits out;

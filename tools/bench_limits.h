@@ -26,4 +26,8 @@ struct Limits {
 // `dir` is a scratch directory for the RocksDB measurement (on the disk the broker uses).
 Result<Limits> MeasureLimits(const std::string& dir, size_t message_bytes, bool quick);
 
+// Synced RocksDB writes of one `value_bytes` record each per second, in a new DB at `dir`, for
+// `seconds`: what bounds anything that must fsync before it answers, one answer at a time.
+Result<double> MeasureSyncedWrites(const std::string& dir, size_t value_bytes, double seconds);
+
 }  // namespace nrm::tools

@@ -8,9 +8,38 @@
 #include <unordered_map>
 #include <vector>
 
+#include "audit/audit_reader.h"
+#include "common/file_util.h"
+#include "common/json/json.h"
 #include "tools/bench_load.h"
+#include "tools/demo_witnesses.h"
+#include "tools/process.h"
 
 namespace nrm::tools::bench {
+namespace {
+
+// What the stopped broker wrote of its witnesses (its data directory's witnesses.json).
+Status ReadWitnessCounts(const Scenario& s, PhaseResult& r) {
+  const std::string path = s.broker_data + "/" + audit::kWitnessStatusFile;
+  NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  NRM_ASSIGN_OR_RETURN(json::Json doc, json::Parse(text));
+  if (!doc.is_object() || !doc.contains("witnesses") || !doc["witnesses"].is_array()) {
+    return InvalidArgument(path + ": no \"witnesses\" list");
+  }
+  for (const json::Json& w : doc["witnesses"]) {
+    auto number = [&](const char* key) {
+      return w.is_object() && w.contains(key) && w[key].is_number_unsigned()
+                 ? w[key].get<uint64_t>()
+                 : uint64_t{0};
+    };
+    r.witness_submissions += number("submissions");
+    r.witness_cosignatures += number("cosignatures");
+    r.witness_failures += number("failures");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<PhaseResult> RunPhase(Bed& bed, const PhaseSpec& spec, size_t window, Progress& progress) {
   PhaseResult r;
@@ -21,8 +50,16 @@ Result<PhaseResult> RunPhase(Bed& bed, const PhaseSpec& spec, size_t window, Pro
   }
   progress.sent = progress.accepted = progress.delivered = 0;
   progress.target = spec.messages;
-  NRM_RETURN_IF_ERROR(bed.StartBroker());
   const Scenario& s = bed.scenario();
+  DemoWitnesses witnesses;  // stopped when the phase ends
+  std::string config;
+  if (spec.witnesses) {
+    NRM_ASSIGN_OR_RETURN(std::string tables, witnesses.Launch(s, SelfDirectory(), s.dir + "/logs"));
+    NRM_ASSIGN_OR_RETURN(std::string base, ReadFile(s.broker_config));
+    config = s.dir + "/broker-witnessed.toml";
+    NRM_RETURN_IF_ERROR(WriteFileAtomic(config, base + tables));
+  }
+  NRM_RETURN_IF_ERROR(bed.StartBroker(config));
   NRM_ASSIGN_OR_RETURN(auto idle, ConnectIdle(s, spec.idle_agencies));
   // Generous but bounded: a phase that cannot finish reports what it did.
   const double expected_s = spec.rate > 0 ? static_cast<double>(spec.messages) / spec.rate
@@ -103,6 +140,12 @@ Result<PhaseResult> RunPhase(Bed& bed, const PhaseSpec& spec, size_t window, Pro
   }
   idle.clear();
   NRM_ASSIGN_OR_RETURN(BrokerTotals totals, bed.StopBroker());
+  if (spec.witnesses) {
+    if (Status w = ReadWitnessCounts(s, r); !w.ok() && r.error.empty()) r.error = w.ToString();
+    if (r.witness_cosignatures == 0 && r.error.empty()) {
+      r.error = "no witness cosigned a checkpoint (see " + s.dir + "/logs)";
+    }
+  }
   r.fsyncs = totals.commits;
   if (totals.commits > 0) {
     r.records_per_fsync = static_cast<double>(totals.records) / static_cast<double>(totals.commits);

@@ -1,9 +1,9 @@
 // The phases of `nrm bench`. A phase starts a fresh broker on the bed, connects its idle
 // agencies and recipients (before the sender, or after every message was accepted for an
 // offline phase), sends its messages flat out within the window or at a fixed rate, waits for
-// every delivery or a deadline, then stops the broker and reports what it measured: rates,
-// latency percentiles, CPU per message of the broker, sender and recipients, the broker's
-// memory and its records per fsync. Progress counters are shared with the progress line.
+// every delivery or a deadline, then stops the broker (and its witnesses) and reports what it
+// measured: rates, latency percentiles, CPU per message of the broker, sender and recipients, the
+// broker's memory and its records per fsync. Progress counters are shared with the progress line.
 // RunPhase is called from one thread at a time; it starts and joins its own threads.
 #pragma once
 
@@ -36,6 +36,10 @@ struct PhaseSpec {
   bool preseal = false;   // seal everything before the clock starts
   bool offline = false;   // recipients connect only after every message was accepted
   int idle_agencies = 0;  // extra agencies connected (idle) during the phase
+  // Two `nrm witness` processes, on fresh state, named in the broker's config: it submits its
+  // checkpoints to them while it accepts (docs/AUDIT.md section 9).
+  bool witnesses = false;
+  bool witness_comparison = false;  // one of the phases that compare with and without them
 };
 
 struct PhaseResult {
@@ -60,6 +64,8 @@ struct PhaseResult {
   double recipient_cpu_us = 0;  // recipient thread: receive, verify, open, ack, per delivery
   double agents_cpu_us = 0;     // the whole bench process (agents + their ZeroMQ I/O threads)
   size_t envelope_bytes = 0;
+  // With witnesses: the broker's counts from its witnesses.json, summed over both.
+  uint64_t witness_submissions = 0, witness_cosignatures = 0, witness_failures = 0;
   std::string error;
 };
 

@@ -50,7 +50,13 @@ std::string PhaseJson(const PhaseResult& r) {
     << ",\"sender_cpu_us_per_msg\":" << Num(r.sender_cpu_us, 1)
     << ",\"recipient_cpu_us_per_delivery\":" << Num(r.recipient_cpu_us, 1)
     << ",\"bench_process_cpu_us_per_msg\":" << Num(r.agents_cpu_us, 1)
-    << ",\"error\":" << json::Quote(r.error) << "}";
+    << ",\"witnesses\":" << (r.spec.witnesses ? 2 : 0);
+  if (r.spec.witnesses) {
+    o << ",\"witness_submissions\":" << r.witness_submissions
+      << ",\"witness_cosignatures\":" << r.witness_cosignatures
+      << ",\"witness_failures\":" << r.witness_failures;
+  }
+  o << ",\"error\":" << json::Quote(r.error) << "}";
   return o.str();
 }
 
@@ -79,6 +85,10 @@ void PrintPhase(std::ostream& out, const PhaseResult& r) {
       << "    sender " << Num(r.sender_cpu_us, 1) << " us CPU/msg (seal+sign "
       << Num(r.seal_cpu_us, 1) << "), recipient " << Num(r.recipient_cpu_us, 1)
       << " us CPU/delivery, whole bench process " << Num(r.agents_cpu_us, 1) << " us/msg\n";
+  if (r.spec.witnesses) {
+    out << "    two witnesses: " << r.witness_submissions << " submissions, "
+        << r.witness_cosignatures << " cosignatures, " << r.witness_failures << " failures\n";
+  }
   if (!r.error.empty()) out << "    ERROR: " << r.error << "\n";
 }
 
@@ -106,6 +116,64 @@ Implied ImpliedLimit(const Limits& l, const PhaseResult& flat) {
 double EndToEndSignatureLimit(const Limits& l) {
   if (l.sign_per_core <= 0 || l.verify_per_core <= 0) return 0;
   return l.cores / (1 / l.sign_per_core + 2 / l.verify_per_core);
+}
+
+std::string WitnessJson(const BenchReport& report) {
+  std::ostringstream o;
+  const WitnessComparison c = CompareWitnessPhases(report.phases);
+  if (c.pairs > 0) {
+    o << ",\"witness_comparison\":{\"phases_each\":" << c.pairs
+      << ",\"accepted_per_s_without\":" << Num(c.without_per_s)
+      << ",\"accepted_per_s_with_two\":" << Num(c.with_per_s)
+      << ",\"difference_pct\":" << Num(c.difference_pct, 1)
+      << ",\"broker_accept_cpu_us_per_msg_without\":" << Num(c.without_cpu_us, 1)
+      << ",\"broker_accept_cpu_us_per_msg_with_two\":" << Num(c.with_cpu_us, 1) << "}";
+  }
+  for (const auto& [key, rate] :
+       {std::pair{"witness_add_checkpoint", &report.witness_rate},
+        std::pair{"witness_add_checkpoint_tmpfs", &report.witness_rate_tmpfs}}) {
+    if (!*rate) continue;
+    const WitnessRate& w = **rate;
+    o << ",\"" << key << "\":{\"requests\":" << w.requests << ",\"seconds\":" << Num(w.seconds, 3)
+      << ",\"per_s\":" << Num(w.per_s) << ",\"latency_us\":{\"p50\":" << Num(w.latency.p50_us)
+      << ",\"p99\":" << Num(w.latency.p99_us) << ",\"max\":" << Num(w.latency.max_us) << "}"
+      << ",\"witness_cpu_us_per_request\":" << Num(w.witness_cpu_us, 1)
+      << ",\"rocksdb_synced_single_writes_per_s\":" << Num(w.synced_writes_per_s)
+      << ",\"error\":" << json::Quote(w.error) << "}";
+  }
+  return o.str();
+}
+
+void PrintWitnesses(std::ostream& out, const BenchReport& report) {
+  const WitnessComparison c = CompareWitnessPhases(report.phases);
+  if (c.pairs > 0) {
+    out << "witnesses: the broker alone accepted " << Num(c.without_per_s)
+        << " msg/s without witnesses and " << Num(c.with_per_s) << " msg/s with two (medians of "
+        << c.pairs << " phase(s) each): " << (c.difference_pct >= 0 ? "+" : "")
+        << Num(c.difference_pct, 1) << "%; broker CPU to accept " << Num(c.without_cpu_us, 1)
+        << " and " << Num(c.with_cpu_us, 1) << " us/msg\n";
+  }
+  for (const auto& [label, rate] :
+       {std::pair{"one witness, add-checkpoint (one log growing by one leaf per request, one "
+                  "request at a time)",
+                  &report.witness_rate},
+        std::pair{"the same with the witness's state on tmpfs (fsync costs nothing)",
+                  &report.witness_rate_tmpfs}}) {
+    if (!*rate) continue;
+    const WitnessRate& w = **rate;
+    out << label << ": " << w.requests << " in " << Num(w.seconds, 2) << " s = " << Num(w.per_s)
+        << " requests/s; latency p50 " << Num(w.latency.p50_us / 1000, 2) << " ms, p99 "
+        << Num(w.latency.p99_us / 1000, 2) << " ms, max " << Num(w.latency.max_us / 1000, 2)
+        << " ms; witness " << Num(w.witness_cpu_us, 1) << " us CPU/request\n"
+        << "  synced single RocksDB writes right after, on the same disk: "
+        << Num(w.synced_writes_per_s) << "/s";
+    if (rate == &report.witness_rate) {
+      out << " (one is in every answer: "
+          << Num(100 * w.per_s / std::max(w.synced_writes_per_s, 1.0), 1) << "% of that)";
+    }
+    out << "\n";
+    if (!w.error.empty()) out << "  ERROR: " << w.error << "\n";
+  }
 }
 
 }  // namespace
@@ -150,6 +218,7 @@ std::string ReportJson(const BenchReport& report) {
         << Num(flat->e2e_per_s / EndToEndSignatureLimit(limits), 3);
     }
   }
+  o << WitnessJson(report);
   o << ",\"elapsed_s\":" << Num(report.elapsed_s, 1) << "}\n";
   return o.str();
 }
@@ -176,6 +245,7 @@ void PrintReport(std::ostream& out, const BenchReport& report) {
   out << "phases" << (warmup ? " (after a warm-up of " + std::to_string(warmup) + " messages)" : "")
       << ":\n";
   for (const PhaseResult& r : report.phases) PrintPhase(out, r);
+  PrintWitnesses(out, report);
   if (report.limits && flat) {
     const Limits& limits = *report.limits;
     const Implied lim = ImpliedLimit(limits, *flat);

@@ -2,7 +2,8 @@
 // each phase measured, and how far the broker got towards the limit those blocks imply. As
 // text for people, or as one line of JSON (numbers with the same fixed decimals as the text).
 // The first flat-out phase with one recipient is compared with the limits, and the first
-// offline (broker alone) phase too. Stateless functions, thread-safe.
+// offline (broker alone) phase too; the phases with and without witnesses are compared with
+// each other. Stateless functions, thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,7 @@
 
 #include "tools/bench_limits.h"
 #include "tools/bench_phase.h"
+#include "tools/bench_witness.h"
 
 namespace nrm::tools::bench {
 
@@ -27,6 +29,10 @@ struct BenchReport {
   std::string workdir;
   std::optional<Limits> limits;  // unset when not measured (or the measurement failed)
   std::vector<PhaseResult> phases;
+  std::optional<WitnessRate> witness_rate;  // unset when not measured
+  // The same with the witness's state on tmpfs (/dev/shm), where fsync costs nothing: what the
+  // witness itself (HTTP, verification, cosigning) allows. Unset without /dev/shm.
+  std::optional<WitnessRate> witness_rate_tmpfs;
   double elapsed_s = 0;  // the whole run
 };
 

@@ -31,6 +31,10 @@ class DemoWitnesses {
   // Starts the two witnesses under s.dir/witnesses/ (their output in `logs_dir`), each with a
   // new key, and adds them to the broker's config and to every agent's. `bin_dir` holds nrm.
   Status Start(const Scenario& s, const std::string& bin_dir, const std::string& logs_dir);
+  // Starts them only, on fresh state (s.dir/witnesses/ is emptied first), and returns the
+  // broker's [[witness]] tables naming them (`nrm bench` adds them to a config of its own).
+  Result<std::string> Launch(const Scenario& s, const std::string& bin_dir,
+                             const std::string& logs_dir);
   // Stops each; the names of those that did not exit 0.
   std::vector<std::string> Stop();
   // `nrm witness latest` of each, into logs_dir/<name>-latest.out.
@@ -42,6 +46,7 @@ class DemoWitnesses {
  private:
   std::vector<Witness> witnesses_;
   std::string log_vkey_;
+  std::string agent_vkeys_;  // the witnesses' vkeys, quoted, for the agents' `witnesses`
 };
 
 // What the agents' `nrm-agent status` says of the broker's log: how many of `agencies` raised an
