@@ -150,11 +150,12 @@ Result<WitnessRate> MeasureWitnessRate(const std::string& dir, size_t requests) 
 }
 
 WitnessComparison CompareWitnessPhases(const std::vector<PhaseResult>& phases) {
-  std::vector<double> with, without, with_cpu, without_cpu;
+  std::vector<double> with, without, with_cpu, without_cpu, with_total, without_total;
   for (const PhaseResult& p : phases) {
     if (!p.spec.witness_comparison || !p.error.empty()) continue;
     (p.spec.witnesses ? with : without).push_back(p.accept_per_s);
     (p.spec.witnesses ? with_cpu : without_cpu).push_back(p.broker_accept_cpu_us);
+    (p.spec.witnesses ? with_total : without_total).push_back(p.broker_cpu_us);
   }
   WitnessComparison c;
   if (with.empty() || without.empty()) return c;
@@ -164,6 +165,8 @@ WitnessComparison CompareWitnessPhases(const std::vector<PhaseResult>& phases) {
   c.difference_pct = (c.with_per_s - c.without_per_s) / c.without_per_s * 100;
   c.with_cpu_us = Median(with_cpu);
   c.without_cpu_us = Median(without_cpu);
+  c.with_total_cpu_us = Median(with_total);
+  c.without_total_cpu_us = Median(without_total);
   return c;
 }
 

@@ -42,6 +42,8 @@ struct WitnessComparison {
   // The broker's CPU per message while it accepted (medians): steadier than the rate when
   // other processes compete for the cores or the disk.
   double without_cpu_us = 0, with_cpu_us = 0;
+  // The same for everything the broker did in the phase (accept, deliver, acknowledge).
+  double without_total_cpu_us = 0, with_total_cpu_us = 0;
 };
 WitnessComparison CompareWitnessPhases(const std::vector<PhaseResult>& phases);
 
