@@ -285,6 +285,10 @@ Status Agent::ReplaceDirectory(identity::Directory dir) {
       self->curve_key != keys_.curve_public) {
     return InvalidArgument("the new directory names other keys for " + keys_.id);
   }
+  const identity::BrokerEntry& broker = dir.broker();
+  NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey log_key,
+                       audit::PublishedLogKey(broker.log_vkey, broker.id, broker.sign_key));
+  log_watch_->UseLogKey(std::move(log_key));
   client_options_.server_curve_public = dir.broker().curve_key;
   role_ = self->role;
   own_directory_ = std::move(dir);

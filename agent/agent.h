@@ -224,8 +224,9 @@ class Agent {
 
   // Puts `dir` in force (a newer directory: from the file on SIGHUP, or from the broker).
   // kInvalidArgument when it no longer names this agency with these keys, kPermissionDenied
-  // when it revokes it; the directory in force then stays. A new broker key takes effect at
-  // the next Connect.
+  // when it revokes it, kInvalidArgument when its broker's log key is malformed; the directory
+  // in force then stays. A new broker CURVE key takes effect at the next Connect; a new log
+  // key at once (LogWatch::UseLogKey: the checkpoint held must still be extended).
   Status ReplaceDirectory(identity::Directory dir);
 
   // Wipes the sender epoch key if its hour is over (a new one is made at the next seal). A

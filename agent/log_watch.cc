@@ -51,13 +51,22 @@ Result<std::unique_ptr<LogWatch>> LogWatch::Open(const std::string& dir,
   s.alarm_since_ms = number("alarm_since_ms");
   if (!s.checkpoint.empty()) {
     // Kept by this agent after it verified it: checked again all the same (a changed file is an
-    // alarm, not a starting point).
-    Result<audit::VerifiedCheckpoint> cp =
-        audit::VerifyCheckpointNote(s.checkpoint, w->log_key_, w->config_.witnesses);
+    // alarm, not a starting point), under the key that verified it. Trusting a key named in this
+    // file gives whoever can write it nothing they lack: they can delete the file, and the agent
+    // starts afresh; a checkpoint under a key of theirs is then only a starting point that the
+    // broker's next checkpoint must prove consistent with.
+    const std::string kept_vkey = text_of("checkpoint_vkey");
+    if (!kept_vkey.empty() && kept_vkey != audit::note::FormatVerifierKey(w->log_key_)) {
+      Result<audit::note::VerifierKey> k = audit::note::ParseVerifierKey(kept_vkey);
+      if (k && k->type == audit::note::kTypeEd25519) w->held_key_ = std::move(*k);
+    }
+    Result<audit::VerifiedCheckpoint> cp = audit::VerifyCheckpointNote(
+        s.checkpoint, w->held_key_ ? *w->held_key_ : w->log_key_, w->config_.witnesses);
     if (!cp || !cp->log_time) {
       s.checkpoint.clear();
-      (void)w->Alarm("the checkpoint kept in " + path + " does not verify under the log key the " +
-                     "directory publishes" + (cp ? "" : " (" + cp.status().message() + ")") +
+      w->held_key_.reset();
+      (void)w->Alarm("the checkpoint kept in " + path + " does not verify under the log key kept " +
+                     "with it" + (cp ? "" : " (" + cp.status().message() + ")") +
                      "; it is dropped");
       return w;
     }
@@ -69,13 +78,17 @@ Result<std::unique_ptr<LogWatch>> LogWatch::Open(const std::string& dir,
 }
 
 void LogWatch::Save() {
-  const Json doc{{"checkpoint", state_.checkpoint},
-                 {"size", state_.size},
-                 {"cosigned_size", state_.cosigned_size},
-                 {"uncovered_size", state_.uncovered_size},
-                 {"uncovered_since_ms", state_.uncovered_since_ms},
-                 {"alarm", state_.alarm},
-                 {"alarm_since_ms", state_.alarm_since_ms}};
+  const Json doc{
+      {"checkpoint", state_.checkpoint},
+      {"checkpoint_vkey", state_.checkpoint.empty()
+                              ? std::string()
+                              : audit::note::FormatVerifierKey(held_key_ ? *held_key_ : log_key_)},
+      {"size", state_.size},
+      {"cosigned_size", state_.cosigned_size},
+      {"uncovered_size", state_.uncovered_size},
+      {"uncovered_since_ms", state_.uncovered_since_ms},
+      {"alarm", state_.alarm},
+      {"alarm_since_ms", state_.alarm_since_ms}};
   if (Status s = WriteFileAtomic(dir_ + "/" + kStateFile, json::Dump(doc), 0600); !s.ok()) {
     LogEvent("cannot keep the broker log's state: " + s.ToString());
   }
@@ -118,9 +131,11 @@ std::optional<audit::VerifiedCheckpoint> LogWatch::Verify(std::string_view note,
 void LogWatch::Adopt(const audit::VerifiedCheckpoint& cp, std::string_view note) {
   const LogWatchState before = state_;
   const uint64_t size = cp.checkpoint.size;
+  // The same size: keep the one with more signatures, or the one under the current key.
   if (state_.checkpoint.empty() || size > state_.size ||
-      (size == state_.size && note.size() > state_.checkpoint.size())) {
-    state_.checkpoint = std::string(note);  // the same size: keep the one with more signatures
+      (size == state_.size && (held_key_ || note.size() > state_.checkpoint.size()))) {
+    state_.checkpoint = std::string(note);
+    held_key_.reset();  // verified under log_key_
     state_.size = size;
     state_.root = cp.checkpoint.root;
     state_.log_time = std::max(state_.log_time, *cp.log_time);
@@ -251,6 +266,22 @@ void LogWatch::CheckCosignatures() {
               "): the witnesses are down, or the broker does not show them this log");
 }
 
+void LogWatch::UseLogKey(audit::note::VerifierKey key) {
+  const std::string now_vkey = audit::note::FormatVerifierKey(key);
+  const std::string was = audit::note::FormatVerifierKey(log_key_);
+  if (now_vkey == was) return;
+  if (!state_.checkpoint.empty() && !held_key_) held_key_ = log_key_;
+  if (held_key_ && audit::note::FormatVerifierKey(*held_key_) == now_vkey) held_key_.reset();
+  log_key_ = std::move(key);
+  LogEvent("the directory publishes a new log key for the broker: " + now_vkey + " (was " + was +
+           ")" +
+           (state_.checkpoint.empty()
+                ? std::string()
+                : "; its checkpoints must prove consistent with the one of size " +
+                      std::to_string(state_.size) + " which this agency verified"));
+  Save();
+}
+
 bool LogWatch::CosignedCheckDue(int64_t last_check_ms) const {
   if (alarmed() || state_.checkpoint.empty()) return false;
   const int64_t every = state_.uncovered_since_ms != 0 ? kCheckWhileUncoveredMs : kCheckEveryMs;
@@ -263,7 +294,10 @@ Status LogWatch::ClearAlarm(bool forget) {
            (state_.alarm.empty() ? " (there was none)" : " (it was: " + state_.alarm + ")"));
   state_.alarm.clear();
   state_.alarm_since_ms = 0;
-  if (forget) state_ = LogWatchState{};
+  if (forget) {
+    state_ = LogWatchState{};
+    held_key_.reset();
+  }
   Save();
   return Status::Ok();
 }

@@ -10,6 +10,11 @@
 // - the agent wants, within cosignature_delay, a checkpoint cosigned by `witnesses_required`
 //   of its `witnesses` that covers the largest checkpoint it verified.
 //
+// A newer directory may publish another log key (UseLogKey): the checkpoint held stays the
+// starting point, so the first checkpoint under the new key must still be proved consistent
+// with it, exactly as any larger one; a broker cannot shed its history by changing keys. Only an
+// operator's `clear-alarm --forget` starts afresh (a log that really began again).
+//
 // Anything else is an ALARM: logged, shown in `nrm-agent status`, kept on disk, and from then on
 // no receipt of this broker counts (a step stays unconfirmed) until an operator clears it
 // (`nrm-agent clear-alarm`). The largest verified checkpoint is kept in data_dir (log_watch.json,
@@ -57,9 +62,9 @@ struct LogWatchState {
 class LogWatch {
  public:
   // Loads the state kept in `dir` (created when missing). kCorruption when the state file is
-  // there but does not parse; kIOError when it cannot be read. A kept checkpoint that no longer
-  // verifies (the file was changed, or the directory publishes another log key) raises the
-  // alarm: it is not a starting point.
+  // there but does not parse; kIOError when it cannot be read. The kept checkpoint is verified
+  // again under the key kept with it (when `log_key` is another, as after UseLogKey); one that
+  // does not verify (the file was changed) raises the alarm: it is not a starting point.
   static Result<std::unique_ptr<LogWatch>> Open(const std::string& dir,
                                                 audit::note::VerifierKey log_key,
                                                 LogWatchConfig config, const Clock& clock);
@@ -89,6 +94,15 @@ class LogWatch {
   // A checkpoint the broker says is the one of the size held (e.g. with a proof for it): OK when
   // it verifies and has the root held; the alarm when it has another root.
   Status CheckHeld(std::string_view note);
+
+  // The log key of a newer directory (a no-op when it is the same). Checkpoints from now on must
+  // verify under `key`; the checkpoint held (verified under the key before) stays the starting
+  // point until one under `key` is proved consistent with it. Logged.
+  void UseLogKey(audit::note::VerifierKey key);
+  const audit::note::VerifierKey& log_key() const { return log_key_; }
+  // The key that verified the checkpoint held when it is not log_key() (a key change not yet
+  // followed by a checkpoint under the new key).
+  const std::optional<audit::note::VerifierKey>& held_key() const { return held_key_; }
 
   // Raises the alarm when the cosignatures required are overdue. Call now and then.
   void CheckCosignatures();
@@ -121,6 +135,7 @@ class LogWatch {
 
   std::string dir_;
   audit::note::VerifierKey log_key_;
+  std::optional<audit::note::VerifierKey> held_key_;  // see held_key()
   LogWatchConfig config_;
   const Clock& clock_;
   LogWatchState state_;

@@ -107,6 +107,13 @@ class BrokerDouble {
     leaves_.resize(size);
     notes_.clear();
   }
+  // A new signing key (as a broker given one signs from then on): the log stays, its
+  // checkpoints are signed again with `sign`.
+  void Rekey(const crypto::SignKeyPair& sign) {
+    keys_.sign_secret = sign.secret_key.Clone();
+    keys_.sign_public = sign.public_key;
+    notes_.clear();
+  }
   static transport::Frames Refused(const Bytes& message_id, const std::string& code,
                                    const std::string& reason) {
     return {transport::Frame("REFUSED"), message_id, transport::Frame(code),

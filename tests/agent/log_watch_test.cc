@@ -60,6 +60,13 @@ class LogWatchTest : public ::testing::Test {
     EXPECT_TRUE(p.ok());
     return p.ok() ? *p : std::vector<audit::Hash>{};
   }
+  // The log signs with a new key from now on (Note), and the directory publishes it (Open).
+  void NewLogKey() {
+    key_ = crypto::GenerateSignKeyPair();
+    Result<audit::note::VerifierKey> k = audit::LogVerifierKey(kOrigin, key_.public_key);
+    ASSERT_TRUE(k.ok());
+    log_key_ = *k;
+  }
   // Holds the checkpoint of size 5 of the honest log.
   std::unique_ptr<LogWatch> Holding5() {
     std::unique_ptr<LogWatch> w = Open();
@@ -121,6 +128,99 @@ TEST_F(LogWatchTest, TheSameSizeWithAnotherRootIsAForkAndTheAlarmStays) {
   ASSERT_TRUE(w->ClearAlarm(/*forget=*/true).ok());
   EXPECT_EQ(w->OnReceipt(Note(5, forked_), true).verdict, LogWatch::Verdict::kAccept)
       << "forgotten: the next checkpoint is the new starting point";
+}
+
+// A newer directory publishes another log key: the checkpoint held stays the starting point, so
+// the first checkpoint under the new key counts once proved consistent with it (a legitimate
+// change), and the state moves to the new key, also across a restart.
+TEST_F(LogWatchTest, ANewLogKeyCountsOnceItsCheckpointExtendsTheOneHeld) {
+  std::unique_ptr<LogWatch> w = Holding5();
+  const audit::note::VerifierKey old_key = log_key_;
+  NewLogKey();
+  w->UseLogKey(log_key_);
+  ASSERT_TRUE(w->held_key().has_value());
+  const std::string seven = Note(7, leaves_);
+  ASSERT_EQ(w->OnReceipt(seven, true).verdict, LogWatch::Verdict::kNeedProof);
+  ASSERT_TRUE(w->OnConsistency(5, seven, Proof(5, 7, leaves_)).ok());
+  EXPECT_EQ(w->state().size, 7u);
+  EXPECT_FALSE(w->held_key().has_value());
+  w.reset();
+  w = Open();
+  EXPECT_FALSE(w->alarmed()) << w->state().alarm;
+  EXPECT_EQ(w->state().size, 7u);
+  Result<std::string> kept = ReadFile(tmp_.path() + "/log.checkpoint");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(audit::VerifyCheckpointNote(*kept, log_key_).ok());
+  EXPECT_FALSE(audit::VerifyCheckpointNote(*kept, old_key).ok());
+}
+
+// The agent restarted with the new directory before the broker showed a checkpoint under the
+// new key: the one held was verified under the old key, kept with it; the same size and root
+// under the new key replaces it.
+TEST_F(LogWatchTest, ACheckpointHeldUnderTheOldKeyStaysTheStartAfterARestart) {
+  { Holding5(); }
+  NewLogKey();
+  std::unique_ptr<LogWatch> w = Open();
+  EXPECT_FALSE(w->alarmed()) << w->state().alarm;
+  EXPECT_EQ(w->state().size, 5u);
+  ASSERT_TRUE(w->held_key().has_value());
+  EXPECT_EQ(w->OnReceipt(Note(5, leaves_), true).verdict, LogWatch::Verdict::kAccept);
+  EXPECT_FALSE(w->held_key().has_value());
+  Result<std::string> kept = ReadFile(tmp_.path() + "/log.checkpoint");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(audit::VerifyCheckpointNote(*kept, log_key_).ok());
+}
+
+// A broker that changes keys to shed its history: under the new key, a rewritten log, a fork of
+// the size held and a smaller log all raise the alarm, as they would under the old key; and
+// the old key no longer counts.
+TEST_F(LogWatchTest, ANewLogKeyDoesNotLetABrokerEscapeTheConsistencyCheck) {
+  const crypto::SignKeyPair old_pair{key_.public_key, key_.secret_key.Clone()};
+  const audit::note::VerifierKey old_key = log_key_;
+  {
+    std::unique_ptr<LogWatch> w = Holding5();
+    NewLogKey();
+    w->UseLogKey(log_key_);
+    const std::string seven = Note(7, forked_);
+    ASSERT_EQ(w->OnReceipt(seven, true).verdict, LogWatch::Verdict::kNeedProof);
+    EXPECT_FALSE(w->OnConsistency(5, seven, Proof(5, 7, forked_)).ok());
+    EXPECT_NE(w->state().alarm.find("not consistent"), std::string::npos) << w->state().alarm;
+    ASSERT_TRUE(w->ClearAlarm(/*forget=*/false).ok());
+    EXPECT_EQ(w->OnReceipt(Note(5, forked_), true).verdict, LogWatch::Verdict::kAlarm);
+    EXPECT_NE(w->state().alarm.find("forked"), std::string::npos) << w->state().alarm;
+    ASSERT_TRUE(w->ClearAlarm(/*forget=*/false).ok());
+    EXPECT_EQ(w->OnReceipt(Note(4, leaves_), true).verdict, LogWatch::Verdict::kAlarm);
+    EXPECT_NE(w->state().alarm.find("shrank"), std::string::npos) << w->state().alarm;
+    ASSERT_TRUE(w->ClearAlarm(/*forget=*/false).ok());
+    const std::string under_old =
+        audit::SignCheckpoint(Body(5, leaves_), old_pair.secret_key, clock_.NowMillis());
+    EXPECT_EQ(w->OnReceipt(under_old, true).verdict, LogWatch::Verdict::kAlarm);
+    EXPECT_NE(w->state().alarm.find("does not verify"), std::string::npos) << w->state().alarm;
+  }
+  // Going back to the old key is a change like any other: still held to the same start.
+  std::unique_ptr<LogWatch> w = Open();
+  ASSERT_TRUE(w->ClearAlarm(/*forget=*/false).ok());
+  w->UseLogKey(old_key);
+  EXPECT_FALSE(w->held_key().has_value()) << "the checkpoint held was verified under it";
+  EXPECT_EQ(w->state().size, 5u);
+}
+
+// A kept checkpoint that does not verify under the key kept with it (the file was changed) is
+// an alarm, not a starting point.
+TEST_F(LogWatchTest, AKeptCheckpointThatNoLongerVerifiesIsAnAlarmNotAStart) {
+  { Holding5(); }
+  const std::string path = tmp_.path() + "/log_watch.json";
+  Result<std::string> text = ReadFile(path);
+  ASSERT_TRUE(text.ok());
+  const std::string vkey = audit::note::FormatVerifierKey(log_key_);
+  NewLogKey();
+  std::string changed = *text;
+  changed.replace(changed.find(vkey), vkey.size(), audit::note::FormatVerifierKey(log_key_));
+  ASSERT_TRUE(WriteFileAtomic(path, changed).ok());
+  std::unique_ptr<LogWatch> w = Open();
+  ASSERT_TRUE(w->alarmed());
+  EXPECT_NE(w->state().alarm.find("does not verify"), std::string::npos) << w->state().alarm;
+  EXPECT_TRUE(w->state().checkpoint.empty());
 }
 
 TEST_F(LogWatchTest, ASmallerCheckpointIsALogThatShrank) {
@@ -204,18 +304,6 @@ TEST_F(LogWatchTest, CosignaturesOverdueRaiseTheAlarm) {
   w->CheckCosignatures();
   ASSERT_TRUE(w->alarmed());
   EXPECT_NE(w->state().alarm.find("covers size 7"), std::string::npos) << w->state().alarm;
-}
-
-TEST_F(LogWatchTest, AKeptCheckpointThatNoLongerVerifiesIsAnAlarmNotAStart) {
-  { Holding5(); }
-  crypto::SignKeyPair other = crypto::GenerateSignKeyPair();
-  Result<audit::note::VerifierKey> k = audit::LogVerifierKey(kOrigin, other.public_key);
-  ASSERT_TRUE(k.ok());
-  log_key_ = *k;
-  std::unique_ptr<LogWatch> w = Open();
-  ASSERT_TRUE(w);
-  EXPECT_TRUE(w->alarmed());
-  EXPECT_TRUE(w->state().checkpoint.empty());
 }
 
 // ---- A real nrm-agent against a broker double whose log misbehaves, and the real broker. ----
@@ -365,6 +453,83 @@ TEST_F(LogWatchDaemonTest, TheRealBrokerProvesItsLogAndASendersRecord) {
   // Not a message the shelter sent: nothing to prove.
   const Cli other = Run(kShelterA, {"prove", ids.front()});
   EXPECT_NE(other.code, 0) << other.out;
+}
+
+// A running agent takes the log key of a newer directory (SIGHUP here; the broker's DIRECTORY
+// goes the same way): the broker that signs with its new key and proves its log consistent
+// with the checkpoint the agent holds keeps its receipts counting; one whose log under the new
+// key is not an extension of that checkpoint raises the alarm.
+class LogKeyChangeTest : public LogWatchDaemonTest {
+ protected:
+  // Signs directory serial 2 naming `sign` as the broker's key (and its log vkey), and has the
+  // police's agent reload it.
+  void PublishNewBrokerKey(const crypto::SignKeyPair& sign) {
+    const std::string path = scenario_.dir + "/directory.toml";
+    Result<std::string> text = ReadFile(path);
+    ASSERT_TRUE(text.ok());
+    std::string body(identity::SplitSignedDirectory(*text)->first);
+    auto replace = [&](const std::string& from, const std::string& to) {
+      const size_t at = body.find(from);
+      ASSERT_NE(at, std::string::npos) << from;
+      body.replace(at, from.size(), to);
+    };
+    auto vkey = [](ByteView key) {
+      return audit::note::FormatVerifierKey(*audit::LogVerifierKey(tools::kScenarioLogOrigin, key));
+    };
+    replace(vkey(scenario_.broker.sign_public), vkey(sign.public_key));
+    replace(ToHex(scenario_.broker.sign_public), ToHex(sign.public_key));
+    replace("serial = 1\n", "serial = 2\n");
+    Result<std::string> signed_text =
+        identity::SignDirectory(body, path, scenario_.authority, SystemClock::Get().NowMillis());
+    ASSERT_TRUE(signed_text.ok()) << signed_text.status().ToString();
+    ASSERT_TRUE(WriteFileAtomic(path, *signed_text).ok());
+    ASSERT_EQ(::kill(agents_[kPolice], SIGHUP), 0);
+    ASSERT_TRUE(PollUntil([&] {
+      return Log(kPolice).find("new log key for the broker") != std::string::npos;
+    })) << Log(kPolice);
+  }
+};
+
+TEST_F(LogKeyChangeTest, ABrokerWithANewKeyThatExtendsTheLogKeepsItsReceiptsCounting) {
+  StartAcceptingDouble();
+  StartAgent(kPolice);
+  ASSERT_TRUE(AtTheBroker(Offer("CanaryKey1"))) << Log(kPolice);
+  const crypto::SignKeyPair next = crypto::GenerateSignKeyPair();
+  PublishNewBrokerKey(next);
+  OnDouble([&](BrokerDouble& d) { d.Rekey(next); });
+  const std::string second = Offer("CanaryKey2");
+  ASSERT_TRUE(AtTheBroker(second)) << StateOf(second) << Log(kPolice);
+  EXPECT_EQ(Log(kPolice).find("ALARM"), std::string::npos) << Log(kPolice);
+  // Kept under the new key: a restart finds it verified.
+  StopAgent(kPolice);
+  StartAgent(kPolice);
+  const Cli status = Run(kPolice, {"status"});
+  EXPECT_EQ(status.code, 0) << status.out << Log(kPolice);
+  Result<std::string> kept = ReadFile(DataDir(kPolice) + "/log.checkpoint");
+  ASSERT_TRUE(kept.ok());
+  Result<audit::note::VerifierKey> key =
+      audit::LogVerifierKey(tools::kScenarioLogOrigin, next.public_key);
+  ASSERT_TRUE(key.ok());
+  EXPECT_TRUE(audit::VerifyCheckpointNote(*kept, *key).ok());
+}
+
+TEST_F(LogKeyChangeTest, ABrokerThatRewritesItsLogUnderANewKeyRaisesTheAlarm) {
+  StartAcceptingDouble();
+  StartAgent(kPolice);
+  ASSERT_TRUE(AtTheBroker(Offer("CanaryKeyFork1"))) << Log(kPolice);
+  const crypto::SignKeyPair next = crypto::GenerateSignKeyPair();
+  PublishNewBrokerKey(next);
+  OnDouble([&](BrokerDouble& d) {
+    d.Rekey(next);
+    d.RewriteLeaf(3);
+  });
+  const std::string second = Offer("CanaryKeyFork2");
+  ASSERT_TRUE(PollUntil([&] {
+    return Log(kPolice).find("ALARM: the broker's audit log") != std::string::npos;
+  })) << Log(kPolice);
+  EXPECT_NE(Log(kPolice).find("not consistent"), std::string::npos) << Log(kPolice);
+  EXPECT_EQ(StateOf(second), "waiting to send") << "its receipt does not count";
+  EXPECT_EQ(Run(kPolice, {"status"}).code, 1);
 }
 
 // CONSISTENCY and PROVE from a raw client: malformed requests are refused through the counted
