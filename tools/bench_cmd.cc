@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -246,27 +247,22 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
         progress.phase = "one witness's add-checkpoint rate";
       }
       progress.sent = progress.accepted = progress.delivered = progress.target = 0;
-      Result<bench::WitnessRate> w =
-          bench::MeasureWitnessRate(workdir + "/witness-rate", witness_requests);
-      if (w.ok()) {
+      auto rate = [&](const std::string& dir, const std::string& what) {
+        Result<bench::WitnessRate> w = bench::MeasureWitnessRate(dir, witness_requests);
+        if (!w.ok()) {
+          err << "\nnrm bench: " << what << ": " << w.status().ToString() << "\n";
+          exit_code = 1;
+          return std::optional<bench::WitnessRate>();
+        }
         if (!w->error.empty()) exit_code = 1;
-        report.witness_rate = *w;
-      } else {
-        err << "\nnrm bench: witness rate: " << w.status().ToString() << "\n";
-        exit_code = 1;
-      }
+        return std::optional<bench::WitnessRate>(*w);
+      };
+      report.witness_rate = rate(workdir + "/witness-rate", "witness rate");
       std::error_code ec;
       if (std::filesystem::is_directory("/dev/shm", ec)) {
         const std::string shm = "/dev/shm/nrm-bench-witness-" + std::to_string(getpid());
-        Result<bench::WitnessRate> t = bench::MeasureWitnessRate(shm, witness_requests);
+        report.witness_rate_tmpfs = rate(shm, "witness rate on tmpfs");
         std::filesystem::remove_all(shm, ec);
-        if (t.ok()) {
-          if (!t->error.empty()) exit_code = 1;
-          report.witness_rate_tmpfs = *t;
-        } else {
-          err << "\nnrm bench: witness rate on tmpfs: " << t.status().ToString() << "\n";
-          exit_code = 1;
-        }
       }
     }
   } else {

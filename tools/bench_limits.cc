@@ -67,13 +67,19 @@ Status MeasureVerify(size_t message_bytes, double seconds, Limits& out) {
   return Status::Ok();
 }
 
-Status MeasureRocks(const std::string& dir, size_t message_bytes, double seconds, Limits& out) {
+// A new scratch RocksDB at `dir`, default options.
+Result<std::unique_ptr<rocksdb::DB>> OpenScratch(const std::string& dir) {
   rocksdb::Options options;
   options.create_if_missing = true;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
   if (!s.ok()) return IOError("cannot open " + dir + ": " + s.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
+  return std::unique_ptr<rocksdb::DB>(raw);
+}
+
+Status MeasureRocks(const std::string& dir, size_t message_bytes, double seconds, Limits& out) {
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenScratch(dir));
+  rocksdb::Status s;
   const std::string value(message_bytes, 'x');
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -171,19 +177,14 @@ Status MeasureCurve(size_t message_bytes, double seconds, Limits& out) {
 }  // namespace
 
 Result<double> MeasureSyncedWrites(const std::string& dir, size_t value_bytes, double seconds) {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
-  if (!s.ok()) return IOError("cannot open " + dir + ": " + s.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
+  NRM_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenScratch(dir));
   const std::string value(value_bytes, 'x');
   rocksdb::WriteOptions wo;
   wo.sync = true;
   const auto t0 = SteadyClock::now();
   uint64_t writes = 0;
   while (SecondsSince(t0) < seconds) {
-    s = db->Put(wo, "key" + std::to_string(writes), value);
+    const rocksdb::Status s = db->Put(wo, "key" + std::to_string(writes), value);
     if (!s.ok()) return IOError("synced write failed: " + s.ToString());
     ++writes;
   }
