@@ -6,8 +6,9 @@
 #include <sstream>
 
 #include "audit/big_endian.h"
-#include "tests/testing/federation_fixture.h"
 #include "broker/config.h"
+#include "policy/policy_file.h"
+#include "tests/testing/federation_fixture.h"
 #include "tools/commands.h"
 
 namespace nrm::testing {
@@ -144,6 +145,41 @@ TEST_F(ExpiringAgreementTest, AnAgreementThatExpiresStopsTheRoute) {
       << Reason(answer);
 }
 
+TEST_F(FederationLinkTest, BothAuthoritiesEndAnAgreementWithANewVersionOnReload) {
+  StartBroker("TH");
+  StartBroker("KH");
+  auto version_in_force = [](int64_t v) {
+    return [v](const json::Json& l) {
+      return l["agreements"].is_array() && l["agreements"].size() == 1 &&
+             l["agreements"][0]["id"] == "th-kh-2003" && l["agreements"][0]["version"] == v;
+    };
+  };
+  ASSERT_TRUE(WaitForLink("TH", "KH", version_in_force(1))) << LinkStatus("TH", "KH").dump();
+  // Version 2, signed by both, valid until the next whole second; the Thai broker reloads it
+  // and says so in its status file at once.
+  const int64_t now = SystemClock::Get().NowMillis();
+  tools::AgreementSpec ending = tools::GmsAgreements(now).at(0);
+  ASSERT_EQ(ending.id, "th-kh-2003");
+  ending.version = 2;
+  ending.valid_until_ms = (now / 1000 + 1) * 1000;
+  Result<policy::Policy> policy = policy::LoadPolicyFile(fed_.policy);
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  ASSERT_TRUE(
+      tools::WriteSignedAgreement(fed_, *policy, ending, fed_.agreements.at("th-kh-2003")).ok());
+  ASSERT_EQ(::kill(brokers_["TH"], SIGHUP), 0);
+  ASSERT_TRUE(WaitForLink("TH", "KH", version_in_force(2))) << LinkStatus("TH", "KH").dump();
+  ASSERT_TRUE(WaitForLink("TH", "KH", [](const json::Json& l) {
+    return l["agreement_in_force"] == false;
+  })) << LinkStatus("TH", "KH").dump();
+  auto th = Connect("TH.NGO.RETURN-CRI");
+  transport::Frames answer = Send(
+      *th, Seal("TH.NGO.RETURN-CRI", {"KH.NGO.PP-CARE"}, Kind::RepatriationRequest, "Late").frame);
+  ASSERT_EQ(FrameText(answer.at(0)), "REFUSED");
+  EXPECT_NE(Reason(answer).find("agreement th-kh-2003 v2 (TH–KH MOU 2003) expired at"),
+            std::string::npos)
+      << Reason(answer);
+}
+
 }  // namespace
 }  // namespace nrm::testing
 
@@ -169,8 +205,9 @@ TEST(FederationConfigTest, MistakesNameTheFileAndLine) {
   c = load(base + "country = \"Thailand\"\n");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("broker.toml:7"), std::string::npos) << c.status().message();
-  c = load(base + "country = \"TH\"\n[[partner]]\nanchor = \"a\"\ndirectory = \"b\"\n"
-                  "agreements = [\"c\"]\nendpoint = \"http://x\"\n");
+  c = load(base +
+           "country = \"TH\"\n[[partner]]\nanchor = \"a\"\ndirectory = \"b\"\n"
+           "agreements = [\"c\"]\nendpoint = \"http://x\"\n");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("endpoint must be"), std::string::npos)
       << c.status().message();
@@ -179,8 +216,9 @@ TEST(FederationConfigTest, MistakesNameTheFileAndLine) {
   EXPECT_NE(c.status().message().find("agreements"), std::string::npos) << c.status().message();
   c = load(base + "country = \"TH\"\nrelay_timeout_s = 0\n");
   ASSERT_FALSE(c.ok());
-  c = load(base + "country = \"TH\"\nrelay_window = 8\n[[partner]]\nanchor = \"KH.anchor\"\n"
-                  "directory = \"KH.dir\"\nagreements = [\"th-kh.toml\"]\n");
+  c = load(base +
+           "country = \"TH\"\nrelay_window = 8\n[[partner]]\nanchor = \"KH.anchor\"\n"
+           "directory = \"KH.dir\"\nagreements = [\"th-kh.toml\"]\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->country, "TH");
   EXPECT_EQ(c->relay_window, 8);
