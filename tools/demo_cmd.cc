@@ -213,6 +213,12 @@ class Demo {
     const std::string ref = req.case_ref;
     repatriation_case_ = ref;
     NRM_RETURN_IF_ERROR(d.Arrives(s, kKhNgo, req));
+    NRM_ASSIGN_OR_RETURN(std::string relayed,
+                         d.TimelineNote(kThNgo, ref, "relayed to KH broker, receipt "));
+    d.Expect(s, true,
+             kThNgo + "'s timeline: " + relayed +
+                 " (the Cambodian broker's signed checkpoint, passed on by the Thai broker, "
+                 "verified with the log key of KH's directory)");
     NRM_RETURN_IF_ERROR(
         d.Take(s, kKhNgo,
                {"respond", req.id, "--family-found", "yes", "--reception-agency", kKhNgo})

@@ -80,6 +80,14 @@ Status DemoSteps::Reaches(const std::string& s, const std::string& agency, const
   return Status::Ok();
 }
 
+Result<std::string> DemoSteps::TimelineNote(const std::string& agency, const std::string& ref,
+                                            const std::string& prefix) {
+  NRM_ASSIGN_OR_RETURN(std::string timeline,
+                       Poll(agency, {"timeline", ref, "--json"}, "\"note\":\"" + prefix));
+  const size_t at = timeline.find("\"note\":\"" + prefix) + 8;
+  return timeline.substr(at, timeline.find('"', at) - at);
+}
+
 Result<std::string> DemoSteps::Poll(const std::string& agency,
                                     const std::vector<std::string>& words,
                                     const std::string& want) {

@@ -41,6 +41,10 @@ class DemoSteps {
   // Waits until case `ref` is in `state` at `agency`.
   Status Reaches(const std::string& s, const std::string& agency, const std::string& ref,
                  const std::string& state);
+  // Waits until case `ref`'s timeline at `agency` holds a note that starts with `prefix`;
+  // returns that note.
+  Result<std::string> TimelineNote(const std::string& agency, const std::string& ref,
+                                   const std::string& prefix);
   // The output of a command of `agency`'s agent once it holds `want` (20 s at most).
   Result<std::string> Poll(const std::string& agency, const std::vector<std::string>& words,
                            const std::string& want);

@@ -53,6 +53,11 @@ TEST(DemoTest, RunsABrokerPerCountryAndCrossesThemOnlyUnderAgreements) {
       << steps;
   EXPECT_NE(steps.find("agreement th-mm-2009 v2 (TH–MM MOU 2009) expired at"), std::string::npos)
       << steps;
+  // The sender's agent verified and recorded the Cambodian broker's relay receipt.
+  EXPECT_NE(
+      steps.find("TH.NGO.RETURN-CRI's timeline: relayed to KH broker, receipt KH.BROKER leaf "),
+      std::string::npos)
+      << steps;
 
   // Scenario 2 crossed from the Thai broker to the Cambodian one: accepted at TH for @KH, relay
   // receipted by KH.BROKER, and accepted at KH as a relay from @TH.
