@@ -97,6 +97,7 @@ Status Broker::PumpLinks() {
           break;
         }
         if (link.in_flight.empty()) link.last_progress_ms = now;
+        if (m.type == EntryType::kEnvelope) ++link.relays_sent;
         link.in_flight.emplace(std::move(m.message_id), m.seq);
         link.last_sent = m.seq;
         link.connected = true;

@@ -9,6 +9,7 @@
 #include "broker/config.h"
 #include "policy/policy_file.h"
 #include "tests/testing/federation_fixture.h"
+#include "tests/testing/metrics_http.h"
 #include "tools/commands.h"
 
 namespace nrm::testing {
@@ -114,6 +115,46 @@ TEST_F(FederationLinkTest, ARevokedForeignAgencyIsRefusedWithinSeconds) {
   d = Next(*th, {"PARTNER-DIRECTORY"});
   ASSERT_EQ(d.size(), 4u);
   EXPECT_TRUE(d[3].empty());
+}
+
+TEST_F(FederationLinkTest, TheLinksAreInTheMetricsByCountryOnly) {
+  // The Thai broker serves its metrics (a top-level key: before the [[partner]] tables).
+  const uint16_t port = FreePort();
+  const std::string config = fed_.countries.at("TH").broker_config;
+  Result<std::string> text = ReadFile(config);
+  ASSERT_TRUE(text.ok());
+  ASSERT_TRUE(WriteFileAtomic(
+                  config, "metrics_listen = \"127.0.0.1:" + std::to_string(port) + "\"\n" + *text)
+                  .ok());
+  StartBroker("TH");
+  StartBroker("KH");
+  auto th = Connect("TH.NGO.RETURN-CRI");
+  auto kh = Connect("KH.NGO.PP-CARE");
+  wire::Sealed sealed =
+      Seal("TH.NGO.RETURN-CRI", {"KH.NGO.PP-CARE"}, Kind::RepatriationRequest, "Canary-Metrics");
+  ASSERT_EQ(FrameText(Send(*th, sealed.frame).at(0)), "ACCEPTED");
+  EXPECT_EQ(Receive(*kh), sealed.frame);
+  const std::string m =
+      MetricsWhen(port, "nrm_broker_partner_relay_receipts_total{partner=\"KH\"}", 1);
+  EXPECT_EQ(MetricValue(m, "nrm_broker_partner_relay_receipts_total{partner=\"KH\"}"), 1) << m;
+  EXPECT_GE(MetricValue(m, "nrm_broker_partner_relays_total{partner=\"KH\"}"), 1);
+  EXPECT_EQ(MetricValue(m, "nrm_broker_partner_connected{partner=\"KH\"}"), 1);
+  EXPECT_EQ(MetricValue(m, "nrm_broker_partner_queue_messages{partner=\"KH\"}"), 0);
+  EXPECT_GE(MetricValue(m, "nrm_broker_partner_last_relay_receipt_age_seconds{partner=\"KH\"}"), 0);
+  // Myanmar's broker is not running: what is sent there waits, and its age is shown.
+  wire::Sealed waiting =
+      Seal("TH.NGO.RETURN-CRI", {"MM.NGO.TACHILEIK"}, Kind::RepatriationRequest, "Canary-Waits");
+  ASSERT_EQ(FrameText(Send(*th, waiting.frame).at(0)), "ACCEPTED");
+  const std::string later =
+      MetricsWhen(port, "nrm_broker_partner_queue_messages{partner=\"MM\"}", 1);
+  EXPECT_EQ(MetricValue(later, "nrm_broker_partner_queue_messages{partner=\"MM\"}"), 1) << later;
+  EXPECT_GE(MetricValue(later, "nrm_broker_partner_queue_oldest_age_seconds{partner=\"MM\"}"), 0);
+  EXPECT_EQ(MetricValue(later, "nrm_broker_partner_relay_receipts_total{partner=\"MM\"}"), 0);
+  // No person, case or message in a label.
+  EXPECT_EQ(later.find("Canary"), std::string::npos);
+  EXPECT_EQ(later.find(ToHex(sealed.message_id)), std::string::npos);
+  EXPECT_EQ(later.find(ToHex(Bytes(16, 7))), std::string::npos) << "the case reference";
+  EXPECT_TRUE(PrometheusAccepts(later, tmp_.path()));
 }
 
 class ExpiringAgreementTest : public FederationFixture {
