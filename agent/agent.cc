@@ -426,9 +426,7 @@ Result<SendOutcome> Agent::Submit(const wire::Sealed& sealed, int timeout_ms) {
     if (verb == "REFUSED" && frames->size() >= 4 && (*frames)[1].empty()) {
       return Internal("the broker refused a request: " + std::string(FrameText((*frames)[3])));
     }
-    if (verb == "DELIVER" || verb == "EXPIRED") {
-      early_.push_back(std::move(*frames));  // a delivery: for the next Receive
-    }
+    if (IsDelivery(verb)) early_.push_back(std::move(*frames));  // for the next Receive
   }
 }
 
@@ -441,7 +439,7 @@ Result<QueryAnswer> Agent::QueryReceipt(ByteView message_id, int timeout_ms) {
     if (!frames || frames->empty()) continue;
     const std::string_view verb = FrameText((*frames)[0]);
     if (verb == "STATUS" && frames->size() >= 2 && (*frames)[1] == id) return ReadStatus(*frames);
-    if (verb == "DELIVER" || verb == "EXPIRED") early_.push_back(std::move(*frames));
+    if (IsDelivery(verb)) early_.push_back(std::move(*frames));
   }
   return Unavailable("the broker did not answer the query");
 }
@@ -501,7 +499,7 @@ Result<Agent::ConsistencyAnswer> Agent::AskConsistency(uint64_t old_size, uint64
     if (verb == "REFUSED" && frames->size() >= 4 && (*frames)[1].empty()) {
       return Unavailable("the broker refused CONSISTENCY: " + std::string(FrameText((*frames)[3])));
     }
-    if (verb == "DELIVER" || verb == "EXPIRED") early_.push_back(std::move(*frames));
+    if (IsDelivery(verb)) early_.push_back(std::move(*frames));
   }
   return Unavailable("the broker did not answer CONSISTENCY within " + std::to_string(timeout_ms) +
                      " ms");

@@ -80,10 +80,12 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path);
 
 // What arrived: a message, opened and checked; or the broker's notice, signed, that a message
 // this agency sent expired before `recipients[0]` acknowledged it (then there is no payload); or
+// a partner broker's relay receipt for a message this agency sent, verified with that broker's
+// log key (`recipients[0]` is "@KH"; `relay_receipt` says what it proves); or
 // a message from an agency of the directory, signed by it, that this agency cannot accept
 // (`refusal` says why; the payload is empty): its sender is told with a negative receipt.
 struct Received {
-  enum class Type { kMessage, kExpiryNotice, kRefused };
+  enum class Type { kMessage, kExpiryNotice, kRelayReceipt, kRefused };
   Type type = Type::kMessage;
   Bytes message_id;
   std::string sender;
@@ -100,7 +102,14 @@ struct Received {
   // all zero: none), or empty when the sender does not order its messages.
   Bytes previous;
   Status refusal;  // kRefused: why
+  // kRelayReceipt: "KH.BROKER leaf N of its log of size M", the checkpoint verified.
+  std::string relay_receipt;
 };
+
+// True for what the broker delivers to be acknowledged: DELIVER, EXPIRED and RELAY-RECEIPT.
+inline bool IsDelivery(std::string_view verb) {
+  return verb == "DELIVER" || verb == "EXPIRED" || verb == "RELAY-RECEIPT";
+}
 
 // The broker's answer to a send.
 struct SendOutcome {
@@ -212,10 +221,15 @@ class Agent {
   // The next frames from the broker (those set aside while Submit waited come first), or
   // nullopt after `timeout_ms`.
   Result<std::optional<transport::Frames>> ReceiveFrames(int timeout_ms);
-  // A DELIVER or an EXPIRED, checked and opened. Received::Type::kRefused for a message that
-  // its sender signed and that this agency cannot accept; an error for anything else that
-  // fails (it names why; nothing in it came from a verified sender). Acknowledges nothing.
+  // A DELIVER, an EXPIRED or a RELAY-RECEIPT, checked and opened. Received::Type::kRefused for
+  // a message that its sender signed and that this agency cannot accept; an error for anything
+  // else that fails (it names why; nothing in it came from a verified sender). Acknowledges
+  // nothing.
   Result<Received> OpenDelivery(const transport::Frames& frames);
+  // Acknowledges a delivery that OpenDelivery refused, so that the broker does not deliver it
+  // again; nothing in it is believed. An envelope too malformed to name a message id is not
+  // acknowledged: there is nothing to name (the broker never accepts one).
+  Status AcknowledgeDropped(const transport::Frames& frames);
   // An ACCEPTED or REFUSED, with the receipt of an ACCEPTED checked against the directory's
   // broker key (kUnauthenticated when it does not verify: then nothing is accepted).
   Result<SendOutcome> ReadAnswer(const transport::Frames& frames) const;
@@ -264,6 +278,10 @@ class Agent {
   // verified with its country's anchor and is in force (kept under data_dir/partners/ for the
   // next start). kUnauthenticated / kInvalidArgument when it does not verify: the one held stays.
   Status AdoptPartnerDirectory(const transport::Frames& frames);
+  // A RELAY-RECEIPT: the partner broker's checkpoint, verified with the log key that the
+  // partner's directory (held, and verified with its anchor) publishes for the anchor's broker.
+  // kUnauthenticated / kPermissionDenied / kInvalidArgument when it does not verify.
+  Result<Received> OpenRelayReceipt(const transport::Frames& frames) const;
   // The serial of each partner country's directory held (0: none yet).
   std::map<std::string, int64_t> PartnerSerials() const;
 

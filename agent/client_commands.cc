@@ -120,6 +120,12 @@ int Receive(Agent& agent, const Args& args) {
     }
     if (!*r) continue;
     const Received& m = **r;
+    if (m.type == Received::Type::kRelayReceipt) {  // verified; it has the step's id
+      std::cout << "RELAYED: message " << ToHex(m.message_id) << " to " << m.recipients[0]
+                << ", receipt " << m.relay_receipt << "\n";
+      if (Status s = agent.Acknowledge(m.message_id); !s.ok()) return Fail(s.ToString(), 1);
+      continue;
+    }
     if (!shown.insert(m.message_id).second) {
       if (Status s = agent.Acknowledge(m.message_id); !s.ok()) return Fail(s.ToString(), 1);
       continue;

@@ -205,6 +205,28 @@ Status Outbox::OnExpired(const std::string& step_id, const std::string& recipien
       "check with " + recipient + " that its agent runs, then take the step again");
 }
 
+Status Outbox::OnRelayReceipt(const std::string& step_id, const std::string& country,
+                              const std::string& receipt) {
+  NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(step_id));
+  const bool to_country = m && std::any_of(m->to.begin(), m->to.end(), [&](const std::string& r) {
+                            return r.substr(0, 2) == country;
+                          });
+  if (!m || m->direction != "out" || !to_country) {
+    LogEvent("SUSPICIOUS: a relay receipt for " + Short(step_id) + " from " + country +
+             ", not a step this agency sent there: ignored");
+    return Status::Ok();
+  }
+  NRM_ASSIGN_OR_RETURN(std::optional<CaseRecord> c, store_.GetCase(m->case_ref));
+  if (!c) return Status::Ok();  // erased since
+  const std::string note = "relayed to " + country + " broker, receipt " + receipt;
+  for (const TimelineStep& s : c->timeline) {
+    if (s.message_id == m->id && s.note == note) return Status::Ok();  // told twice
+  }
+  LogEvent(m->kind + " " + Short(step_id) + " " + note);
+  c->timeline.push_back({Now(), m->id, m->kind, agent_.agency(), "@" + country, c->state, note});
+  return store_.Write({}, {*c});
+}
+
 Status Outbox::Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do,
                     const std::string& log_why) {
   in_flight_.erase(m.id);

@@ -180,20 +180,17 @@ Status Daemon::Dispatch(const transport::Frames& frames) {
     }
     return Status::Ok();
   }
-  if (verb == "DELIVER" || verb == "EXPIRED") {
-    ++(verb == "DELIVER" ? delivered_.envelopes : delivered_.expiry_notices);
+  if (IsDelivery(verb)) {
+    ++(verb == "DELIVER"   ? delivered_.envelopes
+       : verb == "EXPIRED" ? delivered_.expiry_notices
+                           : delivered_.relay_receipts);
     Result<Received> r = agent_->OpenDelivery(frames);
     if (!r.ok()) {
-      // Nothing in it came from a verified sender (or it is an unsigned expiry notice): logged,
-      // acknowledged so that it is not delivered again, never believed.
+      // Nothing in it came from a verified sender (or it is an unsigned expiry notice, or a
+      // relay receipt that does not verify): logged, acknowledged so that it is not delivered
+      // again, never believed.
       LogEvent("ignored a delivery: " + r.status().message());
-      if (verb == "EXPIRED" && frames.size() >= 2) {
-        (void)agent_->Acknowledge(frames[1]);
-      } else if (frames.size() == 2) {
-        if (Result<wire::EnvelopeView> env = wire::DecodeEnvelope(frames[1]); env.ok()) {
-          (void)agent_->Acknowledge(env->message_id());
-        }
-      }
+      (void)agent_->AcknowledgeDropped(frames);
       return Status::Ok();
     }
     return Survivable(OnDelivery(*agent_, *store_, outbox_, std::move(*r)));

@@ -192,6 +192,10 @@ Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
     NRM_RETURN_IF_ERROR(outbox.OnExpired(id, r.recipients[0]));
     return agent.Acknowledge(r.message_id);
   }
+  if (r.type == Received::Type::kRelayReceipt) {
+    NRM_RETURN_IF_ERROR(outbox.OnRelayReceipt(id, r.recipients[0].substr(1), r.relay_receipt));
+    return agent.Acknowledge(r.message_id);
+  }
   NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> seen, store.GetMessage(id));
   if (seen) {
     // A repeat for a case erased here (agent/erasure.h).

@@ -54,23 +54,29 @@ Result<std::optional<Received>> Agent::ReceiveImpl(int timeout_ms, bool greet) {
       continue;
     }
     const std::string_view verb = got->empty() ? "" : FrameText((*got)[0]);
-    if (verb == "DELIVER" || verb == "EXPIRED") {
+    if (IsDelivery(verb)) {
       frames = std::move(*got);
       break;
     }
   }
   Result<Received> r = OpenDelivery(frames);
   if (!r.ok() || r->type == Received::Type::kRefused) {
-    // Never deliver it again. (An envelope too malformed to name a message id is not
-    // acknowledged: there is nothing to name; the broker never accepts one.)
-    if (frames.size() >= 2 && FrameText(frames[0]) == "EXPIRED") {
-      NRM_RETURN_IF_ERROR(Acknowledge(frames[1]));
-    } else if (Result<wire::EnvelopeView> env = wire::DecodeEnvelope(frames[1]); env.ok()) {
-      NRM_RETURN_IF_ERROR(Acknowledge(env->message_id()));
-    }
+    NRM_RETURN_IF_ERROR(AcknowledgeDropped(frames));  // never delivered again
     return r.ok() ? r->refusal : r.status();
   }
   return std::optional<Received>(std::move(*r));
+}
+
+Status Agent::AcknowledgeDropped(const transport::Frames& frames) {
+  if (frames.size() < 2) return Status::Ok();
+  if (FrameText(frames[0]) != "DELIVER") {
+    // A notice names its message id in its second frame.
+    return frames[1].size() == wire::kMessageIdBytes ? Acknowledge(frames[1]) : Status::Ok();
+  }
+  if (Result<wire::EnvelopeView> env = wire::DecodeEnvelope(frames[1]); env.ok()) {
+    return Acknowledge(env->message_id());
+  }
+  return Status::Ok();
 }
 
 Result<Received> Agent::OpenDelivery(const transport::Frames& frames) {
@@ -91,6 +97,7 @@ Result<Received> Agent::OpenDelivery(const transport::Frames& frames) {
     notice.recipients = {std::string(FrameText(frames[2]))};
     return notice;
   }
+  if (verb == "RELAY-RECEIPT") return OpenRelayReceipt(frames);
   if (verb != "DELIVER" || frames.size() != 2) return InvalidArgument("not a delivery");
   const Bytes& frame = frames[1];
   NRM_ASSIGN_OR_RETURN(wire::EnvelopeView env, wire::DecodeEnvelope(frame));

@@ -102,6 +102,11 @@ class Outbox {
                          const std::string& receipt_id, const std::string& refusal);
   // The broker's signed notice that `recipient` never acknowledged `step_id`.
   Status OnExpired(const std::string& step_id, const std::string& recipient);
+  // A partner broker's relay receipt for the step `step_id` (hex) to agencies of `country`,
+  // verified (Agent::OpenRelayReceipt): recorded in the case's timeline. A receipt for a step
+  // this agency did not send to that country is logged and ignored.
+  Status OnRelayReceipt(const std::string& step_id, const std::string& country,
+                        const std::string& receipt);
 
   static constexpr int64_t kTickEveryMs = 250;
   // Steps at the broker are checked against confirm_after this often (or at half of it).

@@ -9,6 +9,7 @@
 
 #include "agent/agent.h"
 #include "audit/big_endian.h"
+#include "audit/checkpoint.h"
 #include "common/file_util.h"
 
 namespace nrm::agent {
@@ -93,6 +94,46 @@ Status Agent::FetchPartnerDirectories(int timeout_ms) {
     result = Unavailable("the broker did not pass on every partner's directory in time");
   }
   return result;
+}
+
+Result<Received> Agent::OpenRelayReceipt(const transport::Frames& frames) const {
+  if (frames.size() != 5 || frames[1].size() != wire::kMessageIdBytes || frames[3].size() != 8) {
+    return InvalidArgument("a malformed relay receipt was ignored");
+  }
+  const std::string country(FrameText(frames[2]));
+  auto anchor = partner_anchors_.find(country);
+  auto held = partner_directories_.find(country);
+  if (anchor == partner_anchors_.end() || held == partner_directories_.end()) {
+    return PermissionDenied("a relay receipt from '" + country +
+                            "', whose signed directory this agency does not hold, was ignored");
+  }
+  // The partner's log key: the one its directory publishes for the broker of its anchor.
+  const identity::BrokerEntry& b = held->second.broker();
+  if (b.id != anchor->second.broker.id || b.sign_key != anchor->second.broker.sign_key) {
+    return PermissionDenied("a relay receipt from " + country + " was ignored: the broker of " +
+                            country + "'s directory is not the one of its anchor");
+  }
+  NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey key,
+                       audit::PublishedLogKey(b.log_vkey, b.id, b.sign_key));
+  Result<audit::VerifiedCheckpoint> v = audit::VerifyCheckpointNote(FrameText(frames[4]), key);
+  if (!v.ok()) {
+    return Unauthenticated("a relay receipt from " + b.id +
+                           " that does not verify was ignored: " + v.status().message());
+  }
+  const uint64_t leaf = audit::GetBe64(frames[3].data());
+  if (leaf >= v->checkpoint.size) {
+    return Unauthenticated("a relay receipt from " + b.id + " naming leaf " + std::to_string(leaf) +
+                           " outside its tree of " + std::to_string(v->checkpoint.size) +
+                           " was ignored");
+  }
+  Received r;
+  r.type = Received::Type::kRelayReceipt;
+  r.message_id = frames[1];
+  r.sender = keys_.id;
+  r.recipients = {"@" + country};
+  r.relay_receipt = b.id + " leaf " + std::to_string(leaf) + " of its log of size " +
+                    std::to_string(v->checkpoint.size);
+  return r;
 }
 
 Status Agent::AdoptPartnerDirectory(const transport::Frames& frames) {

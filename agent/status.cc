@@ -185,9 +185,8 @@ Result<StepSummary> SummarizeSteps(AgentStore& store) {
   return s;
 }
 
-Result<std::string> AgentMetrics(const Agent& agent, AgentStore& store,
-                                 const BrokerLink& link, const DeliveryCounts& delivered,
-                                 int64_t now_ms) {
+Result<std::string> AgentMetrics(const Agent& agent, AgentStore& store, const BrokerLink& link,
+                                 const DeliveryCounts& delivered, int64_t now_ms) {
   NRM_ASSIGN_OR_RETURN(StepSummary s, SummarizeSteps(store));
   const LinkStatus ls = LinkStatusOf(link, agent);
   MetricsText m;
@@ -210,17 +209,19 @@ Result<std::string> AgentMetrics(const Agent& agent, AgentStore& store,
     m.Gauge("nrm_agent_steps", "Steps this agency sent, by delivery state (docs/AGENT.md).", n,
             {{"state", label}});
   }
-  m.Gauge("nrm_agent_oldest_waiting_step_age_seconds",
-          "How long the oldest step waiting to send has waited; 0 when none waits.",
-          s.oldest_waiting
-              ? static_cast<double>(now_ms - s.oldest_waiting->taken_at_ms) / 1000.0
-              : 0);
+  m.Gauge(
+      "nrm_agent_oldest_waiting_step_age_seconds",
+      "How long the oldest step waiting to send has waited; 0 when none waits.",
+      s.oldest_waiting ? static_cast<double>(now_ms - s.oldest_waiting->taken_at_ms) / 1000.0 : 0);
   m.Counter("nrm_agent_deliveries_total",
             "What the broker delivered since the agent started, by type.",
             static_cast<double>(delivered.envelopes), {{"type", "envelope"}});
   m.Counter("nrm_agent_deliveries_total",
             "What the broker delivered since the agent started, by type.",
             static_cast<double>(delivered.expiry_notices), {{"type", "expiry_notice"}});
+  m.Counter("nrm_agent_deliveries_total",
+            "What the broker delivered since the agent started, by type.",
+            static_cast<double>(delivered.relay_receipts), {{"type", "relay_receipt"}});
   if (s.last_received) {
     m.Gauge("nrm_agent_last_delivery_timestamp_seconds",
             "When the last step from another agency arrived (Unix time).",

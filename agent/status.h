@@ -37,15 +37,16 @@ struct StepSummary {
 Result<StepSummary> SummarizeSteps(AgentStore& store);
 
 // The running agent's metrics (docs/OPERATIONS.md, "Metrics"), Prometheus text: the link, the
-// steps per state, the oldest waiting, deliveries (`delivered`: envelopes and expiry notices the
-// daemon received since it started), the log alarm, the directory. No case, label or person.
+// steps per state, the oldest waiting, deliveries (`delivered`: envelopes, expiry notices and
+// relay receipts the daemon received since it started), the log alarm, the directory. No case,
+// label or person.
 struct DeliveryCounts {
   uint64_t envelopes = 0;
   uint64_t expiry_notices = 0;
+  uint64_t relay_receipts = 0;
 };
-Result<std::string> AgentMetrics(const Agent& agent, AgentStore& store,
-                                 const BrokerLink& link, const DeliveryCounts& delivered,
-                                 int64_t now_ms);
+Result<std::string> AgentMetrics(const Agent& agent, AgentStore& store, const BrokerLink& link,
+                                 const DeliveryCounts& delivered, int64_t now_ms);
 
 const std::vector<CommandSpec>& StatusCommands();
 

@@ -213,6 +213,7 @@ Status Broker::Run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
       if (Status s = LoadFederation(/*reload=*/true); !s.ok()) {
         spdlog::error("partners reload refused, the partners in force stay: {}", s.ToString());
       }
+      WriteFederationStatus(/*now=*/true);  // `nrm federation status` shows what is in force
     }
     NRM_RETURN_IF_ERROR(PollLinks());
     NRM_RETURN_IF_ERROR(PumpLinks());

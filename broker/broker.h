@@ -169,6 +169,8 @@ class Broker {
   // delivery.cc: queues to sessions, and acknowledgements.
   // Delivers queued messages to `agency` while its window has room.
   Status Pump(const std::string& agency);
+  // What delivers queue entry `m` to `agency`: DELIVER, EXPIRED (signed here) or RELAY-RECEIPT.
+  transport::Frames DeliveryFrames(const std::string& agency, QueuedMessage m) const;
   void HandleAck(const transport::Incoming& in);
   // Closes connections that hold deliveries and acknowledged none for delivery_timeout.
   void CloseStalled();

@@ -39,6 +39,24 @@ void Broker::HandleAck(const transport::Incoming& in) {
   Audit(std::move(r));
 }
 
+Frames Broker::DeliveryFrames(const std::string& agency, QueuedMessage m) const {
+  switch (m.type) {
+    case EntryType::kEnvelope:
+      return {Frame("DELIVER"), std::move(m.data)};
+    case EntryType::kExpiryNotice:
+      // Signed (wire/notice.h): the sender believes no notice that is not.
+      return {Frame("EXPIRED"), m.message_id, m.data,
+              wire::SignExpiryNotice(keys_.sign_secret, m.message_id, agency, AsChars(m.data))};
+    case EntryType::kRelayReceipt:
+      break;
+  }
+  // The partner's receipt as it came: the sender checks it with the partner's log key.
+  const ByteView data(m.data);
+  if (data.size() < 10) return {Frame("RELAY-RECEIPT"), m.message_id, Bytes{}, Bytes{}, Bytes{}};
+  return {Frame("RELAY-RECEIPT"), m.message_id, Bytes(data.begin(), data.begin() + 2),
+          Bytes(data.begin() + 2, data.begin() + 10), Bytes(data.begin() + 10, data.end())};
+}
+
 Status Broker::Pump(const std::string& agency) {
   Session* found = sessions_.Find(agency);
   if (found == nullptr) return Status::Ok();
@@ -70,12 +88,8 @@ Status Broker::Pump(const std::string& agency) {
       if (now_in_flight > 0 && now_in_flight + m.data.size() > window_bytes) return Status::Ok();
       const Bytes id = m.message_id;
       const Delivery d{m.seq, m.data.size()};
-      // An expiry notice is signed (wire/notice.h): the sender believes none that is not.
-      Frames frames = m.type == EntryType::kEnvelope
-                          ? Frames{Frame("DELIVER"), std::move(m.data)}
-                          : Frames{Frame("EXPIRED"), m.message_id, m.data,
-                                   wire::SignExpiryNotice(keys_.sign_secret, m.message_id, agency,
-                                                          AsChars(m.data))};
+      const EntryType type = m.type;
+      Frames frames = DeliveryFrames(agency, std::move(m));
       Status sent = server_->Send(s.routing_id, frames);
       if (sent.code() == Code::kUnavailable) {  // gone: its queue waits on disk
         sessions_.Close(agency);
@@ -95,7 +109,9 @@ Status Broker::Pump(const std::string& agency) {
       r.event = audit::AuditEvent::kDelivered;
       r.message_id = id;
       r.recipients = {agency};
-      r.reason = m.type == EntryType::kEnvelope ? "" : "expiry notice";
+      r.reason = type == EntryType::kEnvelope       ? ""
+                 : type == EntryType::kExpiryNotice ? "expiry notice"
+                                                    : "relay receipt";
       Audit(std::move(r));
     }
     if (pending.size() < kChunk) break;  // the queue holds no more, or the window is full

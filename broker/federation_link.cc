@@ -97,6 +97,7 @@ Status Broker::PumpLinks() {
           break;
         }
         if (link.in_flight.empty()) link.last_progress_ms = now;
+        if (m.type == EntryType::kEnvelope) ++link.relays_sent;
         link.in_flight.emplace(std::move(m.message_id), m.seq);
         link.last_sent = m.seq;
         link.connected = true;
@@ -166,12 +167,13 @@ void Broker::OnRelayed(Link& link, const transport::Frames& frames) {
     }
   }
   std::string reason;  // what the relay-receipt record says: see below
+  audit::note::Note signed_by_log;
   if (valid.ok()) {
     // Audited with the checkpoint as the partner's log signed it: its text and the log's own
     // Ed25519 signature line (the one any C2SP verifier checks with the log's vkey), in base64.
     // Other lines (the log's timestamp, witnesses' cosignatures) are left out, so that the
     // record fits an audit field whatever else the partner adds.
-    audit::note::Note signed_by_log{head->note.text, {}};
+    signed_by_log.text = head->note.text;
     for (const audit::note::Signature& sig : head->note.signatures) {
       if (sig.name == partner->log_key.name && sig.key_id == partner->log_key.key_id) {
         signed_by_log.signatures.push_back(sig);
@@ -210,6 +212,16 @@ void Broker::OnRelayed(Link& link, const transport::Frames& frames) {
   link.in_flight.erase(it);
   link.last_progress_ms = now;
   link.last_error.clear();
+  // Passed on to the agency that sent it, which checks it with the partner's log key itself.
+  Result<std::optional<AcceptedMessage>> accepted = store_->Accepted(id);
+  if (accepted.ok() && accepted->has_value() && !(*accepted)->sender.starts_with('@')) {
+    Bytes data = ToBytes(link.country);
+    audit::PutBe64(&data, leaf);
+    const std::string note = audit::note::FormatNote(signed_by_log);
+    data.insert(data.end(), note.begin(), note.end());
+    store_->AddRelayReceipt(batch_, (*accepted)->sender, id, data);
+    to_pump_.push_back((*accepted)->sender);
+  }
   ++link.relayed;
   link.last_receipt_ms = now;
   link.last_receipt_leaf = leaf;

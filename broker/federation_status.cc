@@ -8,6 +8,7 @@
 // each link is doing.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -162,6 +163,16 @@ void Broker::WriteFederationStatus(bool now) {
                            {"leaf", link->last_receipt_leaf},
                            {"tree_size", link->last_receipt_size}};
     }
+    // The governing version of each agreement with the partner, as the reload put it in force.
+    json::Json agreements = json::Json::array();
+    for (const federation::Agreement* a : fed->book().Governing()) {
+      const auto& c = a->terms().countries;
+      if (std::find(c.begin(), c.end(), country) == c.end()) continue;
+      agreements.push_back({{"id", a->terms().id},
+                            {"version", a->terms().version},
+                            {"valid_until", FormatTimeUtcSeconds(a->terms().valid_until_ms)}});
+    }
+    l["agreements"] = std::move(agreements);
     l["directory_serial"] = p.directory->serial();
     l["last_error"] = link != nullptr ? link->last_error : "";
     links.push_back(std::move(l));

@@ -94,8 +94,8 @@ void Broker::RenderMetrics() {
           {{"state", "unauthenticated"}});
   for (const auto& [reason, n] : s.closed_by) {
     m.Counter("nrm_broker_connections_closed_total",
-              "Connections the broker closed under its limits, by reason.",
-              static_cast<double>(n), {{"reason", reason}});
+              "Connections the broker closed under its limits, by reason.", static_cast<double>(n),
+              {{"reason", reason}});
   }
   m.Counter("nrm_broker_handshakes_refused_total",
             "CURVE handshakes refused (a key not in the directory, or revoked).",
@@ -121,11 +121,12 @@ void Broker::RenderMetrics() {
       m.Gauge("nrm_broker_witness_cosigned_size",
               "The largest checkpoint the witness cosigned (since the broker started).",
               static_cast<double>(w.cosigned_size), l);
-      m.Gauge("nrm_broker_witness_cosigned_age_seconds",
-              "Time since the witness last cosigned (since the broker started when it never did).",
-              static_cast<double>(now - (w.cosigned_at_ms != 0 ? w.cosigned_at_ms : started_at_ms_)) /
-                  1000.0,
-              l);
+      m.Gauge(
+          "nrm_broker_witness_cosigned_age_seconds",
+          "Time since the witness last cosigned (since the broker started when it never did).",
+          static_cast<double>(now - (w.cosigned_at_ms != 0 ? w.cosigned_at_ms : started_at_ms_)) /
+              1000.0,
+          l);
       m.Counter("nrm_broker_witness_failures_total",
                 "Submissions to the witness that got no cosignature (no answer, an error, a "
                 "refusal).",
@@ -135,9 +136,50 @@ void Broker::RenderMetrics() {
                 static_cast<double>(w.refusals), l);
     }
   }
+  // Each partner country's link (docs/PROTOCOL.md 12.3), by country code.
+  if (const auto fed = federation(); fed != nullptr) {
+    for (const auto& [country, p] : fed->partners()) {
+      auto it = links_.find(country);
+      const Link* link = it == links_.end() ? nullptr : &it->second;
+      const std::string queue = PartnerName(country);
+      const MetricLabels l{{"partner", country}};
+      m.Gauge("nrm_broker_partner_connected",
+              "1 while the link to the partner's broker is up (the last send went out, or an "
+              "answer came), else 0.",
+              link != nullptr && link->connected ? 1 : 0, l);
+      m.Gauge("nrm_broker_partner_queue_messages",
+              "Messages waiting to be relayed to the partner's broker and receipted.",
+              static_cast<double>(store_->PendingCount(queue)), l);
+      if (store_->PendingCount(queue) > 0) {
+        Result<std::optional<int64_t>> oldest = store_->OldestQueuedExpiry(queue);
+        if (oldest.ok() && oldest->has_value()) {
+          m.Gauge(
+              "nrm_broker_partner_queue_oldest_age_seconds",
+              "How long the oldest message for the partner has waited (from its expiry time "
+              "less ttl_s).",
+              static_cast<double>(std::max<int64_t>(0, now - (**oldest - config_.ttl_ms))) / 1000.0,
+              l);
+        }
+      }
+      m.Counter("nrm_broker_partner_relays_total",
+                "Envelopes relayed to the partner's broker (sent again after a timeout: counted "
+                "again).",
+                static_cast<double>(link != nullptr ? link->relays_sent : 0), l);
+      m.Counter("nrm_broker_partner_relay_receipts_total",
+                "Relay receipts from the partner's broker that verified.",
+                static_cast<double>(link != nullptr ? link->relayed : 0), l);
+      const int64_t last =
+          link != nullptr && link->last_receipt_ms != 0 ? link->last_receipt_ms : started_at_ms_;
+      m.Gauge("nrm_broker_partner_last_relay_receipt_age_seconds",
+              "Time since the last relay receipt that verified (since the broker started when "
+              "none did).",
+              static_cast<double>(now - last) / 1000.0, l);
+    }
+  }
   struct statvfs v {};
   const bool known = ::statvfs(config_.data_dir.c_str(), &v) == 0;
-  const double free_bytes = known ? static_cast<double>(v.f_bavail) * static_cast<double>(v.f_frsize) : 0;
+  const double free_bytes =
+      known ? static_cast<double>(v.f_bavail) * static_cast<double>(v.f_frsize) : 0;
   m.Gauge("nrm_broker_disk_free_bytes", "Free space on the data directory's file system.",
           free_bytes);
   m.Gauge("nrm_broker_disk_reserve_bytes",
@@ -145,7 +187,10 @@ void Broker::RenderMetrics() {
           static_cast<double>(config_.min_free_disk_bytes));
   m.Gauge("nrm_broker_disk_reserve_reached",
           "1 while new messages are refused because the disk reserve is reached.",
-          config_.min_free_disk_bytes > 0 && free_bytes < static_cast<double>(config_.min_free_disk_bytes) ? 1 : 0);
+          config_.min_free_disk_bytes > 0 &&
+                  free_bytes < static_cast<double>(config_.min_free_disk_bytes)
+              ? 1
+              : 0);
   metrics_page_.Publish(m.Text());
 }
 

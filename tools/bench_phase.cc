@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "audit/audit_reader.h"
+#include "audit/checkpoint.h"
 #include "common/file_util.h"
 #include "common/json/json.h"
 #include "tools/bench_load.h"
@@ -54,10 +56,17 @@ Result<PhaseResult> RunPhase(Bed& bed, const PhaseSpec& spec, size_t window, Pro
   DemoWitnesses witnesses;  // stopped when the phase ends
   std::string config;
   if (spec.witnesses) {
-    NRM_ASSIGN_OR_RETURN(std::string tables, witnesses.Launch(s, SelfDirectory(), s.dir + "/logs"));
+    // A fresh log meets fresh witnesses; they are named in a copy of the broker's config.
+    std::error_code ec;
+    std::filesystem::remove_all(s.dir + "/witnesses", ec);
+    NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey log_key,
+                         audit::LogVerifierKey(kScenarioLogOrigin, s.broker.sign_public));
     NRM_ASSIGN_OR_RETURN(std::string base, ReadFile(s.broker_config));
     config = s.dir + "/broker-witnessed.toml";
-    NRM_RETURN_IF_ERROR(WriteFileAtomic(config, base + tables));
+    NRM_RETURN_IF_ERROR(WriteFileAtomic(config, base));
+    NRM_RETURN_IF_ERROR(witnesses.Start(s.dir + "/witnesses",
+                                        {audit::note::FormatVerifierKey(log_key)}, {config}, {},
+                                        SelfDirectory(), s.dir + "/logs"));
   }
   NRM_RETURN_IF_ERROR(bed.StartBroker(config));
   NRM_ASSIGN_OR_RETURN(auto idle, ConnectIdle(s, spec.idle_agencies));

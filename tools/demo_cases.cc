@@ -27,8 +27,10 @@ std::string DemoOffer(const std::string& canary, const std::string& who) {
   return json;
 }
 
-std::string DemoRepatriationRequest(const std::string& canary, const std::string& origin) {
-  return R"({"person": {"first_name": ")" + canary + R"(", "nationality": "KH"},
+std::string DemoRepatriationRequest(const std::string& canary, const std::string& origin,
+                                    const std::string& nationality) {
+  return R"({"person": {"first_name": ")" + canary + R"(", "nationality": ")" + nationality +
+         R"("},
   "repatriation": {"origin_address": ")" +
          origin + R"(", "reception_needs": "family mediation"},
   "consent": {"share_sections": ["person", "repatriation"], "share_with_roles": ["ngo",

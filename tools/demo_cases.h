@@ -13,9 +13,10 @@ namespace nrm::tools {
 // needs, consent to share with shelters, and the investigation a shelter never receives.
 std::string DemoOffer(const std::string& canary, const std::string& who);
 
-// A repatriation request: person, repatriation (`origin` for family tracing), consent to share
-// with NGOs and immigration.
-std::string DemoRepatriationRequest(const std::string& canary, const std::string& origin);
+// A repatriation request for a person of `nationality`: person, repatriation (`origin` for
+// family tracing), consent to share with NGOs and immigration.
+std::string DemoRepatriationRequest(const std::string& canary, const std::string& origin,
+                                    const std::string& nationality);
 
 // Reads every file under `roots` (files or folders) and adds to `leaks` each that holds one of
 // `canaries`; returns how many files it read.

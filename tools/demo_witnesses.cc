@@ -1,7 +1,5 @@
 #include "tools/demo_witnesses.h"
 
-#include <filesystem>
-
 #include "audit/checkpoint.h"
 #include "audit/witness/witness.h"
 #include "common/crypto/crypto.h"
@@ -12,19 +10,15 @@ namespace nrm::tools {
 
 DemoWitnesses::~DemoWitnesses() { (void)Stop(); }
 
-Result<std::string> DemoWitnesses::Launch(const Scenario& s, const std::string& bin_dir,
-                                          const std::string& logs_dir) {
-  NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey log_key,
-                       audit::LogVerifierKey(kScenarioLogOrigin, s.broker.sign_public));
-  log_vkey_ = audit::note::FormatVerifierKey(log_key);
-  (void)Stop();
-  witnesses_.clear();
-  std::string broker_lines;
-  agent_vkeys_.clear();
-  std::error_code ec;
-  std::filesystem::remove_all(s.dir + "/witnesses", ec);  // a fresh log meets fresh witnesses
+Status DemoWitnesses::Start(const std::string& dir, const std::vector<std::string>& log_vkeys,
+                            const std::vector<std::string>& broker_configs,
+                            const std::vector<std::string>& agent_configs,
+                            const std::string& bin_dir, const std::string& logs_dir) {
+  std::string logs;
+  for (const std::string& v : log_vkeys) logs += (logs.empty() ? "\"" : ", \"") + v + "\"";
+  std::vector<std::string> witness_vkeys;
   for (const char* name : {"witness.nrm.kh", "witness.nrm.la"}) {
-    Witness w{name, s.dir + "/witnesses/" + name, -1};
+    Witness w{name, dir + "/" + name, -1};
     NRM_RETURN_IF_ERROR(MakeDirs(w.dir));
     const crypto::SignKeyPair kp = crypto::GenerateSignKeyPair();
     NRM_RETURN_IF_ERROR(
@@ -36,34 +30,35 @@ Result<std::string> DemoWitnesses::Launch(const Scenario& s, const std::string& 
     NRM_RETURN_IF_ERROR(WriteFileAtomic(
         w.dir + "/witness.toml",
         "key_file = \"witness.key\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"data\"\n"
-        "endpoint_file = \"url\"\nlog_file = \"witness.log\"\nlogs = [\"" +
-            log_vkey_ + "\"]\n"));
+        "endpoint_file = \"url\"\nlog_file = \"witness.log\"\nlogs = [" +
+            logs + "]\n"));
     NRM_ASSIGN_OR_RETURN(w.pid,
                          Spawn({bin_dir + "/nrm", "witness", "--config", w.dir + "/witness.toml"},
                                logs_dir + "/" + w.name + ".out"));
     witnesses_.push_back(w);
+    witness_vkeys.push_back(vkey);
+  }
+  // Both started together; their URLs once each listens.
+  std::string broker_lines, vkeys;
+  for (size_t i = 0; i < witnesses_.size(); ++i) {
+    const Witness& w = witnesses_[i];
     NRM_RETURN_IF_ERROR(WaitForFile(w.dir + "/url", 10000)
                             .WithContext("witness " + w.name + " did not start (see " + logs_dir +
                                          "/" + w.name + ".out)"));
     NRM_ASSIGN_OR_RETURN(std::string url, ReadFile(w.dir + "/url"));
     while (!url.empty() && url.back() == '\n') url.pop_back();
-    broker_lines += "\n[[witness]]\nurl = \"" + url + "\"\nvkey = \"" + vkey + "\"\n";
-    agent_vkeys_ += (agent_vkeys_.empty() ? "\"" : ", \"") + vkey + "\"";
+    broker_lines += "\n[[witness]]\nurl = \"" + url + "\"\nvkey = \"" + witness_vkeys[i] + "\"\n";
+    vkeys += (vkeys.empty() ? "\"" : ", \"") + witness_vkeys[i] + "\"";
   }
-  return broker_lines;
-}
-
-Status DemoWitnesses::Start(const Scenario& s, const std::string& bin_dir,
-                            const std::string& logs_dir) {
-  NRM_ASSIGN_OR_RETURN(std::string broker_lines, Launch(s, bin_dir, logs_dir));
-  // Appended: the broker's [[witness]] tables after its keys; the agents' files have no table.
-  NRM_ASSIGN_OR_RETURN(std::string broker, ReadFile(s.broker_config));
-  NRM_RETURN_IF_ERROR(WriteFileAtomic(s.broker_config, broker + broker_lines));
-  for (const ScenarioAgency& a : GmsAgencies()) {
-    NRM_ASSIGN_OR_RETURN(std::string agent, ReadFile(s.AgentConfig(a.id)));
+  // Appended: the brokers' [[witness]] tables after their own; the agents' files have no table.
+  for (const std::string& config : broker_configs) {
+    NRM_ASSIGN_OR_RETURN(std::string broker, ReadFile(config));
+    NRM_RETURN_IF_ERROR(WriteFileAtomic(config, broker + broker_lines));
+  }
+  for (const std::string& config : agent_configs) {
+    NRM_ASSIGN_OR_RETURN(std::string agent, ReadFile(config));
     NRM_RETURN_IF_ERROR(
-        WriteFileAtomic(s.AgentConfig(a.id),
-                        agent + "witnesses = [" + agent_vkeys_ + "]\nwitnesses_required = 2\n"));
+        WriteFileAtomic(config, agent + "witnesses = [" + vkeys + "]\nwitnesses_required = 2\n"));
   }
   return Status::Ok();
 }
@@ -79,36 +74,48 @@ std::vector<std::string> DemoWitnesses::Stop() {
   return unclean;
 }
 
-Result<std::vector<DemoWitnesses::Kept>> DemoWitnesses::Latest(const std::string& bin_dir,
+Result<std::vector<DemoWitnesses::Kept>> DemoWitnesses::Latest(const std::string& origin,
+                                                               const std::string& tag,
+                                                               const std::string& bin_dir,
                                                                const std::string& logs_dir) const {
+  // Both asked at once.
   std::vector<Kept> out;
+  std::vector<pid_t> pids;
   for (const Witness& w : witnesses_) {
     Kept k;
     k.name = w.name;
-    k.file = logs_dir + "/" + w.name + "-latest.out";
+    k.file = logs_dir + "/" + w.name + "." + tag + ".latest.out";
+    std::remove(k.file.c_str());
     NRM_ASSIGN_OR_RETURN(pid_t pid, Spawn({bin_dir + "/nrm", "witness", "latest", "--config",
-                                           w.dir + "/witness.toml", "--origin", kScenarioLogOrigin},
+                                           w.dir + "/witness.toml", "--origin", origin},
                                           k.file));
-    NRM_ASSIGN_OR_RETURN(int code, WaitExit(pid, 30000));
-    NRM_ASSIGN_OR_RETURN(std::string note, ReadFile(k.file));
-    const size_t size_line = note.find('\n') + 1;  // origin, then the tree size
-    k.ok = code == 0;
-    k.size = note.substr(size_line, note.find('\n', size_line) - size_line);
+    pids.push_back(pid);
     out.push_back(std::move(k));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    NRM_ASSIGN_OR_RETURN(int code, WaitExit(pids[i], 30000));
+    NRM_ASSIGN_OR_RETURN(std::string note, ReadFile(out[i].file));
+    const size_t size_line = note.find('\n') + 1;  // origin, then the tree size
+    out[i].ok = code == 0;
+    out[i].size = note.substr(size_line, note.find('\n', size_line) - size_line);
   }
   return out;
 }
 
-Result<LogAsSeen> AgentsOnTheLog(const Scenario& s, const std::vector<std::string>& agencies,
+Result<LogAsSeen> AgentsOnTheLog(const std::vector<std::pair<std::string, std::string>>& agencies,
                                  const std::string& shown, const std::string& bin_dir,
                                  const std::string& logs_dir) {
   LogAsSeen seen;
-  for (const std::string& id : agencies) {
-    const std::string out = logs_dir + "/" + id + ".status.out";
-    NRM_ASSIGN_OR_RETURN(
-        pid_t pid, Spawn({bin_dir + "/nrm-agent", "--config", s.AgentConfig(id), "status"}, out));
+  // All at once: each asks its own broker.
+  std::vector<std::pair<std::string, pid_t>> running;
+  for (const auto& [id, config] : agencies) {
+    NRM_ASSIGN_OR_RETURN(pid_t pid, Spawn({bin_dir + "/nrm-agent", "--config", config, "status"},
+                                          logs_dir + "/" + id + ".status.out"));
+    running.emplace_back(id, pid);
+  }
+  for (const auto& [id, pid] : running) {
     NRM_ASSIGN_OR_RETURN(int code, WaitExit(pid, 30000));
-    NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(out));
+    NRM_ASSIGN_OR_RETURN(std::string text, ReadFile(logs_dir + "/" + id + ".status.out"));
     if (code != 0) ++seen.alarms;
     const size_t at = text.find("broker log");
     if (id == shown && at != std::string::npos) {

@@ -378,7 +378,17 @@ int ShowStatus(const Args& a, std::ostream& out, std::ostream& err) {
         << (l.value("agreement_in_force", false) ? "agreement in force" : "NO AGREEMENT IN FORCE")
         << ", directory serial " << text_of("directory_serial") << "\n    queued "
         << text_of("queued") << " (in flight " << text_of("in_flight") << "), oldest queued "
-        << text_of("oldest_queued") << "\n    relayed " << text_of("relayed") << ", last receipt ";
+        << text_of("oldest_queued") << "\n    agreements";
+    std::string agreements;
+    for (const json::Json& g : l.value("agreements", json::Json::array())) {
+      if (!g.is_object()) continue;
+      agreements += " " + g.value("id", std::string("?")) + " v" +
+                    std::to_string(g.value("version", int64_t{0})) + " until " +
+                    g.value("valid_until", std::string("?")) + ";";
+    }
+    if (!agreements.empty()) agreements.pop_back();
+    out << (agreements.empty() ? " -" : agreements) << "\n    relayed " << text_of("relayed")
+        << ", last receipt ";
     if (l.contains("last_receipt") && l["last_receipt"].is_object()) {
       const json::Json& r = l["last_receipt"];
       out << r.value("at", std::string("?")) << " (leaf " << r.value("leaf", uint64_t{0})

@@ -101,6 +101,26 @@ Status ResignDirectory(const NationalSetup& c, const std::function<void(std::str
   return WriteFileAtomic(c.directory, signed_text);
 }
 
+Status WriteSignedAgreement(const FederationSetup& f, const policy::Policy& policy,
+                            const AgreementSpec& spec, const std::string& path) {
+  federation::AgreementTerms terms;
+  terms.id = spec.id;
+  terms.version = spec.version;
+  terms.mou = spec.mou;
+  terms.countries = {spec.a, spec.b};
+  terms.valid_until_ms = spec.valid_until_ms;
+  terms.max_handling = spec.max_handling;
+  NRM_ASSIGN_OR_RETURN(terms, AgreementTermsFromPolicy(policy, spec.id, std::move(terms)));
+  NRM_ASSIGN_OR_RETURN(std::string text, federation::AgreementBody(terms));
+  const std::vector<std::string> signers =
+      spec.signers.empty() ? std::vector<std::string>{spec.a, spec.b} : spec.signers;
+  for (const std::string& c : signers) {
+    NRM_ASSIGN_OR_RETURN(text,
+                         federation::SignAgreement(text, spec.id, c, f.countries.at(c).authority));
+  }
+  return WriteFileAtomic(path, text);
+}
+
 Result<FederationSetup> CreateFederation(const std::string& dir,
                                          const std::vector<ScenarioAgency>& agencies,
                                          const std::vector<AgreementSpec>& agreements,
@@ -179,22 +199,8 @@ Result<FederationSetup> CreateFederation(const std::string& dir,
     if (!f.countries.count(spec.a) || !f.countries.count(spec.b)) {
       return InvalidArgument("agreement " + spec.id + " between countries without agencies");
     }
-    federation::AgreementTerms terms;
-    terms.id = spec.id;
-    terms.mou = spec.mou;
-    terms.countries = {spec.a, spec.b};
-    terms.valid_until_ms = spec.valid_until_ms;
-    terms.max_handling = spec.max_handling;
-    NRM_ASSIGN_OR_RETURN(terms, AgreementTermsFromPolicy(policy, spec.id, std::move(terms)));
-    NRM_ASSIGN_OR_RETURN(std::string text, federation::AgreementBody(terms));
-    const std::vector<std::string> signers =
-        spec.signers.empty() ? std::vector<std::string>{spec.a, spec.b} : spec.signers;
-    for (const std::string& c : signers) {
-      NRM_ASSIGN_OR_RETURN(
-          text, federation::SignAgreement(text, spec.id, c, f.countries.at(c).authority));
-    }
     const std::string path = dir + "/agreements/" + spec.id + ".toml";
-    NRM_RETURN_IF_ERROR(WriteFileAtomic(path, text));
+    NRM_RETURN_IF_ERROR(WriteSignedAgreement(f, policy, spec, path));
     f.agreements[spec.id] = path;
     partners[spec.a].push_back({spec.b, path});
     partners[spec.b].push_back({spec.a, path});

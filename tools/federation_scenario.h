@@ -25,6 +25,7 @@ struct AgreementSpec {
   int64_t valid_until_ms = 0;
   std::vector<std::string> signers;  // empty: both
   wire::Handling max_handling = wire::Handling::H2;
+  int64_t version = 1;
 };
 
 struct NationalSetup {
@@ -60,6 +61,12 @@ Result<FederationSetup> CreateFederation(const std::string& dir,
                                          const std::vector<ScenarioAgency>& agencies,
                                          const std::vector<AgreementSpec>& agreements,
                                          const std::string& extra_broker_config = "");
+
+// Drafts `spec` from `policy`'s [[agreement]] of the same id, has the authorities of its
+// signers (of `f`) sign it, and writes it to `path`: what the two authorities do to conclude,
+// renew or end an agreement.
+Status WriteSignedAgreement(const FederationSetup& f, const policy::Policy& policy,
+                            const AgreementSpec& spec, const std::string& path);
 
 // The GMS scenario's agreements between TH, KH, MM and VN (docs/DOMAIN.md): TH–KH, TH–MM and
 // KH–VN, in force for `valid_days`; none between MM and VN.

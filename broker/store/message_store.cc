@@ -269,6 +269,12 @@ void MessageStore::AddExpiryNotice(rocksdb::WriteBatch& batch, const std::string
            std::numeric_limits<int64_t>::max(), sender);
 }
 
+void MessageStore::AddRelayReceipt(rocksdb::WriteBatch& batch, const std::string& sender,
+                                   ByteView message_id, ByteView data) {
+  AddEntry(batch, sender, message_id, EntryType::kRelayReceipt, data,
+           std::numeric_limits<int64_t>::max(), sender);
+}
+
 Result<size_t> MessageStore::AddDropQueue(rocksdb::WriteBatch& batch,
                                           const std::string& recipient) {
   const std::string prefix = recipient + std::string(1, '\0');
@@ -441,7 +447,8 @@ Result<std::vector<QueuedMessage>> MessageStore::Pending(const std::string& reci
     std::string_view key = it->key().ToStringView();
     if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) break;
     std::string_view value = it->value().ToStringView();
-    if (value.size() < kEntryHeader || static_cast<uint8_t>(value[kIdBytes]) > 1) {
+    if (value.size() < kEntryHeader ||
+        static_cast<uint8_t>(value[kIdBytes]) > static_cast<uint8_t>(EntryType::kRelayReceipt)) {
       return Corruption("broker store: malformed queue entry");
     }
     out.push_back({GetBigEndian64(key.substr(prefix.size())), ToBytes(value.substr(0, kIdBytes)),

@@ -35,6 +35,9 @@ namespace nrm::broker {
 enum class EntryType : uint8_t {
   kEnvelope = 0,      // data: the envelope frame, to deliver
   kExpiryNotice = 1,  // data: the recipient that never acknowledged; for the sender
+  // data: the partner country (2 bytes), the leaf (8, big-endian) and the partner log's
+  // checkpoint note, as the partner's RELAYED gave them; for the sender (PROTOCOL.md 12.3)
+  kRelayReceipt = 2,
 };
 
 struct QueuedMessage {
@@ -109,6 +112,10 @@ class MessageStore {
   // `recipient` (a partner broker reported it expired there, or refused it).
   void AddExpiryNotice(rocksdb::WriteBatch& batch, const std::string& sender, ByteView message_id,
                        const std::string& recipient);
+  // Adds to `batch` a partner broker's relay receipt for `sender`, of its message `message_id`:
+  // `data` as EntryType::kRelayReceipt says.
+  void AddRelayReceipt(rocksdb::WriteBatch& batch, const std::string& sender, ByteView message_id,
+                       ByteView data);
   // Adds to `batch` the removal of everything queued for `recipient` (a revoked agency).
   // Returns how many entries.
   Result<size_t> AddDropQueue(rocksdb::WriteBatch& batch, const std::string& recipient);

@@ -8,6 +8,8 @@
 
 #include "agent/agent.h"
 #include "audit/big_endian.h"
+#include "audit/checkpoint.h"
+#include "audit/note.h"
 #include "tests/testing/federation_fixture.h"
 
 namespace nrm::testing {
@@ -106,12 +108,65 @@ TEST_F(FederationAgentTest, ForeignAgenciesComeFromTheirAuthoritysDirectoryAndAr
   EXPECT_EQ(got->sender, kThNgo);
   EXPECT_EQ(got->message_id, sent->front().message_id);
   EXPECT_EQ(got->kind, Kind::RepatriationRequest);
+  // The Cambodian broker's relay receipt, passed on by the Thai broker and verified by the agent
+  // with the log key of KH's directory.
+  std::optional<agent::Received> receipt;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!receipt && std::chrono::steady_clock::now() < deadline) {
+    Result<std::optional<agent::Received>> r = th->Receive(200);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    if (!r->has_value()) continue;
+    ASSERT_TRUE(th->Acknowledge((*r)->message_id).ok());
+    if ((*r)->type == agent::Received::Type::kRelayReceipt) receipt = std::move(**r);
+  }
+  ASSERT_TRUE(receipt.has_value()) << "no relay receipt reached the sender";
+  EXPECT_EQ(receipt->message_id, sent->front().message_id);
+  EXPECT_EQ(receipt->recipients, std::vector<std::string>{"@KH"});
+  EXPECT_EQ(receipt->relay_receipt.rfind("KH.BROKER leaf ", 0), 0u) << receipt->relay_receipt;
   // Kept for the next start, where it is verified again.
   Result<identity::Directory> kept = identity::Directory::Load(
       data_dirs_.at(std::string(kThNgo) + ".federated") + "/partners/KH.directory.toml",
       fed_.countries.at("KH").authority.sign_public, SystemClock::Get().NowMillis());
   ASSERT_TRUE(kept.ok()) << kept.status().ToString();
   EXPECT_EQ(kept->serial(), 1);
+}
+
+TEST_F(FederationAgentTest, ARelayReceiptCountsOnlyUnderThePartnersLogKey) {
+  StartBroker("TH");
+  StartBroker("KH");
+  auto th = OpenAgent(kThNgo, {"KH"});
+  ASSERT_NE(th, nullptr);
+  ASSERT_EQ(th->PartnerSerials().at("KH"), 1);
+  const tools::NationalSetup& kh = fed_.countries.at("KH");
+  Result<audit::note::VerifierKey> log =
+      audit::LogVerifierKey(kh.log_origin, kh.broker.sign_public);
+  ASSERT_TRUE(log.ok());
+  // A checkpoint of KH's log of size 5, signed with `secret` under the name and key ID of KH's
+  // log key.
+  auto receipt = [&](const crypto::SecretBytes& secret, const std::string& country, uint64_t leaf) {
+    audit::note::Note note;
+    note.text = audit::FormatCheckpoint({log->name, 5, audit::Hash{}, {}});
+    note.signatures.push_back(audit::note::SignEd25519(note.text, log->name, secret));
+    note.signatures.back().key_id = log->key_id;
+    Bytes be;
+    audit::PutBe64(&be, leaf);
+    return transport::Frames{transport::Frame("RELAY-RECEIPT"), Bytes(16, 4),
+                             transport::Frame(country), be, ToBytes(audit::note::FormatNote(note))};
+  };
+  Result<agent::Received> good = th->OpenRelayReceipt(receipt(kh.broker.sign_secret, "KH", 3));
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->type, agent::Received::Type::kRelayReceipt);
+  EXPECT_EQ(good->relay_receipt, "KH.BROKER leaf 3 of its log of size 5");
+  // Signed by another key (the Thai broker's): not a fact.
+  Result<agent::Received> forged =
+      th->OpenRelayReceipt(receipt(fed_.countries.at("TH").broker.sign_secret, "KH", 3));
+  ASSERT_FALSE(forged.ok());
+  EXPECT_EQ(forged.status().code(), Code::kUnauthenticated) << forged.status().ToString();
+  // A leaf outside its tree; a country whose directory the agent does not hold.
+  Result<agent::Received> outside = th->OpenRelayReceipt(receipt(kh.broker.sign_secret, "KH", 5));
+  EXPECT_EQ(outside.status().code(), Code::kUnauthenticated) << outside.status().ToString();
+  Result<agent::Received> elsewhere = th->OpenRelayReceipt(receipt(kh.broker.sign_secret, "VN", 3));
+  EXPECT_EQ(elsewhere.status().code(), Code::kPermissionDenied) << elsewhere.status().ToString();
 }
 
 TEST_F(FederationAgentTest, ADirectoryThePartnersAuthorityDidNotSignIsRefused) {

@@ -6,8 +6,10 @@
 #include <sstream>
 
 #include "audit/big_endian.h"
-#include "tests/testing/federation_fixture.h"
 #include "broker/config.h"
+#include "policy/policy_file.h"
+#include "tests/testing/federation_fixture.h"
+#include "tests/testing/metrics_http.h"
 #include "tools/commands.h"
 
 namespace nrm::testing {
@@ -115,6 +117,46 @@ TEST_F(FederationLinkTest, ARevokedForeignAgencyIsRefusedWithinSeconds) {
   EXPECT_TRUE(d[3].empty());
 }
 
+TEST_F(FederationLinkTest, TheLinksAreInTheMetricsByCountryOnly) {
+  // The Thai broker serves its metrics (a top-level key: before the [[partner]] tables).
+  const uint16_t port = FreePort();
+  const std::string config = fed_.countries.at("TH").broker_config;
+  Result<std::string> text = ReadFile(config);
+  ASSERT_TRUE(text.ok());
+  ASSERT_TRUE(WriteFileAtomic(
+                  config, "metrics_listen = \"127.0.0.1:" + std::to_string(port) + "\"\n" + *text)
+                  .ok());
+  StartBroker("TH");
+  StartBroker("KH");
+  auto th = Connect("TH.NGO.RETURN-CRI");
+  auto kh = Connect("KH.NGO.PP-CARE");
+  wire::Sealed sealed =
+      Seal("TH.NGO.RETURN-CRI", {"KH.NGO.PP-CARE"}, Kind::RepatriationRequest, "Canary-Metrics");
+  ASSERT_EQ(FrameText(Send(*th, sealed.frame).at(0)), "ACCEPTED");
+  EXPECT_EQ(Receive(*kh), sealed.frame);
+  const std::string m =
+      MetricsWhen(port, "nrm_broker_partner_relay_receipts_total{partner=\"KH\"}", 1);
+  EXPECT_EQ(MetricValue(m, "nrm_broker_partner_relay_receipts_total{partner=\"KH\"}"), 1) << m;
+  EXPECT_GE(MetricValue(m, "nrm_broker_partner_relays_total{partner=\"KH\"}"), 1);
+  EXPECT_EQ(MetricValue(m, "nrm_broker_partner_connected{partner=\"KH\"}"), 1);
+  EXPECT_EQ(MetricValue(m, "nrm_broker_partner_queue_messages{partner=\"KH\"}"), 0);
+  EXPECT_GE(MetricValue(m, "nrm_broker_partner_last_relay_receipt_age_seconds{partner=\"KH\"}"), 0);
+  // Myanmar's broker is not running: what is sent there waits, and its age is shown.
+  wire::Sealed waiting =
+      Seal("TH.NGO.RETURN-CRI", {"MM.NGO.TACHILEIK"}, Kind::RepatriationRequest, "Canary-Waits");
+  ASSERT_EQ(FrameText(Send(*th, waiting.frame).at(0)), "ACCEPTED");
+  const std::string later =
+      MetricsWhen(port, "nrm_broker_partner_queue_messages{partner=\"MM\"}", 1);
+  EXPECT_EQ(MetricValue(later, "nrm_broker_partner_queue_messages{partner=\"MM\"}"), 1) << later;
+  EXPECT_GE(MetricValue(later, "nrm_broker_partner_queue_oldest_age_seconds{partner=\"MM\"}"), 0);
+  EXPECT_EQ(MetricValue(later, "nrm_broker_partner_relay_receipts_total{partner=\"MM\"}"), 0);
+  // No person, case or message in a label.
+  EXPECT_EQ(later.find("Canary"), std::string::npos);
+  EXPECT_EQ(later.find(ToHex(sealed.message_id)), std::string::npos);
+  EXPECT_EQ(later.find(ToHex(Bytes(16, 7))), std::string::npos) << "the case reference";
+  EXPECT_TRUE(PrometheusAccepts(later, tmp_.path()));
+}
+
 class ExpiringAgreementTest : public FederationFixture {
  protected:
   std::vector<tools::AgreementSpec> Agreements() const override {
@@ -144,6 +186,41 @@ TEST_F(ExpiringAgreementTest, AnAgreementThatExpiresStopsTheRoute) {
       << Reason(answer);
 }
 
+TEST_F(FederationLinkTest, BothAuthoritiesEndAnAgreementWithANewVersionOnReload) {
+  StartBroker("TH");
+  StartBroker("KH");
+  auto version_in_force = [](int64_t v) {
+    return [v](const json::Json& l) {
+      return l["agreements"].is_array() && l["agreements"].size() == 1 &&
+             l["agreements"][0]["id"] == "th-kh-2003" && l["agreements"][0]["version"] == v;
+    };
+  };
+  ASSERT_TRUE(WaitForLink("TH", "KH", version_in_force(1))) << LinkStatus("TH", "KH").dump();
+  // Version 2, signed by both, valid until the next whole second; the Thai broker reloads it
+  // and says so in its status file at once.
+  const int64_t now = SystemClock::Get().NowMillis();
+  tools::AgreementSpec ending = tools::GmsAgreements(now).at(0);
+  ASSERT_EQ(ending.id, "th-kh-2003");
+  ending.version = 2;
+  ending.valid_until_ms = (now / 1000 + 1) * 1000;
+  Result<policy::Policy> policy = policy::LoadPolicyFile(fed_.policy);
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  ASSERT_TRUE(
+      tools::WriteSignedAgreement(fed_, *policy, ending, fed_.agreements.at("th-kh-2003")).ok());
+  ASSERT_EQ(::kill(brokers_["TH"], SIGHUP), 0);
+  ASSERT_TRUE(WaitForLink("TH", "KH", version_in_force(2))) << LinkStatus("TH", "KH").dump();
+  ASSERT_TRUE(WaitForLink("TH", "KH", [](const json::Json& l) {
+    return l["agreement_in_force"] == false;
+  })) << LinkStatus("TH", "KH").dump();
+  auto th = Connect("TH.NGO.RETURN-CRI");
+  transport::Frames answer = Send(
+      *th, Seal("TH.NGO.RETURN-CRI", {"KH.NGO.PP-CARE"}, Kind::RepatriationRequest, "Late").frame);
+  ASSERT_EQ(FrameText(answer.at(0)), "REFUSED");
+  EXPECT_NE(Reason(answer).find("agreement th-kh-2003 v2 (TH–KH MOU 2003) expired at"),
+            std::string::npos)
+      << Reason(answer);
+}
+
 }  // namespace
 }  // namespace nrm::testing
 
@@ -169,8 +246,9 @@ TEST(FederationConfigTest, MistakesNameTheFileAndLine) {
   c = load(base + "country = \"Thailand\"\n");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("broker.toml:7"), std::string::npos) << c.status().message();
-  c = load(base + "country = \"TH\"\n[[partner]]\nanchor = \"a\"\ndirectory = \"b\"\n"
-                  "agreements = [\"c\"]\nendpoint = \"http://x\"\n");
+  c = load(base +
+           "country = \"TH\"\n[[partner]]\nanchor = \"a\"\ndirectory = \"b\"\n"
+           "agreements = [\"c\"]\nendpoint = \"http://x\"\n");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("endpoint must be"), std::string::npos)
       << c.status().message();
@@ -179,8 +257,9 @@ TEST(FederationConfigTest, MistakesNameTheFileAndLine) {
   EXPECT_NE(c.status().message().find("agreements"), std::string::npos) << c.status().message();
   c = load(base + "country = \"TH\"\nrelay_timeout_s = 0\n");
   ASSERT_FALSE(c.ok());
-  c = load(base + "country = \"TH\"\nrelay_window = 8\n[[partner]]\nanchor = \"KH.anchor\"\n"
-                  "directory = \"KH.dir\"\nagreements = [\"th-kh.toml\"]\n");
+  c = load(base +
+           "country = \"TH\"\nrelay_window = 8\n[[partner]]\nanchor = \"KH.anchor\"\n"
+           "directory = \"KH.dir\"\nagreements = [\"th-kh.toml\"]\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->country, "TH");
   EXPECT_EQ(c->relay_window, 8);
