@@ -70,6 +70,7 @@ void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
     mi.state = m.state;
     mi.note = m.note;
     mi.detail = m.detail;
+    mi.detail_phrase = m.detail_phrase;
     mi.delivery = DeliveryOf(m);
     if (Result<wire::EnvelopeView> env = wire::DecodeEnvelope(m.frame); env.ok()) {
       mi.handling = std::string(wire::HandlingName(env->handling()));

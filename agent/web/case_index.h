@@ -28,9 +28,10 @@ struct MessageInfo {
   std::string id, direction, kind, from;
   std::vector<std::string> to;
   int64_t at_ms = 0;
-  std::string state;   // the record's (agent/step_state.h)
-  std::string note;    // the step's own note
-  std::string detail;  // why it is where it is, and what to do (a sent step not delivered)
+  std::string state;     // the record's (agent/step_state.h)
+  std::string note;      // the step's own note
+  std::string detail;    // why it is where it is, and what to do (a sent step not delivered)
+  Phrase detail_phrase;  // its words and values (MessageRecord::detail_phrase)
   Delivery delivery = Delivery::kNew;
   std::string handling;  // H0..H3
   bool person = false;   // it carries a person section
