@@ -20,6 +20,7 @@ using json::Json;
 
 // The longest reason an erasure form takes, in bytes.
 constexpr size_t kMaxReasonBytes = 1000;
+constexpr size_t kErasedRows = 50;  // erased cases a page
 
 // "2026-12-07T06:23:28.643Z" (FormatTimeUtc, as a tombstone keeps a receipt's time) in the
 // agency's time and words; the text itself when it is not that.
@@ -49,7 +50,7 @@ std::string ErasedBy(Site& site, std::string_view lang, const std::string& by) {
 
 }  // namespace
 
-Response ErasedCasesPage(Site& site, const Visit& visit) {
+Response ErasedCasesPage(Site& site, const Visit& visit, const Request& req) {
   const std::string& lang = visit.lang();
   if (!visit.supervisor()) {
     return site.Problem(&visit, lang, 403,
@@ -63,10 +64,22 @@ Response ErasedCasesPage(Site& site, const Visit& visit) {
   }
   // What erasure leaves: the reference, when, by whom and who confirmed; nothing of the
   // person (the reason is on the tombstone's own page, in the words of the one who erased).
-  std::sort(tombstones->begin(), tombstones->end(),
-            [](const Tombstone& a, const Tombstone& b) { return a.at_ms > b.at_ms; });
+  // Newest first, kErasedRows a page (?page=N, from 1): only the page asked for is sorted.
+  std::vector<Tombstone>& all = *tombstones;
+  const size_t pages = std::max<size_t>(1, (all.size() + kErasedRows - 1) / kErasedRows);
+  const size_t page = std::clamp<size_t>(
+      static_cast<size_t>(std::max(1L, std::atol(req.Query("page").c_str()))), 1, pages);
+  const auto from = all.begin() + static_cast<long>(std::min(all.size(), (page - 1) * kErasedRows));
+  const auto to = all.begin() + static_cast<long>(std::min(all.size(), page * kErasedRows));
+  auto newer = [](const Tombstone& a, const Tombstone& b) {
+    return a.at_ms > b.at_ms || (a.at_ms == b.at_ms && a.ref < b.ref);
+  };
+  if (from != all.begin()) std::nth_element(all.begin(), from, all.end(), newer);
+  if (to != all.end()) std::nth_element(from, to, all.end(), newer);
+  std::sort(from, to, newer);
   Json erased = Json::array();
-  for (const Tombstone& t : *tombstones) {
+  for (auto it = from; it != to; ++it) {
+    const Tombstone& t = *it;
     erased.push_back(
         {{"ref", t.ref},
          {"short", t.ref.substr(0, 8)},
@@ -97,8 +110,13 @@ Response ErasedCasesPage(Site& site, const Visit& visit) {
           : site.Tr(lang,
                     "The retention rule is off: closed cases are kept until a supervisor erases "
                     "them.");
+  auto link = [](size_t n) { return "/erased?page=" + std::to_string(n); };
   Json data = {{"title", site.Tr(lang, "Erased cases")},
                {"erased", erased},
+               {"page", std::to_string(page)},
+               {"pages", std::to_string(pages)},
+               {"prev", page > 1 ? link(page - 1) : ""},
+               {"next", page < pages ? link(page + 1) : ""},
                {"retention_rule", rule},
                {"due", due},
                {"open_cases", std::to_string(plan->open_cases)}};
