@@ -56,30 +56,35 @@ Response ErasedCasesPage(Site& site, const Visit& visit, const Request& req) {
     return site.Problem(&visit, lang, 403,
                         site.Tr(lang, "Only a supervisor may see the erased cases."));
   }
-  Result<RetentionPlan> plan = PlanRetention(site.store(), site.agent().config());
-  Result<std::vector<Tombstone>> tombstones = site.store().Tombstones();
-  if (!plan.ok() || !tombstones.ok()) {
-    return site.Problem(&visit, lang, 500,
-                        (plan.ok() ? tombstones.status() : plan.status()).message());
-  }
+  // From the index: the page's erased cases (newest first, kErasedRows a page, ?page=N from 1)
+  // and which cases are closed; only those are read from the store.
+  size_t page = static_cast<size_t>(std::max(1L, std::atol(req.Query("page").c_str())));
+  size_t pages = 1;
+  const std::vector<std::string> refs = site.index().ErasedPage(kErasedRows, &page, &pages);
+  std::vector<std::string> closed;
+  size_t open = 0;
+  site.index().Read([&](const std::map<std::string, CaseInfo>& cases) {
+    for (const auto& [ref, info] : cases) {
+      if (info.state == "done") {
+        closed.push_back(ref);
+      } else if (!info.state.empty()) {
+        ++open;
+      }
+    }
+  });
+  Result<RetentionPlan> plan = PlanRetentionOf(site.store(), site.agent().config(), closed);
+  if (!plan.ok()) return site.Problem(&visit, lang, 500, plan.status().message());
+  plan->open_cases += open;
   // What erasure leaves: the reference, when, by whom and who confirmed; nothing of the
   // person (the reason is on the tombstone's own page, in the words of the one who erased).
-  // Newest first, kErasedRows a page (?page=N, from 1): only the page asked for is sorted.
-  std::vector<Tombstone>& all = *tombstones;
-  const size_t pages = std::max<size_t>(1, (all.size() + kErasedRows - 1) / kErasedRows);
-  const size_t page = std::clamp<size_t>(
-      static_cast<size_t>(std::max(1L, std::atol(req.Query("page").c_str()))), 1, pages);
-  const auto from = all.begin() + static_cast<long>(std::min(all.size(), (page - 1) * kErasedRows));
-  const auto to = all.begin() + static_cast<long>(std::min(all.size(), page * kErasedRows));
-  auto newer = [](const Tombstone& a, const Tombstone& b) {
-    return a.at_ms > b.at_ms || (a.at_ms == b.at_ms && a.ref < b.ref);
-  };
-  if (from != all.begin()) std::nth_element(all.begin(), from, all.end(), newer);
-  if (to != all.end()) std::nth_element(from, to, all.end(), newer);
-  std::sort(from, to, newer);
+  std::vector<Tombstone> tombstones;
+  for (const std::string& ref : refs) {
+    Result<std::optional<Tombstone>> t = site.store().GetTombstone(ref);
+    if (!t.ok()) return site.Problem(&visit, lang, 500, t.status().message());
+    if (*t) tombstones.push_back(std::move(**t));
+  }
   Json erased = Json::array();
-  for (auto it = from; it != to; ++it) {
-    const Tombstone& t = *it;
+  for (const Tombstone& t : tombstones) {
     erased.push_back(
         {{"ref", t.ref},
          {"short", t.ref.substr(0, 8)},

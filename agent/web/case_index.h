@@ -81,6 +81,9 @@ class CaseIndex {
   // pointer past its return, and should be quick (the daemon's writes wait for it).
   void Read(const std::function<void(const std::map<std::string, CaseInfo>&)>& f) const;
   std::optional<CaseInfo> Find(const std::string& ref) const;
+  // The erased cases' references, newest first (by when they were erased here), `rows` a page:
+  // those of page `*page` (from 1; moved to the last page when past it), and `*pages` set.
+  std::vector<std::string> ErasedPage(size_t rows, size_t* page, size_t* pages) const;
 
   // Appends what case `c` puts in the inbox: what waits for this agency's action (steps not
   // delivered, steps received that wait for an earlier one, the case's attention; then offers
@@ -100,7 +103,9 @@ class CaseIndex {
 
   mutable std::mutex mu_;
   std::map<std::string, CaseInfo> cases_;
-  std::set<std::string> erased_;  // their erasure requests and receipts are no inbox rows
+  // Erased cases, and when (the tombstone's time; the time the index learnt it for one erased
+  // since it was built): their erasure requests and receipts are no inbox rows.
+  std::map<std::string, int64_t> erased_;
   uint64_t version_ = 0;
   // ReadLists' lists, pointing into cases_, for version lists_version_.
   mutable std::vector<Listed> action_, activity_;
