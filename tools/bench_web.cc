@@ -167,7 +167,8 @@ Status FillStore(const Scenario& s, int cases, int erased, std::ostream& err) {
     }
   }
   err << "\n";
-  // Erased cases: tombstones alone, as erasure leaves them once every party confirmed.
+  // Erased cases: tombstones alone, as erasure leaves them once every party confirmed and the
+  // store was compacted.
   for (int i = 0; i < erased; ++i) {
     agent::Tombstone t;
     t.ref = ToHex(crypto::RandomBytes(16));
@@ -176,6 +177,7 @@ Status FillStore(const Scenario& s, int cases, int erased, std::ostream& err) {
     t.reason = "erased for the bench";
     t.asked = {kPolice};
     t.confirmed = {kPolice + " at " + FormatTimeUtc(t.at_ms + 1000)};
+    t.compacted = true;  // else the agent's start rewrites each (FinishErasures), synced
     NRM_RETURN_IF_ERROR(store->WriteTombstone(t, {}));
     if ((i + 1) % 500 == 0 || i + 1 == erased) {
       err << "\rnrm bench --web: " << (i + 1) << " erased cases written" << std::flush;
