@@ -6,6 +6,7 @@
 
 #include "agent/log.h"
 #include "agent/outbox.h"
+#include "agent/refusal.h"
 #include "agent/step_state.h"
 #include "agent/words.h"
 #include "common/clock.h"
@@ -19,26 +20,9 @@ bool Holds(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// What a caseworker can do about a refusal by the broker, by its code.
-std::string WhatToDo(const std::string& code) {
-  if (code == "permission_denied") {
-    return "the need-to-know policy or the H2 rule does not allow this step to this agency: "
-           "choose another agency, or ask the authority";
-  }
-  if (code == "not_found") {
-    return "the broker's directory does not know a recipient: check the id, or wait until the "
-           "broker loads the directory that names it, then take the step again";
-  }
-  if (code == "unauthenticated") {
-    return "the broker does not accept this agency's signature: ask the authority whether the "
-           "directory holds this agency's current keys";
-  }
-  return "take the step again; if it is refused again, tell the broker's operator";
-}
-
-std::string Receipt(uint64_t leaf) {
-  return "audit leaf " + std::to_string(leaf) +
-         ", in a checkpoint signed by the broker and verified";
+void SetReceipt(MessageRecord& m, uint64_t leaf) {
+  m.broker_receipt_phrase = BrokerReceipt(leaf);
+  m.broker_receipt = English(m.broker_receipt_phrase);
 }
 
 }  // namespace
@@ -51,28 +35,29 @@ Status Outbox::OnAnswer(const SendOutcome& a) {
   if (a.accepted && a.receipt_leaf) {
     m->state = std::string(kAtTheBroker);
     m->accepted_at_ms = Now();
-    m->broker_receipt = Receipt(*a.receipt_leaf);
+    SetReceipt(*m, *a.receipt_leaf);
     m->broker_head = a.receipt_head;
-    m->detail.clear();
+    SetDetail(*m, {});
     stale_.erase(id);
     retry_after_.erase(id);
     awaiting_receipt_.erase(id);
     LogEvent("accepted by the broker: " + m->kind + " " + id + " to " + Join(m->to) + " (" +
-             Receipt(*a.receipt_leaf) + ")");
+             m->broker_receipt + ")");
     return store_.Write({*m}, {});
   }
   const std::string refusal = a.code + ": " + a.reason;
   if (a.code == "already_exists") {
     // Not acceptance: nothing proves the broker stored it. Its receipt does.
     awaiting_receipt_.insert(id);
-    m->detail = "the broker says it already holds this step; waiting for its receipt";
+    SetDetail(*m, Say("the broker says it already holds this step; waiting for its receipt"));
     LogEvent("the broker answered " + m->kind + " " + id + " with already_exists: asking for its " +
              "receipt before counting it as accepted");
     return Query(*m, "its receipt, for a step it says it already holds");
   }
   if (a.code == "unavailable" || a.code == "resource_exhausted") {
     retry_after_[id] = Now() + 5000;
-    m->detail = "the broker asked to send it again later (" + refusal + ")";
+    SetDetail(*m, Say("the broker asked to send it again later (%1: %2)",
+                      {AsIs(a.code), AsIs(a.reason)}));
     LogEvent("refused for now by the broker: " + m->kind + " " + id + " (" + refusal +
              "); submitting it again in 5 s");
     return store_.Write({*m}, {});
@@ -82,13 +67,16 @@ Status Outbox::OnAnswer(const SendOutcome& a) {
     // the next submission, at once the first time, then backing off (a wrong clock here).
     const int n = ++stale_[id];
     retry_after_[id] = Now() + std::min<int64_t>(60000, n <= 1 ? 0 : 1000LL << std::min(n, 6));
-    m->detail = "refused as stale (" + a.reason + "); sealed again with a fresh time" +
-                (n > 2 ? "; if this goes on, check this computer's clock" : "");
+    SetDetail(
+        *m, n > 2 ? Say("refused as stale (%1); sealed again with a fresh time; if this "
+                        "goes on, check this computer's clock",
+                        {AsIs(a.reason)})
+                  : Say("refused as stale (%1); sealed again with a fresh time", {AsIs(a.reason)}));
     LogEvent("refused as stale by the broker: " + m->kind + " " + id + " (" + a.reason +
              "); sealing it again with a fresh time");
     return store_.Write({*m}, {});
   }
-  return Fail(*m, "refused by the broker: " + refusal, WhatToDo(a.code));
+  return Fail(*m, BrokerRefusal(agent_, *m, a.code, a.reason), WhatToDo(a.code));
 }
 
 Status Outbox::OnBadAnswer(ByteView message_id, const Status& why) {
@@ -97,7 +85,7 @@ Status Outbox::OnBadAnswer(ByteView message_id, const Status& why) {
   NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store_.GetMessage(id));
   if (!m || m->state != kWaitingToSend) return Status::Ok();
   awaiting_receipt_.insert(id);
-  m->detail = "the broker's answer carried no receipt that verifies; asking for it again";
+  SetDetail(*m, Say("the broker's answer carried no receipt that verifies; asking for it again"));
   LogEvent("SUSPICIOUS: the broker answered " + m->kind + " " + id +
            " without a receipt that verifies (" + why.message() + "); not counted");
   return store_.Write({*m}, {});
@@ -113,25 +101,27 @@ Status Outbox::OnStatus(const QueryAnswer& a) {
     if (m->state == kWaitingToSend) {
       m->state = std::string(kAtTheBroker);
       m->accepted_at_ms = Now();
-      m->broker_receipt = Receipt(*a.receipt_leaf);
+      SetReceipt(*m, *a.receipt_leaf);
       m->broker_head = a.receipt_head;
-      m->detail.clear();
+      SetDetail(*m, {});
       LogEvent("accepted by the broker (its receipt given again): " + m->kind + " " + id + " (" +
-               Receipt(*a.receipt_leaf) + ")");
+               m->broker_receipt + ")");
     } else {
       std::vector<std::string> missing;
       for (const std::string& to : m->to) {
         if (!Holds(m->confirmed_by, to)) missing.push_back(to);
       }
-      m->detail = "no signed receipt yet from " + Join(missing) + "; the broker still holds it (" +
-                  Receipt(*a.receipt_leaf) + ") as of " + FormatTimeUtc(Now());
+      SetDetail(*m, Say("no signed receipt yet from %1; the broker still holds it (%2) as of %3",
+                        {AsIs(Join(missing)), Nested(BrokerReceipt(*a.receipt_leaf)),
+                         AsIs(FormatTimeUtc(Now()))}));
       LogEvent("the broker still holds " + m->kind + " " + id + "; waiting for the receipt of " +
                Join(missing));
     }
     return store_.Write({*m}, {});
   }
   if (a.held) {
-    m->detail = "the broker says it holds this step but gives no receipt for it: not counted";
+    SetDetail(*m,
+              Say("the broker says it holds this step but gives no receipt for it: not counted"));
     LogEvent("SUSPICIOUS: the broker says it holds " + m->kind + " " + id +
              " but gives no receipt; asking again later");
     return store_.Write({*m}, {});
@@ -140,9 +130,9 @@ Status Outbox::OnStatus(const QueryAnswer& a) {
   // recipient drops a repeat by its id, so submitting it again is safe.
   awaiting_receipt_.erase(id);
   retry_after_.erase(id);
-  m->detail = (m->state == kAtTheBroker ? "no signed receipt from every recipient, and the broker "
-                                          "no longer holds it: submitted again"
-                                        : "the broker does not hold it: submitted again");
+  SetDetail(*m, m->state == kAtTheBroker ? Say("no signed receipt from every recipient, and the "
+                                               "broker no longer holds it: submitted again")
+                                         : Say("the broker does not hold it: submitted again"));
   LogEvent("the broker does not hold " + m->kind + " " + id + ": submitting it again");
   m->state = std::string(kWaitingToSend);
   return store_.Write({*m}, {});
@@ -167,8 +157,8 @@ Result<bool> Outbox::OnReceipt(const std::string& step_id, const std::string& fr
   awaiting_receipt_.erase(step_id);
   if (!refusal.empty()) {
     NRM_RETURN_IF_ERROR(
-        Fail(*m, from + " refused it: " + refusal,
-             "change what the reason names and take the step again, or call " + from,
+        Fail(*m, Say("%1 refused it: %2", {AsIs(from), AsIs(refusal)}),
+             Say("change what the reason names and take the step again, or call %1", {AsIs(from)}),
              // The reason is the receipt's payload: on the step, not in the log.
              from + " refused it (a signed negative receipt; `show " + Short(step_id) +
                  "` gives its reason)"));
@@ -182,10 +172,10 @@ Result<bool> Outbox::OnReceipt(const std::string& step_id, const std::string& fr
                                [&](const std::string& to) { return Holds(m->confirmed_by, to); });
   if (all) {
     m->state = std::string(kDelivered);
-    m->detail = "signed receipt from " + Join(m->to);
+    SetDetail(*m, Say("signed receipt from %1", {AsIs(Join(m->to))}));
     LogEvent("delivered: " + m->kind + " " + step_id + " to " + Join(m->to) + " (signed receipts)");
   } else {
-    m->detail = "signed receipt from " + Join(m->confirmed_by);
+    SetDetail(*m, Say("signed receipt from %1", {AsIs(Join(m->confirmed_by))}));
   }
   NRM_RETURN_IF_ERROR(store_.Write({*m}, {}));
   return true;
@@ -201,8 +191,9 @@ Status Outbox::OnExpired(const std::string& step_id, const std::string& recipien
   if (Holds(m->confirmed_by, recipient)) return Status::Ok();  // it has its receipt
   return Fail(
       *m,
-      "expired at the broker: " + recipient + " did not take it within the broker's time-to-live",
-      "check with " + recipient + " that its agent runs, then take the step again");
+      Say("expired at the broker: %1 did not take it within the broker's time-to-live",
+          {AsIs(recipient)}),
+      Say("check with %1 that its agent runs, then take the step again", {AsIs(recipient)}));
 }
 
 Status Outbox::OnRelayReceipt(const std::string& step_id, const std::string& country,
@@ -227,16 +218,16 @@ Status Outbox::OnRelayReceipt(const std::string& step_id, const std::string& cou
   return store_.Write({}, {*c});
 }
 
-Status Outbox::Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do,
+Status Outbox::Fail(MessageRecord& m, const Phrase& why, const Phrase& what_to_do,
                     const std::string& log_why) {
   in_flight_.erase(m.id);
   queried_.erase(m.id);
   awaiting_receipt_.erase(m.id);
   retry_after_.erase(m.id);
   m.state = std::string(kNotDelivered);
-  m.detail = why + ". What to do: " + what_to_do;
+  SetDetail(m, Say("%1. What to do: %2", {Nested(why), Nested(what_to_do)}));
   LogEvent("not delivered: " + m.kind + " " + m.id + " to " + Join(m.to) + ": " +
-           (log_why.empty() ? why : log_why));
+           (log_why.empty() ? English(why) : log_why));
   std::vector<CaseRecord> cases;
   NRM_ASSIGN_OR_RETURN(std::optional<CaseRecord> c, store_.GetCase(m.case_ref));
   if (c && m.kind != "receipt") {
@@ -249,8 +240,9 @@ Status Outbox::Fail(MessageRecord& m, const std::string& why, const std::string&
         })) {
       c->state = m.prev_state;
     }
+    const Phrase note = Say("NOT DELIVERED: %1", {Nested(why)});
     c->timeline.push_back(
-        {Now(), m.id, m.kind, "-", agent_.agency(), c->state, "NOT DELIVERED: " + why});
+        {Now(), m.id, m.kind, "-", agent_.agency(), c->state, English(note), "", note});
     cases.push_back(*c);
   }
   return store_.Write({m}, cases);

@@ -226,15 +226,15 @@ Status Outbox::Submit(MessageRecord& m) {
   for (const std::string& to : m.to) {
     const identity::Agency* a = agent_.directory().Find(to);
     if (a == nullptr || a->revoked) {
-      return Fail(
-          m,
-          "recipient " + to +
-              (a == nullptr ? " is no longer in the directory" : " is revoked in the directory"),
-          "choose another agency and take the step again");
+      return Fail(m,
+                  a == nullptr ? Say("recipient %1 is no longer in the directory", {AsIs(to)})
+                               : Say("recipient %1 is revoked in the directory", {AsIs(to)}),
+                  Say("choose another agency and take the step again"));
     }
   }
   if (Status s = Seal(m); !s.ok()) {
-    return Fail(m, "it could not be sealed: " + s.message(), "take the step again");
+    return Fail(m, Say("it could not be sealed: %1", {AsIs(s.message())}),
+                Say("take the step again"));
   }
   if (!agent_.SendFrames({transport::Frame("SEND"), m.frame}).ok()) {
     return Status::Ok();  // no connection after all: the next turn tries again

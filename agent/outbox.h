@@ -119,7 +119,7 @@ class Outbox {
   Status Query(MessageRecord& m, const std::string& why);
   // Ends `m` as not delivered, with why and what to do; puts its case back when it was the
   // case's last step. Logs `log_why` instead of `why` when given (a reason from a payload).
-  Status Fail(MessageRecord& m, const std::string& why, const std::string& what_to_do,
+  Status Fail(MessageRecord& m, const Phrase& why, const Phrase& what_to_do,
               const std::string& log_why = "");
   // Waits (serving broker traffic) up to `ms` for the broker to answer `ids`.
   void AwaitAnswers(const std::vector<std::string>& ids, int ms);

@@ -111,8 +111,10 @@ std::optional<RetentionEntry> RetentionOf(const CaseRecord& c, const AgentConfig
   return e;
 }
 
-Result<RetentionPlan> PlanRetention(AgentStore& store, const AgentConfig& config) {
-  // The steps still under way, by case.
+namespace {
+
+// The steps still under way, by case.
+Result<std::map<std::string, std::vector<MessageRecord>>> UnderWay(AgentStore& store) {
   std::map<std::string, std::vector<MessageRecord>> under_way;
   NRM_ASSIGN_OR_RETURN(std::vector<std::string> waiting, store.WaitingOutbox());
   NRM_ASSIGN_OR_RETURN(std::vector<std::string> at_broker, store.AtTheBroker());
@@ -121,25 +123,52 @@ Result<RetentionPlan> PlanRetention(AgentStore& store, const AgentConfig& config
     NRM_ASSIGN_OR_RETURN(std::optional<MessageRecord> m, store.GetMessage(id));
     if (m) under_way[m->case_ref].push_back(std::move(*m));
   }
-  RetentionPlan plan;
-  NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> cases, store.Cases());
-  for (const CaseRecord& c : cases) {
-    std::optional<RetentionEntry> e = RetentionOf(c, config);
-    if (!e) {
-      ++plan.open_cases;
-      continue;
-    }
-    if (auto w = under_way.find(c.ref); w != under_way.end()) e->waiting = w->second;
-    plan.closed.push_back(std::move(*e));
+  return under_way;
+}
+
+// Adds case `c` to `plan`: an open case counted, a closed one with its steps under way.
+void Plan(RetentionPlan& plan, const CaseRecord& c, const AgentConfig& config,
+          const std::map<std::string, std::vector<MessageRecord>>& under_way) {
+  std::optional<RetentionEntry> e = RetentionOf(c, config);
+  if (!e) {
+    ++plan.open_cases;
+    return;
   }
+  if (auto w = under_way.find(c.ref); w != under_way.end()) e->waiting = w->second;
+  plan.closed.push_back(std::move(*e));
+}
+
+void SortClosed(RetentionPlan& plan) {
   std::sort(plan.closed.begin(), plan.closed.end(),
             [](const auto& a, const auto& b) { return a.closed_at_ms < b.closed_at_ms; });
+}
+
+}  // namespace
+
+Result<RetentionPlan> PlanRetention(AgentStore& store, const AgentConfig& config) {
+  NRM_ASSIGN_OR_RETURN(auto under_way, UnderWay(store));
+  RetentionPlan plan;
+  NRM_ASSIGN_OR_RETURN(std::vector<CaseRecord> cases, store.Cases());
+  for (const CaseRecord& c : cases) Plan(plan, c, config, under_way);
+  SortClosed(plan);
   NRM_ASSIGN_OR_RETURN(std::vector<Tombstone> tombs, store.Tombstones());
   for (Tombstone& t : tombs) {
     if (t.erased_by == kRetentionRule) plan.erased.push_back(std::move(t));
   }
   std::sort(plan.erased.begin(), plan.erased.end(),
             [](const auto& a, const auto& b) { return a.at_ms < b.at_ms; });
+  return plan;
+}
+
+Result<RetentionPlan> PlanRetentionOf(AgentStore& store, const AgentConfig& config,
+                                      const std::vector<std::string>& refs) {
+  NRM_ASSIGN_OR_RETURN(auto under_way, UnderWay(store));
+  RetentionPlan plan;
+  for (const std::string& ref : refs) {
+    NRM_ASSIGN_OR_RETURN(std::optional<CaseRecord> c, store.GetCase(ref));
+    if (c) Plan(plan, *c, config, under_way);
+  }
+  SortClosed(plan);
   return plan;
 }
 

@@ -64,6 +64,10 @@ struct RetentionPlan {
 
 // What the rule would do under `config`.
 Result<RetentionPlan> PlanRetention(AgentStore& store, const AgentConfig& config);
+// The same for the cases `refs` alone (those a caller knows to be closed), without `erased`:
+// what a page needs that shows the closed cases beside a count of the open ones it keeps.
+Result<RetentionPlan> PlanRetentionOf(AgentStore& store, const AgentConfig& config,
+                                      const std::vector<std::string>& refs);
 
 // Erases every closed case due at `now_ms` (EraseCase), unless it waits for its steps. An error
 // of the store stops it and is returned; one case that cannot be erased is logged and skipped.

@@ -369,7 +369,9 @@ CommandOutput Followup(const CommandContext& ctx, const Args& a) {
                 Decide("reintegration_followup", "note", false));
 }
 CommandOutput CounsellingNotes(const CommandContext& ctx, const Args& args) {
-  if (!args.Get("file")) return Usage("missing --file notes.json (the counselling section)");
+  if (!args.Get("file") && ctx.payload.empty()) {
+    return Usage("missing --file notes.json (the counselling section)");
+  }
   return OnCase(ctx, args, K::CounsellingNotes, false,
                 [](const Args&, payload::PayloadT&) { return Status::Ok(); });
 }

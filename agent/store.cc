@@ -88,35 +88,49 @@ std::string Serialize(const toml::table& t) {
   return out.str();
 }
 
+// A phrase as the JSON text of PhraseToJson, written only when there is one.
+void InsertPhrase(toml::table& t, std::string_view key, const Phrase& p) {
+  if (!p.empty()) t.insert(key, PhraseToJson(p).dump());
+}
+Phrase PhraseOf(const toml::table& t, std::string_view key) {
+  const std::string text = Text(t, key);
+  if (text.empty()) return {};
+  Result<json::Json> j = json::Parse(text);
+  return j.ok() ? PhraseFromJson(*j) : Phrase{};
+}
+
 toml::table ToToml(const MessageRecord& m) {
-  return toml::table{{"id", m.id},
-                     {"direction", m.direction},
-                     {"kind", m.kind},
-                     {"from", m.from},
-                     {"to", TomlArray(m.to)},
-                     {"case_ref", m.case_ref},
-                     {"in_reply_to", m.in_reply_to},
-                     {"created_at_ms", m.created_at_ms},
-                     {"consent_override", m.consent_override},
-                     {"state", m.state},
-                     {"note", m.note},
-                     {"detail", m.detail},
-                     {"attempts", m.attempts},
-                     {"frame", ToHex(m.frame)},
-                     {"payload", ToHex(m.payload)},
-                     {"broker_receipt", m.broker_receipt},
-                     {"broker_head", ToHex(m.broker_head)},
-                     {"receipts", TomlArray(m.receipts)},
-                     {"prev_state", m.prev_state},
-                     {"handling", m.handling},
-                     {"taken_at_ms", m.taken_at_ms},
-                     {"accepted_at_ms", m.accepted_at_ms},
-                     {"checked_at_ms", m.checked_at_ms},
-                     {"confirmed_by", TomlArray(m.confirmed_by)},
-                     {"received_at_ms", m.received_at_ms},
-                     {"previous", m.previous},
-                     {"sections", TomlArray(m.sections)},
-                     {"withheld", TomlArray(m.withheld)}};
+  toml::table t{{"id", m.id},
+                {"direction", m.direction},
+                {"kind", m.kind},
+                {"from", m.from},
+                {"to", TomlArray(m.to)},
+                {"case_ref", m.case_ref},
+                {"in_reply_to", m.in_reply_to},
+                {"created_at_ms", m.created_at_ms},
+                {"consent_override", m.consent_override},
+                {"state", m.state},
+                {"note", m.note},
+                {"detail", m.detail},
+                {"attempts", m.attempts},
+                {"frame", ToHex(m.frame)},
+                {"payload", ToHex(m.payload)},
+                {"broker_receipt", m.broker_receipt},
+                {"broker_head", ToHex(m.broker_head)},
+                {"receipts", TomlArray(m.receipts)},
+                {"prev_state", m.prev_state},
+                {"handling", m.handling},
+                {"taken_at_ms", m.taken_at_ms},
+                {"accepted_at_ms", m.accepted_at_ms},
+                {"checked_at_ms", m.checked_at_ms},
+                {"confirmed_by", TomlArray(m.confirmed_by)},
+                {"received_at_ms", m.received_at_ms},
+                {"previous", m.previous},
+                {"sections", TomlArray(m.sections)},
+                {"withheld", TomlArray(m.withheld)}};
+  InsertPhrase(t, "detail_phrase", m.detail_phrase);
+  InsertPhrase(t, "broker_receipt_phrase", m.broker_receipt_phrase);
+  return t;
 }
 
 MessageRecord MessageFromToml(const toml::table& t) {
@@ -150,6 +164,8 @@ MessageRecord MessageFromToml(const toml::table& t) {
   m.previous = Text(t, "previous");
   m.sections = TomlStrings(t, "sections");
   m.withheld = TomlStrings(t, "withheld");
+  m.detail_phrase = PhraseOf(t, "detail_phrase");
+  m.broker_receipt_phrase = PhraseOf(t, "broker_receipt_phrase");
   return m;
 }
 
@@ -180,14 +196,11 @@ toml::table ToToml(const CaseRecord& c) {
   }
   toml::array steps;
   for (const TimelineStep& s : c.timeline) {
-    steps.push_back(toml::table{{"at_ms", s.at_ms},
-                                {"message_id", s.message_id},
-                                {"kind", s.kind},
-                                {"from", s.from},
-                                {"to", s.to},
-                                {"state", s.state},
-                                {"note", s.note},
-                                {"by", s.by}});
+    toml::table step{
+        {"at_ms", s.at_ms}, {"message_id", s.message_id}, {"kind", s.kind}, {"from", s.from},
+        {"to", s.to},       {"state", s.state},           {"note", s.note}, {"by", s.by}};
+    InsertPhrase(step, "note_phrase", s.note_phrase);
+    steps.push_back(std::move(step));
   }
   t.insert("timeline", std::move(steps));
   return t;
@@ -220,7 +233,7 @@ CaseRecord CaseFromToml(const toml::table& t) {
       if (s == nullptr) continue;
       c.timeline.push_back({Int(*s, "at_ms"), Text(*s, "message_id"), Text(*s, "kind"),
                             Text(*s, "from"), Text(*s, "to"), Text(*s, "state"), Text(*s, "note"),
-                            Text(*s, "by")});
+                            Text(*s, "by"), PhraseOf(*s, "note_phrase")});
     }
   }
   return c;
@@ -478,5 +491,10 @@ Result<std::vector<std::string>> AgentStore::WaitingOutbox() { return Scan("o/",
 Result<std::vector<std::string>> AgentStore::AtTheBroker() { return Scan("a/", false); }
 
 Result<std::vector<std::string>> AgentStore::HeldInbox() { return Scan("h/", false); }
+
+void SetDetail(MessageRecord& m, Phrase p) {
+  m.detail = English(p);
+  m.detail_phrase = std::move(p);
+}
 
 }  // namespace nrm::agent

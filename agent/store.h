@@ -62,14 +62,19 @@ struct MessageRecord {
   // action needed"; in "new" (not yet shown to a person), "read", "waiting for an earlier
   // step", "refused".
   std::string state;
-  std::string note;      // the step's own note: the reason of a decline, an override reason...
-  std::string detail;    // out: why it is in its state and what to do (a refusal, a retry...)
+  std::string note;    // the step's own note: the reason of a decline, an override reason...
+  std::string detail;  // out: why it is in its state and what to do (a refusal, a retry...)
+  // `detail` as its words and values, for the web inbox to translate (empty when the detail
+  // has none: written by an earlier version); shown only while English(detail_phrase) ==
+  // detail. SetDetail() sets both.
+  Phrase detail_phrase = {};
   int64_t attempts = 0;  // out: submissions to a broker
   Bytes frame;           // the signed envelope: as last sealed (out) or as delivered (in)
   Bytes payload;         // the payload FlatBuffer (out: before minimisation per role)
   // out: the broker's signed receipt (audit leaf and tree head), and the ids of the signed
   // receipt messages the recipients sent back.
   std::string broker_receipt;
+  Phrase broker_receipt_phrase = {};  // broker_receipt as words and values, as detail_phrase
   Bytes broker_head;
   std::vector<std::string> receipts;
   // out: the payload's sections these recipients get, and those the policy withheld from them
@@ -91,8 +96,12 @@ struct MessageRecord {
 struct TimelineStep {
   int64_t at_ms = 0;
   std::string message_id, kind, from, to, state, note;
-  std::string by = {};  // who took the step here (a web inbox user); empty otherwise
+  std::string by = {};      // who took the step here (a web inbox user); empty otherwise
+  Phrase note_phrase = {};  // `note` as words and values, as MessageRecord::detail_phrase
 };
+
+// Sets m.detail to `p` in English and keeps its words and values (an empty `p` clears both).
+void SetDetail(MessageRecord& m, Phrase p);
 
 // What is left of an erased case: metadata only, never personal data.
 struct Tombstone {

@@ -33,6 +33,7 @@ struct MessageArg {
     kValue,    // a value of a closed list (an enumeration, a role, a section): the value itself
                // here, its words where the web inbox has them
     kValues,   // several such values, "|"-separated: "a, b or c"
+    kPhrase,   // a Phrase of its own (PhraseToJson's text): a reason inside a sentence
   };
   Kind kind = Kind::kAsIs;
   std::string text;
@@ -54,6 +55,8 @@ std::string English(const Phrase& p);
 Phrase Say(const char* words, std::vector<MessageArg> args = {});
 // A value shown as it is in any language.
 MessageArg AsIs(std::string text);
+// A phrase inside another, each translated on its own.
+MessageArg Nested(const Phrase& p);
 // `words` with %1 ... %9 replaced by `values` (a value is not searched for placeholders again;
 // a placeholder with no value stays as it is).
 std::string FillPlaceholders(std::string_view words, const std::vector<std::string>& values);

@@ -139,6 +139,8 @@ Phrase Say(const char* words, std::vector<MessageArg> args) { return {words, std
 
 MessageArg AsIs(std::string text) { return {MessageArg::Kind::kAsIs, std::move(text)}; }
 
+MessageArg Nested(const Phrase& p) { return {MessageArg::Kind::kPhrase, PhraseToJson(p).dump()}; }
+
 Phrase TooLongPhrase() {
   return Say("longer than %1 bytes", {AsIs(std::to_string(kMaxTextBytes))});
 }
@@ -172,11 +174,9 @@ std::vector<std::string> SplitValues(const std::string& text) {
 
 namespace {
 constexpr std::pair<MessageArg::Kind, std::string_view> kArgKinds[] = {
-    {MessageArg::Kind::kAsIs, "as_is"},
-    {MessageArg::Kind::kWords, "words"},
-    {MessageArg::Kind::kCountry, "country"},
-    {MessageArg::Kind::kValue, "value"},
-    {MessageArg::Kind::kValues, "values"}};
+    {MessageArg::Kind::kAsIs, "as_is"},      {MessageArg::Kind::kWords, "words"},
+    {MessageArg::Kind::kCountry, "country"}, {MessageArg::Kind::kValue, "value"},
+    {MessageArg::Kind::kValues, "values"},   {MessageArg::Kind::kPhrase, "phrase"}};
 }  // namespace
 
 Json PhraseToJson(const Phrase& p) {
@@ -214,6 +214,9 @@ std::string English(const Phrase& p) {
     } else if (a.kind == MessageArg::Kind::kValues) {
       const std::vector<std::string> split = SplitValues(a.text);
       values.push_back(OneOf(std::vector<std::string_view>(split.begin(), split.end())));
+    } else if (a.kind == MessageArg::Kind::kPhrase) {
+      const Result<Json> nested = json::Parse(a.text);
+      values.push_back(nested.ok() ? English(PhraseFromJson(*nested)) : a.text);
     } else {
       values.push_back(a.text);
     }

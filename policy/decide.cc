@@ -61,6 +61,30 @@ std::string Quoted(std::string_view s) {
   return out + "'";
 }
 
+ReasonValue Text(std::string s) { return {ReasonValue::Kind::kText, std::move(s)}; }
+ReasonValue Role(std::string s) { return {ReasonValue::Kind::kRole, std::move(s)}; }
+ReasonValue Country(std::string s) { return {ReasonValue::Kind::kCountry, std::move(s)}; }
+ReasonValue KindOf(std::string s) { return {ReasonValue::Kind::kKind, std::move(s)}; }
+
+// A refusal: its words (a msgid of the web inbox's catalogs, found there by this function's
+// name), its values, and the two filled in as its reason.
+Decision Refused(const std::string& hash, const char* words, std::vector<ReasonValue> values) {
+  Decision d;
+  d.policy_hash = hash;
+  for (const char* c = words; *c != '\0'; ++c) {
+    const size_t n = c[0] == '%' && c[1] >= '1' && c[1] <= '9' ? size_t(c[1] - '1') : values.size();
+    if (n < values.size()) {
+      d.reason += values[n].text;
+      ++c;
+    } else {
+      d.reason += *c;
+    }
+  }
+  d.reason_words = words;
+  d.reason_values = std::move(values);
+  return d;
+}
+
 }  // namespace
 
 const Agreement* Policy::AgreementFor(const RouteQuery& q) const {
@@ -70,53 +94,65 @@ const Agreement* Policy::AgreementFor(const RouteQuery& q) const {
   return nullptr;
 }
 
-std::string Policy::NoAgreementReason(const RouteQuery& q) const {
-  std::string what = q.from.role + " -> " + q.to.role + " for " + q.kind;
-  std::string pair = q.from.country + " and " + q.to.country;
+Decision Policy::NoAgreementReason(const RouteQuery& q) const {
   std::vector<std::string> for_pair;
   for (const Agreement& a : agreements_) {
     if (!CoversPair(a, q)) continue;
     if (CoversRolesAndKind(a, q)) {
       // It covers everything but the date.
-      if (q.date < a.from) {
-        return "agreement " + a.id + " between " + pair + " covers " + what + " only from " +
-               a.from + " (message dated " + q.date + ")";
-      }
-      return "agreement " + a.id + " between " + pair + " covered " + what + " only until " +
-             a.until + " (message dated " + q.date + ")";
+      std::vector<ReasonValue> v = {Text(a.id),
+                                    Country(q.from.country),
+                                    Country(q.to.country),
+                                    Role(q.from.role),
+                                    Role(q.to.role),
+                                    KindOf(q.kind),
+                                    Text(q.date < a.from ? a.from : a.until),
+                                    Text(q.date)};
+      return q.date < a.from ? Refused(hash_,
+                                       "agreement %1 between %2 and %3 covers %4 -> %5 for %6 "
+                                       "only from %7 (message dated %8)",
+                                       std::move(v))
+                             : Refused(hash_,
+                                       "agreement %1 between %2 and %3 covered %4 -> %5 for %6 "
+                                       "only until %7 (message dated %8)",
+                                       std::move(v));
     }
     for_pair.push_back(a.id);
   }
-  std::string reason = "no agreement between " + pair + " covers " + what;
-  if (!for_pair.empty()) reason += " (agreements between them: " + Join(for_pair) + ")";
-  return reason;
+  std::vector<ReasonValue> v = {Country(q.from.country), Country(q.to.country), Role(q.from.role),
+                                Role(q.to.role), KindOf(q.kind)};
+  if (for_pair.empty())
+    return Refused(hash_, "no agreement between %1 and %2 covers %3 -> %4 for %5", v);
+  v.push_back(Text(Join(for_pair)));
+  return Refused(hash_,
+                 "no agreement between %1 and %2 covers %3 -> %4 for %5 (agreements between them: "
+                 "%6)",
+                 std::move(v));
 }
 
 Decision Policy::Route(const RouteQuery& q) const {
   Decision d;
   d.policy_hash = hash_;
-  auto deny = [&d](std::string reason) {
-    d.allowed = false;
-    d.reason = std::move(reason);
-    return d;
+  auto deny = [this](const char* words, std::vector<ReasonValue> values) {
+    return Refused(hash_, words, std::move(values));
   };
   // Fail closed on anything the policy does not know.
-  if (!KnowsRole(q.from.role)) return deny("unknown sender role " + Quoted(q.from.role));
-  if (!KnowsRole(q.to.role)) return deny("unknown recipient role " + Quoted(q.to.role));
+  if (!KnowsRole(q.from.role)) return deny("unknown sender role %1", {Text(Quoted(q.from.role))});
+  if (!KnowsRole(q.to.role)) return deny("unknown recipient role %1", {Text(Quoted(q.to.role))});
   if (!KnowsCountry(q.from.country)) {
-    return deny("unknown sender country " + Quoted(q.from.country));
+    return deny("unknown sender country %1", {Text(Quoted(q.from.country))});
   }
   if (!KnowsCountry(q.to.country)) {
-    return deny("unknown recipient country " + Quoted(q.to.country));
+    return deny("unknown recipient country %1", {Text(Quoted(q.to.country))});
   }
-  if (!KnowsKind(q.kind)) return deny("unknown message kind " + Quoted(q.kind));
+  if (!KnowsKind(q.kind)) return deny("unknown message kind %1", {Text(Quoted(q.kind))});
   if (!q.date.empty() && !IsValidDate(q.date)) {
-    return deny("bad message date " + Quoted(q.date) + " (expected YYYY-MM-DD)");
+    return deny("bad message date %1 (expected YYYY-MM-DD)", {Text(Quoted(q.date))});
   }
   // Lint() refuses rules to such a role; this keeps the promise even if that check changes.
   if (SectionsFor(q.to.role).empty()) {
-    return deny("the " + q.to.role +
-                " role may receive no payload section, so nothing may be sent to it");
+    return deny("the %1 role may receive no payload section, so nothing may be sent to it",
+                {Role(q.to.role)});
   }
 
   const bool domestic = q.from.country == q.to.country;
@@ -134,11 +170,11 @@ Decision Policy::Route(const RouteQuery& q) const {
       return d;
     }
     if (q.date.empty()) {
-      return deny("a cross-border message needs its date (YYYY-MM-DD) to check agreements");
+      return deny("a cross-border message needs its date (YYYY-MM-DD) to check agreements", {});
     }
     // Which agreement applies does not depend on the rule, so the first matching rule decides.
     const Agreement* a = AgreementFor(q);
-    if (a == nullptr) return deny(NoAgreementReason(q));
+    if (a == nullptr) return NoAgreementReason(q);
     d.allowed = true;
     d.rule_id = r.id;
     d.agreement_id = a->id;
@@ -146,9 +182,10 @@ Decision Policy::Route(const RouteQuery& q) const {
                q.to.country + " under agreement " + a->id;
     return d;
   }
-  if (domestic) return deny("no rule allows " + what + " within " + q.from.country);
-  return deny("no cross-border rule allows " + what + " (" + q.from.country + " -> " +
-              q.to.country + ")");
+  const std::vector<ReasonValue> v = {Role(q.from.role), Role(q.to.role), KindOf(q.kind),
+                                      Country(q.from.country), Country(q.to.country)};
+  if (domestic) return deny("no rule allows %1 -> %2 for %3 within %4", v);
+  return deny("no cross-border rule allows %1 -> %2 for %3 (%4 -> %5)", v);
 }
 
 }  // namespace nrm::policy

@@ -35,6 +35,14 @@ struct RouteQuery {
   std::string date;
 };
 
+// A value a decision's reason names, and what it is, so that a reader in another language can be
+// shown it (a role or a kind in words, a country by its name).
+struct ReasonValue {
+  enum class Kind { kText, kRole, kCountry, kKind };
+  Kind kind = Kind::kText;
+  std::string text;
+};
+
 struct Decision {
   bool allowed = false;
   std::string rule_id;       // the rule that allowed it; empty when refused
@@ -42,6 +50,10 @@ struct Decision {
   // When refused: why, in words an official can act on, e.g. "no agreement between MM and VN
   // covers ngo -> shelter for referral_offer". When allowed: a one-line summary.
   std::string reason;
+  // When refused, the same reason as its words with %1, %2, ... where `reason_values` go, in
+  // order (`reason` is them filled in): the words are fixed, so they can be translated.
+  std::string reason_words;
+  std::vector<ReasonValue> reason_values;
   std::string policy_hash;  // the hash of the policy file that decided
 };
 
@@ -117,7 +129,7 @@ class Policy {
   const Agreement* AgreementFor(const RouteQuery& q) const;
   // The reason a cross-border query that some rule would allow is refused for want of an
   // agreement (none covers it, or not yet / no longer in force on the date).
-  std::string NoAgreementReason(const RouteQuery& q) const;
+  Decision NoAgreementReason(const RouteQuery& q) const;
 
   std::string hash_;
   std::vector<std::string> roles_;

@@ -71,10 +71,11 @@ constexpr const char* kUsage =
     "1000)\n"
     "  --workdir DIR    keep keys, configs, broker data and logs in DIR (default: a temp dir)\n"
     "\n"
-    "usage: nrm bench --web [--cases N] [--requests R] [--json] [--workdir DIR]\n"
-    "A shelter's store with N cases (default 10000) and a real nrm-agent serving its web inbox:\n"
-    "the time to serve the inbox, a page deep in it and case pages (p50, p99, max over R\n"
-    "requests each, default 300), the agent's start (index build) and memory.\n";
+    "usage: nrm bench --web [--cases N] [--erased E] [--requests R] [--json] [--workdir DIR]\n"
+    "A shelter's store with N cases (default 10000) and E erased cases (default 10000) and a\n"
+    "real nrm-agent serving its web inbox: the time to serve the inbox, a page deep in it, case\n"
+    "pages and the erased cases' list and a page deep in it (p50, p99, max over R requests\n"
+    "each, default 300), the agent's start (index build) and memory.\n";
 
 }  // namespace
 

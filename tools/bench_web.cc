@@ -6,7 +6,9 @@
 // itself is measured by `nrm bench`). Then a real `nrm-agent run` serves the inbox; a supervisor
 // logs in over HTTP; the bench asks for the first page of the inbox, a page deep in its history,
 // and case pages of random cases, one request at a time on a new connection, and reports the
-// time to the last byte (p50, p99, max), the agent's start (index build) and its memory.
+// time to the last byte (p50, p99, max), the agent's start (index build) and its memory. The
+// store also holds --erased erased cases (default 10,000: what erasure leaves, a tombstone each),
+// and the supervisors' list of erased cases is asked for, its first page and one deep in it.
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -89,7 +91,7 @@ std::string Csrf(const std::string& page, const std::string& action) {
 }
 
 // Writes `cases` cases of `shelter` into its store, as delivered offers from the police.
-Status FillStore(const Scenario& s, int cases, std::ostream& err) {
+Status FillStore(const Scenario& s, int cases, int erased, std::ostream& err) {
   NRM_ASSIGN_OR_RETURN(agent::AgentConfig police_config,
                        agent::LoadAgentConfig(s.AgentConfig(kPolice)));
   NRM_ASSIGN_OR_RETURN(agent::AgentConfig shelter_config,
@@ -165,21 +167,39 @@ Status FillStore(const Scenario& s, int cases, std::ostream& err) {
     }
   }
   err << "\n";
+  // Erased cases: tombstones alone, as erasure leaves them once every party confirmed and the
+  // store was compacted.
+  for (int i = 0; i < erased; ++i) {
+    agent::Tombstone t;
+    t.ref = ToHex(crypto::RandomBytes(16));
+    t.at_ms = start + int64_t{i} * 60000;
+    t.erased_by = "bench";
+    t.reason = "erased for the bench";
+    t.asked = {kPolice};
+    t.confirmed = {kPolice + " at " + FormatTimeUtc(t.at_ms + 1000)};
+    t.compacted = true;  // else the agent's start rewrites each (FinishErasures), synced
+    NRM_RETURN_IF_ERROR(store->WriteTombstone(t, {}));
+    if ((i + 1) % 500 == 0 || i + 1 == erased) {
+      err << "\rnrm bench --web: " << (i + 1) << " erased cases written" << std::flush;
+    }
+  }
+  if (erased > 0) err << "\n";
   return store->Close();
 }
 
 }  // namespace
 
 int BenchWebCommand(const Words& words, std::ostream& out, std::ostream& err) {
-  auto a = Args::Parse(words, {"cases", "requests", "workdir"}, {"web", "json"});
+  auto a = Args::Parse(words, {"cases", "erased", "requests", "workdir"}, {"web", "json"});
   if (!a || !a->positional().empty()) {
     err << "nrm bench --web: " << (a ? "unexpected argument" : a.status().message()) << "\n";
     return 2;
   }
   const int cases = std::atoi(a->Get("cases").value_or("10000").c_str());
+  const int erased = std::atoi(a->Get("erased").value_or("10000").c_str());
   const int requests = std::atoi(a->Get("requests").value_or("300").c_str());
-  if (cases < 1 || requests < 1) {
-    err << "nrm bench --web: --cases and --requests take positive numbers\n";
+  if (cases < 1 || requests < 1 || erased < 0) {
+    err << "nrm bench --web: --cases and --requests take positive numbers, --erased a number\n";
     return 2;
   }
   const bool temporary = !a->Get("workdir").has_value();
@@ -203,7 +223,7 @@ int BenchWebCommand(const Words& words, std::ostream& out, std::ostream& err) {
     return fail(st);
   }
   const auto fill_start = std::chrono::steady_clock::now();
-  if (Status st = FillStore(*s, cases, err); !st.ok()) return fail(st);
+  if (Status st = FillStore(*s, cases, erased, err); !st.ok()) return fail(st);
   const double fill_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fill_start).count();
   Result<std::string> config = ReadFile(s->AgentConfig(kShelter));
@@ -267,8 +287,11 @@ int BenchWebCommand(const Words& words, std::ostream& out, std::ostream& err) {
     std::vector<int64_t> ns;
     size_t bytes = 0;
   };
-  std::vector<Target> targets = {
-      {"inbox", "/inbox", {}}, {"inbox page 200", "/inbox?page=200", {}}, {"case page", "", {}}};
+  std::vector<Target> targets = {{"inbox", "/inbox", {}},
+                                 {"inbox page 200", "/inbox?page=200", {}},
+                                 {"case page", "", {}},
+                                 {"erased cases", "/erased", {}},
+                                 {"erased cases page 100", "/erased?page=100", {}}};
   for (int i = 0; i < requests; ++i) {
     for (Target& t : targets) {
       const std::string path = t.path.empty() ? "/case/" + refs[rng() % refs.size()] : t.path;
@@ -284,29 +307,28 @@ int BenchWebCommand(const Words& words, std::ostream& out, std::ostream& err) {
   }
   const bench::ProcSample mem = bench::SampleProcess(*agent);
   if (a->Has("json")) {
-    Json j = {{"cases", cases},
-              {"requests", requests},
-              {"fill_s", fill_s},
-              {"agent_start_s", start_s},
-              {"agent_rss_mib", mem.rss_mib}};
+    Json j = {{"cases", cases},   {"erased", erased},         {"requests", requests},
+              {"fill_s", fill_s}, {"agent_start_s", start_s}, {"agent_rss_mib", mem.rss_mib}};
     for (const Target& t : targets) {
       const bench::Percentiles p = bench::Summarize(t.ns);
       j[t.name] = {{"p50_ms", p.p50_us / 1000},
                    {"p99_ms", p.p99_us / 1000},
                    {"max_ms", p.max_us / 1000},
-                   {"bytes", t.bytes}};
+                   {"bytes", t.bytes},
+                   {"requests", t.ns.size()}};
     }
     out << j.dump() << "\n";
   } else {
-    out << "web inbox of a shelter with " << cases << " cases (" << 2 * cases
-        << " messages) in its store; " << requests << " requests of each kind, one at a time\n"
+    out << "web inbox of a shelter with " << cases << " cases (" << 2 * cases << " messages) and "
+        << erased << " erased cases in its store; " << requests
+        << " requests of each kind, one at a time\n"
         << "  agent start, index built:  " << start_s << " s; resident memory " << mem.rss_mib
         << " MiB\n";
     for (const Target& t : targets) {
       const bench::Percentiles p = bench::Summarize(t.ns);
-      out << "  " << t.name << std::string(24 - t.name.size(), ' ') << "p50 " << p.p50_us / 1000
-          << " ms   p99 " << p.p99_us / 1000 << " ms   max " << p.max_us / 1000 << " ms   ("
-          << t.bytes << " bytes)\n";
+      out << "  " << t.name << std::string(24 - std::min<size_t>(23, t.name.size()), ' ') << "p50 "
+          << p.p50_us / 1000 << " ms   p99 " << p.p99_us / 1000 << " ms   max " << p.max_us / 1000
+          << " ms   (" << t.bytes << " bytes, " << t.ns.size() << " requests)\n";
     }
   }
   return finish(0);

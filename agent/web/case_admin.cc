@@ -20,6 +20,7 @@ using json::Json;
 
 // The longest reason an erasure form takes, in bytes.
 constexpr size_t kMaxReasonBytes = 1000;
+constexpr size_t kErasedRows = 50;  // erased cases a page
 
 // "2026-12-07T06:23:28.643Z" (FormatTimeUtc, as a tombstone keeps a receipt's time) in the
 // agency's time and words; the text itself when it is not that.
@@ -49,24 +50,41 @@ std::string ErasedBy(Site& site, std::string_view lang, const std::string& by) {
 
 }  // namespace
 
-Response ErasedCasesPage(Site& site, const Visit& visit) {
+Response ErasedCasesPage(Site& site, const Visit& visit, const Request& req) {
   const std::string& lang = visit.lang();
   if (!visit.supervisor()) {
     return site.Problem(&visit, lang, 403,
                         site.Tr(lang, "Only a supervisor may see the erased cases."));
   }
-  Result<RetentionPlan> plan = PlanRetention(site.store(), site.agent().config());
-  Result<std::vector<Tombstone>> tombstones = site.store().Tombstones();
-  if (!plan.ok() || !tombstones.ok()) {
-    return site.Problem(&visit, lang, 500,
-                        (plan.ok() ? tombstones.status() : plan.status()).message());
-  }
+  // From the index: the page's erased cases (newest first, kErasedRows a page, ?page=N from 1)
+  // and which cases are closed; only those are read from the store.
+  size_t page = static_cast<size_t>(std::max(1L, std::atol(req.Query("page").c_str())));
+  size_t pages = 1;
+  const std::vector<std::string> refs = site.index().ErasedPage(kErasedRows, &page, &pages);
+  std::vector<std::string> closed;
+  size_t open = 0;
+  site.index().Read([&](const std::map<std::string, CaseInfo>& cases) {
+    for (const auto& [ref, info] : cases) {
+      if (info.state == "done") {
+        closed.push_back(ref);
+      } else if (!info.state.empty()) {
+        ++open;
+      }
+    }
+  });
+  Result<RetentionPlan> plan = PlanRetentionOf(site.store(), site.agent().config(), closed);
+  if (!plan.ok()) return site.Problem(&visit, lang, 500, plan.status().message());
+  plan->open_cases += open;
   // What erasure leaves: the reference, when, by whom and who confirmed; nothing of the
   // person (the reason is on the tombstone's own page, in the words of the one who erased).
-  std::sort(tombstones->begin(), tombstones->end(),
-            [](const Tombstone& a, const Tombstone& b) { return a.at_ms > b.at_ms; });
+  std::vector<Tombstone> tombstones;
+  for (const std::string& ref : refs) {
+    Result<std::optional<Tombstone>> t = site.store().GetTombstone(ref);
+    if (!t.ok()) return site.Problem(&visit, lang, 500, t.status().message());
+    if (*t) tombstones.push_back(std::move(**t));
+  }
   Json erased = Json::array();
-  for (const Tombstone& t : *tombstones) {
+  for (const Tombstone& t : tombstones) {
     erased.push_back(
         {{"ref", t.ref},
          {"short", t.ref.substr(0, 8)},
@@ -97,8 +115,13 @@ Response ErasedCasesPage(Site& site, const Visit& visit) {
           : site.Tr(lang,
                     "The retention rule is off: closed cases are kept until a supervisor erases "
                     "them.");
+  auto link = [](size_t n) { return "/erased?page=" + std::to_string(n); };
   Json data = {{"title", site.Tr(lang, "Erased cases")},
                {"erased", erased},
+               {"page", std::to_string(page)},
+               {"pages", std::to_string(pages)},
+               {"prev", page > 1 ? link(page - 1) : ""},
+               {"next", page < pages ? link(page + 1) : ""},
                {"retention_rule", rule},
                {"due", due},
                {"open_cases", std::to_string(plan->open_cases)}};

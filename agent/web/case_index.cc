@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/web/i18n.h"
+#include "common/clock.h"
 #include "schemas/wire/envelope.h"
 #include "schemas/wire/payload.h"
 
@@ -24,7 +25,7 @@ Status CaseIndex::Build(AgentStore& store) {
   NRM_ASSIGN_OR_RETURN(std::vector<Tombstone> erased, store.Tombstones());
   std::lock_guard<std::mutex> lock(mu_);
   cases_.clear();
-  for (const Tombstone& t : erased) erased_.insert(t.ref);
+  for (const Tombstone& t : erased) erased_.emplace(t.ref, t.at_ms);
   ApplyLocked(messages, cases);
   return Status::Ok();
 }
@@ -38,8 +39,31 @@ void CaseIndex::Apply(const std::vector<MessageRecord>& messages,
 void CaseIndex::Erased(const std::string& ref) {
   std::lock_guard<std::mutex> lock(mu_);
   ++version_;
-  erased_.insert(ref);
+  erased_.emplace(ref, SystemClock::Get().NowMillis());
   cases_.erase(ref);
+}
+
+std::vector<std::string> CaseIndex::ErasedPage(size_t rows, size_t* page, size_t* pages) const {
+  std::vector<std::pair<int64_t, std::string>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    all.reserve(erased_.size());
+    for (const auto& [ref, at] : erased_) all.emplace_back(at, ref);
+  }
+  *pages = std::max<size_t>(1, (all.size() + rows - 1) / rows);
+  *page = std::clamp<size_t>(*page, 1, *pages);
+  const size_t from = std::min(all.size(), (*page - 1) * rows);
+  const auto first = all.begin() + static_cast<long>(from);
+  const auto last = all.begin() + static_cast<long>(std::min(all.size(), from + rows));
+  auto newer = [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
+  if (first != all.begin()) std::nth_element(all.begin(), first, all.end(), newer);
+  if (last != all.end()) std::nth_element(first, last, all.end(), newer);
+  std::sort(first, last, newer);
+  std::vector<std::string> out;
+  for (auto it = first; it != last; ++it) out.push_back(it->second);
+  return out;
 }
 
 void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
@@ -70,6 +94,7 @@ void CaseIndex::ApplyLocked(const std::vector<MessageRecord>& messages,
     mi.state = m.state;
     mi.note = m.note;
     mi.detail = m.detail;
+    mi.detail_phrase = m.detail_phrase;
     mi.delivery = DeliveryOf(m);
     if (Result<wire::EnvelopeView> env = wire::DecodeEnvelope(m.frame); env.ok()) {
       mi.handling = std::string(wire::HandlingName(env->handling()));

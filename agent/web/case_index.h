@@ -28,9 +28,10 @@ struct MessageInfo {
   std::string id, direction, kind, from;
   std::vector<std::string> to;
   int64_t at_ms = 0;
-  std::string state;   // the record's (agent/step_state.h)
-  std::string note;    // the step's own note
-  std::string detail;  // why it is where it is, and what to do (a sent step not delivered)
+  std::string state;     // the record's (agent/step_state.h)
+  std::string note;      // the step's own note
+  std::string detail;    // why it is where it is, and what to do (a sent step not delivered)
+  Phrase detail_phrase;  // its words and values (MessageRecord::detail_phrase)
   Delivery delivery = Delivery::kNew;
   std::string handling;  // H0..H3
   bool person = false;   // it carries a person section
@@ -80,6 +81,9 @@ class CaseIndex {
   // pointer past its return, and should be quick (the daemon's writes wait for it).
   void Read(const std::function<void(const std::map<std::string, CaseInfo>&)>& f) const;
   std::optional<CaseInfo> Find(const std::string& ref) const;
+  // The erased cases' references, newest first (by when they were erased here), `rows` a page:
+  // those of page `*page` (from 1; moved to the last page when past it), and `*pages` set.
+  std::vector<std::string> ErasedPage(size_t rows, size_t* page, size_t* pages) const;
 
   // Appends what case `c` puts in the inbox: what waits for this agency's action (steps not
   // delivered, steps received that wait for an earlier one, the case's attention; then offers
@@ -99,7 +103,9 @@ class CaseIndex {
 
   mutable std::mutex mu_;
   std::map<std::string, CaseInfo> cases_;
-  std::set<std::string> erased_;  // their erasure requests and receipts are no inbox rows
+  // Erased cases, and when (the tombstone's time; the time the index learnt it for one erased
+  // since it was built): their erasure requests and receipts are no inbox rows.
+  std::map<std::string, int64_t> erased_;
   uint64_t version_ = 0;
   // ReadLists' lists, pointing into cases_, for version lists_version_.
   mutable std::vector<Listed> action_, activity_;

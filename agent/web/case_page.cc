@@ -205,7 +205,10 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
                  {"state", site.Tr(lang, Site::StateWords(s.state))},
                  // A receipt's note repeats its line in the agent's words ("signed receipt from
                  // ID for KIND ID"): the line says it.
-                 {"note", s.kind == "receipt" ? "" : site.Tr(lang, ChoiceWords(s.note))},
+                 {"note", s.kind == "receipt" ? ""
+                          : s.note_phrase.empty()
+                              ? site.Tr(lang, ChoiceWords(s.note))
+                              : SaidText(site.translator(), lang, s.note, s.note_phrase)},
                  {"by", s.by},
                  {"id", s.message_id.substr(0, 12)}};
     if (s.from == "broker") step["from"] = site.Tr(lang, "the broker");
@@ -218,8 +221,11 @@ Response CasePage(Site& site, const Visit& visit, const Request& req, const std:
         step["delivery_class"] = std::string(DeliveryClass(d));
       }
       // Why it did not get through and what to do, in the agent's words.
-      if (d == Delivery::kActionNeeded || d == Delivery::kRefusedHere) step["why"] = m->detail;
-      step["broker_receipt"] = m->broker_receipt;
+      if (d == Delivery::kActionNeeded || d == Delivery::kRefusedHere) {
+        step["why"] = SaidText(site.translator(), lang, m->detail, m->detail_phrase);
+      }
+      step["broker_receipt"] =
+          SaidText(site.translator(), lang, m->broker_receipt, m->broker_receipt_phrase);
       Json receipts = Json::array();
       for (const std::string& rid : m->receipts) {
         const MessageRecord* r = c.Find(rid);

@@ -129,7 +129,11 @@ std::vector<CaseAction> ActionsFor(Site& site, const CaseView& c) {
   if (In(state, {"handover_confirmed", "return_completed", "reintegration_followup"})) {
     add("close", "case_close", Msg("Close the case"), false);
   }
-  if (state != "done") add("share", "status_update", Msg("Share the case with an agency"), false);
+  if (state != "done") {
+    // Caregivers only: the policy lets no other role send them (policy/rules/gms.toml).
+    add("counselling_notes", "counselling_notes", Msg("Add counselling notes"), false);
+    add("share", "status_update", Msg("Share the case with an agency"), false);
+  }
   if (c.record.consent && !c.record.consent->revoked && state != "done") {
     add("revoke_consent", "consent_revoke", Msg("The person withdrew consent"), false);
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/vocabulary.h"
+#include "agent/web/site.h"
 #include "schemas/wire/envelope.h"
 
 namespace nrm::agent::web {
@@ -244,7 +245,12 @@ std::string ErrorText(const Translator& tr, std::string_view lang, const FieldEr
 }
 
 std::string PhraseText(const Translator& tr, std::string_view lang, const Phrase& p) {
-  auto words = [&](const std::string& v) { return std::string(tr.Tr(lang, ChoiceWords(v))); };
+  // A value of a list by its words; a kind of step (a policy's reason names one) by its name.
+  auto words = [&](const std::string& v) {
+    std::string_view w = ChoiceWords(v);
+    if (w == v) w = Site::KindWords(v);
+    return std::string(tr.Tr(lang, w));
+  };
   std::vector<std::string> values;
   for (const MessageArg& a : p.args) {
     switch (a.kind) {
@@ -271,9 +277,21 @@ std::string PhraseText(const Translator& tr, std::string_view lang, const Phrase
                                                            {list, words(all.back())}));
         break;
       }
+      case MessageArg::Kind::kPhrase: {
+        const Result<Json> nested = json::Parse(a.text);
+        values.push_back(nested.ok() ? PhraseText(tr, lang, PhraseFromJson(*nested)) : a.text);
+        break;
+      }
     }
   }
   return FillPlaceholders(tr.Tr(lang, p.words), values);
+}
+
+std::string SaidText(const Translator& tr, std::string_view lang, const std::string& english,
+                     const Phrase& p) {
+  // English is the text itself, as the command line prints it.
+  if (p.empty() || tr.CatalogOf(lang) == nullptr || English(p) != english) return english;
+  return PhraseText(tr, lang, p);
 }
 
 std::vector<FieldError> CheckForm(std::string_view kind, const Json& payload,

@@ -64,6 +64,11 @@ inline constexpr size_t kMaxFieldBytes = kMaxTextBytes;
 std::string ErrorText(const Translator& tr, std::string_view lang, const FieldError& e);
 // A phrase of the agent's (agent/validate.h) in `lang`, as ErrorText shows one.
 std::string PhraseText(const Translator& tr, std::string_view lang, const Phrase& p);
+// What the agent wrote (`english`, as the command line prints it) in `lang`: its phrase `p`
+// translated when it is that text's words and values (English(p) == english), else the text as
+// written (in English; a record of an earlier version; free text that has no phrase).
+std::string SaidText(const Translator& tr, std::string_view lang, const std::string& english,
+                     const Phrase& p);
 
 // The payload's JSON form from the fields of `req` that belong to `sections` (empty fields left
 // out; an empty section left out).

@@ -3,6 +3,7 @@
 // messages of the cases are opened to compare, on request).
 #include <algorithm>
 
+#include "agent/web/forms.h"
 #include "agent/web/pages.h"
 #include "schemas/wire/payload.h"
 
@@ -62,7 +63,9 @@ class Inbox {
       }
       if (r.why != nullptr && r.rank == 0) {
         // Why, and what to do, in the agent's words.
-        j["detail"] = r.m->delivery == Delivery::kActionNeeded ? r.m->detail : c.attention;
+        j["detail"] = r.m->delivery == Delivery::kActionNeeded
+                          ? SaidText(site_.translator(), lang_, r.m->detail, r.m->detail_phrase)
+                          : c.attention;
       }
     } else {
       std::string parties;

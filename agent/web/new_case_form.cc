@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "agent/case_data.h"
+#include "agent/refusal.h"
 #include "agent/web/case_view.h"
 #include "agent/web/form_view.h"
 #include "agent/web/pages.h"
@@ -235,7 +236,8 @@ class NewCase {
     data["review"] = true;
     data["disclosure"] = DisclosureJson(site_, lang_, *answer);
     data["route_ok"] = route.allowed;
-    data["route_problem"] = route.allowed ? "" : route.reason;
+    data["route_problem"] =
+        route.allowed ? "" : SaidText(site_.translator(), lang_, route.reason, PolicyReason(route));
     data["duplicates"] = Duplicates(payload);
     data["refused"] = refused;
     data["person"] =

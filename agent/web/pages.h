@@ -29,10 +29,11 @@ Response StepForm(Site& site, const Visit& visit, const Request& req, const std:
 Response EraseForm(Site& site, const Visit& visit, const Request& req, const std::string& ref);
 // POST /case/REF/relabel: `relabel REF LABEL` (labels are unique here).
 Response Relabel(Site& site, const Visit& visit, const Request& req, const std::string& ref);
-// GET /erased (supervisors only): the erased cases, newest first, with what erasure leaves of
+// GET /erased (supervisors only): the erased cases, newest first, 50 a page (?page=N), with
+// what erasure leaves of
 // them (reference, when, by whom, which parties confirmed; never a person), the retention rule
 // in force and the closed cases it will erase, when.
-Response ErasedCasesPage(Site& site, const Visit& visit);
+Response ErasedCasesPage(Site& site, const Visit& visit, const Request& req);
 // GET /case/REF of an erased case: its tombstone (who erased it, when, why; which parties
 // confirmed with a signed erasure receipt and which have not yet).
 Response ErasedCasePage(Site& site, const Visit& visit, const Request& req, const Tombstone& t);

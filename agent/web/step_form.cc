@@ -11,6 +11,7 @@
 #include "agent/web/case_view.h"
 #include "agent/web/form_view.h"
 #include "agent/web/pages.h"
+#include "common/clock.h"
 #include "schemas/wire/payload.h"
 
 namespace nrm::agent::web {
@@ -142,6 +143,16 @@ const std::vector<StepSpec>& Steps() {
         {"note", Msg("Note"), T::kTextArea}},
        {"to"},
        true},
+      {"counselling_notes",
+       "counselling-notes",
+       "counselling_notes",
+       Msg("Add counselling notes"),
+       false,
+       {{"to", Msg("To"), T::kAgency},
+        {"counselling.notes", Msg("Counselling notes"), T::kTextArea},
+        {"counselling.health_notes", Msg("Health notes"), T::kTextArea}},
+       {"to", "counselling.notes"},
+       true},
       {"revoke_consent",
        "revoke-consent",
        "consent_revoke",
@@ -239,7 +250,23 @@ class Step {
         One(values, "note").empty()) {
       errors.push_back({"note", "", Msg("Say why in the note.")});
     }
+    // The case data the form writes: checked as the step will check it (agent/validate.h).
+    if (errors.empty() && HasCaseFields()) {
+      Result<Json> p = json::Parse(Payload(values));
+      if (p.ok()) {
+        for (FieldError& e :
+             CheckForm(spec_.kind, *p, *site_.directory(), false, SystemClock::Get().NowMillis())) {
+          errors.push_back(std::move(e));
+        }
+      }
+    }
     return errors;
+  }
+
+  // The form writes fields of the case data ("counselling.notes"), not only the step's options.
+  bool HasCaseFields() const {
+    return std::any_of(spec_.fields.begin(), spec_.fields.end(),
+                       [](const FieldSpec& f) { return f.path.find('.') != f.path.npos; });
   }
 
   // What the step's form and its review both show: the case, and where the form posts.
@@ -299,6 +326,13 @@ class Step {
     for (const std::string& s : sections) {
       if (case_.merged.contains(s)) p[s] = case_.merged[s];
     }
+    // The fields of the case data the form wrote ("counselling.notes").
+    for (const FieldSpec& f : spec_.fields) {
+      const size_t dot = f.path.find('.');
+      const std::string v = One(values, f.path);
+      if (dot == f.path.npos || v.empty()) continue;
+      p[std::string(f.path.substr(0, dot))][std::string(f.path.substr(dot + 1))] = v;
+    }
     return p.empty() ? "" : p.dump();
   }
 
@@ -315,7 +349,10 @@ class Step {
     }
     for (const FieldSpec& f : spec_.fields) {
       const std::string name(f.path);
-      if (name == "documents" || name == "sections" || name == "include-person") continue;
+      if (name == "documents" || name == "sections" || name == "include-person" ||
+          name.find('.') != name.npos) {
+        continue;  // in the payload
+      }
       std::vector<std::string> v = All(values, name);
       if (v.empty()) continue;
       std::string joined;

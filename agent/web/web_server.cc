@@ -102,7 +102,7 @@ class Router {
     if (req.path == "/") return Response::Redirect("/inbox");
     if (req.path == "/inbox") return InboxPage(site_, *visit, req);
     if (req.path == "/updates") return UpdatesJson(site_, *visit);
-    if (req.path == "/erased" && req.method != "POST") return ErasedCasesPage(site_, *visit);
+    if (req.path == "/erased" && req.method != "POST") return ErasedCasesPage(site_, *visit, req);
     if (is_new) return NewCaseForm(site_, *visit, req, m[1]);
     if (is_case && req.method != "POST") return CasePage(site_, *visit, req, m[1]);
     if (is_step) return StepForm(site_, *visit, req, m[1], m[2]);

@@ -32,6 +32,18 @@ TEST(ShippedPolicyTest, DecisionTablePasses) {
     EXPECT_EQ(r.decision.allowed, !r.decision.rule_id.empty()) << r.where;
     EXPECT_FALSE(r.decision.reason.empty()) << r.where;
     EXPECT_EQ(r.decision.policy_hash, kTestHash) << r.where;
+    if (!r.decision.allowed) {
+      // A refusal's reason is its fixed words with its values (the web inbox translates the
+      // words and shows the values in them).
+      std::string filled = r.decision.reason_words;
+      for (size_t i = r.decision.reason_values.size(); i > 0; --i) {
+        const std::string mark = "%" + std::to_string(i);
+        for (size_t at; (at = filled.find(mark)) != std::string::npos;) {
+          filled.replace(at, mark.size(), r.decision.reason_values[i - 1].text);
+        }
+      }
+      EXPECT_EQ(filled, r.decision.reason) << r.where;
+    }
   }
   EXPECT_GE(results->size(), 40u);
   EXPECT_GE(allowed, 15);

@@ -7,6 +7,9 @@ python3-selenium), against real agents and a real broker (`nrm demo --web`).
                               of capacity; the police offer the person to a second shelter,
                               which accepts and confirms the handover; the police print the
                               handover record, review what closing sends and close the case,
+                              (the second shelter adds counselling notes for the first, which
+                              the police never see; the timeline and a route the policy refuses
+                              are read in Thai, with the broker's refusal of the step sent),
                               whose page says when retention will erase it; every step is
                               delivered with a signed receipt; a supervisor erases the case,
                               which the list of erased cases then holds. Then the broker stops
@@ -163,7 +166,7 @@ def fill_referral(b, to, label, name, birth):
     b.choose("f-needs.risk_to_person", "High")
     b.type("f-needs.risk_from", "the recruiter's network")
     b.type("f-investigation.evidence_refs", "CRI-2026-0412")
-    for s in ("person", "context", "needs"):
+    for s in ("person", "context", "needs", "counselling"):
         b.tick("f-consent.share_sections", s)
     b.tick("f-consent.share_with_roles", "shelter")
     b.type("f-consent.purpose", "protection and shelter")
@@ -196,7 +199,7 @@ def privacy(demo, canaries):
 
 
 def scenario1():
-    webtest.deadline(300)
+    webtest.deadline(400)
     demo = webtest.Demo()
     police_info, a_info, b_info = (demo.agency(x) for x in (POLICE, SHELTER_A, SHELTER_B))
     canary = "CanaryNang" + secrets.token_hex(4)
@@ -281,6 +284,8 @@ def scenario1():
     shelters.click("take-step")
     check("handed over" in shelters.el("h1 .state").text, "the handover is confirmed")
     shelters.shot("case-handed-over")
+    note = "CanaryNote" + secrets.token_hex(4)
+    counselling_notes(shelters, b_info, ref, note)
 
     # The police: the case is handed over; they print the handover record and close the case.
     police.go(police_info["url"] + "/case/" + ref)
@@ -326,6 +331,9 @@ def scenario1():
     check("Person" in sent and "Investigation" in sent.split("Withheld by the policy")[1],
           "each sent step says what it carried and what the policy withheld: " + sent)
     police.shot("case-timeline")
+    check(note not in police.text(), "the police never see the counselling notes")
+    thai_timeline(police, police_info, ref)
+    refused_route_th(police, police_info, canary)
     police.go(police_info["url"] + "/inbox")
     police.shot("inbox-activity")
     police.type("name", canary[:-2])
@@ -336,7 +344,7 @@ def scenario1():
     erase(police, police_info, ref, canary)
     outage(demo, police, police_info, canary)
     check(demo.stop() == 0, "every process stopped cleanly")
-    privacy(demo, [canary])
+    privacy(demo, [canary, note])
     print("browser_test scenario1: OK")
 
 
@@ -374,6 +382,80 @@ def thai_form_errors(police, police_info, canary):
     check("ความยินยอมของบุคคลไม่ครอบคลุมการแบ่งปันกับ TH.SHELTER.KREDTRAKARN" in problem and
           "does not cover" not in problem, "the review's consent problem in Thai: " + problem)
     police.shot("review-consent-th")
+    set_language(police, "en")
+
+
+def counselling_notes(shelters, info, ref, note):
+    """The shelter that holds the person adds counselling notes for another shelter: the form
+    offers only the caregivers the policy allows, the server checks the notes, the review says
+    what the other shelter receives, and the case page shows the notes."""
+    shelters.go(info["url"] + "/case/" + ref)
+    shelters.link("Add counselling notes")
+    options = [o.get_attribute("value") for o in Select(shelters.by_id("f-to")).options]
+    check(POLICE not in options and SHELTER_A in options,
+          "counselling notes go only to a caregiver: " + ", ".join(options))
+    shelters.choose("f-to", SHELTER_A)
+    # Without the browser's own check, the server refuses the form without its notes.
+    shelters.d.execute_script(
+        "document.getElementById('f-counselling.notes').removeAttribute('required')")
+    shelters.click("take-step")
+    invalid = shelters.d.find_elements(By.CSS_SELECTOR, ".field.invalid [id='f-counselling.notes']")
+    check(len(invalid) == 1, "the server names the missing notes at their field")
+    shelters.type("f-counselling.notes", note + " sleeps better, attends the group sessions")
+    shelters.type("f-counselling.health_notes", "no medication")
+    shelters.shot("counselling-form")
+    shelters.click("take-step")
+    receives = shelters.el(".recipient-sections tr:nth-child(1)").text
+    check("Counselling and health" in receives,
+          "the review says the other shelter receives the notes: " + receives)
+    shelters.click("send")
+    held = shelters.el("section.held").text
+    check("Counselling and health" in held and note in held and "no medication" in held,
+          "the case page shows the notes: " + held[:400])
+    shelters.shot("case-counselling")
+
+
+def thai_timeline(police, police_info, ref):
+    """The timeline in Thai: each step's delivery, the broker's receipt and the signed receipts."""
+    police.go(police_info["url"] + "/case/" + ref)
+    set_language(police, "th")
+    steps = police.d.find_elements(By.CSS_SELECTOR, "#timeline li.step:not(.receipt)")
+    text = " | ".join(s.text for s in steps)
+    check("ส่งถึงแล้ว" in text and "ของบันทึกตรวจสอบ" in text and "ใบตอบรับที่ลงนามจาก" in text,
+          "the timeline's delivery, the broker's receipt and the signed receipts in Thai: " + text[:600])
+    check("delivered" not in text and "audit leaf" not in text and "checkpoint" not in text,
+          "and no English: " + text[:600])
+    police.shot("case-timeline-th")
+
+
+def refused_route_th(police, police_info, canary):
+    """A Thai reader offers a person to a Cambodian NGO, a route the policy refuses: the review
+    says why in Thai; sent anyway, the broker refuses it, and the timeline says so in Thai, with
+    the policy's reason and what to do."""
+    police.go(police_info["url"] + "/new/referral_offer")
+    fill_referral(police, SHELTER_A, "victim-route", canary, "2003-04-15")
+    police.tick("f-consent.share_with_roles", "ngo")
+    # The form offers only the routes the policy allows: the choice is forced, as a forged POST.
+    police.d.execute_script(
+        "var s = document.getElementById('f-to'), o = document.createElement('option');"
+        "o.value = arguments[0]; o.text = arguments[0]; s.appendChild(o); s.value = o.value;", KH_NGO)
+    police.click("review")
+    why = police.by_id("route-refused").text
+    check("ไม่มีกฎข้ามพรมแดนที่อนุญาต" in why and "ตำรวจ" in why and "TH -> KH" in why and
+          "no cross-border rule" not in why, "the review gives the policy's reason in Thai: " + why)
+    police.shot("review-route-refused-th")
+    police.click("send")
+    check("/case/" in police.d.current_url, "sent anyway, the step is taken")
+
+    def refused():
+        police.d.refresh()
+        return police.d.find_elements(By.CSS_SELECTOR, "#timeline .delivery.action")
+    webtest.poll(refused, "the broker to refuse the step", timeout=40, every=0.5)
+    detail = police.el("#timeline .detail").text
+    check("ตัวกลางปฏิเสธ: permission_denied" in detail and "ไม่มีกฎข้ามพรมแดนที่อนุญาต" in detail and
+          "สิ่งที่ต้องทำ" in detail and "refused by the broker" not in detail and
+          "What to do" not in detail, "why it was not delivered, in Thai: " + detail)
+    police.shot("case-refused-th")
     set_language(police, "en")
 
 

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "agent/consent.h"
+#include "agent/refusal.h"
 #include "agent/step_state.h"
 #include "agent/vocabulary.h"
 #include "agent/web/assets.h"
@@ -642,6 +643,44 @@ TEST_F(WebUnitTest, WhatDidNotGetThroughIsListedFirst) {
   CaseIndex::List(quiet, action, activity);
   ASSERT_EQ(action.size(), 1u);
   EXPECT_STREQ(action[0].why, "Needs attention");
+}
+
+// What the agent says about a step is translated by its words, with its values kept apart: the
+// policy's reason for refusing a route, inside the broker's refusal, inside "what to do". The
+// command line's English is the same text, and a text whose words do not match is shown as it is.
+TEST_F(WebUnitTest, ThePolicysReasonAndARefusedStepAreShownInThai) {
+  const Fixture f = Builtin();
+  policy::Decision d;
+  d.reason = "no rule allows shelter -> police for counselling_notes within TH";
+  d.reason_words = "no rule allows %1 -> %2 for %3 within %4";
+  using V = policy::ReasonValue;
+  d.reason_values = {{V::Kind::kRole, "shelter"},
+                     {V::Kind::kRole, "police"},
+                     {V::Kind::kKind, "counselling_notes"},
+                     {V::Kind::kCountry, "TH"}};
+  const Phrase reason = PolicyReason(d);
+  ASSERT_EQ(English(reason), d.reason);
+  auto th = [&](std::string_view msgid) { return std::string(f.tr.Tr("th", msgid)); };
+  const std::string thai = SaidText(f.tr, "th", d.reason, reason);
+  EXPECT_EQ(thai, FillPlaceholders(th(d.reason_words),
+                                   {th("shelter"), th("police"), th("Counselling notes"), "TH"}));
+  EXPECT_EQ(thai.find("no rule"), std::string::npos) << thai;
+  EXPECT_EQ(SaidText(f.tr, "en", d.reason, reason), d.reason);
+  EXPECT_EQ(SaidText(f.tr, "th", "free text", reason), "free text")
+      << "words that are not the text's are not shown for it";
+
+  const Phrase refused =
+      Say("refused by the broker: %1: %2", {AsIs("permission_denied"), Nested(reason)});
+  const Phrase detail =
+      Say("%1. What to do: %2", {Nested(refused), Nested(WhatToDo("permission_denied"))});
+  EXPECT_EQ(English(detail), "refused by the broker: permission_denied: " + d.reason +
+                                 ". What to do: " + English(WhatToDo("permission_denied")));
+  const std::string shown = SaidText(f.tr, "th", English(detail), detail);
+  EXPECT_NE(shown.find(thai), std::string::npos) << shown;
+  EXPECT_NE(shown.find(th("refused by the broker: %1: %2").substr(0, 12)), std::string::npos);
+  EXPECT_EQ(shown.find("What to do"), std::string::npos) << shown;
+  EXPECT_EQ(PhraseFromJson(PhraseToJson(detail)).words, detail.words);
+  EXPECT_EQ(English(PhraseFromJson(PhraseToJson(detail))), English(detail));
 }
 
 }  // namespace
