@@ -4,7 +4,8 @@
 # Configures a separate build directory (build-sanitize, or $NRM_SANITIZE_BUILD_DIR) with
 # -DNRM_SANITIZE=ON, builds everything, and runs every ctest test. Any sanitizer report is fatal
 # (the process exits non-zero and its test fails), in the test binaries and in the nrm-broker,
-# nrm-agent and nrm processes they spawn (they inherit the environment set here).
+# nrm-agent and nrm processes they spawn (they inherit the environment set here). The libraries
+# and programs are instrumented (at -O1); the test files themselves are not (cmake/NrmTargets.cmake).
 #
 # LeakSanitizer is on: with it the whole suite passed (2026-11-29), brokers and agents stopped
 # cleanly exit 0 with no leak report. Processes the crash tests kill with SIGKILL never run it.

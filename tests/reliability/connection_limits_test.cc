@@ -46,7 +46,7 @@ using testing::kShelter2;
 // An agency must be welcomed within this. Under ASan the broker runs several times slower, so
 // there the bound only catches a lock-out (the controls see no WELCOME at all within 3 s); the
 // release build holds the 1 s of the issue.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(NRM_SANITIZED)
 constexpr double kServedWithinMs = 2500;
 #else
 constexpr double kServedWithinMs = 1000;
@@ -480,7 +480,7 @@ class StalledReaderTest : public ConnectionLimitsTest {
 };
 
 TEST_F(StalledReaderTest, StalledConnectionsHoldOneWindowAndMemoryReturns) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(NRM_SANITIZED)
   GTEST_SKIP() << "under ASan the RSS bounds only catch gross growth (kRssSlackKb)";
 #endif
   const Figures f = Run();
@@ -512,7 +512,7 @@ class StalledReaderUnlimitedTest : public StalledReaderTest {
 };
 
 TEST_F(StalledReaderUnlimitedTest, ControlWithoutTheByteWindowStalledConnectionsBloatTheBroker) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(NRM_SANITIZED)
   GTEST_SKIP() << "under ASan the RSS bounds only catch gross growth (kRssSlackKb)";
 #endif
   const Figures f = Run();

@@ -63,7 +63,7 @@ class ReliabilityFixture : public BrokerFixture {
   // How much the broker's VmRSS may grow over a test that should leave it flat. Under ASan the
   // allocator's quarantine keeps freed memory resident (up to 256 MiB by default), so there the
   // bound only catches gross growth; the release build holds the tight one.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(NRM_SANITIZED)
   static constexpr long kRssSlackKb = 320 * 1024;
 #else
   static constexpr long kRssSlackKb = 32 * 1024;

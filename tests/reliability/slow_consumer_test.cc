@@ -347,7 +347,7 @@ TEST_F(SlowConsumerTest, NothingLostNothingTwiceMemoryFlat) {
   // Memory: the queue is on disk, and a recipient holds at most a window of it. What grows is
   // RocksDB's, to its fixed budgets (16 MiB of memtables, an 8 MiB block cache).
   ASSERT_GT(f.rss_base_kb, 0);
-#if !defined(__SANITIZE_ADDRESS__)  // ASan's quarantine and shadow grow with every allocation
+#if !defined(NRM_SANITIZED)  // ASan's quarantine and shadow grow with every allocation
   EXPECT_LT(f.rss_peak_kb - f.rss_base_kb, kRssSlackKb)
       << "the broker's memory grew with its queue";
 #endif
@@ -383,7 +383,7 @@ class UnsafeWindowTest : public SlowConsumerTest {
 };
 
 TEST_F(UnsafeWindowTest, ControlTheRssBoundCatchesABrokerThatBuffersInMemory) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(NRM_SANITIZED)
   GTEST_SKIP() << "under ASan the RSS bound only catches gross growth (kRssSlackKb)";
 #endif
   // 20,000 messages: more than the HWM (10,000) plus what the kernel's socket buffers and the
