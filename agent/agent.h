@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/log_watch.h"
+#include "agent/validate.h"
 #include "agent/web/web_config.h"
 #include "common/clock.h"
 #include "common/identity/identity.h"
@@ -102,6 +103,8 @@ struct Received {
   // all zero: none), or empty when the sender does not order its messages.
   Bytes previous;
   Status refusal;  // kRefused: why
+  // kRefused: refusal.message() as words and values (agent/validate.h), for the web inbox.
+  Phrase refusal_phrase;
   // kRelayReceipt: "KH.BROKER leaf N of its log of size M", the checkpoint verified.
   std::string relay_receipt;
 };

@@ -56,8 +56,7 @@ Status Outbox::OnAnswer(const SendOutcome& a) {
   }
   if (a.code == "unavailable" || a.code == "resource_exhausted") {
     retry_after_[id] = Now() + 5000;
-    SetDetail(*m, Say("the broker asked to send it again later (%1: %2)",
-                      {AsIs(a.code), AsIs(a.reason)}));
+    SetDetail(*m, SendAgainLater(a.code, a.reason));
     LogEvent("refused for now by the broker: " + m->kind + " " + id + " (" + refusal +
              "); submitting it again in 5 s");
     return store_.Write({*m}, {});

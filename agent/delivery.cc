@@ -10,6 +10,7 @@
 #include "agent/consent.h"
 #include "agent/erasure.h"
 #include "agent/log.h"
+#include "agent/refusal.h"
 #include "agent/step_state.h"
 #include "agent/words.h"
 #include "agent/workflow.h"
@@ -63,6 +64,7 @@ std::string Apply(const std::string& self, CaseRecord& c, MessageRecord& m) {
     if (m.note.empty()) m.note = Text(decision->outcome());
   }
   std::string note = m.note, refusal;
+  Phrase note_phrase;  // `note` as words, when they are this agent's (not the sender's)
   Result<wire::Kind> kind = wire::KindFromName(m.kind);
   if (kind.ok() && *kind == wire::Kind::ConsentRevoke) {
     if (!c.consent) c.consent = ConsentRecord{};
@@ -80,18 +82,23 @@ std::string Apply(const std::string& self, CaseRecord& c, MessageRecord& m) {
   } else if (kind.ok()) {
     Applied a = ApplyReceived(c.state, *kind);
     if (!a.applied) {
-      refusal = "not applied here: " + NextState(c.state, *kind).status().message();
+      // The state machine's reason, as it gives it: a value.
+      note_phrase = NotAppliedHere(NextState(c.state, *kind).status());
+      refusal = English(note_phrase);
       note = refusal;
-      m.detail = refusal;
+      SetDetail(m, note_phrase);
     }
     c.state = a.state;
   }
-  if (m.consent_override) note += (note.empty() ? "" : "; ") + std::string("consent override");
+  if (m.consent_override) {
+    note += (note.empty() ? "" : "; ") + std::string("consent override");
+    if (!note_phrase.empty()) note_phrase = Say("%1; consent override", {Nested(note_phrase)});
+  }
   AddUnique(c.parties, m.from);
   for (const std::string& to : m.to) {
     if (to != self) AddUnique(c.parties, to);
   }
-  c.timeline.push_back({Now(), m.id, m.kind, m.from, self, c.state, note});
+  c.timeline.push_back({Now(), m.id, m.kind, m.from, self, c.state, note, "", note_phrase});
   return refusal;
 }
 
@@ -224,11 +231,14 @@ Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
   if (r.type == Received::Type::kRefused) {
     m.state = std::string(kRefusedHere);
     m.detail = r.refusal.message();
+    // Its words when they are the refusal's, else the refusal as it is.
+    if (English(r.refusal_phrase) == m.detail) SetDetail(m, r.refusal_phrase);
     LogEvent("refused delivery " + m.kind + " " + id + " from " + m.from + ": " + m.detail);
     std::vector<MessageRecord> records;
     NRM_ASSIGN_OR_RETURN(CaseRecord c, CaseOf(store, m.case_ref));
+    const Phrase note = RefusedHere(m);
     c.timeline.push_back(
-        {Now(), m.id, m.kind, m.from, agent.agency(), c.state, "REFUSED here: " + m.detail});
+        {Now(), m.id, m.kind, m.from, agent.agency(), c.state, English(note), "", note});
     if (r.kind != wire::Kind::Receipt) {  // a refused receipt is not answered: no loops
       NRM_RETURN_IF_ERROR(AddReceipt(agent, outbox, m, m.detail, c, records));
     }

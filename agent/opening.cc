@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "agent/agent.h"
+#include "agent/refusal.h"
 #include "audit/checkpoint.h"
 #include "schemas/wire/notice.h"
 #include "schemas/wire/payload.h"
@@ -128,28 +129,35 @@ Result<Received> Agent::OpenDelivery(const transport::Frames& frames) {
   const ByteView previous = env.previous(static_cast<size_t>(self - recipients.begin()));
   r.previous.assign(previous.begin(), previous.end());
   r.frame = frame;
-  auto refuse = [&](const Status& why) -> Result<Received> {
+  // Why, as a Status and as words (this agent's own, or a value from deeper down as it is).
+  auto refuse = [&](const Status& why, const Phrase& words = {}) -> Result<Received> {
     r.type = Received::Type::kRefused;
     r.refusal = why.WithContext("refused delivery " + ToHex(env.message_id()));
+    r.refusal_phrase = RefusedDelivery(ToHex(env.message_id()), why, words);
     return std::move(r);
   };
   const int64_t now = clock_.NowMillis();
   if (r.created_at_ms > now + config_.max_step_ahead_ms) {
-    return refuse(InvalidArgument("its created_at is " + Seconds(r.created_at_ms - now) +
-                                  " ahead of this agency's clock"));
+    const Phrase p = Say("its created_at is %1 ahead of this agency's clock",
+                         {AsIs(Seconds(r.created_at_ms - now))});
+    return refuse(InvalidArgument(English(p)), p);
   }
   if (r.created_at_ms < now - config_.max_step_age_ms) {
-    return refuse(InvalidArgument("its created_at is " + Seconds(now - r.created_at_ms) +
-                                  " old, more than any broker holds a message"));
+    const Phrase p = Say("its created_at is %1 old, more than any broker holds a message",
+                         {AsIs(Seconds(now - r.created_at_ms))});
+    return refuse(InvalidArgument(English(p)), p);
   }
   Result<crypto::SecretBytes> payload = wire::OpenEnvelope(env, sender->sign_key, reader_);
-  if (!payload) return refuse(payload.status().WithContext("cannot decrypt it"));
+  if (!payload) {
+    return refuse(payload.status().WithContext("cannot decrypt it"),
+                  Say("cannot decrypt it: %1", {AsIs(payload.status().message())}));
+  }
   Result<const payload::Payload*> verified = wire::VerifyPayload(payload->view());
   if (!verified) return refuse(verified.status());
   for (const std::string& section : wire::PresentSections(**verified)) {
     if (!policy_.MayReceive(role_, section)) {
-      return refuse(PermissionDenied("payload holds the " + section + " section, which a " + role_ +
-                                     " may not hold (need-to-know policy)"));
+      const Phrase p = MayNotHold(section, role_);
+      return refuse(PermissionDenied(English(p)), p);
     }
   }
   r.payload = std::move(*payload);

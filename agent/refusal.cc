@@ -38,7 +38,33 @@ Phrase BrokerRefusal(const Agent& agent, const MessageRecord& m, const std::stri
       break;
     }
   }
+  return RefusedByTheBroker(code, std::move(why));
+}
+
+Phrase RefusedByTheBroker(const std::string& code, MessageArg why) {
+  // One msgid per code (xgettext reads each), each English as the generic one.
+  if (code == "permission_denied")
+    return Say("refused by the broker: permission_denied: %1", {why});
+  if (code == "invalid_argument") return Say("refused by the broker: invalid_argument: %1", {why});
+  if (code == "not_found") return Say("refused by the broker: not_found: %1", {why});
+  if (code == "unauthenticated") return Say("refused by the broker: unauthenticated: %1", {why});
+  if (code == "already_exists") return Say("refused by the broker: already_exists: %1", {why});
+  if (code == "unavailable") return Say("refused by the broker: unavailable: %1", {why});
+  if (code == "resource_exhausted") {
+    return Say("refused by the broker: resource_exhausted: %1", {why});
+  }
+  if (code == "internal") return Say("refused by the broker: internal: %1", {why});
   return Say("refused by the broker: %1: %2", {AsIs(code), std::move(why)});
+}
+
+Phrase SendAgainLater(const std::string& code, const std::string& reason) {
+  if (code == "resource_exhausted") {
+    return Say("the broker asked to send it again later (resource_exhausted: %1)", {AsIs(reason)});
+  }
+  if (code == "unavailable") {
+    return Say("the broker asked to send it again later (unavailable: %1)", {AsIs(reason)});
+  }
+  return Say("the broker asked to send it again later (%1: %2)", {AsIs(code), AsIs(reason)});
 }
 
 Phrase WhatToDo(const std::string& code) {
@@ -58,6 +84,25 @@ Phrase WhatToDo(const std::string& code) {
         "directory holds this agency's current keys");
   }
   return Say("take the step again; if it is refused again, tell the broker's operator");
+}
+
+Phrase RefusedDelivery(const std::string& id_hex, const Status& why, const Phrase& words) {
+  const bool own = !words.empty() && English(words) == why.message();
+  return Say("refused delivery %1: %2", {AsIs(id_hex), own ? Nested(words) : AsIs(why.message())});
+}
+
+Phrase MayNotHold(const std::string& section, const std::string& role) {
+  return Say("payload holds the %1 section, which a %2 may not hold (need-to-know policy)",
+             {AsIs(section), {MessageArg::Kind::kValue, role}});
+}
+
+Phrase RefusedHere(const MessageRecord& m) {
+  const bool own = !m.detail_phrase.empty() && English(m.detail_phrase) == m.detail;
+  return Say("REFUSED here: %1", {own ? Nested(m.detail_phrase) : AsIs(m.detail)});
+}
+
+Phrase NotAppliedHere(const Status& why) {
+  return Say("not applied here: %1", {AsIs(why.message())});
 }
 
 Phrase BrokerReceipt(uint64_t leaf) {

@@ -1,7 +1,8 @@
 // The agent's words for what stops a step, as Phrases (agent/validate.h), so that the web inbox
 // shows them in its reader's language while the command line prints the same in English: the
 // policy's reason for refusing a route, a broker's refusal of a step sent and what to do about
-// it, and the broker's receipt. Pure functions; thread-safe.
+// it, the broker's receipt, and this agent's refusal of a step it received. Pure functions;
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,32 @@ Phrase PolicyReason(const policy::Decision& d);
 Phrase BrokerRefusal(const Agent& agent, const MessageRecord& m, const std::string& code,
                      const std::string& reason);
 
+// The broker's refusal with `code`, in English "refused by the broker: CODE: %1": words of
+// its own for each code the broker gives (the catalog says what it means for a caseworker),
+// with `why` (the broker's English detail) kept beside them.
+Phrase RefusedByTheBroker(const std::string& code, MessageArg why);
+
+// The broker asking to send a step again later (unavailable, resource_exhausted), in English
+// "the broker asked to send it again later (CODE: REASON)", in words of its own for each code.
+Phrase SendAgainLater(const std::string& code, const std::string& reason);
+
 // What a caseworker can do about a refusal by the broker, by its code.
 Phrase WhatToDo(const std::string& code);
+
+// A delivery this agent refuses (`why`, for message `id_hex`), in English `why` with the context
+// "refused delivery ID: ": its `words` when they are this agent's own (English(words) ==
+// why's message), else why's message as a value.
+Phrase RefusedDelivery(const std::string& id_hex, const Status& why, const Phrase& words = {});
+
+// "payload holds the SECTION section, which a ROLE may not hold (need-to-know policy)".
+Phrase MayNotHold(const std::string& section, const std::string& role);
+
+// The timeline's note for a step refused here, "REFUSED here: " and its detail: the detail's
+// words when it has them, else the detail as it is.
+Phrase RefusedHere(const MessageRecord& m);
+
+// "not applied here: " and the case state machine's reason, a value.
+Phrase NotAppliedHere(const Status& why);
 
 // "audit leaf N, in a checkpoint signed by the broker and verified".
 Phrase BrokerReceipt(uint64_t leaf);

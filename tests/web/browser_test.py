@@ -452,7 +452,9 @@ def refused_route_th(police, police_info, canary):
         return police.d.find_elements(By.CSS_SELECTOR, "#timeline .delivery.action")
     webtest.poll(refused, "the broker to refuse the step", timeout=40, every=0.5)
     detail = police.el("#timeline .detail").text
-    check("ตัวกลางปฏิเสธ: permission_denied" in detail and "ไม่มีกฎข้ามพรมแดนที่อนุญาต" in detail and
+    # The broker's refusal in words of its own for its code, the code beside them.
+    check("ตัวกลางไม่อนุญาตให้ส่งขั้นตอนนี้ถึงผู้รับ" in detail and "(permission_denied)" in detail and
+          "ไม่มีกฎข้ามพรมแดนที่อนุญาต" in detail and
           "สิ่งที่ต้องทำ" in detail and "refused by the broker" not in detail and
           "What to do" not in detail, "why it was not delivered, in Thai: " + detail)
     police.shot("case-refused-th")

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The web inbox's catalogs are complete: every msgid of the C++ sources (Msg("..."),
-Tr(lang, "..."), the Say("...") of agent/validate*.cc, consent.cc, refusal.cc, confirmation.cc
-and outbox.cc, whose messages the forms, reviews and case pages show, and the policy's reasons
+Tr(lang, "..."), the Say("...") of agent/validate*.cc, consent.cc, refusal.cc, confirmation.cc,
+outbox.cc, opening.cc and delivery.cc, whose messages the forms, reviews and case pages show, and the policy's reasons
 for a refusal in policy/decide.cc, found by Debian's xgettext) and every {{t "..."}} text of the templates has a
 Thai translation in agent/web/po/th.po, none fuzzy, and msgfmt --check accepts the catalog.
 After adding text: agent/web/po/update.sh, then translate what it brought into th.po."""
@@ -41,7 +41,8 @@ def main():
                          sorted(glob.glob(os.path.join(web, "*.cc"))) +
                          sorted(glob.glob(os.path.join(web, "..", "validate*.cc"))) +
                          [os.path.join(web, "..", f) for f in
-                          ("consent.cc", "refusal.cc", "confirmation.cc", "outbox.cc")] +
+                          ("consent.cc", "refusal.cc", "confirmation.cc", "outbox.cc",
+                           "opening.cc", "delivery.cc")] +
                          [os.path.join(web, "..", "..", "policy", "decide.cc")],
                          check=True, capture_output=True, text=True).stdout
     wanted = {e[0] for e in po_entries(pot)}

@@ -683,5 +683,88 @@ TEST_F(WebUnitTest, ThePolicysReasonAndARefusedStepAreShownInThai) {
   EXPECT_EQ(English(PhraseFromJson(PhraseToJson(detail))), English(detail));
 }
 
+// A receiving agency's own refusals: its words translated, a value from deeper down (another
+// party's text, a Status message) kept as it is inside them; the command line's English as
+// before.
+TEST_F(WebUnitTest, RefusalsHereAreShownInThaiWithTheirValuesAsTheyAre) {
+  const Fixture f = Builtin();
+  auto th = [&](std::string_view msgid) { return std::string(f.tr.Tr("th", msgid)); };
+  auto shown = [&](const Phrase& p) { return SaidText(f.tr, "th", English(p), p); };
+  const std::string id = "00112233445566778899aabbccddeeff";
+  // The need-to-know policy of the receiving agent: its words, the role in Thai.
+  const Phrase hold = MayNotHold("investigation", "shelter");
+  const Status why = PermissionDenied(English(hold));
+  EXPECT_EQ(why.message(),
+            "payload holds the investigation section, which a shelter may not hold "
+            "(need-to-know policy)");
+  MessageRecord m;
+  m.detail = why.WithContext("refused delivery " + id).message();
+  SetDetail(m, RefusedDelivery(id, why, hold));
+  ASSERT_EQ(m.detail, why.WithContext("refused delivery " + id).message());
+  const Phrase note = RefusedHere(m);
+  EXPECT_EQ(English(note), "REFUSED here: " + m.detail);
+  const std::string thai = shown(note);
+  EXPECT_EQ(thai,
+            FillPlaceholders(
+                th("REFUSED here: %1"),
+                {FillPlaceholders(
+                    th("refused delivery %1: %2"),
+                    {id, FillPlaceholders(th(hold.words), {"investigation", th("shelter")})})}));
+  EXPECT_EQ(thai.find("REFUSED"), std::string::npos) << thai;
+  EXPECT_EQ(thai.find("need-to-know"), std::string::npos) << thai;
+  // A Status message from inside verification: a value, shown as it is inside Thai words.
+  const Status deep = InvalidArgument("payload: bad flatbuffer");
+  const Phrase as_is = RefusedDelivery(id, deep);
+  EXPECT_EQ(English(as_is), deep.WithContext("refused delivery " + id).message());
+  EXPECT_EQ(shown(as_is), FillPlaceholders(th("refused delivery %1: %2"), {id, deep.message()}));
+  EXPECT_EQ(English(RefusedDelivery(id, deep, hold)), English(as_is))
+      << "words that are not the Status's are not kept for it";
+  // A detail without words (an earlier version's): the note keeps it as a value.
+  MessageRecord old;
+  old.detail = "refused delivery " + id + ": something";
+  EXPECT_EQ(shown(RefusedHere(old)), FillPlaceholders(th("REFUSED here: %1"), {old.detail}));
+  // The case state machine's reason, a value inside "not applied here".
+  const Phrase not_applied = NotAppliedHere(InvalidArgument("the case is closed; ..."));
+  EXPECT_EQ(English(not_applied), "not applied here: the case is closed; ...");
+  EXPECT_EQ(shown(not_applied),
+            FillPlaceholders(th("not applied here: %1"), {"the case is closed; ..."}));
+  EXPECT_NE(th("not applied here: %1"), "not applied here: %1");
+}
+
+// The broker's refusals that are not the policy's are shown by their code, in words saying
+// what happened and what happens next, with the broker's English detail beside them; the
+// English is the command line's, as before.
+TEST_F(WebUnitTest, TheBrokersRefusalsAreShownInThaiByTheirCode) {
+  const Fixture f = Builtin();
+  auto th = [&](std::string_view msgid) { return std::string(f.tr.Tr("th", msgid)); };
+  auto shown = [&](const Phrase& p) { return SaidText(f.tr, "th", English(p), p); };
+  const std::string disk = "the broker's disk is nearly full (12 MiB free); resend later";
+  const Phrase later = SendAgainLater("resource_exhausted", disk);
+  EXPECT_EQ(English(later),
+            "the broker asked to send it again later (resource_exhausted: " + disk + ")");
+  EXPECT_NE(shown(later).find(disk), std::string::npos) << shown(later);
+  EXPECT_EQ(shown(later).find("asked to send"), std::string::npos) << shown(later);
+  EXPECT_NE(shown(later), shown(SendAgainLater("unavailable", disk)))
+      << "each code in its own words";
+  EXPECT_EQ(English(SendAgainLater("unavailable", "x")),
+            "the broker asked to send it again later (unavailable: x)");
+  for (const char* code :
+       {"invalid_argument", "already_exists", "unavailable", "resource_exhausted", "not_found",
+        "unauthenticated", "internal", "permission_denied", "some_new_code"}) {
+    const Phrase refused = RefusedByTheBroker(code, AsIs("a reason"));
+    EXPECT_EQ(English(refused), std::string("refused by the broker: ") + code + ": a reason");
+    const Phrase detail = Say("%1. What to do: %2", {Nested(refused), Nested(WhatToDo(code))});
+    const std::string thai = shown(detail);
+    EXPECT_NE(thai.find("a reason"), std::string::npos) << thai;
+    EXPECT_EQ(thai.find("refused by the broker"), std::string::npos) << thai;
+    EXPECT_EQ(thai.find("What to do"), std::string::npos) << thai;
+  }
+  EXPECT_NE(shown(RefusedByTheBroker("invalid_argument", AsIs("r"))),
+            shown(RefusedByTheBroker("unauthenticated", AsIs("r"))));
+  EXPECT_NE(shown(RefusedByTheBroker("invalid_argument", AsIs("r"))),
+            FillPlaceholders(th("refused by the broker: %1: %2"), {"invalid_argument", "r"}))
+      << "a code the broker gives has words of its own";
+}
+
 }  // namespace
 }  // namespace nrm::agent::web

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates nrm-web.pot, the template of the web inbox's catalogs, from the sources: the C++
 # msgids (Msg("..."), Tr(lang, "..."), the Say("...") of the agent's messages the pages show:
-# agent/validate*.cc, consent.cc, refusal.cc, confirmation.cc, outbox.cc; and the policy's
-# reasons for a refusal, deny("...") and Refused(hash, "...") in policy/decide.cc) with
+# agent/validate*.cc, consent.cc, refusal.cc, confirmation.cc, outbox.cc, opening.cc,
+# delivery.cc; and the policy's reasons for a refusal, deny("...") and Refused(hash, "...") in policy/decide.cc) with
 # Debian's xgettext, and the {{t "..."}} texts of the templates; then merges it into every
 # catalog (msgmerge). Translate what is new in th.po (the test WebCatalogs fails until every
 # msgid has a translation), then rebuild.
@@ -16,7 +16,8 @@ trap 'rm -rf "$tmp"' EXIT
 xgettext --language=C++ --from-code=UTF-8 --keyword=Msg --keyword=Tr:2 --keyword=Say \
   --keyword=deny --keyword=Refused:2 --no-location --omit-header --sort-output \
   -o "$tmp/code.pot" ../*.cc ../../validate*.cc ../../consent.cc ../../refusal.cc \
-  ../../confirmation.cc ../../outbox.cc ../../../policy/decide.cc
+  ../../confirmation.cc ../../outbox.cc ../../opening.cc ../../delivery.cc \
+  ../../../policy/decide.cc
 {
   for f in ../templates/*.html; do
     grep -o '{{t "[^"]*"' "$f" | sed 's/^{{t "\(.*\)"$/\1/' || true
