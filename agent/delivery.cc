@@ -261,8 +261,9 @@ Status OnDelivery(Agent& agent, AgentStore& store, Outbox& outbox, Received r) {
     LogEvent("holding " + m.kind + " " + id + ": " + m.from + "'s earlier step " +
              Short(m.previous) + " on the case has not arrived");
     NRM_ASSIGN_OR_RETURN(CaseRecord c, CaseOf(store, m.case_ref));
-    c.timeline.push_back({Now(), m.id, m.kind, m.from, agent.agency(), c.state,
-                          "held: waiting for the earlier step " + Short(m.previous)});
+    const Phrase note = HeldForEarlier(Short(m.previous));
+    c.timeline.push_back(
+        {Now(), m.id, m.kind, m.from, agent.agency(), c.state, English(note), "", note});
     NRM_RETURN_IF_ERROR(store.Write({m}, {c}));
     return agent.Acknowledge(r.message_id);
   }

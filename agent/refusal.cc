@@ -105,6 +105,10 @@ Phrase NotAppliedHere(const Status& why) {
   return Say("not applied here: %1", {AsIs(why.message())});
 }
 
+Phrase HeldForEarlier(const std::string& previous) {
+  return Say("held: waiting for the earlier step %1", {AsIs(previous)});
+}
+
 Phrase BrokerReceipt(uint64_t leaf) {
   return Say("audit leaf %1, in a checkpoint signed by the broker and verified",
              {AsIs(std::to_string(leaf))});

@@ -51,6 +51,10 @@ Phrase RefusedHere(const MessageRecord& m);
 // "not applied here: " and the case state machine's reason, a value.
 Phrase NotAppliedHere(const Status& why);
 
+// The timeline's note for a step held until the sender's earlier one (`previous`, short)
+// arrives: "held: waiting for the earlier step PREVIOUS".
+Phrase HeldForEarlier(const std::string& previous);
+
 // "audit leaf N, in a checkpoint signed by the broker and verified".
 Phrase BrokerReceipt(uint64_t leaf);
 

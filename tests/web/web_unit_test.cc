@@ -729,6 +729,12 @@ TEST_F(WebUnitTest, RefusalsHereAreShownInThaiWithTheirValuesAsTheyAre) {
   EXPECT_EQ(shown(not_applied),
             FillPlaceholders(th("not applied here: %1"), {"the case is closed; ..."}));
   EXPECT_NE(th("not applied here: %1"), "not applied here: %1");
+  // A step held for the sender's earlier one: the agent's words, the id as it is.
+  const Phrase held = HeldForEarlier("0011 2233");
+  EXPECT_EQ(English(held), "held: waiting for the earlier step 0011 2233");
+  EXPECT_EQ(shown(held),
+            FillPlaceholders(th("held: waiting for the earlier step %1"), {"0011 2233"}));
+  EXPECT_EQ(shown(held).find("held"), std::string::npos) << shown(held);
 }
 
 // The broker's refusals that are not the policy's are shown by their code, in words saying
