@@ -208,12 +208,14 @@ Status Outbox::OnRelayReceipt(const std::string& step_id, const std::string& cou
   }
   NRM_ASSIGN_OR_RETURN(std::optional<CaseRecord> c, store_.GetCase(m->case_ref));
   if (!c) return Status::Ok();  // erased since
-  const std::string note = "relayed to " + country + " broker, receipt " + receipt;
+  const Phrase phrase = RelayedTo(country, receipt);
+  const std::string note = English(phrase);
   for (const TimelineStep& s : c->timeline) {
     if (s.message_id == m->id && s.note == note) return Status::Ok();  // told twice
   }
   LogEvent(m->kind + " " + Short(step_id) + " " + note);
-  c->timeline.push_back({Now(), m->id, m->kind, agent_.agency(), "@" + country, c->state, note});
+  c->timeline.push_back(
+      {Now(), m->id, m->kind, agent_.agency(), "@" + country, c->state, note, "", phrase});
   return store_.Write({}, {*c});
 }
 

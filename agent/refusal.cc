@@ -109,6 +109,10 @@ Phrase HeldForEarlier(const std::string& previous) {
   return Say("held: waiting for the earlier step %1", {AsIs(previous)});
 }
 
+Phrase RelayedTo(const std::string& country, const std::string& receipt) {
+  return Say("relayed to %1 broker, receipt %2", {AsIs(country), AsIs(receipt)});
+}
+
 Phrase BrokerReceipt(uint64_t leaf) {
   return Say("audit leaf %1, in a checkpoint signed by the broker and verified",
              {AsIs(std::to_string(leaf))});

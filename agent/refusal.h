@@ -55,6 +55,9 @@ Phrase NotAppliedHere(const Status& why);
 // arrives: "held: waiting for the earlier step PREVIOUS".
 Phrase HeldForEarlier(const std::string& previous);
 
+// The timeline's note for a partner broker's relay receipt: "relayed to CC broker, receipt R".
+Phrase RelayedTo(const std::string& country, const std::string& receipt);
+
 // "audit leaf N, in a checkpoint signed by the broker and verified".
 Phrase BrokerReceipt(uint64_t leaf);
 

@@ -735,6 +735,13 @@ TEST_F(WebUnitTest, RefusalsHereAreShownInThaiWithTheirValuesAsTheyAre) {
   EXPECT_EQ(shown(held),
             FillPlaceholders(th("held: waiting for the earlier step %1"), {"0011 2233"}));
   EXPECT_EQ(shown(held).find("held"), std::string::npos) << shown(held);
+  // A partner broker's relay receipt: the country and the receipt as they are.
+  const Phrase relayed = RelayedTo("KH", "KH.BROKER leaf 6 of its log of size 7");
+  EXPECT_EQ(English(relayed),
+            "relayed to KH broker, receipt KH.BROKER leaf 6 of its log of size 7");
+  EXPECT_EQ(shown(relayed), FillPlaceholders(th("relayed to %1 broker, receipt %2"),
+                                             {"KH", "KH.BROKER leaf 6 of its log of size 7"}));
+  EXPECT_EQ(shown(relayed).find("relayed"), std::string::npos) << shown(relayed);
 }
 
 // The broker's refusals that are not the policy's are shown by their code, in words saying
