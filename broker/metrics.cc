@@ -147,10 +147,11 @@ void Broker::RenderMetrics() {
               "1 while the link to the partner's broker is up (the last send went out, or an "
               "answer came), else 0.",
               link != nullptr && link->connected ? 1 : 0, l);
+      const size_t queued = store_->PendingCount(queue);
       m.Gauge("nrm_broker_partner_queue_messages",
               "Messages waiting to be relayed to the partner's broker and receipted.",
-              static_cast<double>(store_->PendingCount(queue)), l);
-      if (store_->PendingCount(queue) > 0) {
+              static_cast<double>(queued), l);
+      if (queued > 0) {
         Result<std::optional<int64_t>> oldest = store_->OldestQueuedExpiry(queue);
         if (oldest.ok() && oldest->has_value()) {
           m.Gauge(
