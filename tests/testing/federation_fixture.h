@@ -56,7 +56,10 @@ class FederationFixture : public ::testing::Test {
     for (auto& [cc, pid] : brokers_) {
       if (pid > 0) {
         Result<int> code = tools::Stop(pid, 5000);
-        EXPECT_TRUE(code.ok() && *code == 0) << "the broker of " << cc << " did not stop cleanly";
+        EXPECT_TRUE(code.ok() && *code == 0)
+            << "the broker of " << cc << " did not stop cleanly ("
+            << (code.ok() ? "exit " + std::to_string(*code) : code.status().ToString())
+            << "):\n" << BrokerOutput(cc);
       }
     }
   }
