@@ -32,6 +32,10 @@ bool StartOverIfConnectionLost(Link& link) {
   const uint64_t lost = link.client->ConnectionsLost();
   if (lost == link.connections_lost) return false;
   link.connections_lost = lost;
+  if (!link.in_flight.empty()) {
+    spdlog::info("link to {}: connection lost, sending {} relays again", link.country,
+                 link.in_flight.size());
+  }
   link.in_flight.clear();
   link.last_sent = 0;
   link.connected = false;
