@@ -116,6 +116,7 @@ struct Link {
   int64_t last_progress_ms = 0;         // the last answer, or the first send after none
   int64_t retry_at_ms = 0;              // after a failed send: wait until then
   bool connected = false;               // the last send went out, or an answer came
+  uint64_t connections_lost = 0;        // client->ConnectionsLost() when the link last looked
   // For `nrm federation status` and the metrics.
   uint64_t relays_sent = 0;        // RELAY frames sent since the start (repeats included)
   uint64_t relayed = 0;            // receipts accepted since the start

@@ -4,8 +4,8 @@
 // queued until the partner answers: RELAYED with a receipt that verifies under the partner
 // broker's key from its anchor (then it is audited here with the receipt, and removed), or
 // RELAY-REFUSED (then its sender is told with an expiry notice, unless the refusal says "resend
-// later"). No answer within relay_timeout: everything in flight is sent again, and the partner
-// answers a repeat with the receipt it gave the first time.
+// later"). No answer within relay_timeout, or the connection lost: everything in flight is sent
+// again, in order, and the partner answers a repeat with the receipt it gave the first time.
 #include <spdlog/spdlog.h>
 
 #include "audit/big_endian.h"
@@ -22,6 +22,25 @@ using transport::FrameText;
 constexpr size_t kRelayChunk = 64;
 // After a send that found no connection: try again after this long.
 constexpr int64_t kRetryMs = 200;
+
+// Whether the link's connection was lost since it last looked; then everything unanswered is
+// sent again from the oldest. What was in flight on a lost connection may be lost with it, and
+// ZeroMQ reconnects by itself: were newer relays sent first on the new connection, the partner
+// would take them before the older ones (out of order), and the older ones would wait for
+// relay_timeout, which each newer receipt pushes back.
+bool StartOverIfConnectionLost(Link& link) {
+  const uint64_t lost = link.client->ConnectionsLost();
+  if (lost == link.connections_lost) return false;
+  link.connections_lost = lost;
+  if (!link.in_flight.empty()) {
+    spdlog::info("link to {}: connection lost, sending {} relays again", link.country,
+                 link.in_flight.size());
+  }
+  link.in_flight.clear();
+  link.last_sent = 0;
+  link.connected = false;
+  return true;
+}
 
 }  // namespace
 
@@ -64,6 +83,7 @@ Status Broker::PumpLinks() {
       o.max_message_bytes = static_cast<size_t>(config_.max_message_bytes) + 1024;
       o.send_timeout_ms = 0;
       o.immediate = true;
+      o.count_lost_connections = true;
       Result<std::unique_ptr<transport::Client>> c = transport::Client::Connect(std::move(o), -1);
       if (!c.ok()) {
         link.last_error = c.status().message();
@@ -71,6 +91,7 @@ Status Broker::PumpLinks() {
         continue;
       }
       link.client = std::move(*c);
+      link.connections_lost = 0;
       link.endpoint = partner->endpoint;
       link.server_key = partner->anchor.broker.curve_key;
     }
@@ -80,12 +101,15 @@ Status Broker::PumpLinks() {
       audit::PutBe64(&serial, static_cast<uint64_t>(partner->directory->serial()));
       (void)link.client->Send({Frame("PEER-DIRECTORY"), std::move(serial)});
     }
+    (void)StartOverIfConnectionLost(link);
     const size_t window = static_cast<size_t>(config_.relay_window);
     while (link.in_flight.size() < window) {
       NRM_ASSIGN_OR_RETURN(std::vector<QueuedMessage> pending,
                            store_->Pending(link.name, link.last_sent,
                                            std::min(kRelayChunk, window - link.in_flight.size())));
       for (QueuedMessage& m : pending) {
+        // Looked at right before each send: a loss is reported before ZeroMQ can reconnect.
+        if (StartOverIfConnectionLost(link)) break;
         transport::Frames frames =
             m.type == EntryType::kEnvelope
                 ? transport::Frames{Frame("RELAY"), std::move(m.data)}

@@ -377,6 +377,19 @@ Status Server::Rebind() {
 struct Client::Impl {
   zmq::context_t ctx;
   zmq::socket_t dealer;
+  zmq::socket_t lost_monitor;  // ZMQ_EVENT_DISCONNECTED of `dealer`, with count_lost_connections
+  uint64_t lost = 0;
+
+  // Watches `dealer` for lost connections (a socket has one monitor: call it after any other).
+  void WatchLostConnections() {
+    const std::string endpoint = "inproc://nrm-client-lost";  // the context is this client's
+    if (zmq_socket_monitor(dealer.handle(), endpoint.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+      throw zmq::error_t();
+    }
+    lost_monitor = zmq::socket_t(ctx, zmq::socket_type::pair);
+    lost_monitor.set(zmq::sockopt::linger, 0);
+    lost_monitor.connect(endpoint);
+  }
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -398,6 +411,7 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
     d.set(zmq::sockopt::curve_secretkey,
           zmq::const_buffer(options.curve_secret.data(), options.curve_secret.size()));
     if (handshake_timeout_ms <= 0) {  // connect in the background; see Client::Connect
+      if (options.count_lost_connections) impl->WatchLostConnections();
       d.connect(options.endpoint);
       return std::unique_ptr<Client>(new Client(std::move(impl)));
     }
@@ -444,6 +458,7 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options, int hands
     }
     zmq_socket_monitor(d.handle(), nullptr, 0);
     if (!result.ok()) return result;
+    if (options.count_lost_connections) impl->WatchLostConnections();
   } catch (const zmq::error_t& e) {
     return ZmqError("cannot connect to " + options.endpoint, e);
   }
@@ -459,6 +474,22 @@ Status Client::Send(const Frames& frames) {
   } catch (const zmq::error_t& e) {
     return ZmqError("send", e);
   }
+}
+
+uint64_t Client::ConnectionsLost() {
+  if (impl_->lost_monitor.handle() == nullptr) return 0;
+  try {
+    zmq::message_t event;
+    // Each event is one message of two frames (the event and its value, then the endpoint).
+    while (impl_->lost_monitor.recv(event, zmq::recv_flags::dontwait)) {
+      ++impl_->lost;
+      while (event.more() && impl_->lost_monitor.recv(event, zmq::recv_flags::dontwait)) {
+      }
+    }
+  } catch (const zmq::error_t&) {
+    // The context is closing: what was counted stands.
+  }
+  return impl_->lost;
 }
 
 Result<std::optional<Frames>> Client::Receive(int timeout_ms) {

@@ -126,6 +126,9 @@ struct ClientOptions {
   bool immediate = true;
   // How long Send waits for room (or, with `immediate`, for a connection) before kUnavailable.
   int send_timeout_ms = 2000;
+  // Count the connections lost (Client::ConnectionsLost), for a caller that must know when what
+  // it sent may have been lost with one: ZeroMQ reconnects by itself, without a word.
+  bool count_lost_connections = false;
 };
 
 class Client {
@@ -139,6 +142,11 @@ class Client {
   ~Client();
 
   Status Send(const Frames& frames);
+  // How many times the connection was lost since Connect (0 without count_lost_connections).
+  // ZeroMQ reports a loss before it reconnects, at least its reconnect interval (100 ms) later:
+  // a caller that looks right before a send knows whether that send can go on a newer
+  // connection than what it sent before.
+  uint64_t ConnectionsLost();
   // The next message, or nullopt after `timeout_ms`.
   Result<std::optional<Frames>> Receive(int timeout_ms);
 
