@@ -200,6 +200,13 @@ void Broker::HandleRelay(const transport::Incoming& in, const std::string& count
         {in.routing_id, {Frame("RELAYED"), Bytes(id.begin(), id.end())}, *(*seen)->leaf});
     return;
   }
+  if (std::find(batch_ids_.begin(), batch_ids_.end(), id_bytes) != batch_ids_.end()) {
+    // A repeat of a relay this batch accepted, not yet written: the partner sent everything
+    // again on a new connection while the first copy waited here. Its receipt goes to the old
+    // connection, so the repeat is told to come again; then it gets the receipt above. (A final
+    // refusal would tell the sender a delivered message was not.)
+    return refuse(Unavailable("relay " + ToHex(id) + " is being stored from an earlier copy"));
+  }
   Result<std::optional<CaseParties>> known =
       NewMessageCase(id_bytes, seen->has_value(), env->case_ref());
   if (!known) return refuse(known.status());

@@ -5,6 +5,8 @@
 // partner gets nothing past the recipient's broker.
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include "audit/checkpoint.h"
 #include "broker/federation.h"
 #include "tests/testing/federation_fixture.h"
@@ -219,6 +221,58 @@ TEST_F(FederationBrokerTest, AMaliciousPartnerGetsNothingPast) {
   auto kh = Connect("KH.NGO.PP-CARE");
   EXPECT_EQ(Receive(*kh), sealed.frame);
   EXPECT_TRUE(Receive(*kh, 500).empty()) << "delivered once";
+}
+
+TEST_F(FederationBrokerTest, ARepeatArrivingWhileItsFirstCopyIsStoredIsNeverRefusedForGood) {
+  // What a sending broker does after a lost connection: everything unanswered goes again, and
+  // the repeat may reach the partner while the first copy is still in its unwritten batch.
+  StartBroker("KH");
+  const tools::NationalSetup& th_setup = fed_.countries.at("TH");
+  const tools::NationalSetup& kh_setup = fed_.countries.at("KH");
+  transport::ClientOptions o;
+  o.endpoint = kh_setup.endpoint;
+  o.server_curve_public = kh_setup.broker.curve_public;
+  o.curve_public = th_setup.broker.curve_public;
+  o.curve_secret = th_setup.broker.curve_secret.Clone();
+  auto partner = transport::Client::Connect(std::move(o), 5000);
+  ASSERT_TRUE(partner.ok()) << partner.status().ToString();
+  auto kh = Connect("KH.NGO.PP-CARE");
+  ASSERT_TRUE(kh);
+  int stored_while_pending = 0;
+  for (int i = 0; i < 20; ++i) {
+    wire::Sealed sealed = Seal("TH.NGO.RETURN-CRI", {"KH.NGO.PP-CARE"}, Kind::RepatriationRequest,
+                               "R" + std::to_string(i));
+    // Back to back: most often both are read into one batch.
+    ASSERT_TRUE((*partner)->Send({Frame("RELAY"), sealed.frame}).ok());
+    ASSERT_TRUE((*partner)->Send({Frame("RELAY"), sealed.frame}).ok());
+    std::vector<transport::Frames> answers = {Next(**partner, {"RELAY-REFUSED", "RELAYED"}),
+                                              Next(**partner, {"RELAY-REFUSED", "RELAYED"})};
+    Bytes leaf;
+    for (const transport::Frames& a : answers) {
+      ASSERT_FALSE(a.empty());
+      if (FrameText(a[0]) == "RELAYED") {
+        ASSERT_EQ(a.size(), 4u);
+        if (!leaf.empty()) {
+          EXPECT_EQ(a[2], leaf) << "the same receipt";
+        }
+        leaf = a[2];
+      } else {
+        // Only "come again": a final refusal would tell the sender it was not delivered.
+        ASSERT_EQ(FrameText(a.at(2)), "unavailable") << Reason(a);
+        ++stored_while_pending;
+      }
+    }
+    ASSERT_FALSE(leaf.empty()) << "the first copy is receipted";
+    // Sent again, it gets the first copy's receipt.
+    ASSERT_TRUE((*partner)->Send({Frame("RELAY"), sealed.frame}).ok());
+    transport::Frames again = Next(**partner, {"RELAY-REFUSED", "RELAYED"});
+    ASSERT_EQ(FrameText(again.at(0)), "RELAYED") << Reason(again);
+    EXPECT_EQ(again.at(2), leaf);
+    EXPECT_EQ(Receive(*kh), sealed.frame);
+  }
+  EXPECT_TRUE(Receive(*kh, 500).empty()) << "each delivered once";
+  std::cout << "[relay-repeat] " << stored_while_pending
+            << " of 20 repeats arrived while their first copy was being stored\n";
 }
 
 TEST_F(FederationBrokerTest, APartnersLogKeyIsTheOneItsDirectoryPublishesForItsAnchorsBroker) {
