@@ -94,11 +94,11 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
   if (std::find(args.begin(), args.end(), "--web") != args.end()) {
     return BenchWebCommand(args, out, err);
   }
-  Result<Args> parsed = Args::Parse(args,
-                                    {"messages", "window", "workdir", "agencies",
-                                     "offline-messages", "rates", "only", "witness-requests",
-                                     "federation-rate"},
-                                    {"json", "quick", "scale"});
+  Result<Args> parsed =
+      Args::Parse(args,
+                  {"messages", "window", "workdir", "agencies", "offline-messages", "rates", "only",
+                   "witness-requests", "federation-rate"},
+                  {"json", "quick", "scale"});
   if (!parsed.ok()) {
     err << "nrm bench: " << parsed.status().message() << "\n" << kUsage;
     return 2;

@@ -105,8 +105,8 @@ struct FederationBed {
 
 // One run: `n` messages from the Thai sender to the Cambodian shelter (`cross_border`) or to the
 // Thai one, flat out within `window` or at `rate` per second.
-Result<FederationRun> RunOne(FederationBed& bed, const std::string& name, bool cross_border, size_t n,
-                             double rate, size_t window, Progress& progress) {
+Result<FederationRun> RunOne(FederationBed& bed, const std::string& name, bool cross_border,
+                             size_t n, double rate, size_t window, Progress& progress) {
   FederationRun out;
   out.cross_border = cross_border;
   PhaseResult& r = out.phase;
@@ -216,8 +216,7 @@ Result<FederationResult> RunFederation(const std::string& dir, const FederationS
   }
   NRM_RETURN_IF_ERROR(WaitForLink(bed.f.countries.at("TH"), "KH", 20000));
 
-  auto run = [&](const std::string& name, bool cross_border, size_t n, double rate,
-                 bool counted) {
+  auto run = [&](const std::string& name, bool cross_border, size_t n, double rate, bool counted) {
     Result<FederationRun> r = RunOne(bed, name, cross_border, n, rate, spec.window, progress);
     if (!r.ok()) {
       FederationRun failed;

@@ -56,10 +56,10 @@ Status Sender::Connect(const std::string& key_file, const std::string& policy_fi
   co.curve_secret = keys_.curve_secret.Clone();
   NRM_ASSIGN_OR_RETURN(client_, transport::Client::Connect(std::move(co), 10000));
   // About 2 KB of sealed envelope: the payload's free text fills the rest.
-  NRM_ASSIGN_OR_RETURN(payload_, wire::PayloadFromJson(
-                                     R"({"case": {"status": "Active", )"
-                                     R"("reason_for_referral": ")" +
-                                     std::string(kTargetEnvelopeBytes - 616, 'x') + R"("}})"));
+  NRM_ASSIGN_OR_RETURN(
+      payload_, wire::PayloadFromJson(R"({"case": {"status": "Active", )"
+                                      R"("reason_for_referral": ")" +
+                                      std::string(kTargetEnvelopeBytes - 616, 'x') + R"("}})"));
   return Status::Ok();
 }
 

@@ -204,11 +204,11 @@ std::string FederationJson(const BenchReport& report) {
     << ",\"cross_border_p99_us\":" << Num(f.cross_border_p99_us)
     << ",\"p99_ratio\":" << Num(f.p99_ratio, 2)
     << ",\"goal_flat_out_per_s\":" << Num(kFederationGoalPerS)
-    << ",\"goal_p99_ratio\":" << Num(kFederationGoalRatio, 2)
-    << ",\"goals_met\":" << (f.error.empty() && f.flat_out_per_s >= kFederationGoalPerS &&
-                                       f.p99_ratio > 0 && f.p99_ratio <= kFederationGoalRatio
-                                   ? "true"
-                                   : "false")
+    << ",\"goal_p99_ratio\":" << Num(kFederationGoalRatio, 2) << ",\"goals_met\":"
+    << (f.error.empty() && f.flat_out_per_s >= kFederationGoalPerS && f.p99_ratio > 0 &&
+                f.p99_ratio <= kFederationGoalRatio
+            ? "true"
+            : "false")
     << ",\"elapsed_s\":" << Num(f.elapsed_s, 1) << ",\"error\":" << json::Quote(f.error) << "}";
   return o.str();
 }

@@ -18,10 +18,10 @@ namespace {
 TEST(BenchTest, FederationPhaseRunsAndReportsItsFigures) {
   testing::TempDir tmp;
   const std::string workdir = tmp.path() + "/w";
-  Result<pid_t> pid = tools::Spawn({testing::BinDir() + "/nrm", "bench", "--only", "federation",
-                                    "--quick", "--messages", "100", "--federation-rate", "100",
-                                    "--json", "--workdir", workdir},
-                                   tmp.path() + "/out");
+  Result<pid_t> pid = tools::Spawn(
+      {testing::BinDir() + "/nrm", "bench", "--only", "federation", "--quick", "--messages", "100",
+       "--federation-rate", "100", "--json", "--workdir", workdir},
+      tmp.path() + "/out");
   ASSERT_TRUE(pid.ok());
   Result<int> code = tools::WaitExit(*pid, 180000);
   ASSERT_TRUE(code.ok());
@@ -40,9 +40,9 @@ TEST(BenchTest, FederationPhaseRunsAndReportsItsFigures) {
   ASSERT_TRUE(doc->contains("federation")) << line;
   const json::Json& f = (*doc)["federation"];
   EXPECT_EQ(f["error"], "");
-  for (const char* key : {"offered_per_s", "cross_border_flat_out_per_s", "domestic_p99_us",
-                          "cross_border_p99_us", "p99_ratio", "goal_flat_out_per_s",
-                          "goal_p99_ratio", "elapsed_s"}) {
+  for (const char* key :
+       {"offered_per_s", "cross_border_flat_out_per_s", "domestic_p99_us", "cross_border_p99_us",
+        "p99_ratio", "goal_flat_out_per_s", "goal_p99_ratio", "elapsed_s"}) {
     EXPECT_TRUE(f.contains(key) && f[key].is_number()) << key << ": " << f.dump();
   }
   EXPECT_TRUE(f["goals_met"].is_boolean());
@@ -75,11 +75,10 @@ TEST(BenchTest, FederationPhaseRunsAndReportsItsFigures) {
   // (the warm-up's included).
   size_t receipts = 0;
   for (const std::string cc : {"TH", "KH"}) {
-    Status s = audit::ReadVerifiedRecords(
-        workdir + "/federation/" + cc + "/broker-data/store",
-        [&](uint64_t, const audit::AuditRecord& r) {
-          if (cc == "TH" && r.rule == "relay-receipt") ++receipts;
-        });
+    Status s = audit::ReadVerifiedRecords(workdir + "/federation/" + cc + "/broker-data/store",
+                                          [&](uint64_t, const audit::AuditRecord& r) {
+                                            if (cc == "TH" && r.rule == "relay-receipt") ++receipts;
+                                          });
     EXPECT_TRUE(s.ok()) << cc << ": " << s.ToString();
   }
   EXPECT_GE(receipts, crossed);
