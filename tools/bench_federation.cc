@@ -146,6 +146,8 @@ Result<FederationRun> RunOne(FederationBed& bed, const std::string& name, bool c
       r.error = s.ToString();
     }
     out.relay_receipts = sender->relay_receipts;
+    // Let the last acknowledgements leave before the socket closes.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const ProcSample th1 = SampleProcess(th), kh1 = SampleProcess(kh);
   const double self1 = SelfCpuSeconds();

@@ -115,6 +115,7 @@ Status Sender::Run(const std::vector<std::string>& to, size_t n, double rate, si
       }
       r.envelope_bytes = sealed.frame.size();
       sent.emplace_back(sealed.message_id, rate > 0 ? due : NowNs());
+      if (!partners_.empty()) sent_ids_.emplace(AsChars(sealed.message_id));
       NRM_RETURN_IF_ERROR(client_->Send({Frame("SEND"), sealed.frame}));
       ++next;
       ++outstanding;
@@ -202,7 +203,7 @@ Status Sender::TakeRelayReceipt(const transport::Frames& f) {
   uint64_t leaf = 0;
   for (uint8_t b : f[3]) leaf = leaf << 8 | b;
   if (leaf >= size) return Unauthenticated("relay receipt names a leaf past its tree");
-  ++relay_receipts;
+  if (sent_ids_.count(std::string(AsChars(f[1])))) ++relay_receipts;
   return client_->Send({Frame("ACK"), f[1]});
 }
 

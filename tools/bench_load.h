@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -61,7 +62,7 @@ class Sender {
 
   std::vector<std::pair<Bytes, int64_t>> sent;  // message id, when it was (due to be) sent
   int64_t first_send_ns = 0, last_accept_ns = 0;
-  size_t relay_receipts = 0;  // verified and acknowledged
+  size_t relay_receipts = 0;  // verified and acknowledged, for messages sent by this Sender
 
  private:
   Sender() = default;
@@ -87,6 +88,9 @@ class Sender {
   Bytes payload_;
   Bytes last_head_;
   uint64_t head_size_ = 0;  // of the checkpoint last_head_
+  // Federated: the ids sent, so that a receipt redelivered from an earlier connection (its
+  // acknowledgement lost when that connection closed) is acknowledged but not counted.
+  std::unordered_set<std::string> sent_ids_;
   // Per partner country: the checkpoint of its relay receipts last verified, and its size.
   std::map<std::string, std::pair<Bytes, uint64_t>> relay_heads_;
 };
