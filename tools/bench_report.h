@@ -36,7 +36,7 @@ struct BenchReport {
   // witness itself (HTTP, verification, cosigning) allows. Unset without /dev/shm.
   std::optional<WitnessRate> witness_rate_tmpfs;
   std::optional<FederationResult> federation;  // unset when not run (or it could not start)
-  double elapsed_s = 0;  // the whole run
+  double elapsed_s = 0;                        // the whole run
 };
 
 // The report as text, several lines.
