@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/checkpoint.h"
 #include "audit/note.h"
 #include "broker/config.h"
 #include "common/identity/identity.h"
@@ -126,6 +127,11 @@ struct Link {
   std::string last_error;          // the last thing that went wrong, for people
   int64_t last_error_logged_ms = 0;
   int64_t directory_asked_ms = 0;  // when the partner was last asked for a newer directory
+  // The partner's checkpoint note last verified in a relay receipt, as verified under the
+  // partner's log key in force (forgotten when the partners are loaded again). The receipts of
+  // one of the partner's group commits all carry the same note: it is verified once.
+  std::string verified_note;
+  std::optional<audit::VerifiedCheckpoint> verified_head;
 };
 
 // How often a link asks its partner for a newer directory: a revocation by a partner's

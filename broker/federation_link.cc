@@ -175,19 +175,28 @@ void Broker::OnRelayed(Link& link, const transport::Frames& frames) {
   // broker of its anchor. Anything less is not a delivery.
   Status valid = partner == nullptr ? Unauthenticated("no partner") : Status::Ok();
   uint64_t leaf = 0;
-  std::optional<audit::VerifiedCheckpoint> head;
+  const audit::VerifiedCheckpoint* head = nullptr;
   if (valid.ok() && frames[2].size() != 8) valid = Unauthenticated("malformed relay receipt");
   if (valid.ok()) {
     leaf = audit::GetBe64(frames[2].data());
-    Result<audit::VerifiedCheckpoint> v =
-        audit::VerifyCheckpointNote(FrameText(frames[3]), partner->log_key);
-    if (!v.ok()) {
-      valid = Unauthenticated(v.status().message());
-    } else if (leaf >= v->checkpoint.size) {
+    const std::string_view note = FrameText(frames[3]);
+    if (!link.verified_head || link.verified_note != note) {
+      Result<audit::VerifiedCheckpoint> v = audit::VerifyCheckpointNote(note, partner->log_key);
+      if (v.ok()) {
+        link.verified_note = note;
+        link.verified_head = std::move(*v);
+      } else {
+        valid = Unauthenticated(v.status().message());
+      }
+    }
+  }
+  if (valid.ok()) {
+    if (leaf >= link.verified_head->checkpoint.size) {
       valid = Unauthenticated("relay receipt names leaf " + std::to_string(leaf) +
-                              " outside its tree of " + std::to_string(v->checkpoint.size));
+                              " outside its tree of " +
+                              std::to_string(link.verified_head->checkpoint.size));
     } else {
-      head = std::move(*v);
+      head = &*link.verified_head;
     }
   }
   std::string reason;  // what the relay-receipt record says: see below

@@ -83,6 +83,8 @@ Status Broker::LoadFederation(bool reload) {
     Link& link = links_[country];
     link.country = country;
     link.name = PartnerName(country);
+    link.verified_note.clear();  // verified again, under the log key now in force
+    link.verified_head.reset();
     if (link.endpoint != p.endpoint || link.server_key != p.anchor.broker.curve_key) {
       link.client.reset();  // PumpLinks connects to where the partner now is
       link.in_flight.clear();

@@ -119,6 +119,8 @@ void Broker::OnPartnerDirectory(Link& link, const transport::Frames& frames) {
     federation_ =
         federation_->WithDirectory(link.country, std::move(*d), std::move(*log_key), copy);
   }
+  link.verified_note.clear();  // relay receipts are verified again, under its log key now
+  link.verified_head.reset();
   spdlog::info("directory of {} serial {} in force ({} agencies newly revoked)", link.country,
                serial, revoked);
   audit::AuditRecord r;

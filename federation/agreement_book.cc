@@ -12,53 +12,56 @@ AgreementBook::AgreementBook(std::map<std::string, Bytes, std::less<>> authority
     std::stable_sort(list.begin(), list.end(), [](const Agreement& x, const Agreement& y) {
       return x.terms().version > y.terms().version;
     });
+    std::vector<Signatures>& checked = signatures_[id];
+    for (const Agreement& a : list) {
+      Signatures s;
+      for (const std::string& c : a.terms().countries) {
+        auto key = keys_.find(c);
+        if (key != keys_.end() && a.CheckSignature(c, key->second).ok()) s.any_valid = true;
+      }
+      s.both = a.CheckSignatures(keys_);
+      checked.push_back(std::move(s));
+    }
+    // The highest version anyone validly signed; when nobody signed any validly, the highest,
+    // which is refused for that.
+    size_t governing = 0;
+    while (governing < list.size() && !checked[governing].any_valid) ++governing;
+    governing_[id] = governing < list.size() ? governing : 0;
   }
-}
-
-bool AgreementBook::AnyValidSignature(const Agreement& a) const {
-  for (const std::string& c : a.terms().countries) {
-    auto key = keys_.find(c);
-    if (key != keys_.end() && a.CheckSignature(c, key->second).ok()) return true;
-  }
-  return false;
-}
-
-const Agreement* AgreementBook::GoverningVersion(const std::string& id) const {
-  auto it = by_id_.find(id);
-  if (it == by_id_.end() || it->second.empty()) return nullptr;
-  for (const Agreement& a : it->second) {
-    if (AnyValidSignature(a)) return &a;
-  }
-  return &it->second.front();  // nobody signed any version validly: it is refused for that
 }
 
 std::vector<const Agreement*> AgreementBook::Governing() const {
   std::vector<const Agreement*> out;
-  for (const auto& [id, list] : by_id_) out.push_back(GoverningVersion(id));
+  for (const auto& [id, list] : by_id_) out.push_back(&list[GoverningIndex(id)]);
   return out;
 }
 
 bool AgreementBook::AnyInForce(std::string_view a, std::string_view b, int64_t at_ms) const {
-  for (const Agreement* x : Governing()) {
-    const auto& c = x->terms().countries;
+  for (const auto& [id, list] : by_id_) {
+    const size_t g = GoverningIndex(id);
+    const auto& c = list[g].terms().countries;
     const bool pair = (c[0] == a && c[1] == b) || (c[0] == b && c[1] == a);
-    if (pair && x->CheckSignatures(keys_).ok() && x->CheckInForce(at_ms).ok()) return true;
+    if (pair && signatures_.at(id)[g].both.ok() && list[g].CheckInForce(at_ms).ok()) return true;
   }
   return false;
 }
 
 Result<const Agreement*> AgreementBook::Decide(const CrossBorderQuery& q) const {
   std::string reasons;
-  for (const Agreement* a : Governing()) {
+  for (const auto& [id, list] : by_id_) {
+    const size_t g = GoverningIndex(id);
+    const Agreement* a = &list[g];
+    const std::vector<Signatures>& checked = signatures_.at(id);
     const auto& c = a->terms().countries;
     const bool pair = (c[0] == q.from_country && c[1] == q.to_country) ||
                       (c[1] == q.from_country && c[0] == q.to_country);
     if (!pair) continue;
-    Status s = a->CheckSignatures(keys_);
+    Status s = checked[g].both;
     if (!s.ok()) {
       // A newer version that one side signed alone withdraws the older ones (see the header).
-      for (const Agreement& older : by_id_.at(a->terms().id)) {
-        if (older.terms().version < a->terms().version && older.CheckSignatures(keys_).ok()) {
+      for (size_t i = 0; i < list.size(); ++i) {
+        const Agreement& older = list[i];
+        if (older.terms().version < a->terms().version && checked[i].both.ok()) {
           s = Status(s.code(), s.message() + "; it supersedes version " +
                                    std::to_string(older.terms().version) +
                                    ", which both signed: the route is closed until both sign "

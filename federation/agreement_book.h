@@ -4,7 +4,8 @@
 // For each agreement id only the highest version that carries at least one valid signature
 // counts: so either authority withdraws an agreement alone, by signing a newer version (any text)
 // that the other has not signed, and a document nobody validly signed withdraws nothing.
-// Immutable after construction; const methods are thread-safe.
+// Immutable after construction, so every signature is verified once, there: a broker asks for
+// each message. Const methods are thread-safe.
 #pragma once
 
 #include <map>
@@ -41,12 +42,18 @@ class AgreementBook {
   const std::map<std::string, Bytes, std::less<>>& authority_keys() const { return keys_; }
 
  private:
-  // The governing version of the agreements named `id`, or nullptr.
-  const Agreement* GoverningVersion(const std::string& id) const;
-  bool AnyValidSignature(const Agreement& a) const;
+  // What the signatures of one agreement say under keys_.
+  struct Signatures {
+    bool any_valid = false;  // at least one authority's signature verifies
+    Status both;             // Agreement::CheckSignatures(keys_)
+  };
+  // The index in by_id_.at(id) of the governing version of the agreements named `id`.
+  size_t GoverningIndex(const std::string& id) const { return governing_.at(id); }
 
   std::map<std::string, Bytes, std::less<>> keys_;
   std::map<std::string, std::vector<Agreement>> by_id_;  // each sorted by version, highest first
+  std::map<std::string, std::vector<Signatures>> signatures_;  // in the order of by_id_'s lists
+  std::map<std::string, size_t> governing_;
 };
 
 }  // namespace nrm::federation

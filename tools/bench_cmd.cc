@@ -28,6 +28,7 @@
 
 #include "common/args.h"
 #include "tools/bench_bed.h"
+#include "tools/bench_federation.h"
 #include "tools/bench_limits.h"
 #include "tools/bench_phase.h"
 #include "tools/bench_report.h"
@@ -49,7 +50,7 @@ using bench::RunPhase;
 constexpr const char* kUsage =
     "usage: nrm bench [--json] [--quick] [--messages M] [--window W] [--workdir DIR]\n"
     "                 [--scale] [--agencies N] [--offline-messages N] [--rates R1,R2]\n"
-    "                 [--only PHASES] [--witness-requests N]\n"
+    "                 [--only PHASES] [--witness-requests N] [--federation-rate R]\n"
     "Starts a real nrm-broker and real sender and recipient agents (threads with their own keys\n"
     "and CURVE sockets) on 127.0.0.1 and measures, per phase: messages per second end to end,\n"
     "latency from send to the recipient's application (p50, p99, max), broker CPU and resident\n"
@@ -64,11 +65,17 @@ constexpr const char* kUsage =
     "  --agencies N     idle agencies connected to the broker during every phase (default 0)\n"
     "  --scale          the scaling runs instead: 10, 100 and 1000 connected agencies, then a\n"
     "                   recipient offline while --offline-messages (default 100000) accumulate\n"
-    "  --only PHASES    comma-separated subset of: limits,flat1,flat3,rate,queued,witnesses\n"
+    "  --only PHASES    comma-separated subset of:\n"
+    "                   limits,flat1,flat3,rate,queued,witnesses,federation\n"
     "                   (witnesses: the broker alone without witnesses and with two, alternating,\n"
-    "                   twice each (once with --quick), then one witness's add-checkpoint rate)\n"
+    "                   twice each (once with --quick), then one witness's add-checkpoint rate;\n"
+    "                   federation: a Thai and a Cambodian broker linked under a signed\n"
+    "                   agreement, a Thai sender and a Thai and a Cambodian recipient agent: at\n"
+    "                   the federation rate for 10 s (quick 2) each, domestic then cross-border,\n"
+    "                   their p99s compared, then M messages flat out across the border)\n"
     "  --witness-requests N  add-checkpoint requests sent to the witness (default 5000; quick "
     "1000)\n"
+    "  --federation-rate R  the federation's fixed offered load in messages/s (default 500)\n"
     "  --workdir DIR    keep keys, configs, broker data and logs in DIR (default: a temp dir)\n"
     "\n"
     "usage: nrm bench --web [--cases N] [--erased E] [--requests R] [--json] [--workdir DIR]\n"
@@ -87,10 +94,11 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
   if (std::find(args.begin(), args.end(), "--web") != args.end()) {
     return BenchWebCommand(args, out, err);
   }
-  Result<Args> parsed = Args::Parse(args,
-                                    {"messages", "window", "workdir", "agencies",
-                                     "offline-messages", "rates", "only", "witness-requests"},
-                                    {"json", "quick", "scale"});
+  Result<Args> parsed =
+      Args::Parse(args,
+                  {"messages", "window", "workdir", "agencies", "offline-messages", "rates", "only",
+                   "witness-requests", "federation-rate"},
+                  {"json", "quick", "scale"});
   if (!parsed.ok()) {
     err << "nrm bench: " << parsed.status().message() << "\n" << kUsage;
     return 2;
@@ -117,7 +125,8 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
   const size_t witness_requests =
       static_cast<size_t>(number("witness-requests", quick ? 1000 : 5000));
   const std::string only =
-      a.Get("only").value_or(scale ? "" : "limits,flat1,flat3,rate,queued,witnesses");
+      a.Get("only").value_or(scale ? "" : "limits,flat1,flat3,rate,queued,witnesses,federation");
+  const double federation_rate = std::stod(a.Get("federation-rate").value_or("500"));
   auto wants = [&](const std::string& p) {
     return ("," + only + ",").find("," + p + ",") != std::string::npos;
   };
@@ -264,6 +273,24 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
         const std::string shm = "/dev/shm/nrm-bench-witness-" + std::to_string(getpid());
         report.witness_rate_tmpfs = rate(shm, "witness rate on tmpfs");
         std::filesystem::remove_all(shm, ec);
+      }
+    }
+    if (wants("federation")) {
+      // Two brokers of their own, with their own warm-up.
+      bench::FederationSpec spec;
+      spec.messages = messages;
+      spec.rate = federation_rate;
+      spec.rate_seconds = quick ? 2 : 10;
+      spec.warmup = quick ? 500 : 2000;
+      spec.window = window;
+      Result<bench::FederationResult> f =
+          bench::RunFederation(workdir + "/federation", spec, progress);
+      if (f.ok()) {
+        if (!f->error.empty()) exit_code = 1;
+        report.federation = std::move(*f);
+      } else {
+        err << "\nnrm bench: federation: " << f.status().ToString() << "\n";
+        exit_code = 1;
       }
     }
   } else {

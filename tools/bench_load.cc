@@ -19,24 +19,48 @@ using transport::FrameText;
 
 Result<std::unique_ptr<Sender>> Sender::Open(const Scenario& s) {
   auto out = std::unique_ptr<Sender>(new Sender());
-  NRM_ASSIGN_OR_RETURN(out->keys_, identity::LoadSecretKeyFile(s.KeyFile(kSender)));
   NRM_ASSIGN_OR_RETURN(out->dir_,
                        identity::Directory::Load(s.dir + "/directory.toml", s.authority.sign_public,
                                                  SystemClock::Get().NowMillis()));
-  NRM_ASSIGN_OR_RETURN(policy::Policy policy, policy::LoadPolicyFile(s.policy));
-  out->sections_ = policy.SectionsFor("shelter");
-  transport::ClientOptions co;
-  NRM_ASSIGN_OR_RETURN(co.endpoint, BrokerEndpoint(s));
-  co.server_curve_public = out->dir_.broker().curve_key;
-  co.curve_public = out->keys_.curve_public;
-  co.curve_secret = out->keys_.curve_secret.Clone();
-  NRM_ASSIGN_OR_RETURN(out->client_, transport::Client::Connect(std::move(co), 10000));
-  // About 2 KB of sealed envelope: the payload's free text fills the rest.
-  NRM_ASSIGN_OR_RETURN(out->payload_, wire::PayloadFromJson(
-                                          R"({"case": {"status": "Active", )"
-                                          R"("reason_for_referral": ")" +
-                                          std::string(kTargetEnvelopeBytes - 616, 'x') + R"("}})"));
+  NRM_ASSIGN_OR_RETURN(std::string endpoint, BrokerEndpoint(s));
+  NRM_RETURN_IF_ERROR(out->Connect(s.KeyFile(kSender), s.policy, endpoint));
   return out;
+}
+
+Result<std::unique_ptr<Sender>> Sender::OpenFederated(const FederationSetup& f,
+                                                      const std::string& id) {
+  auto out = std::unique_ptr<Sender>(new Sender());
+  const int64_t now = SystemClock::Get().NowMillis();
+  const NationalSetup& own = f.Of(id);
+  NRM_ASSIGN_OR_RETURN(out->dir_,
+                       identity::Directory::Load(own.directory, own.authority.sign_public, now));
+  for (const auto& [country, n] : f.countries) {
+    if (country == own.country) continue;
+    NRM_ASSIGN_OR_RETURN(identity::Directory d,
+                         identity::Directory::Load(n.directory, n.authority.sign_public, now));
+    out->partners_.emplace(country, std::move(d));
+  }
+  NRM_RETURN_IF_ERROR(out->Connect(f.KeyFile(id), f.policy, own.endpoint));
+  return out;
+}
+
+Status Sender::Connect(const std::string& key_file, const std::string& policy_file,
+                       const std::string& endpoint) {
+  NRM_ASSIGN_OR_RETURN(keys_, identity::LoadSecretKeyFile(key_file));
+  NRM_ASSIGN_OR_RETURN(policy::Policy policy, policy::LoadPolicyFile(policy_file));
+  sections_ = policy.SectionsFor("shelter");
+  transport::ClientOptions co;
+  co.endpoint = endpoint;
+  co.server_curve_public = dir_.broker().curve_key;
+  co.curve_public = keys_.curve_public;
+  co.curve_secret = keys_.curve_secret.Clone();
+  NRM_ASSIGN_OR_RETURN(client_, transport::Client::Connect(std::move(co), 10000));
+  // About 2 KB of sealed envelope: the payload's free text fills the rest.
+  NRM_ASSIGN_OR_RETURN(
+      payload_, wire::PayloadFromJson(R"({"case": {"status": "Active", )"
+                                      R"("reason_for_referral": ")" +
+                                      std::string(kTargetEnvelopeBytes - 616, 'x') + R"("}})"));
+  return Status::Ok();
 }
 
 Result<wire::Sealed> Sender::Seal(const std::vector<std::string>& to, uint64_t i) {
@@ -44,6 +68,9 @@ Result<wire::Sealed> Sender::Seal(const std::vector<std::string>& to, uint64_t i
   std::vector<wire::Recipient> recipients;
   for (const std::string& id : to) {
     const identity::Agency* a = dir_.Find(id);
+    if (auto p = partners_.find(id.substr(0, 2)); a == nullptr && p != partners_.end()) {
+      a = p->second.Find(id);
+    }
     if (a == nullptr) return NotFound(id);
     recipients.push_back({a->id, a->box_key});
   }
@@ -88,6 +115,7 @@ Status Sender::Run(const std::vector<std::string>& to, size_t n, double rate, si
       }
       r.envelope_bytes = sealed.frame.size();
       sent.emplace_back(sealed.message_id, rate > 0 ? due : NowNs());
+      if (!partners_.empty()) sent_ids_.emplace(AsChars(sealed.message_id));
       NRM_RETURN_IF_ERROR(client_->Send({Frame("SEND"), sealed.frame}));
       ++next;
       ++outstanding;
@@ -121,6 +149,8 @@ Status Sender::Run(const std::vector<std::string>& to, size_t n, double rate, si
         r.error = "refused: " + std::string(FrameText((*got)[2])) + ": " +
                   std::string(FrameText((*got)[3]));
       }
+    } else if (verb == "RELAY-RECEIPT") {
+      NRM_RETURN_IF_ERROR(TakeRelayReceipt(*got));
     }
   }
   const double total = ThreadCpuSeconds() - c0;
@@ -151,9 +181,49 @@ Status Sender::CheckReceipt(const transport::Frames& f) {
   return Status::Ok();
 }
 
-void RunRecipient(const Scenario& s, const std::string& id, size_t expect, int64_t deadline_ns,
+Status Sender::TakeRelayReceipt(const transport::Frames& f) {
+  if (f.size() != 5 || f[1].size() != wire::kMessageIdBytes || f[3].size() != 8) {
+    return InvalidArgument("a malformed relay receipt");
+  }
+  const std::string country(FrameText(f[2]));
+  auto partner = partners_.find(country);
+  if (partner == partners_.end()) {
+    return PermissionDenied("a relay receipt from '" + country + "', not a partner country");
+  }
+  auto& [head, size] = relay_heads_[country];
+  if (f[4] != head) {
+    const identity::BrokerEntry& b = partner->second.broker();
+    NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey key,
+                         audit::PublishedLogKey(b.log_vkey, b.id, b.sign_key));
+    NRM_ASSIGN_OR_RETURN(audit::VerifiedCheckpoint cp,
+                         audit::VerifyCheckpointNote(AsChars(f[4]), key));
+    size = cp.checkpoint.size;
+    head = f[4];
+  }
+  uint64_t leaf = 0;
+  for (uint8_t b : f[3]) leaf = leaf << 8 | b;
+  if (leaf >= size) return Unauthenticated("relay receipt names a leaf past its tree");
+  if (sent_ids_.count(std::string(AsChars(f[1])))) ++relay_receipts;
+  return client_->Send({Frame("ACK"), f[1]});
+}
+
+Status Sender::AwaitRelayReceipts(size_t n, int64_t deadline_ns) {
+  while (relay_receipts < n) {
+    if (NowNs() >= deadline_ns) {
+      return Unavailable("only " + std::to_string(relay_receipts) + " of " + std::to_string(n) +
+                         " relay receipts came back in time");
+    }
+    NRM_ASSIGN_OR_RETURN(auto got, client_->Receive(100));
+    if (got && !got->empty() && FrameText((*got)[0]) == "RELAY-RECEIPT") {
+      NRM_RETURN_IF_ERROR(TakeRelayReceipt(*got));
+    }
+  }
+  return Status::Ok();
+}
+
+void RunRecipient(const std::string& agent_config, size_t expect, int64_t deadline_ns,
                   std::atomic<int>& ready, Progress& progress, RecipientRun& out) {
-  Result<agent::AgentConfig> config = agent::LoadAgentConfig(s.AgentConfig(id));
+  Result<agent::AgentConfig> config = agent::LoadAgentConfig(agent_config);
   if (!config.ok()) {
     out.status = config.status();
     ready++;

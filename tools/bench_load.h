@@ -2,16 +2,20 @@
 // the bench process, each with its own keys and its own CURVE connection to the broker. The
 // sender seals and signs every message as the agent does (one envelope per recipient role,
 // sections kept per role), keeps a window of envelopes in flight, flat out or at a fixed rate,
-// and verifies each distinct signed tree head of the broker's receipts. A recipient is a real
-// nrm::agent::Agent (verify, open, check the need-to-know sections, acknowledge after the
-// application has the message). Each Sender and each RecipientRun belongs to one thread.
+// and verifies each distinct signed tree head of the broker's receipts. In a federation it also
+// seals to the partner countries' agencies and verifies and acknowledges the relay receipts its
+// broker passes on. A recipient is a real nrm::agent::Agent (verify, open, check the
+// need-to-know sections, acknowledge after the application has the message). Each Sender and
+// each RecipientRun belongs to one thread.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -23,6 +27,7 @@
 #include "schemas/wire/envelope.h"
 #include "schemas/wire/epoch.h"
 #include "tools/bench_phase.h"
+#include "tools/federation_scenario.h"
 #include "tools/scenario.h"
 
 namespace nrm::tools::bench {
@@ -33,6 +38,12 @@ class Sender {
   // Connects as kSender to the running broker of `s`, with a payload that seals to about
   // kTargetEnvelopeBytes.
   static Result<std::unique_ptr<Sender>> Open(const Scenario& s);
+  // Connects as `id` of the federation `f` to its own country's running broker. It seals to the
+  // agencies of its own directory and of each partner country's (verified with that country's
+  // authority key, as the agent verifies those its broker passes on against the anchors it
+  // holds), and Run() verifies and acknowledges the relay receipts that come back.
+  static Result<std::unique_ptr<Sender>> OpenFederated(const FederationSetup& f,
+                                                       const std::string& id);
 
   // Seals as Agent::Seal does: the payload checked, only the recipients' role's sections
   // kept, sealed to every recipient and signed. The payload itself is the application's and is
@@ -45,24 +56,43 @@ class Sender {
   Status Run(const std::vector<std::string>& to, size_t n, double rate, size_t window, bool preseal,
              int64_t deadline_ns, Progress& progress, PhaseResult& r);
 
+  // Receives until `n` relay receipts in all have been verified and acknowledged, or the
+  // deadline passes (then an error).
+  Status AwaitRelayReceipts(size_t n, int64_t deadline_ns);
+
   std::vector<std::pair<Bytes, int64_t>> sent;  // message id, when it was (due to be) sent
   int64_t first_send_ns = 0, last_accept_ns = 0;
+  size_t relay_receipts = 0;  // verified and acknowledged, for messages sent by this Sender
 
  private:
   Sender() = default;
 
+  // Loads the keys and the policy's sections, connects to `endpoint` and builds the payload.
+  Status Connect(const std::string& key_file, const std::string& policy_file,
+                 const std::string& endpoint);
+
   // The broker's receipt: a leaf and a signed tree head holding it. A head is verified once;
   // every reply of one group commit carries the same head.
   Status CheckReceipt(const transport::Frames& f);
+  // A partner broker's relay receipt as the agent checks it (Agent::OpenRelayReceipt): the leaf
+  // within a checkpoint signed under the log key the partner's directory publishes; each
+  // distinct checkpoint is verified once. Then acknowledged, which takes it off the queue.
+  Status TakeRelayReceipt(const transport::Frames& f);
 
   identity::KeySet keys_;
   wire::SenderEpoch epoch_{SystemClock::Get()};  // as the agent's: one per sender, hourly
   identity::Directory dir_;
+  std::map<std::string, identity::Directory> partners_;  // country -> its signed directory
   std::vector<std::string> sections_;
   std::unique_ptr<transport::Client> client_;
   Bytes payload_;
   Bytes last_head_;
   uint64_t head_size_ = 0;  // of the checkpoint last_head_
+  // Federated: the ids sent, so that a receipt redelivered from an earlier connection (its
+  // acknowledgement lost when that connection closed) is acknowledged but not counted.
+  std::unordered_set<std::string> sent_ids_;
+  // Per partner country: the checkpoint of its relay receipts last verified, and its size.
+  std::map<std::string, std::pair<Bytes, uint64_t>> relay_heads_;
 };
 
 // What one recipient agent did in a phase.
@@ -74,9 +104,9 @@ struct RecipientRun {
   Status status;
 };
 
-// A recipient agent `id`: connects (then counts `ready` up), receives, verifies, opens, checks
-// sections and acknowledges until it has `expect` messages or the deadline passes.
-void RunRecipient(const Scenario& s, const std::string& id, size_t expect, int64_t deadline_ns,
+// The agent of `agent_config`: connects (then counts `ready` up), receives, verifies, opens,
+// checks sections and acknowledges until it has `expect` messages or the deadline passes.
+void RunRecipient(const std::string& agent_config, size_t expect, int64_t deadline_ns,
                   std::atomic<int>& ready, Progress& progress, RecipientRun& out);
 
 // Connects `n` idle agencies (each its own CURVE connection, HELLO sent).

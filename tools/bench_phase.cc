@@ -82,7 +82,7 @@ Result<PhaseResult> RunPhase(Bed& bed, const PhaseSpec& spec, size_t window, Pro
   std::atomic<int> ready{0};
   auto start_recipients = [&] {
     for (int i = 0; i < spec.recipients; ++i) {
-      threads.emplace_back(RunRecipient, std::cref(s), to[static_cast<size_t>(i)], spec.messages,
+      threads.emplace_back(RunRecipient, s.AgentConfig(to[static_cast<size_t>(i)]), spec.messages,
                            deadline, std::ref(ready), std::ref(progress),
                            std::ref(runs[static_cast<size_t>(i)]));
     }

@@ -180,6 +180,69 @@ void PrintWitnesses(std::ostream& out, const BenchReport& report) {
   }
 }
 
+// The issue's goals for the federation (issue 16).
+constexpr double kFederationGoalPerS = 5000;
+constexpr double kFederationGoalRatio = 2;
+
+std::string FederationJson(const BenchReport& report) {
+  if (!report.federation) return "";
+  const FederationResult& f = *report.federation;
+  std::ostringstream o;
+  o << ",\"federation\":{\"brokers\":[\"TH\",\"KH\"],\"transport\":\"ipc\",\"runs\":[";
+  for (size_t i = 0; i < f.runs.size(); ++i) {
+    const FederationRun& run = f.runs[i];
+    std::string phase = PhaseJson(run.phase);
+    phase.pop_back();  // its closing brace: the federation's own fields follow
+    o << (i ? "," : "") << phase << ",\"cross_border\":" << (run.cross_border ? "true" : "false")
+      << ",\"sending_broker_cpu_us_per_msg\":" << Num(run.phase.broker_cpu_us, 1)
+      << ",\"partner_broker_cpu_us_per_msg\":" << Num(run.partner_broker_cpu_us, 1)
+      << ",\"relay_receipts\":" << run.relay_receipts << "}";
+  }
+  o << "],\"offered_per_s\":" << Num(f.rate)
+    << ",\"cross_border_flat_out_per_s\":" << Num(f.flat_out_per_s)
+    << ",\"domestic_p99_us\":" << Num(f.domestic_p99_us)
+    << ",\"cross_border_p99_us\":" << Num(f.cross_border_p99_us)
+    << ",\"p99_ratio\":" << Num(f.p99_ratio, 2)
+    << ",\"goal_flat_out_per_s\":" << Num(kFederationGoalPerS)
+    << ",\"goal_p99_ratio\":" << Num(kFederationGoalRatio, 2) << ",\"goals_met\":"
+    << (f.error.empty() && f.flat_out_per_s >= kFederationGoalPerS && f.p99_ratio > 0 &&
+                f.p99_ratio <= kFederationGoalRatio
+            ? "true"
+            : "false")
+    << ",\"elapsed_s\":" << Num(f.elapsed_s, 1) << ",\"error\":" << json::Quote(f.error) << "}";
+  return o.str();
+}
+
+void PrintFederation(std::ostream& out, const BenchReport& report) {
+  if (!report.federation) return;
+  const FederationResult& f = *report.federation;
+  out << "federation: a Thai and a Cambodian broker (two nrm-broker processes, ipc:// on this "
+         "machine), linked under the TH-KH agreement; "
+      << Num(f.elapsed_s, 1) << " s\n";
+  for (const FederationRun& run : f.runs) {
+    const PhaseResult& r = run.phase;
+    out << "  " << r.spec.name << ": " << r.accepted << " accepted";
+    if (r.refused) out << ", " << r.refused << " refused";
+    out << ", " << r.delivered << " delivered";
+    if (run.cross_border) out << ", " << run.relay_receipts << " relay receipts to the sender";
+    out << ", envelope " << r.envelope_bytes << " B\n"
+        << "    " << Num(r.e2e_per_s) << " msg/s end to end, accepted " << Num(r.accept_per_s)
+        << "/s; latency p50 " << Num(r.latency.p50_us / 1000, 2) << " ms, p99 "
+        << Num(r.latency.p99_us / 1000, 2) << " ms, max " << Num(r.latency.max_us / 1000, 2)
+        << " ms\n"
+        << "    Thai broker " << Num(r.broker_cpu_us, 1) << " us CPU/msg, Cambodian broker "
+        << Num(run.partner_broker_cpu_us, 1) << "; sender " << Num(r.sender_cpu_us, 1)
+        << " us CPU/msg, recipient " << Num(r.recipient_cpu_us, 1) << " us CPU/delivery\n";
+    if (!r.error.empty()) out << "    ERROR: " << r.error << "\n";
+  }
+  out << "  cross-border flat out: " << Num(f.flat_out_per_s) << " msg/s (goal "
+      << Num(kFederationGoalPerS) << ")\n"
+      << "  at " << Num(f.rate) << "/s: cross-border p99 " << Num(f.cross_border_p99_us / 1000, 2)
+      << " ms, domestic p99 " << Num(f.domestic_p99_us / 1000, 2) << " ms: ratio "
+      << Num(f.p99_ratio, 2) << " (goal at most " << Num(kFederationGoalRatio, 0) << ")\n";
+  if (!f.error.empty()) out << "  ERROR: " << f.error << "\n";
+}
+
 }  // namespace
 
 std::string Num(double v, int decimals) {
@@ -223,6 +286,7 @@ std::string ReportJson(const BenchReport& report) {
     }
   }
   o << WitnessJson(report);
+  o << FederationJson(report);
   o << ",\"elapsed_s\":" << Num(report.elapsed_s, 1) << "}\n";
   return o.str();
 }
@@ -246,10 +310,13 @@ void PrintReport(std::ostream& out, const BenchReport& report) {
         << " msg/s\n";
   }
   const size_t warmup = report.warmup_messages;
-  out << "phases" << (warmup ? " (after a warm-up of " + std::to_string(warmup) + " messages)" : "")
-      << ":\n";
+  if (!report.phases.empty()) {
+    out << "phases"
+        << (warmup ? " (after a warm-up of " + std::to_string(warmup) + " messages)" : "") << ":\n";
+  }
   for (const PhaseResult& r : report.phases) PrintPhase(out, r);
   PrintWitnesses(out, report);
+  PrintFederation(out, report);
   if (report.limits && flat) {
     const Limits& limits = *report.limits;
     const Implied lim = ImpliedLimit(limits, *flat);

@@ -3,7 +3,8 @@
 // text for people, or as one line of JSON (numbers with the same fixed decimals as the text).
 // The first flat-out phase with one recipient is compared with the limits, and the first
 // offline (broker alone) phase too; the phases with and without witnesses are compared with
-// each other. Stateless functions, thread-safe.
+// each other; the federation's cross-border p99 with its domestic p99. Stateless functions,
+// thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench_federation.h"
 #include "tools/bench_limits.h"
 #include "tools/bench_phase.h"
 #include "tools/bench_witness.h"
@@ -33,7 +35,8 @@ struct BenchReport {
   // The same with the witness's state on tmpfs (/dev/shm), where fsync costs nothing: what the
   // witness itself (HTTP, verification, cosigning) allows. Unset without /dev/shm.
   std::optional<WitnessRate> witness_rate_tmpfs;
-  double elapsed_s = 0;  // the whole run
+  std::optional<FederationResult> federation;  // unset when not run (or it could not start)
+  double elapsed_s = 0;                        // the whole run
 };
 
 // The report as text, several lines.
