@@ -37,6 +37,20 @@ class FederationBrokerTest : public FederationFixture {
     EXPECT_TRUE(key.ok()) << key.status().ToString();
     return *key;
   }
+  // A connection to the Cambodian broker with the Thai broker's keys, as a partner (or a
+  // partner gone rogue) that sends what it likes.
+  std::unique_ptr<transport::Client> ConnectAsThaiBroker() {
+    const tools::NationalSetup& th = fed_.countries.at("TH");
+    const tools::NationalSetup& kh = fed_.countries.at("KH");
+    transport::ClientOptions o;
+    o.endpoint = kh.endpoint;
+    o.server_curve_public = kh.broker.curve_public;
+    o.curve_public = th.broker.curve_public;
+    o.curve_secret = th.broker.curve_secret.Clone();
+    Result<std::unique_ptr<transport::Client>> c = transport::Client::Connect(std::move(o), 5000);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? std::move(*c) : nullptr;
+  }
   // OK when `note` is a checkpoint of `cc`'s log, signed by its broker, whose tree holds `leaf`.
   ::testing::AssertionResult ReceiptHolds(const std::string& cc, std::string_view note,
                                           ByteView leaf) const {
@@ -150,18 +164,11 @@ TEST_F(FederationBrokerTest, RouteTheAgreementDoesNotCoverIsRefusedAtBothBrokers
                   "codes up to H2; the message is H3"))
       << Reason(answer);
   // A modified Thai broker forces it through: the Cambodian broker refuses it again.
-  const tools::NationalSetup& th_setup = fed_.countries.at("TH");
-  const tools::NationalSetup& kh_setup = fed_.countries.at("KH");
-  transport::ClientOptions o;
-  o.endpoint = kh_setup.endpoint;
-  o.server_curve_public = kh_setup.broker.curve_public;
-  o.curve_public = th_setup.broker.curve_public;
-  o.curve_secret = th_setup.broker.curve_secret.Clone();
-  auto rogue = transport::Client::Connect(std::move(o), 5000);
-  ASSERT_TRUE(rogue.ok()) << rogue.status().ToString();
+  std::unique_ptr<transport::Client> rogue = ConnectAsThaiBroker();
+  ASSERT_TRUE(rogue);
   for (const wire::Sealed* s : {&sealed, &h3}) {
-    ASSERT_TRUE((*rogue)->Send({Frame("RELAY"), s->frame}).ok());
-    transport::Frames refused = Next(**rogue, {"RELAY-REFUSED", "RELAYED"});
+    ASSERT_TRUE(rogue->Send({Frame("RELAY"), s->frame}).ok());
+    transport::Frames refused = Next(*rogue, {"RELAY-REFUSED", "RELAYED"});
     ASSERT_EQ(FrameText(refused.at(0)), "RELAY-REFUSED");
     EXPECT_EQ(refused.at(1), s->message_id);
   }
@@ -178,18 +185,11 @@ TEST_F(FederationBrokerTest, RouteTheAgreementDoesNotCoverIsRefusedAtBothBrokers
 
 TEST_F(FederationBrokerTest, AMaliciousPartnerGetsNothingPast) {
   StartBroker("KH");
-  const tools::NationalSetup& th_setup = fed_.countries.at("TH");
-  const tools::NationalSetup& kh_setup = fed_.countries.at("KH");
-  transport::ClientOptions o;
-  o.endpoint = kh_setup.endpoint;
-  o.server_curve_public = kh_setup.broker.curve_public;
-  o.curve_public = th_setup.broker.curve_public;
-  o.curve_secret = th_setup.broker.curve_secret.Clone();
-  auto rogue = transport::Client::Connect(std::move(o), 5000);
-  ASSERT_TRUE(rogue.ok()) << rogue.status().ToString();
+  std::unique_ptr<transport::Client> rogue = ConnectAsThaiBroker();
+  ASSERT_TRUE(rogue);
   auto relay = [&](const Bytes& frame) {
-    EXPECT_TRUE((*rogue)->Send({Frame("RELAY"), frame}).ok());
-    return Next(**rogue, {"RELAY-REFUSED", "RELAYED"});
+    EXPECT_TRUE(rogue->Send({Frame("RELAY"), frame}).ok());
+    return Next(*rogue, {"RELAY-REFUSED", "RELAYED"});
   };
   // A changed envelope: the sender's signature no longer verifies.
   wire::Sealed sealed =
@@ -227,15 +227,8 @@ TEST_F(FederationBrokerTest, ARepeatArrivingWhileItsFirstCopyIsStoredIsNeverRefu
   // What a sending broker does after a lost connection: everything unanswered goes again, and
   // the repeat may reach the partner while the first copy is still in its unwritten batch.
   StartBroker("KH");
-  const tools::NationalSetup& th_setup = fed_.countries.at("TH");
-  const tools::NationalSetup& kh_setup = fed_.countries.at("KH");
-  transport::ClientOptions o;
-  o.endpoint = kh_setup.endpoint;
-  o.server_curve_public = kh_setup.broker.curve_public;
-  o.curve_public = th_setup.broker.curve_public;
-  o.curve_secret = th_setup.broker.curve_secret.Clone();
-  auto partner = transport::Client::Connect(std::move(o), 5000);
-  ASSERT_TRUE(partner.ok()) << partner.status().ToString();
+  std::unique_ptr<transport::Client> partner = ConnectAsThaiBroker();
+  ASSERT_TRUE(partner);
   auto kh = Connect("KH.NGO.PP-CARE");
   ASSERT_TRUE(kh);
   int stored_while_pending = 0;
@@ -243,10 +236,10 @@ TEST_F(FederationBrokerTest, ARepeatArrivingWhileItsFirstCopyIsStoredIsNeverRefu
     wire::Sealed sealed = Seal("TH.NGO.RETURN-CRI", {"KH.NGO.PP-CARE"}, Kind::RepatriationRequest,
                                "R" + std::to_string(i));
     // Back to back: most often both are read into one batch.
-    ASSERT_TRUE((*partner)->Send({Frame("RELAY"), sealed.frame}).ok());
-    ASSERT_TRUE((*partner)->Send({Frame("RELAY"), sealed.frame}).ok());
-    std::vector<transport::Frames> answers = {Next(**partner, {"RELAY-REFUSED", "RELAYED"}),
-                                              Next(**partner, {"RELAY-REFUSED", "RELAYED"})};
+    ASSERT_TRUE(partner->Send({Frame("RELAY"), sealed.frame}).ok());
+    ASSERT_TRUE(partner->Send({Frame("RELAY"), sealed.frame}).ok());
+    std::vector<transport::Frames> answers = {Next(*partner, {"RELAY-REFUSED", "RELAYED"}),
+                                              Next(*partner, {"RELAY-REFUSED", "RELAYED"})};
     Bytes leaf;
     for (const transport::Frames& a : answers) {
       ASSERT_FALSE(a.empty());
@@ -264,8 +257,8 @@ TEST_F(FederationBrokerTest, ARepeatArrivingWhileItsFirstCopyIsStoredIsNeverRefu
     }
     ASSERT_FALSE(leaf.empty()) << "the first copy is receipted";
     // Sent again, it gets the first copy's receipt.
-    ASSERT_TRUE((*partner)->Send({Frame("RELAY"), sealed.frame}).ok());
-    transport::Frames again = Next(**partner, {"RELAY-REFUSED", "RELAYED"});
+    ASSERT_TRUE(partner->Send({Frame("RELAY"), sealed.frame}).ok());
+    transport::Frames again = Next(*partner, {"RELAY-REFUSED", "RELAYED"});
     ASSERT_EQ(FrameText(again.at(0)), "RELAYED") << Reason(again);
     EXPECT_EQ(again.at(2), leaf);
     EXPECT_EQ(Receive(*kh), sealed.frame);
