@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agent/agent.h"
+#include "audit/big_endian.h"
 #include "policy/policy_file.h"
 #include "schemas/wire/payload.h"
 #include "tools/bench_bed.h"
@@ -164,25 +165,28 @@ Status Sender::Run(const std::vector<std::string>& to, size_t n, double rate, si
   return Status::Ok();
 }
 
-Status Sender::CheckReceipt(const transport::Frames& f) {
-  if (f[2].size() != 8) return Unauthenticated("receipt without a leaf");
-  uint64_t leaf = 0;
-  for (uint8_t b : f[2]) leaf = leaf << 8 | b;
-  if (f[3] != last_head_) {
-    const identity::BrokerEntry& b = dir_.broker();
+Status Sender::CheckLeaf(const identity::BrokerEntry& broker, const Bytes& note, ByteView leaf,
+                         Head& head) {
+  if (leaf.size() != 8) return Unauthenticated("receipt without a leaf");
+  if (note != head.note) {
     NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey key,
-                         audit::PublishedLogKey(b.log_vkey, b.id, b.sign_key));
+                         audit::PublishedLogKey(broker.log_vkey, broker.id, broker.sign_key));
     NRM_ASSIGN_OR_RETURN(audit::VerifiedCheckpoint cp,
-                         audit::VerifyCheckpointNote(AsChars(f[3]), key));
-    head_size_ = cp.checkpoint.size;
-    last_head_ = f[3];
+                         audit::VerifyCheckpointNote(AsChars(note), key));
+    head = {note, cp.checkpoint.size};
   }
-  if (leaf >= head_size_) return Unauthenticated("receipt names a leaf past its tree");
+  if (audit::GetBe64(leaf.data()) >= head.size) {
+    return Unauthenticated("receipt names a leaf past its tree");
+  }
   return Status::Ok();
 }
 
+Status Sender::CheckReceipt(const transport::Frames& f) {
+  return CheckLeaf(dir_.broker(), f[3], f[2], head_);
+}
+
 Status Sender::TakeRelayReceipt(const transport::Frames& f) {
-  if (f.size() != 5 || f[1].size() != wire::kMessageIdBytes || f[3].size() != 8) {
+  if (f.size() != 5 || f[1].size() != wire::kMessageIdBytes) {
     return InvalidArgument("a malformed relay receipt");
   }
   const std::string country(FrameText(f[2]));
@@ -190,19 +194,8 @@ Status Sender::TakeRelayReceipt(const transport::Frames& f) {
   if (partner == partners_.end()) {
     return PermissionDenied("a relay receipt from '" + country + "', not a partner country");
   }
-  auto& [head, size] = relay_heads_[country];
-  if (f[4] != head) {
-    const identity::BrokerEntry& b = partner->second.broker();
-    NRM_ASSIGN_OR_RETURN(audit::note::VerifierKey key,
-                         audit::PublishedLogKey(b.log_vkey, b.id, b.sign_key));
-    NRM_ASSIGN_OR_RETURN(audit::VerifiedCheckpoint cp,
-                         audit::VerifyCheckpointNote(AsChars(f[4]), key));
-    size = cp.checkpoint.size;
-    head = f[4];
-  }
-  uint64_t leaf = 0;
-  for (uint8_t b : f[3]) leaf = leaf << 8 | b;
-  if (leaf >= size) return Unauthenticated("relay receipt names a leaf past its tree");
+  NRM_RETURN_IF_ERROR(CheckLeaf(partner->second.broker(), f[4], f[3], relay_heads_[country])
+                          .WithContext("relay receipt from " + country));
   if (sent_ids_.count(std::string(AsChars(f[1])))) ++relay_receipts;
   return client_->Send({Frame("ACK"), f[1]});
 }

@@ -71,13 +71,24 @@ class Sender {
   Status Connect(const std::string& key_file, const std::string& policy_file,
                  const std::string& endpoint);
 
-  // The broker's receipt: a leaf and a signed tree head holding it. A head is verified once;
-  // every reply of one group commit carries the same head.
+  // The broker's receipt: a leaf and a signed tree head holding it.
   Status CheckReceipt(const transport::Frames& f);
   // A partner broker's relay receipt as the agent checks it (Agent::OpenRelayReceipt): the leaf
-  // within a checkpoint signed under the log key the partner's directory publishes; each
-  // distinct checkpoint is verified once. Then acknowledged, which takes it off the queue.
+  // within a checkpoint signed under the log key the partner's directory publishes. Then
+  // acknowledged, which takes it off the queue.
   Status TakeRelayReceipt(const transport::Frames& f);
+
+  // A checkpoint of one broker's log, verified under the log key its directory publishes, and
+  // the size of its tree: each distinct checkpoint is verified once (every reply of one group
+  // commit carries the same one).
+  struct Head {
+    Bytes note;
+    uint64_t size = 0;
+  };
+  // OK when `leaf` (8 bytes, big-endian) lies in the tree of `note`, a checkpoint of `broker`'s
+  // log; `head` holds the last one verified.
+  static Status CheckLeaf(const identity::BrokerEntry& broker, const Bytes& note, ByteView leaf,
+                          Head& head);
 
   identity::KeySet keys_;
   wire::SenderEpoch epoch_{SystemClock::Get()};  // as the agent's: one per sender, hourly
@@ -86,13 +97,12 @@ class Sender {
   std::vector<std::string> sections_;
   std::unique_ptr<transport::Client> client_;
   Bytes payload_;
-  Bytes last_head_;
-  uint64_t head_size_ = 0;  // of the checkpoint last_head_
+  Head head_;  // of this sender's own broker
   // Federated: the ids sent, so that a receipt redelivered from an earlier connection (its
   // acknowledgement lost when that connection closed) is acknowledged but not counted.
   std::unordered_set<std::string> sent_ids_;
-  // Per partner country: the checkpoint of its relay receipts last verified, and its size.
-  std::map<std::string, std::pair<Bytes, uint64_t>> relay_heads_;
+  // Per partner country: the checkpoint of its relay receipts last verified.
+  std::map<std::string, Head> relay_heads_;
 };
 
 // What one recipient agent did in a phase.
