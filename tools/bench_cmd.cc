@@ -107,26 +107,48 @@ int BenchCommand(const Words& args, std::ostream& out, std::ostream& err) {
   const bool json = a.Has("json");
   const bool quick = a.Has("quick");
   const bool scale = a.Has("scale");
-  auto number = [&](const char* name, long fallback) -> long {
-    auto v = a.Get(name);
-    return v ? std::stol(*v) : fallback;
+  // Numbers on the command line: the first that is not one, or out of range, is named.
+  std::string bad;
+  auto check = [&](const std::string& flag, const std::string& text, bool ok, const char* what) {
+    if (!ok && bad.empty()) bad = "--" + flag + " takes " + what + ", not '" + text + "'";
+  };
+  auto number = [&](const char* name, long fallback, long min = 1) -> long {
+    std::optional<std::string> v = a.Get(name);
+    if (!v) return fallback;
+    char* end = nullptr;
+    const long n = std::strtol(v->c_str(), &end, 10);
+    check(name, *v, !v->empty() && *end == '\0' && n >= min,
+          min > 0 ? "a whole number of at least 1" : "a whole number of 0 or more");
+    return n >= min ? n : fallback;
+  };
+  auto per_second = [&](const char* name, const std::string& text) -> double {
+    char* end = nullptr;
+    const double r = std::strtod(text.c_str(), &end);
+    check(name, text, !text.empty() && *end == '\0' && r > 0 && r <= 1e7,
+          "messages per second, above 0 and at most 10000000");
+    return r;
   };
   size_t messages = static_cast<size_t>(number("messages", quick ? 4000 : 20000));
   const size_t window = static_cast<size_t>(number("window", 256));
-  const int agencies = static_cast<int>(number("agencies", 0));
+  const int agencies = static_cast<int>(number("agencies", 0, 0));
   const size_t offline_messages =
       static_cast<size_t>(number("offline-messages", scale ? 100000 : (quick ? 4000 : 20000)));
   std::vector<double> rates;
   {
     std::string list = a.Get("rates").value_or("2000,5000");
     std::istringstream in(list);
-    for (std::string r; std::getline(in, r, ',');) rates.push_back(std::stod(r));
+    for (std::string r; std::getline(in, r, ',');) rates.push_back(per_second("rates", r));
   }
   const size_t witness_requests =
       static_cast<size_t>(number("witness-requests", quick ? 1000 : 5000));
   const std::string only =
       a.Get("only").value_or(scale ? "" : "limits,flat1,flat3,rate,queued,witnesses,federation");
-  const double federation_rate = std::stod(a.Get("federation-rate").value_or("500"));
+  const double federation_rate =
+      per_second("federation-rate", a.Get("federation-rate").value_or("500"));
+  if (!bad.empty()) {
+    err << "nrm bench: " << bad << "\n";
+    return 2;
+  }
   auto wants = [&](const std::string& p) {
     return ("," + only + ",").find("," + p + ",") != std::string::npos;
   };

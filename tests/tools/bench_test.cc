@@ -10,10 +10,30 @@
 #include "common/file_util.h"
 #include "common/json/json.h"
 #include "tests/testing/temp_dir.h"
+#include "tools/commands.h"
 #include "tools/process.h"
 
 namespace nrm {
 namespace {
+
+TEST(BenchTest, ANumberThatIsNotOneIsRefusedNamingTheFlagBeforeAnythingStarts) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--federation-rate", "abc"}, "--federation-rate takes messages per second"},
+      {{"--federation-rate", "0"}, "not '0'"},
+      {{"--messages", "12x"}, "--messages takes a whole number of at least 1, not '12x'"},
+      {{"--window", "0"}, "--window takes a whole number of at least 1"},
+      {{"--agencies", "-1"}, "--agencies takes a whole number of 0 or more"},
+      {{"--rates", "2000,,5000"}, "--rates takes messages per second"},
+  };
+  for (const auto& [args, expected] : cases) {
+    std::ostringstream out, err;
+    std::vector<std::string> words = {"--only", "federation"};
+    words.insert(words.end(), args.begin(), args.end());
+    EXPECT_EQ(tools::BenchCommand(words, out, err), 2) << args[0] << " " << args[1];
+    EXPECT_NE(err.str().find(expected), std::string::npos) << err.str();
+    EXPECT_TRUE(out.str().empty()) << out.str();
+  }
+}
 
 TEST(BenchTest, FederationPhaseRunsAndReportsItsFigures) {
   testing::TempDir tmp;
